@@ -1,0 +1,69 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Seq, Sha256Hex, closed } from './events/common.js';
+import type { ServiceName } from './services.js';
+
+/**
+ * A request/reply command on `secai.cmd.<handler>.<name>`, carried in the same signed envelope
+ * as events. The CloudEvent type of a request is `<handler>.<name>`, of its reply
+ * `<handler>.<name>.replied`. What a command changes is recorded by its handler as events.
+ */
+export interface CommandDefinition<
+  Name extends string = string,
+  Req extends TSchema = TSchema,
+  Rep extends TSchema = TSchema,
+> {
+  readonly handler: ServiceName;
+  readonly name: Name;
+  readonly version: number;
+  /** Identities allowed to send it; NATS permissions and the handler both enforce this. */
+  readonly callers: readonly ServiceName[];
+  readonly request: Req;
+  readonly reply: Rep;
+}
+
+function defineCommand<Name extends string, Req extends TSchema, Rep extends TSchema>(
+  def: CommandDefinition<Name, Req, Rep>,
+): CommandDefinition<Name, Req, Rep> {
+  return def;
+}
+
+/** A reply is either the command's answer or a coded refusal. */
+export const CommandFailure = Type.Object(
+  {
+    ok: Type.Literal(false),
+    code: Type.String({ minLength: 1, maxLength: 64 }),
+    message: Type.String({ maxLength: 1024 }),
+  },
+  closed,
+);
+
+export const COMMANDS = {
+  'incident-recorder.seal': defineCommand({
+    handler: 'incident-recorder',
+    name: 'seal',
+    version: 1,
+    callers: ['cli', 'appliance'],
+    request: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 256 }) }, closed),
+    reply: Type.Union([
+      Type.Object(
+        {
+          ok: Type.Literal(true),
+          /** Stream sequence of the seal event (null: nothing new to seal). */
+          sealSeq: Type.Union([Seq, Type.Null()]),
+          toSeq: Type.Union([Seq, Type.Null()]),
+          head: Sha256Hex,
+        },
+        closed,
+      ),
+      CommandFailure,
+    ]),
+  }),
+} as const;
+
+export type CommandType = keyof typeof COMMANDS;
+export type CommandRequest<C extends CommandType> = Static<(typeof COMMANDS)[C]['request']>;
+export type CommandReply<C extends CommandType> = Static<(typeof COMMANDS)[C]['reply']>;
+
+export function isCommandType(type: string): type is CommandType {
+  return Object.hasOwn(COMMANDS, type);
+}

@@ -1,0 +1,29 @@
+import type { Static } from '@sinclair/typebox';
+import type { EventDefinition } from './define.js';
+import { enforcementEvents } from './enforcement.js';
+import { platformEvents } from './platform.js';
+import { policyEvents } from './policy.js';
+import { supplyChainEvents } from './supplyChain.js';
+
+/** The whole event catalogue: every type the bus may carry, with its aggregate and schema. */
+export const catalogue = {
+  ...platformEvents,
+  ...supplyChainEvents,
+  ...policyEvents,
+  ...enforcementEvents,
+} as const;
+
+export type Catalogue = typeof catalogue;
+export type EventType = keyof Catalogue;
+export type EventData<T extends EventType> = Static<Catalogue[T]['schema']>;
+
+export function isEventType(type: string): type is EventType {
+  return Object.hasOwn(catalogue, type);
+}
+
+export function definitionOf(type: string): EventDefinition | undefined {
+  return isEventType(type) ? catalogue[type] : undefined;
+}
+
+export { defineEvent, dataschemaOf } from './define.js';
+export type { EventDefinition } from './define.js';

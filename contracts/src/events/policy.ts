@@ -1,0 +1,123 @@
+import { Type } from '@sinclair/typebox';
+import { defineEvent } from './define.js';
+import { AbsolutePath, Count, Digest, IsoTime, ServiceNameSchema, Text, closed } from './common.js';
+
+// The policy engine: which policy is active (aggregate `policy/active`) and every decision it made
+// (aggregate `decision/<domain>`), with the evidence needed to re-derive it later.
+
+/** The decision domains the policy engine knows. */
+export const POLICY_DOMAINS = [
+  'tool_access',
+  'path_access',
+  'egress',
+  'agent_risk',
+  'sensitivity',
+  'model_promotion',
+] as const;
+export const PolicyDomain = Type.Union(POLICY_DOMAINS.map((d) => Type.Literal(d)));
+/**
+ * A requested domain: one of the known ones, or an unknown one (decided `deny`, rule `unknown_domain`).
+ * It is the aggregate id, so even an unknown domain must be a plain lowercase token.
+ */
+export const RequestedDomain = Type.Union([
+  PolicyDomain,
+  Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z][a-z0-9_]*$' }),
+]);
+export const PolicyDecision = Type.Union([
+  Type.Literal('allow'),
+  Type.Literal('deny'),
+  Type.Literal('ask'),
+]);
+/** Dotted rule identifier (`tools.deny.shell_exec`, `airlock.destination_miss`). */
+export const RuleId = Type.String({
+  minLength: 1,
+  maxLength: 256,
+  pattern: '^[^\\s\\x00-\\x1f\\x7f]+$',
+});
+export const PolicyLoadTrigger = Type.Union([Type.Literal('startup'), Type.Literal('reload')]);
+
+export const policyEvents = {
+  'policy.loaded': defineEvent(
+    'policy.loaded',
+    'policy',
+    Type.Object(
+      {
+        /** Digest over the raw bytes of every policy file, in `files` order. */
+        digest: Digest,
+        /** The `version` field of the policy document. */
+        version: Type.Integer({ minimum: 1 }),
+        trigger: PolicyLoadTrigger,
+        previousDigest: Type.Union([Digest, Type.Null()]),
+        files: Type.Array(
+          Type.Object({ path: AbsolutePath, digest: Digest, sizeBytes: Count }, closed),
+          { minItems: 1, maxItems: 64 },
+        ),
+      },
+      closed,
+    ),
+    'A policy was parsed, validated and made active.',
+  ),
+  'policy.load.failed': defineEvent(
+    'policy.load.failed',
+    'policy',
+    Type.Object(
+      {
+        trigger: PolicyLoadTrigger,
+        /** Digest of what was read; null when nothing could be read. */
+        attemptedDigest: Type.Union([Digest, Type.Null()]),
+        /** The policy that stays active; null when none is (a failed first load). */
+        activeDigest: Type.Union([Digest, Type.Null()]),
+        errors: Type.Array(
+          Type.Object(
+            {
+              file: AbsolutePath,
+              /** Where in the document (`tools.allow[2].name`); empty for a whole-file error. */
+              keyPath: Text(512),
+              message: Text(512),
+            },
+            closed,
+          ),
+          { minItems: 1, maxItems: 64 },
+        ),
+      },
+      closed,
+    ),
+    'A policy load or reload was refused; the previous policy, if any, stays active.',
+  ),
+  'policy.decided': defineEvent(
+    'policy.decided',
+    'decision',
+    Type.Object(
+      {
+        caller: ServiceNameSchema,
+        domain: RequestedDomain,
+        /** The subject asked about (tool, path, URL...): its digest and a redacted copy, never raw. */
+        subject: Type.Object({ digest: Digest, redacted: Text(512) }, closed),
+        action: Type.Optional(
+          Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z][a-z0-9_.-]*$' }),
+        ),
+        decision: PolicyDecision,
+        /** Human reason, built from redacted values only. */
+        reason: Text(512),
+        evidence: Type.Object(
+          {
+            domain: RequestedDomain,
+            ruleId: RuleId,
+            policyDigest: Digest,
+            /** Digest of the canonical decision input (domain, subject, action, params). */
+            inputDigest: Digest,
+            evaluatedAt: IsoTime,
+            durationMicros: Count,
+            trace: Type.Array(
+              Type.Object({ ruleId: RuleId, matched: Type.Boolean(), why: Text(256) }, closed),
+              { maxItems: 64 },
+            ),
+          },
+          closed,
+        ),
+      },
+      closed,
+    ),
+    'The policy engine decided a request, with the evidence to re-derive the decision.',
+  ),
+} as const;

@@ -1,0 +1,12 @@
+export * from './envelope/index.js';
+export * from './events/index.js';
+export { schemaProblems } from './events/validate.js';
+export * from './authority.js';
+export * from './commands.js';
+export * from './errors.js';
+export * from './services.js';
+export * from './subjects.js';
+export { newEventId } from './ids.js';
+export { canonicalJson, sha256Hex } from './canonical.js';
+export * from './identity/index.js';
+export { writeFileAtomic } from './fs.js';

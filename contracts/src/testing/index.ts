@@ -1,0 +1,2 @@
+export { deciderSpec, type Decider, type DeciderThen } from './decider.js';
+export { createOutsiderPki, createRogueSigner, createTestPki } from './pki.js';

@@ -1,0 +1,13 @@
+import { BaseError } from '@secai/contracts';
+
+export type StreamErrorCode =
+  | 'NATS_SERVER_MISSING'
+  | 'NATS_SERVER_FAILED'
+  | 'NATS_UNREACHABLE'
+  | 'CREDENTIALS_MISSING'
+  | 'APPEND_FAILED'
+  | 'TRUST_UNAVAILABLE'
+  | 'COMMAND_FAILED'
+  | 'COMMAND_TIMEOUT';
+
+export class StreamError extends BaseError<StreamErrorCode> {}

@@ -1,0 +1,69 @@
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { EVENT_SUBJECT_PREFIX } from '@secai/contracts';
+
+export interface StoredEntry {
+  seq: number;
+  subject: string;
+  /** The envelope bytes exactly as stored. */
+  bytes: Uint8Array;
+  /** Event type from the header (unverified: for display and skipping only). */
+  type: string | undefined;
+}
+
+export interface HistoryRange {
+  fromSeq?: number;
+  /** Inclusive; defaults to the stream's last sequence when reading starts. */
+  toSeq?: number;
+  filterSubject?: string;
+}
+
+/** First and last sequence of the stream (0/0 when empty). */
+export async function streamBounds(
+  jsm: JetStreamManager,
+  stream: string,
+): Promise<{ firstSeq: number; lastSeq: number; messages: number }> {
+  const info = await jsm.streams.info(stream);
+  return {
+    firstSeq: info.state.first_seq,
+    lastSeq: info.state.last_seq,
+    messages: info.state.messages,
+  };
+}
+
+/**
+ * Reads stored envelopes in stream order with an ordered consumer (no acks, recreated by the
+ * client on any gap), from `fromSeq` up to `toSeq` inclusive. Nothing is verified here: the
+ * caller decides what to check, so forensics can also look at refused envelopes.
+ */
+export async function* readHistory(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  stream: string,
+  range: HistoryRange = {},
+): AsyncGenerator<StoredEntry> {
+  const bounds = await streamBounds(jsm, stream);
+  const toSeq = Math.min(range.toSeq ?? bounds.lastSeq, bounds.lastSeq);
+  const fromSeq = Math.max(range.fromSeq ?? bounds.firstSeq, bounds.firstSeq, 1);
+  if (bounds.messages === 0 || fromSeq > toSeq) return;
+  const consumer = await js.consumers.get(stream, {
+    filter_subjects: range.filterSubject ?? `${EVENT_SUBJECT_PREFIX}.>`,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: fromSeq,
+  });
+  const messages = await consumer.consume({ max_messages: 1024 });
+  try {
+    for await (const m of messages) {
+      if (m.seq > toSeq) break;
+      yield {
+        seq: m.seq,
+        subject: m.subject,
+        bytes: m.data,
+        type: m.headers?.get('Secai-Type') || undefined,
+      };
+      // pending counts what matches the filter beyond this message: 0 means we have it all.
+      if (m.seq >= toSeq || m.info.pending === 0) break;
+    }
+  } finally {
+    await messages.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,61 @@
+export {
+  EVENTS_STREAM,
+  KV_BUCKETS,
+  eventsStreamConfig,
+  type EventsStreamOptions,
+} from './definitions.js';
+export { StreamError, type StreamErrorCode } from './errors.js';
+export { ensureNatsUsers, loadNatsUser, type NatsUser } from './credentials.js';
+export {
+  appliancePermissions,
+  dashboardPermissions,
+  inboxPrefixOf,
+  ownedAggregates,
+  permissionsFor,
+  servicePermissions,
+  type SubjectPermissions,
+} from './permissions.js';
+export { renderServerConfig, type ServerConfigOptions } from './serverConfig.js';
+export {
+  NATS_INSTALL_HINT,
+  findNatsServer,
+  launchNatsServer,
+  natsServerVersion,
+  type LaunchOptions,
+  type NatsServerHandle,
+} from './launcher.js';
+export { connectAs, type ConnectOptions } from './connect.js';
+export { ensureTopology, type EnsureResult } from './ensure.js';
+export { TRUST_KEY, TrustCache, publishTrustBundle } from './trust.js';
+export {
+  EventStore,
+  TYPE_HEADER,
+  type AppendOptions,
+  type AppendResult,
+  type EventStoreOptions,
+  type ExpectedSequence,
+  type LoadedEvent,
+} from './eventStore.js';
+export {
+  runConsumer,
+  type ConsumerOptions,
+  type DeliveryMeta,
+  type EventHandler,
+  type RunningConsumer,
+} from './consumer.js';
+export {
+  sendCommand,
+  serveCommand,
+  type CommandContext,
+  type ServeCommandOptions,
+} from './commands.js';
+export { readHistory, streamBounds, type HistoryRange, type StoredEntry } from './history.js';
+export {
+  pinnedRootKeyid,
+  readRuntimeInfo,
+  runtimeInfoPath,
+  startServiceRuntime,
+  type RuntimeInfo,
+  type RuntimeOptions,
+  type ServiceRuntime,
+} from './runtime.js';

@@ -1,0 +1,128 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { StreamError } from './errors.js';
+
+const CANDIDATES = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];
+
+export const NATS_INSTALL_HINT =
+  'nats-server is not installed. On Debian 12 run, as root: apt-get update && apt-get install -y nats-server ' +
+  '(or set SECAI_NATS_SERVER to the binary).';
+
+/** Finds the nats-server binary: $SECAI_NATS_SERVER, PATH, then Debian's /usr/sbin. */
+export function findNatsServer(): string {
+  const fromEnv = process.env.SECAI_NATS_SERVER;
+  if (fromEnv) {
+    if (!existsSync(fromEnv))
+      throw new StreamError('NATS_SERVER_MISSING', `SECAI_NATS_SERVER=${fromEnv} does not exist`);
+    return fromEnv;
+  }
+  const which = spawnSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' });
+  const onPath = which.stdout.trim();
+  if (which.status === 0 && onPath) return onPath;
+  const found = CANDIDATES.find((p) => existsSync(p));
+  if (!found) throw new StreamError('NATS_SERVER_MISSING', NATS_INSTALL_HINT);
+  return found;
+}
+
+/** `v2.9.10` → [2, 9, 10] */
+export function natsServerVersion(binary = findNatsServer()): [number, number, number] {
+  const out = spawnSync(binary, ['--version'], { encoding: 'utf8' }).stdout;
+  const m = /v(\d+)\.(\d+)\.(\d+)/.exec(out);
+  if (!m)
+    throw new StreamError('NATS_SERVER_FAILED', `cannot read the version of ${binary}: ${out}`);
+  return [Number(m[1]), Number(m[2]), Number(m[3])];
+}
+
+export interface NatsServerHandle {
+  readonly url: string;
+  readonly port: number;
+  readonly pid: number;
+  readonly configPath: string;
+  /** Graceful stop (SIGTERM): JetStream flushes and closes its files. */
+  stop(): Promise<void>;
+  /** `kill -9`: what a crash looks like. */
+  kill(): Promise<void>;
+  /** Resolves with the exit code or signal when the process ends. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface LaunchOptions {
+  /** Path of the rendered config (see renderServerConfig). */
+  configPath: string;
+  /** Directory for the ports file and the server log. */
+  runDir: string;
+  binary?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * Starts nats-server as a child process and waits until it accepts connections. The server
+ * writes the port it bound to a ports file (`--ports_file_dir`), so a config with port -1 gets a
+ * free random port without a race.
+ */
+export async function launchNatsServer(options: LaunchOptions): Promise<NatsServerHandle> {
+  const binary = options.binary ?? findNatsServer();
+  await mkdir(options.runDir, { recursive: true, mode: 0o700 });
+  for (const f of await readdir(options.runDir)) {
+    if (f.endsWith('.ports')) await rm(join(options.runDir, f), { force: true });
+  }
+  const logPath = join(options.runDir, 'nats-server.log');
+  await writeFile(logPath, '', { flag: 'a' });
+  const child: ChildProcess = spawn(
+    binary,
+    ['-c', options.configPath, '--ports_file_dir', options.runDir, '-l', logPath],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4096);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  let ended = false;
+  void exited.then(() => (ended = true));
+
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  const portsFile = join(options.runDir, `nats-server_${child.pid}.ports`);
+  let url: string | undefined;
+  while (!url) {
+    if (ended) {
+      const log = await readFile(logPath, 'utf8').catch(() => '');
+      throw new StreamError(
+        'NATS_SERVER_FAILED',
+        `nats-server exited at start: ${stderr || log.slice(-2048)}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new StreamError(
+        'NATS_SERVER_FAILED',
+        `nats-server did not start within ${options.timeoutMs ?? 15_000} ms`,
+      );
+    }
+    try {
+      const ports = JSON.parse(await readFile(portsFile, 'utf8')) as { nats?: string[] };
+      url = ports.nats?.[0];
+    } catch {
+      await sleep(20);
+    }
+  }
+  const port = Number(new URL(url).port);
+  const stopWith = async (signal: NodeJS.Signals) => {
+    if (!ended) child.kill(signal);
+    await exited;
+  };
+  return {
+    url,
+    port,
+    pid: child.pid!,
+    configPath: options.configPath,
+    stop: () => stopWith('SIGTERM'),
+    kill: () => stopWith('SIGKILL'),
+    exited,
+  };
+}

@@ -1,0 +1,143 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import {
+  canonicalJson,
+  createSigner,
+  keyidOf,
+  loadServiceIdentity,
+  sha256Hex,
+  type Signer,
+} from '@secai/contracts';
+import { connectAs } from './connect.js';
+import { loadNatsUser } from './credentials.js';
+import { EventStore } from './eventStore.js';
+import { StreamError } from './errors.js';
+import { TrustCache } from './trust.js';
+
+/** Written by `secai boot` so every other process finds the bus it started. */
+export interface RuntimeInfo {
+  pid: number;
+  natsUrl: string;
+  startedAt: string;
+  stateDir: string;
+}
+
+export function runtimeInfoPath(stateDir: string): string {
+  return join(stateDir, 'run', 'runtime.json');
+}
+
+export async function readRuntimeInfo(stateDir: string): Promise<RuntimeInfo | null> {
+  try {
+    return JSON.parse(await readFile(runtimeInfoPath(stateDir), 'utf8')) as RuntimeInfo;
+  } catch {
+    return null;
+  }
+}
+
+/** The keyid of the appliance root, read from this machine's state dir (the pin). */
+export async function pinnedRootKeyid(stateDir: string): Promise<string> {
+  const path = join(stateDir, 'identity', 'root', 'cert.pem');
+  try {
+    return keyidOf(await readFile(path, 'utf8'));
+  } catch (cause) {
+    throw new StreamError(
+      'CREDENTIALS_MISSING',
+      `appliance root certificate not found at ${path}`,
+      { cause },
+    );
+  }
+}
+
+export interface ServiceRuntime {
+  service: string;
+  stateDir: string;
+  natsUrl: string;
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  trust: TrustCache;
+  signer: Signer;
+  store: EventStore;
+  /** Records `service.stopped` and drains the connection. */
+  close(reason: string): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  stateDir: string;
+  /** Defaults to $SECAI_NATS_URL, then the URL `secai boot` recorded. */
+  natsUrl?: string;
+  version: string;
+  /** The service's effective configuration, digested into `service.started`. */
+  config: unknown;
+}
+
+/**
+ * Everything a service process needs before its own logic runs: its certificate and key, its
+ * NATS user, the trust bundle pinned to this appliance's root, an event store signing as itself.
+ * Any missing credential refuses to start (fail closed).
+ */
+export async function startServiceRuntime(
+  service: string,
+  options: RuntimeOptions,
+): Promise<ServiceRuntime> {
+  const natsUrl =
+    options.natsUrl ??
+    process.env.SECAI_NATS_URL ??
+    (await readRuntimeInfo(options.stateDir))?.natsUrl;
+  if (!natsUrl)
+    throw new StreamError(
+      'NATS_UNREACHABLE',
+      `no NATS URL: is secai boot running with state dir ${options.stateDir}?`,
+    );
+  const identity = await loadServiceIdentity(options.stateDir, service);
+  const user = await loadNatsUser(options.stateDir, service);
+  const rootKeyid = await pinnedRootKeyid(options.stateDir);
+  const nc = await connectAs({ url: natsUrl, user });
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  const trust = await TrustCache.open(nc, rootKeyid);
+  const signer = createSigner(identity);
+  const store = new EventStore(js, jsm, { signer, trust });
+  await store.appendServiceEvent({
+    type: 'service.started',
+    aggregateId: service,
+    data: {
+      service: service as never,
+      version: options.version,
+      pid: process.pid,
+      configDigest: `sha256:${sha256Hex(canonicalJson(options.config))}`,
+    },
+  });
+  let closed = false;
+  return {
+    service,
+    stateDir: options.stateDir,
+    natsUrl,
+    nc,
+    js,
+    jsm,
+    trust,
+    signer,
+    store,
+    async close(reason) {
+      if (closed) return;
+      closed = true;
+      await store
+        .appendServiceEvent({
+          type: 'service.stopped',
+          aggregateId: service,
+          data: { service: service as never, pid: process.pid, reason: reason.slice(0, 256) },
+        })
+        .catch(() => undefined);
+      trust.close();
+      await nc.drain().catch(() => undefined);
+    },
+  };
+}
