@@ -109,7 +109,7 @@ describe('authority enforced by the server', () => {
   it('lets the dashboard subscribe to events and publish nothing', async () => {
     const nc = await app.nats.connect('dashboard');
     const seen: string[] = [];
-    const sub = nc.subscribe('secai.evt.>', { callback: (_e, m) => seen.push(m.subject) });
+    const sub = nc.subscribe('secai.evt.>', { callback: (_e, m) => void seen.push(m.subject) });
     await nc.flush();
     const { store } = await app.client('registry');
     await store.appendServiceEvent(started('registry', 7));
