@@ -130,14 +130,14 @@ describe('every refusal has its code', () => {
     const { bytes } = signEvent(started, pki.signerFor('quarantine'), { now });
     const env = decode(bytes);
     const payload = Buffer.from(env.payload, 'base64');
-    payload[payload.length - 3] ^= 1;
+    payload[payload.length - 3] = payload[payload.length - 3]! ^ 1;
     expect(
       codeOf(() =>
         verifyEnvelope(encode({ ...env, payload: payload.toString('base64') }), pki.trust),
       ),
     ).toBe('SIGNATURE_INVALID');
     const sig = Buffer.from(env.signatures[0]!.sig, 'base64');
-    sig[0] ^= 1;
+    sig[0] = sig[0]! ^ 1;
     expect(
       codeOf(() =>
         verifyEnvelope(

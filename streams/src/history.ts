@@ -15,6 +15,9 @@ export interface HistoryRange {
   /** Inclusive; defaults to the stream's last sequence when reading starts. */
   toSeq?: number;
   filterSubject?: string;
+  /** Keep waiting for new events after the end (tail --follow); ends when the signal aborts. */
+  follow?: boolean;
+  signal?: AbortSignal;
 }
 
 /** First and last sequence of the stream (0/0 when empty). */
@@ -42,15 +45,18 @@ export async function* readHistory(
   range: HistoryRange = {},
 ): AsyncGenerator<StoredEntry> {
   const bounds = await streamBounds(jsm, stream);
-  const toSeq = Math.min(range.toSeq ?? bounds.lastSeq, bounds.lastSeq);
+  const toSeq = range.follow
+    ? Number.MAX_SAFE_INTEGER
+    : Math.min(range.toSeq ?? bounds.lastSeq, bounds.lastSeq);
   const fromSeq = Math.max(range.fromSeq ?? bounds.firstSeq, bounds.firstSeq, 1);
-  if (bounds.messages === 0 || fromSeq > toSeq) return;
+  if (!range.follow && (bounds.messages === 0 || fromSeq > toSeq)) return;
   const consumer = await js.consumers.get(stream, {
     filter_subjects: range.filterSubject ?? `${EVENT_SUBJECT_PREFIX}.>`,
     deliver_policy: DeliverPolicy.StartSequence,
     opt_start_seq: fromSeq,
   });
   const messages = await consumer.consume({ max_messages: 1024 });
+  range.signal?.addEventListener('abort', () => void messages.close());
   try {
     for await (const m of messages) {
       if (m.seq > toSeq) break;
@@ -61,7 +67,7 @@ export async function* readHistory(
         type: m.headers?.get('Secai-Type') || undefined,
       };
       // pending counts what matches the filter beyond this message: 0 means we have it all.
-      if (m.seq >= toSeq || m.info.pending === 0) break;
+      if (m.seq >= toSeq || (!range.follow && m.info.pending === 0)) break;
     }
   } finally {
     await messages.close().catch(() => undefined);

@@ -59,3 +59,6 @@ export {
   type RuntimeOptions,
   type ServiceRuntime,
 } from './runtime.js';
+export { createLogger, type Logger } from './logger.js';
+export type { JsMsg, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+export type { NatsConnection } from '@nats-io/transport-node';

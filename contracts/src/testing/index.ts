@@ -1,2 +1,10 @@
 export { deciderSpec, type Decider, type DeciderThen } from './decider.js';
-export { createOutsiderPki, createRogueSigner, createTestPki } from './pki.js';
+export {
+  TEST_PKI_EPOCH,
+  createOutsiderPki,
+  createRogueSigner,
+  createTestPki,
+  type OutsiderPki,
+  type TestPki,
+  type TestPkiOptions,
+} from './pki.js';

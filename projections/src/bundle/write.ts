@@ -1,0 +1,58 @@
+// eslint-disable-next-line no-restricted-imports -- writing bundle files is this module's job
+import { randomBytes } from 'node:crypto';
+// eslint-disable-next-line no-restricted-imports -- writing bundle files is this module's job
+import { open, rename, unlink } from 'node:fs/promises';
+// eslint-disable-next-line no-restricted-imports -- writing bundle files is this module's job
+import { basename, dirname, join } from 'node:path';
+import { BundleError } from './errors.js';
+import { bundleEntryLine, bundleHeaderLine, type BundleHeader } from './format.js';
+
+const FLUSH_BYTES = 1024 * 1024;
+
+/**
+ * Writes a bundle: the header, then one line per entry. The entries must be exactly
+ * `header.fromSeq..header.toSeq` in order; anything else throws `BUNDLE_MALFORMED` and leaves no
+ * file behind. The file appears under `path` only once complete (written aside, then renamed).
+ */
+export async function writeBundle(
+  path: string,
+  header: BundleHeader,
+  entries: Iterable<{ seq: number; bytes: Uint8Array }> | AsyncIterable<{ seq: number; bytes: Uint8Array }>,
+  mode = 0o600,
+): Promise<void> {
+  const headerLine = bundleHeaderLine(header);
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(temp, 'wx', mode);
+  try {
+    try {
+      let batch: Buffer[] = [Buffer.from(headerLine)];
+      let batched = batch[0]?.length ?? 0;
+      let expected = header.fromSeq;
+      for await (const { seq, bytes } of entries) {
+        if (seq !== expected || seq > header.toSeq) {
+          throw new BundleError('BUNDLE_MALFORMED', `entry seq ${seq} where the header expects ${expected}`);
+        }
+        const line = bundleEntryLine(seq, bytes);
+        batch.push(line);
+        batched += line.length;
+        expected += 1;
+        if (batched >= FLUSH_BYTES) {
+          await handle.write(Buffer.concat(batch));
+          batch = [];
+          batched = 0;
+        }
+      }
+      if (expected !== header.toSeq + 1) {
+        throw new BundleError('BUNDLE_MALFORMED', `entries end at ${expected - 1}, the header says ${header.toSeq}`);
+      }
+      await handle.write(Buffer.concat(batch));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+}

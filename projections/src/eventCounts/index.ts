@@ -1,0 +1,1 @@
+export { EVENT_COUNTS, eventCountsProjection, type EventCountsDocument } from './projection.js';

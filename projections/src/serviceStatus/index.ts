@@ -1,0 +1,7 @@
+export {
+  SERVICE_STATUS,
+  serviceStatusProjection,
+  type ServiceRunState,
+  type ServiceStatusDocument,
+  type ServiceStatusEntry,
+} from './projection.js';

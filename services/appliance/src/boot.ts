@@ -1,0 +1,322 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import {
+  SERVICES,
+  canonicalJson,
+  createSigner,
+  loadServiceIdentity,
+  loadTrustStore,
+  sha256Hex,
+  ensureIdentities,
+  verifyEnvelope,
+  writeFileAtomic,
+  type ServiceIdentity,
+} from '@secai/contracts';
+import {
+  EventStore,
+  KV_BUCKETS,
+  TrustCache,
+  connectAs,
+  ensureNatsUsers,
+  ensureTopology,
+  launchNatsServer,
+  publishTrustBundle,
+  renderServerConfig,
+  runtimeInfoPath,
+  type Logger,
+  type NatsServerHandle,
+  type RuntimeInfo,
+} from '@secai/streams';
+import { ApplianceError } from './errors.js';
+import { acquireBootLock } from './lock.js';
+import {
+  SERVICE_DEFINITIONS,
+  resolveEntry,
+  startOrder,
+  type ServiceDefinition,
+} from './registry.js';
+import { Supervisor, type ServiceStatus } from './supervisor.js';
+import type { RestartPolicy } from './restartPolicy.js';
+
+export interface BootOptions {
+  stateDir: string;
+  /** Use an existing NATS deployment instead of starting nats-server. */
+  natsUrl?: string;
+  /** Loopback port of the appliance's own nats-server (0 = any free port). */
+  natsPort?: number;
+  /** Added to every documented HTTP port (tests run beside a live appliance). */
+  portOffset?: number;
+  services?: readonly ServiceDefinition[];
+  restartPolicy?: RestartPolicy;
+  log: Logger;
+  /** How long to wait for each service's `service.started`. */
+  readyTimeoutMs?: number;
+}
+
+export interface BootedAppliance {
+  natsUrl: string;
+  firstBoot: boolean;
+  status(): ServiceStatus[];
+  /** Stops services, drains the bus connection, stops nats-server; idempotent. */
+  shutdown(reason: string): Promise<void>;
+}
+
+export const DEFAULT_NATS_PORT = 4280;
+const APPLIANCE = 'appliance';
+
+/**
+ * `secai boot`: enrol on first boot, start the bus, ensure topology and trust, then start every
+ * service in dependency order, each as its own process with its own credentials.
+ */
+export async function boot(options: BootOptions): Promise<BootedAppliance> {
+  const { stateDir, log } = options;
+  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const releaseLock = await acquireBootLock(stateDir);
+  const cleanups: (() => Promise<void>)[] = [releaseLock];
+  const unwind = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    return await bootLocked(options, cleanups, unwind);
+  } catch (err) {
+    log.error({ err }, 'boot failed; undoing what was started');
+    await unwind();
+    throw err;
+  }
+}
+
+async function bootLocked(
+  options: BootOptions,
+  cleanups: (() => Promise<void>)[],
+  unwind: () => Promise<void>,
+): Promise<BootedAppliance> {
+  const { stateDir, log } = options;
+  const now = new Date();
+
+  // 1. Enrolment: identities and NATS users (created once, loaded afterwards).
+  const identities = await ensureIdentities(stateDir, SERVICES, { now });
+  const users = await ensureNatsUsers(stateDir, [
+    APPLIANCE,
+    'dashboard',
+    ...SERVICES.filter((s) => s !== APPLIANCE),
+  ]);
+  log.info(
+    { firstBoot: identities.created, issued: identities.issued.map((i) => i.service) },
+    'identities ready',
+  );
+
+  // 2. The bus.
+  let natsUrl = options.natsUrl;
+  let server: NatsServerHandle | undefined;
+  if (!natsUrl) {
+    const configPath = join(stateDir, 'nats', 'nats-server.json');
+    await writeFileAtomic(
+      configPath,
+      renderServerConfig({
+        port: options.natsPort ?? DEFAULT_NATS_PORT,
+        storeDir: join(stateDir, 'nats', 'jetstream'),
+        users,
+      }),
+      0o600,
+    );
+    try {
+      server = await launchNatsServer({ configPath, runDir: join(stateDir, 'run', 'nats') });
+    } catch (cause) {
+      throw new ApplianceError(
+        'NATS_START_FAILED',
+        `nats-server did not start: ${(cause as Error).message}`,
+        { cause },
+      );
+    }
+    natsUrl = server.url;
+    const started = server;
+    cleanups.push(() => started.stop());
+    log.info({ url: natsUrl, pid: server.pid }, 'nats-server started');
+  }
+
+  const admin = users.find((u) => u.name === APPLIANCE)!;
+  const nc = await connectAs({ url: natsUrl, user: admin });
+  cleanups.push(() => nc.drain().catch(() => undefined));
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  const topology = await ensureTopology(nc, jsm);
+  log.info(topology, 'topology ensured');
+
+  // 3. Trust: the bundle in KV, pinned to our own root.
+  const kv = await new Kvm(nc).open(KV_BUCKETS.trust);
+  await publishTrustBundle(kv, identities.bundle);
+  const trust = TrustCache.fixed(await loadTrustStore(identities.bundle, { now }));
+  const applianceIdentity = await loadServiceIdentity(stateDir, APPLIANCE);
+  const store = new EventStore(js, jsm, { signer: createSigner(applianceIdentity), trust });
+  if (identities.created) {
+    await store.append(
+      [
+        {
+          type: 'identity.root.created',
+          aggregateId: 'root',
+          data: {
+            keyid: identities.root.keyid,
+            certificate: identities.root.certificatePem,
+            notAfter: identities.root.notAfter.toISOString(),
+          },
+        },
+      ],
+      { expectedSequence: 'any' },
+    );
+  }
+  for (const issued of identities.issued) await recordIssued(store, issued);
+
+  // 4. Runtime info, so every other process finds this bus.
+  const info: RuntimeInfo = { pid: process.pid, natsUrl, startedAt: now.toISOString(), stateDir };
+  await writeFileAtomic(runtimeInfoPath(stateDir), `${JSON.stringify(info, null, 2)}\n`, 0o600);
+  cleanups.push(() => rm(runtimeInfoPath(stateDir), { force: true }));
+
+  await store.appendServiceEvent({
+    type: 'service.started',
+    aggregateId: APPLIANCE,
+    data: {
+      service: APPLIANCE,
+      version: '0.1.0',
+      pid: process.pid,
+      configDigest: `sha256:${sha256Hex(canonicalJson({ natsUrl, portOffset: options.portOffset ?? 0, services: (options.services ?? SERVICE_DEFINITIONS).map((d) => d.name) }))}`,
+    },
+  });
+  log.warn('no runtime attestor in this release: running unattested (development mode)');
+
+  // 5. Services, in dependency order, each waiting for its own service.started.
+  const supervisor = new Supervisor(
+    stateDir,
+    {
+      onGaveUp: (name, restartsInWindow, lastExit) => {
+        log.error(
+          { service: name, restartsInWindow, lastExit },
+          'service failed: restart limit reached',
+        );
+        void store
+          .append(
+            [
+              {
+                type: 'service.failed',
+                aggregateId: name,
+                data: {
+                  service: name as never,
+                  restartsInWindow,
+                  windowSeconds: 300,
+                  lastExitCode: lastExit?.code ?? null,
+                  lastSignal: lastExit?.signal ?? null,
+                },
+              },
+            ],
+            { expectedSequence: 'any' },
+          )
+          .catch((err: unknown) => log.error({ err }, 'could not record service.failed'));
+      },
+      onExit: (name, exit, willRestart) =>
+        log.warn({ service: name, exit, willRestart }, 'service exited'),
+    },
+    options.restartPolicy,
+  );
+  const ready = new Map<string, () => void>();
+  const readySub = nc.subscribe('secai.evt.service.*', {
+    callback: (_err, msg) => {
+      try {
+        const { event, signer } = verifyEnvelope(msg.data, trust, { natsSubject: msg.subject });
+        if (event.type === 'service.started') {
+          supervisor.markRunning(signer.service);
+          ready.get(signer.service)?.();
+        }
+      } catch {
+        // Refused envelopes are the consumers' business; readiness only trusts verified ones.
+      }
+    },
+  });
+  cleanups.push(async () => readySub.unsubscribe());
+  cleanups.push(() => supervisor.stopAll());
+
+  for (const def of startOrder(options.services ?? SERVICE_DEFINITIONS)) {
+    const port = def.port === undefined ? undefined : def.port + (options.portOffset ?? 0);
+    const started = new Promise<void>((resolve) => ready.set(def.name, resolve));
+    await supervisor.start({
+      name: def.name,
+      entry: resolveEntry(def),
+      port,
+      env: serviceEnv(def.name, stateDir, natsUrl, port),
+    });
+    const timeout = options.readyTimeoutMs ?? 30_000;
+    const ok = await Promise.race([
+      started.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), timeout).unref()),
+    ]);
+    if (!ok)
+      throw new ApplianceError(
+        'SERVICE_START_FAILED',
+        `${def.name} did not report service.started within ${timeout} ms (see ${join(stateDir, 'logs', `${def.name}.log`)})`,
+      );
+    log.info({ service: def.name, port }, 'service running');
+  }
+
+  let shutdownPromise: Promise<void> | undefined;
+  return {
+    natsUrl,
+    firstBoot: identities.created,
+    status: () => supervisor.status(),
+    shutdown(reason) {
+      shutdownPromise ??= (async () => {
+        log.info({ reason }, 'shutting down');
+        await supervisor.stopAll();
+        await store
+          .appendServiceEvent({
+            type: 'service.stopped',
+            aggregateId: APPLIANCE,
+            data: { service: APPLIANCE, pid: process.pid, reason: reason.slice(0, 256) },
+          })
+          .catch(() => undefined);
+        await unwind();
+        log.info('stopped');
+      })();
+      return shutdownPromise;
+    },
+  };
+}
+
+async function recordIssued(store: EventStore, issued: ServiceIdentity): Promise<void> {
+  await store.append(
+    [
+      {
+        type: 'identity.issued',
+        aggregateId: issued.service,
+        data: {
+          service: issued.service as never,
+          keyid: issued.keyid,
+          certificate: issued.certificatePem,
+          notAfter: issued.notAfter.toISOString(),
+        },
+      },
+    ],
+    { expectedSequence: 'any' },
+  );
+}
+
+/** A service sees only what it needs: where its state is, the bus, its port. */
+function serviceEnv(
+  name: string,
+  stateDir: string,
+  natsUrl: string,
+  port: number | undefined,
+): Record<string, string> {
+  const env: Record<string, string> = {
+    SECAI_SERVICE: name,
+    SECAI_STATE_DIR: stateDir,
+    SECAI_NATS_URL: natsUrl,
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    NODE_ENV: process.env.NODE_ENV ?? 'production',
+  };
+  if (port !== undefined) env.SECAI_HTTP_PORT = String(port);
+  for (const key of ['SECAI_LOG_LEVEL', 'SECAI_SEAL_EVERY_EVENTS', 'SECAI_SEAL_EVERY_MS', 'HOME']) {
+    const value = process.env[key];
+    if (value !== undefined) env[key] = value;
+  }
+  return env;
+}

@@ -1,0 +1,10 @@
+import { BaseError } from '@secai/contracts';
+
+export type ApplianceErrorCode =
+  | 'ALREADY_RUNNING'
+  | 'STATE_DIR_UNUSABLE'
+  | 'NATS_START_FAILED'
+  | 'SERVICE_START_FAILED'
+  | 'DEPENDENCY_CYCLE';
+
+export class ApplianceError extends BaseError<ApplianceErrorCode> {}

@@ -1,0 +1,51 @@
+import { fileURLToPath } from 'node:url';
+import { SERVICE_PORTS, type ServiceName } from '@secai/contracts';
+import { ApplianceError } from './errors.js';
+
+/** A service the supervisor runs as its own process. */
+export interface ServiceDefinition {
+  name: ServiceName;
+  /** Module specifier of its entry point, resolved at boot. */
+  entry: string;
+  dependsOn: readonly ServiceName[];
+  port: number | undefined;
+}
+
+/**
+ * Services that exist in this release. Later issues add theirs here; the runtime attestor comes
+ * first once it exists, because the others start only when attestation satisfies policy.
+ */
+export const SERVICE_DEFINITIONS: readonly ServiceDefinition[] = [
+  {
+    name: 'incident-recorder',
+    entry: '@secai/incident-recorder/main',
+    dependsOn: [],
+    port: SERVICE_PORTS['incident-recorder'],
+  },
+];
+
+export function resolveEntry(def: ServiceDefinition): string {
+  return fileURLToPath(import.meta.resolve(def.entry));
+}
+
+/** Dependency order (Kahn's algorithm, stable by definition order); a cycle is an error. */
+export function startOrder(defs: readonly ServiceDefinition[]): ServiceDefinition[] {
+  const byName = new Map(defs.map((d) => [d.name, d]));
+  const done = new Set<string>();
+  const order: ServiceDefinition[] = [];
+  while (order.length < defs.length) {
+    const next = defs.find(
+      (d) => !done.has(d.name) && d.dependsOn.every((dep) => done.has(dep) || !byName.has(dep)),
+    );
+    if (!next) {
+      const stuck = defs.filter((d) => !done.has(d.name)).map((d) => d.name);
+      throw new ApplianceError(
+        'DEPENDENCY_CYCLE',
+        `services depend on each other in a cycle: ${stuck.join(', ')}`,
+      );
+    }
+    done.add(next.name);
+    order.push(next);
+  }
+  return order;
+}

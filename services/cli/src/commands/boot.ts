@@ -1,0 +1,66 @@
+import { boot } from '@secai/appliance';
+import { createLogger } from '@secai/streams';
+import { table } from '../format.js';
+
+export interface BootCommandOptions {
+  stateDir: string;
+  natsUrl?: string;
+  natsPort?: number;
+  portOffset?: number;
+  json?: boolean;
+}
+
+/** `secai boot`: brings the appliance up, prints its status, and runs until SIGINT/SIGTERM. */
+export async function bootCommand(
+  options: BootCommandOptions,
+  out: (line: string) => void,
+): Promise<void> {
+  const log = createLogger('appliance');
+  const appliance = await boot({
+    stateDir: options.stateDir,
+    log,
+    ...(options.natsUrl ? { natsUrl: options.natsUrl } : {}),
+    ...(options.natsPort !== undefined ? { natsPort: options.natsPort } : {}),
+    ...(options.portOffset !== undefined ? { portOffset: options.portOffset } : {}),
+  });
+  const status = appliance.status();
+  if (options.json) {
+    out(
+      JSON.stringify({
+        state: 'running',
+        stateDir: options.stateDir,
+        natsUrl: appliance.natsUrl,
+        firstBoot: appliance.firstBoot,
+        services: status,
+      }),
+    );
+  } else {
+    out(
+      `SecAI appliance running (state dir ${options.stateDir}, bus ${appliance.natsUrl}${appliance.firstBoot ? ', first boot' : ''})`,
+    );
+    out(
+      table(
+        ['SERVICE', 'STATE', 'PID', 'PORT', 'RESTARTS'],
+        status.map((s) => [
+          s.name,
+          s.state,
+          String(s.pid ?? '-'),
+          String(s.port ?? '-'),
+          String(s.restarts),
+        ]),
+      ),
+    );
+    out('Press Ctrl-C to stop.');
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void appliance.shutdown(`signal ${signal}`).then(resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  if (options.json) out(JSON.stringify({ state: 'stopped' }));
+  else out('SecAI appliance stopped.');
+}

@@ -1,0 +1,16 @@
+import { BaseError } from '@secai/contracts';
+
+export type CliErrorCode =
+  | 'USAGE'
+  | 'NOT_RUNNING'
+  | 'VERIFICATION_FAILED'
+  | 'REPLAY_MISMATCH'
+  | 'EXPORT_FAILED'
+  | 'UNKNOWN_PROJECTION';
+
+/** A CLI failure: printed as `secai: <code>: <message>`, exit 1 for failed checks, 2 otherwise. */
+export class CliError extends BaseError<CliErrorCode> {
+  get exitCode(): number {
+    return this.code === 'VERIFICATION_FAILED' || this.code === 'REPLAY_MISMATCH' ? 1 : 2;
+  }
+}

@@ -1,0 +1,2 @@
+export { buildProgram, type Io } from './program.js';
+export { CliError, type CliErrorCode } from './errors.js';

@@ -1,0 +1,290 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { resolveStateDir } from '@secai/appliance';
+import { pinnedRootKeyid } from '@secai/streams';
+import { openContext, type CliContext, type GlobalOptions } from './context.js';
+import { bootCommand } from './commands/boot.js';
+import { exportCommand } from './commands/export.js';
+import { replayCommand } from './commands/replay.js';
+import { tail } from './commands/tail.js';
+import { verifyBundleFile, verifyStream } from './commands/verify.js';
+
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+function seq(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError('must be a positive integer (a stream sequence)');
+  return n;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('must be a port number (0-65535)');
+  return n;
+}
+
+function count(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+const stateDirOption = () =>
+  new Option(
+    '--state-dir <dir>',
+    'appliance state directory (default: $SECAI_STATE_DIR, /var/lib/secai as root, else ~/.local/state/secai)',
+  );
+const natsUrlOption = () =>
+  new Option('--nats-url <url>', 'NATS server to use instead of the one secai boot recorded');
+const jsonOption = () =>
+  new Option('--json', 'machine-readable output (JSON); no progress display');
+
+async function withContext<T>(
+  opts: GlobalOptions,
+  fn: (ctx: CliContext) => Promise<T>,
+): Promise<T> {
+  const ctx = await openContext(opts);
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+function globals(opts: { stateDir?: string; natsUrl?: string; json?: boolean }): GlobalOptions {
+  const g: GlobalOptions = { stateDir: resolveStateDir(opts.stateDir) };
+  if (opts.natsUrl) g.natsUrl = opts.natsUrl;
+  if (opts.json) g.json = true;
+  return g;
+}
+
+/** The `secai` command tree. Each action only parses options and calls a library. */
+export function buildProgram(io: Io): Command {
+  const program = new Command('secai')
+    .description(
+      'SecAI appliance: boot it, and tail, verify, replay and export its signed event history',
+    )
+    .version('0.1.0')
+    .showHelpAfterError()
+    .configureOutput({
+      writeOut: (s) => io.out(s.trimEnd()),
+      writeErr: (s) => io.err(s.trimEnd()),
+    });
+
+  program
+    .command('boot')
+    .description(
+      'first-boot enrolment, start nats-server and every service; run until SIGINT/SIGTERM',
+    )
+    .addOption(stateDirOption())
+    .addOption(
+      new Option(
+        '--nats-url <url>',
+        'use an existing NATS deployment instead of starting nats-server',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--nats-port <port>',
+        'loopback port of the appliance nats-server (0 = any free port)',
+      )
+        .argParser(port)
+        .default(4280),
+    )
+    .addOption(
+      new Option('--port-offset <n>', 'added to every documented HTTP port')
+        .argParser(port)
+        .default(0),
+    )
+    .addOption(jsonOption())
+    .action(
+      async (opts: {
+        stateDir?: string;
+        natsUrl?: string;
+        natsPort: number;
+        portOffset: number;
+        json?: boolean;
+      }) => {
+        await bootCommand(
+          { ...globals(opts), natsPort: opts.natsPort, portOffset: opts.portOffset },
+          io.out,
+        );
+      },
+    );
+
+  const events = program
+    .command('events')
+    .description('the signed event history: tail, verify, replay, export');
+
+  events
+    .command('tail')
+    .description(
+      'show the latest events, decoded and verified (refused envelopes are shown as REFUSED)',
+    )
+    .addOption(stateDirOption())
+    .addOption(natsUrlOption())
+    .option('--type <type>', 'only events of this type, e.g. service.started')
+    .option('--follow', 'keep printing new events until interrupted')
+    .addOption(
+      new Option('--limit <n>', 'how many past events to show').argParser(count).default(50),
+    )
+    .addOption(jsonOption())
+    .action(
+      async (opts: {
+        stateDir?: string;
+        natsUrl?: string;
+        type?: string;
+        follow?: boolean;
+        limit: number;
+        json?: boolean;
+      }) => {
+        await withContext(globals(opts), (ctx) =>
+          tail(
+            ctx,
+            {
+              limit: opts.limit,
+              ...(opts.type ? { type: opts.type } : {}),
+              ...(opts.follow ? { follow: true } : {}),
+              ...(opts.json ? { json: true } : {}),
+            },
+            io.out,
+          ),
+        );
+      },
+    );
+
+  events
+    .command('verify')
+    .description('recompute the hash chain and check every seal; exit 0 only if everything holds')
+    .addOption(stateDirOption())
+    .addOption(natsUrlOption())
+    .option('--signatures', 'also verify every envelope signature (slower); always on for --bundle')
+    .option('--chain-only', 'with --bundle: check the chain and seals but not every signature')
+    .option('--bundle <file>', 'verify an exported bundle offline (no NATS needed)')
+    .option(
+      '--expect-root <keyid>',
+      "with --bundle: the appliance root keyid the bundle must chain to (default: this state dir's root, if any)",
+    )
+    .addOption(jsonOption())
+    .action(
+      async (opts: {
+        stateDir?: string;
+        natsUrl?: string;
+        signatures?: boolean;
+        chainOnly?: boolean;
+        bundle?: string;
+        expectRoot?: string;
+        json?: boolean;
+      }) => {
+        const g = globals(opts);
+        if (opts.bundle) {
+          const pinnedRoot = opts.expectRoot
+            ? undefined
+            : await pinnedRootKeyid(g.stateDir).catch(() => undefined);
+          await verifyBundleFile(
+            opts.bundle,
+            {
+              signatures: !opts.chainOnly,
+              ...(opts.json ? { json: true } : {}),
+              ...(opts.expectRoot ? { expectRoot: opts.expectRoot } : {}),
+              ...(pinnedRoot ? { pinnedRoot } : {}),
+            },
+            io.out,
+          );
+          return;
+        }
+        await withContext(g, (ctx) =>
+          verifyStream(
+            ctx,
+            {
+              ...(opts.signatures ? { signatures: true } : {}),
+              ...(opts.json ? { json: true } : {}),
+            },
+            io.out,
+          ),
+        );
+      },
+    );
+
+  events
+    .command('replay')
+    .description('rebuild a projection from scratch from the stream (or a bundle) and print it')
+    .requiredOption('--projection <name>', 'projection to rebuild: service-status, event-counts')
+    .addOption(stateDirOption())
+    .addOption(natsUrlOption())
+    .addOption(new Option('--from <seq>', 'first stream sequence').argParser(seq))
+    .addOption(new Option('--to <seq>', 'last stream sequence (inclusive)').argParser(seq))
+    .option('--bundle <file>', 'replay from an exported bundle instead of the stream')
+    .addOption(jsonOption())
+    .action(
+      async (opts: {
+        projection: string;
+        stateDir?: string;
+        natsUrl?: string;
+        from?: number;
+        to?: number;
+        bundle?: string;
+        json?: boolean;
+      }) => {
+        const replayOpts = {
+          projection: opts.projection,
+          ...(opts.from ? { from: opts.from } : {}),
+          ...(opts.to ? { to: opts.to } : {}),
+          ...(opts.bundle ? { bundle: opts.bundle } : {}),
+          ...(opts.json ? { json: true } : {}),
+        };
+        if (opts.bundle) return replayCommand(null, replayOpts, io.out);
+        return withContext(globals(opts), (ctx) => replayCommand(ctx, replayOpts, io.out));
+      },
+    );
+
+  events
+    .command('export')
+    .description(
+      'seal the tail and write a self-contained bundle that verifies with no NATS running',
+    )
+    .requiredOption('--out <file>', 'bundle file to write (JSON Lines)')
+    .addOption(stateDirOption())
+    .addOption(natsUrlOption())
+    .addOption(
+      new Option(
+        '--from <seq>',
+        'first stream sequence (widened back to the nearest seal)',
+      ).argParser(seq),
+    )
+    .addOption(new Option('--to <seq>', 'last stream sequence (inclusive)').argParser(seq))
+    .option('--no-seal', 'do not ask the incident recorder to seal the tail first')
+    .addOption(jsonOption())
+    .action(
+      async (opts: {
+        out: string;
+        stateDir?: string;
+        natsUrl?: string;
+        from?: number;
+        to?: number;
+        seal: boolean;
+        json?: boolean;
+      }) => {
+        await withContext(globals(opts), (ctx) =>
+          exportCommand(
+            ctx,
+            {
+              out: opts.out,
+              seal: opts.seal,
+              ...(opts.from ? { from: opts.from } : {}),
+              ...(opts.to ? { to: opts.to } : {}),
+              ...(opts.json ? { json: true } : {}),
+            },
+            io.out,
+            io.err,
+          ),
+        );
+      },
+    );
+
+  return program;
+}
