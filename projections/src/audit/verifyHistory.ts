@@ -90,7 +90,6 @@ export async function verifyHistory(
   /** Sequences declared missing, as inclusive ranges. */
   const gaps: [number, number][] = [];
   let expected = startSeq + 1;
-  let maxSeen = startSeq;
   /** Sequence of the entry read just before this one. */
   let previousSeq = startSeq;
   let firstSeq: number | null = null;
@@ -193,14 +192,7 @@ export async function verifyHistory(
     }
   };
 
-  for await (const { seq, bytes } of entries) {
-    checked += 1;
-    if (onProgress && checked % PROGRESS_EVERY === 0) onProgress(checked);
-
-    if (!Number.isSafeInteger(seq) || seq < 1) {
-      fail(Number.isFinite(seq) ? seq : 0, 'SEQUENCE_INVALID', `stream sequence ${String(seq)} is not a positive integer`);
-      continue;
-    }
+  const take = (seq: number, bytes: Uint8Array): void => {
     if (seq < expected || pending.has(seq)) {
       if (seq <= startSeq) {
         fail(seq, 'SEQUENCE_ORDER', `seq ${seq} is not after the chain start ${startSeq}`);
@@ -210,8 +202,9 @@ export async function verifyHistory(
         fail(seq, 'SEQUENCE_DUPLICATE', `seq ${seq} appears more than once`);
       }
       if (signatures) verify(seq, bytes);
-      continue;
+      return;
     }
+    if (seq < previousSeq) fail(seq, 'SEQUENCE_ORDER', `seq ${seq} found after seq ${previousSeq}`);
 
     const type = sealClaim(bytes);
     let seal: SealData | null = null;
@@ -222,16 +215,24 @@ export async function verifyHistory(
       fail(seq, 'ENVELOPE_MALFORMED', `seq ${seq} mentions ${SEAL_TYPE} but is not a readable envelope`);
     }
     const item: Pending = { digest: entryDigest(bytes), seal };
-
     if (seq === expected) {
-      if (previousSeq > seq) fail(seq, 'SEQUENCE_ORDER', `seq ${seq} found after seq ${previousSeq}`);
       chain(seq, item);
       drain();
     } else {
       pending.set(seq, item);
       if (pending.size > REORDER_WINDOW) declareGap();
     }
-    maxSeen = Math.max(maxSeen, seq);
+  };
+
+  for await (const { seq, bytes } of entries) {
+    checked += 1;
+    if (onProgress && checked % PROGRESS_EVERY === 0) onProgress(checked);
+    if (!Number.isSafeInteger(seq) || seq < 1) {
+      fail(Number.isFinite(seq) ? seq : 0, 'SEQUENCE_INVALID', `stream sequence ${String(seq)} is not a positive integer`);
+      continue;
+    }
+    take(seq, bytes);
+    previousSeq = seq;
   }
   while (pending.size > 0) declareGap();
   if (onProgress) onProgress(checked);

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Sets up what the appliance needs on a fresh Debian 12 + Node 20 machine, then builds it.
+#   ops/setup.sh boot   before `npm start`
+#   ops/setup.sh test   before `npm test`
+# Installs missing Debian packages when run as root; otherwise names them and stops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-boot}"
+
+say() { printf 'secai setup: %s\n' "$*" >&2; }
+
+# Node.js >= 20.19 (require(esm) and import.meta.resolve are used).
+node_version=$(node -p 'process.versions.node')
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+  say "Node.js >= 20.19 is required, found $node_version"
+  exit 1
+fi
+
+# Debian packages: binary -> package. Tests need the same bus the appliance runs.
+declare -A needed=([nats-server]=nats-server)
+missing=()
+for bin in "${!needed[@]}"; do
+  if ! command -v "$bin" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$bin" ] && [ ! -x "/usr/bin/$bin" ]; then
+    missing+=("${needed[$bin]}")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    say "missing Debian packages: ${missing[*]}"
+    say "install them as root: apt-get update && apt-get install -y ${missing[*]}"
+    exit 1
+  fi
+fi
+
+# npm dependencies, exactly as locked; reinstalled only when the lock file changed.
+stamp=node_modules/.secai-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  say "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+fi
+
+say "building (tsc -b)"
+npm run --silent build
+
+if [ "$mode" = test ]; then
+  say "linting"
+  npm run --silent lint
+fi
