@@ -14,5 +14,5 @@ export type ProjectionName = keyof typeof PROJECTIONS;
 export function projectionByName(name: string): Projection<unknown> | null {
   if (!Object.hasOwn(PROJECTIONS, name)) return null;
   // Documents are opaque to callers that pick a projection by name (replay, render, store).
-  return PROJECTIONS[name as ProjectionName] as unknown as Projection<unknown>;
+  return PROJECTIONS[name as ProjectionName];
 }

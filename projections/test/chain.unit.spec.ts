@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ChainBuilder, ChainError, GENESIS_HEAD, chainLink, entryDigest, headBytes } from '../src/index.js';
+import {
+  ChainBuilder,
+  ChainError,
+  GENESIS_HEAD,
+  chainLink,
+  entryDigest,
+  headBytes,
+} from '../src/index.js';
 
 const sha256 = (data: Uint8Array): Buffer => createHash('sha256').update(data).digest();
 const bytesOf = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -17,7 +24,9 @@ describe('chainLink', () => {
     const seq = 2 ** 40 + 7;
     const seqBytes = Buffer.alloc(8);
     seqBytes.writeBigUInt64BE(BigInt(seq));
-    const expected = sha256(Buffer.concat([Buffer.from(previous, 'hex'), seqBytes, sha256(bytes)])).toString('hex');
+    const expected = sha256(
+      Buffer.concat([Buffer.from(previous, 'hex'), seqBytes, sha256(bytes)]),
+    ).toString('hex');
     expect(chainLink(previous, seq, bytes)).toBe(expected);
     expect(entryDigest(bytes)).toEqual(sha256(bytes));
   });
@@ -40,9 +49,13 @@ describe('chainLink', () => {
   });
 
   it('refuses malformed heads and sequences', () => {
-    expect(() => chainLink('00', 1, bytesOf('x'))).toThrowError(expect.objectContaining({ code: 'CHAIN_HEAD_INVALID' }) as Error);
+    expect(() => chainLink('00', 1, bytesOf('x'))).toThrowError(
+      expect.objectContaining({ code: 'CHAIN_HEAD_INVALID' }) as Error,
+    );
     expect(() => chainLink('A'.repeat(64), 1, bytesOf('x'))).toThrow(ChainError);
-    expect(() => chainLink(GENESIS_HEAD, 0, bytesOf('x'))).toThrowError(expect.objectContaining({ code: 'CHAIN_SEQ_INVALID' }) as Error);
+    expect(() => chainLink(GENESIS_HEAD, 0, bytesOf('x'))).toThrowError(
+      expect.objectContaining({ code: 'CHAIN_SEQ_INVALID' }) as Error,
+    );
     expect(() => chainLink(GENESIS_HEAD, 1.5, bytesOf('x'))).toThrow(ChainError);
   });
 });
@@ -72,7 +85,9 @@ describe('ChainBuilder', () => {
   it('refuses a sequence that does not move forward', () => {
     const builder = new ChainBuilder();
     builder.append(5, bytesOf('a'));
-    expect(() => builder.append(5, bytesOf('b'))).toThrowError(expect.objectContaining({ code: 'CHAIN_ORDER' }) as Error);
+    expect(() => builder.append(5, bytesOf('b'))).toThrowError(
+      expect.objectContaining({ code: 'CHAIN_ORDER' }) as Error,
+    );
     expect(() => builder.append(4, bytesOf('b'))).toThrow(ChainError);
     expect(builder.lastSeq).toBe(5);
   });

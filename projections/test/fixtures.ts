@@ -5,6 +5,8 @@ import {
   signEvent,
   toCloudEvent,
   type CloudEvent,
+  type EventData,
+  type ServiceName,
   type Signer,
   type TrustBundle,
 } from '@secai/contracts';
@@ -23,7 +25,12 @@ export const timeOf = (seq: number): Date => new Date(T0 + seq * 1000);
 export const SERVICES_IN_HISTORY = ['quarantine', 'registry', 'inference', 'airlock'] as const;
 export const CONFIG_DIGEST = `sha256:${'a'.repeat(64)}`;
 
-export function startedData(service: string): { service: string; version: string; pid: number; configDigest: string } {
+export function startedData(service: string): {
+  service: string;
+  version: string;
+  pid: number;
+  configDigest: string;
+} {
   return { service, version: '0.0.0', pid: 123, configDigest: CONFIG_DIGEST };
 }
 
@@ -46,9 +53,13 @@ export interface SealDataLike {
 }
 
 export function sealEntry(signer: Signer, seq: number, data: SealDataLike): HistoryEntry {
-  const { bytes } = signEvent({ type: 'audit.checkpoint.sealed', aggregateId: 'chain', data }, signer, {
-    now: timeOf(seq),
-  });
+  const { bytes } = signEvent(
+    { type: 'audit.checkpoint.sealed', aggregateId: 'chain', data },
+    signer,
+    {
+      now: timeOf(seq),
+    },
+  );
   return { seq, bytes };
 }
 
@@ -68,7 +79,11 @@ export interface SignedHistory {
  * incident recorder after every `sealEvery` of them, sequences 1..n as a stream would assign,
  * each seal covering everything since the previous one.
  */
-export async function signedHistory(events: number, sealEvery: number, sealTail = true): Promise<SignedHistory> {
+export async function signedHistory(
+  events: number,
+  sealEvery: number,
+  sealTail = true,
+): Promise<SignedHistory> {
   const pki = await createTestPki();
   const recorder = pki.signerFor('incident-recorder');
   const chain = new ChainBuilder();
@@ -84,7 +99,13 @@ export async function signedHistory(events: number, sealEvery: number, sealTail 
   };
   const seal = (): void => {
     const seq = chain.lastSeq + 1;
-    const data = { fromSeq: sealedTo + 1, toSeq: chain.lastSeq, count: chain.lastSeq - sealedTo, head: chain.head, previousHead: sealedHead };
+    const data = {
+      fromSeq: sealedTo + 1,
+      toSeq: chain.lastSeq,
+      count: chain.lastSeq - sealedTo,
+      head: chain.head,
+      previousHead: sealedHead,
+    };
     push(sealEntry(recorder, seq, data));
     sealSeqs.push(seq);
     sealedTo = data.toSeq;
@@ -124,7 +145,12 @@ export function headerFor(
 }
 
 /** Writes header + lines as given (no checks), so tests can write tampered bundles. */
-export async function writeRawBundle(dir: string, header: BundleHeader, lines: readonly Uint8Array[], name = 'bundle.jsonl'): Promise<string> {
+export async function writeRawBundle(
+  dir: string,
+  header: BundleHeader,
+  lines: readonly Uint8Array[],
+  name = 'bundle.jsonl',
+): Promise<string> {
   const path = join(dir, name);
   await writeFile(path, Buffer.concat([Buffer.from(bundleHeaderLine(header)), ...lines]));
   return path;
@@ -141,6 +167,13 @@ export function cloudEvent(
   data: Record<string, unknown>,
   seq: number,
 ): CloudEvent {
-  const draft = { type, aggregateId: type === 'service.failed' ? String(data.service) : service, data } as Parameters<typeof toCloudEvent>[0];
-  return toCloudEvent(draft, service, { now: timeOf(seq), id: `0190a0b0-0000-7000-8000-${String(seq).padStart(12, '0')}` });
+  const draft = {
+    type,
+    aggregateId: type === 'service.failed' ? String(data.service) : service,
+    data,
+  } as Parameters<typeof toCloudEvent>[0];
+  return toCloudEvent(draft, service, {
+    now: timeOf(seq),
+    id: `0190a0b0-0000-7000-8000-${String(seq).padStart(12, '0')}`,
+  });
 }

@@ -30,14 +30,20 @@ const failed = (service: string, seq: number): ProjectedEvent => ({
   ),
 });
 
-function run<Doc>(projection: Projection<Doc>, events: readonly ProjectedEvent[]): ProjectionRunner<Doc> {
+function run<Doc>(
+  projection: Projection<Doc>,
+  events: readonly ProjectedEvent[],
+): ProjectionRunner<Doc> {
   const runner = new ProjectionRunner(projection);
   for (const e of events) runner.apply(e);
   return runner;
 }
 
 /** given events → document, and the same events delivered twice → the same document and bytes. */
-function expectIdempotent<Doc>(projection: Projection<Doc>, events: readonly ProjectedEvent[]): Doc {
+function expectIdempotent<Doc>(
+  projection: Projection<Doc>,
+  events: readonly ProjectedEvent[],
+): Doc {
   const once = run(projection, events);
   const redelivered = new ProjectionRunner(projection);
   for (const e of events) {
@@ -70,7 +76,10 @@ describe('service-status', () => {
   });
 
   it('marks a service stopped on service.stopped and keeps its version', () => {
-    const doc = expectIdempotent(serviceStatusProjection, [started('registry', 1), stopped('registry', 2)]);
+    const doc = expectIdempotent(serviceStatusProjection, [
+      started('registry', 1),
+      stopped('registry', 2),
+    ]);
     expect(doc.services.registry).toEqual({
       status: 'stopped',
       lastType: 'service.stopped',
@@ -95,11 +104,18 @@ describe('service-status', () => {
       pid: 123,
       version: '0.0.0',
     });
-    expect(doc.services.appliance).toMatchObject({ status: 'running', lastType: 'service.failed', lastSeq: 3 });
+    expect(doc.services.appliance).toMatchObject({
+      status: 'running',
+      lastType: 'service.failed',
+      lastSeq: 3,
+    });
   });
 
   it('knows a service first seen through another event as unknown', () => {
-    const e: ProjectedEvent = { seq: 7, event: { ...started('policy-engine', 7).event, type: 'policy.decided', data: {} } };
+    const e: ProjectedEvent = {
+      seq: 7,
+      event: { ...started('policy-engine', 7).event, type: 'policy.decided', data: {} },
+    };
     const doc = expectIdempotent(serviceStatusProjection, [e]);
     expect(doc.services['policy-engine']).toEqual({
       status: 'unknown',
@@ -134,7 +150,10 @@ describe('event-counts', () => {
       stopped('registry', 3),
       failed('registry', 4),
     ]);
-    expect(doc).toEqual({ total: 4, byType: { 'service.started': 2, 'service.stopped': 1, 'service.failed': 1 } });
+    expect(doc).toEqual({
+      total: 4,
+      byType: { 'service.started': 2, 'service.stopped': 1, 'service.failed': 1 },
+    });
   });
 
   it('renders byte-identically however the document was built', () => {
@@ -142,9 +161,9 @@ describe('event-counts', () => {
     const live = run(eventCountsProjection, events);
     const resumed = ProjectionRunner.fromCheckpoint(
       eventCountsProjection,
-      JSON.parse(JSON.stringify(run(eventCountsProjection, events.slice(0, 2)).checkpoint())) as ReturnType<
-        typeof live.checkpoint
-      >,
+      JSON.parse(
+        JSON.stringify(run(eventCountsProjection, events.slice(0, 2)).checkpoint()),
+      ) as ReturnType<typeof live.checkpoint>,
     );
     resumed.apply(events[2]!);
     expect(renderDocument(resumed.document)).toBe(renderDocument(live.document));
@@ -171,7 +190,11 @@ describe('ProjectionRunner', () => {
       initialState: () => 0,
       evolve: (n) => n + 1,
     };
-    const runner = run(onlyStops, [started('quarantine', 1), stopped('quarantine', 2), started('quarantine', 3)]);
+    const runner = run(onlyStops, [
+      started('quarantine', 1),
+      stopped('quarantine', 2),
+      started('quarantine', 3),
+    ]);
     expect(runner.document).toBe(1);
     expect(runner.lastSeq).toBe(3);
   });
@@ -179,7 +202,11 @@ describe('ProjectionRunner', () => {
   it('checkpoints and resumes', () => {
     const runner = run(serviceStatusProjection, [started('quarantine', 1)]);
     const checkpoint = runner.checkpoint();
-    expect(checkpoint).toEqual({ projection: 'service-status', lastSeq: 1, document: runner.document });
+    expect(checkpoint).toEqual({
+      projection: 'service-status',
+      lastSeq: 1,
+      document: runner.document,
+    });
     const resumed = ProjectionRunner.fromCheckpoint(serviceStatusProjection, checkpoint);
     expect(resumed.apply(started('quarantine', 1))).toBe(false);
     expect(resumed.apply(stopped('quarantine', 2))).toBe(true);
@@ -199,7 +226,8 @@ describe('ProjectionRunner', () => {
 
 describe('catalog', () => {
   it('lists every projection under its own name', () => {
-    for (const [name, projection] of Object.entries(PROJECTIONS)) expect(projection.name).toBe(name);
+    for (const [name, projection] of Object.entries(PROJECTIONS))
+      expect(projection.name).toBe(name);
     expect(Object.keys(PROJECTIONS).sort()).toEqual(['event-counts', 'service-status']);
   });
 

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ProjectionRunner, eventCountsProjection, renderDocument, replay, type ProjectedEvent } from '../src/index.js';
+import {
+  ProjectionRunner,
+  eventCountsProjection,
+  renderDocument,
+  replay,
+  type ProjectedEvent,
+} from '../src/index.js';
 import { cloudEvent, startedData } from './fixtures.js';
 
 const events: ProjectedEvent[] = [1, 2, 3, 4, 5].map((seq) => ({
@@ -25,7 +31,11 @@ describe('replay', () => {
 
   it('applies only fromSeq..toSeq, both inclusive', async () => {
     const result = await replay(eventCountsProjection, events, { fromSeq: 2, toSeq: 4 });
-    expect(result).toEqual({ document: { total: 3, byType: { 'service.started': 3 } }, lastSeq: 4, applied: 3 });
+    expect(result).toEqual({
+      document: { total: 3, byType: { 'service.started': 3 } },
+      lastSeq: 4,
+      applied: 3,
+    });
   });
 
   it('stops reading at the first event past toSeq', async () => {
@@ -41,8 +51,16 @@ describe('replay', () => {
   });
 
   it('does not count redelivered events', async () => {
-    const result = await replay(eventCountsProjection, [...events.slice(0, 3), events[1]!, ...events.slice(3)]);
-    expect(result).toEqual({ document: { total: 5, byType: { 'service.started': 5 } }, lastSeq: 5, applied: 5 });
+    const result = await replay(eventCountsProjection, [
+      ...events.slice(0, 3),
+      events[1]!,
+      ...events.slice(3),
+    ]);
+    expect(result).toEqual({
+      document: { total: 5, byType: { 'service.started': 5 } },
+      lastSeq: 5,
+      applied: 5,
+    });
   });
 
   it('gives the initial document when nothing is in range', async () => {

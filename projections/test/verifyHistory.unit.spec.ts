@@ -1,6 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRogueSigner } from '@secai/contracts/testing';
-import { GENESIS_HEAD, verifyHistory, type HistoryEntry, type HistoryReport } from '../src/index.js';
+import {
+  GENESIS_HEAD,
+  verifyHistory,
+  type HistoryEntry,
+  type HistoryReport,
+} from '../src/index.js';
 import { sealEntry, signedHistory, startedEntry, type SignedHistory } from './fixtures.js';
 
 // 40 events with a seal after every 10: seals at 11 (1..10), 22 (11..21), 33 (22..32), 44 (33..43).
@@ -26,7 +31,10 @@ async function* asynchronously(entries: readonly HistoryEntry[]): AsyncGenerator
 describe('verifyHistory on a clean history', () => {
   it('checks the chain and every seal', async () => {
     expect(history.sealSeqs).toEqual([11, 22, 33, 44]);
-    const report = await verifyHistory(history.entries, { trust: history.pki.trust, signatures: false });
+    const report = await verifyHistory(history.entries, {
+      trust: history.pki.trust,
+      signatures: false,
+    });
     expect(report).toEqual({
       ok: true,
       checked: 44,
@@ -95,22 +103,43 @@ describe('verifyHistory on a clean history', () => {
 describe('verifyHistory on a tampered history', () => {
   it('finds an altered event at the seal covering it, once', async () => {
     const rogue = startedEntry(history.pki.signerFor('registry'), 15);
-    const report = await verifyHistory(replaced(history.entries, rogue), { trust: history.pki.trust, signatures: false });
+    const report = await verifyHistory(replaced(history.entries, rogue), {
+      trust: history.pki.trust,
+      signatures: false,
+    });
     expect(codes(report)).toEqual([{ seq: 22, code: 'CHAIN_MISMATCH' }]);
     expect(report.failures[0]?.message).toContain('window 11..21');
   });
 
   it('refuses a forged seal whose head is wrong', async () => {
     const recorder = history.pki.signerFor('incident-recorder');
-    const forged = sealEntry(recorder, 44, { fromSeq: 33, toSeq: 43, count: 11, head: 'f'.repeat(64), previousHead: history.heads[32]! });
-    const report = await verifyHistory(replaced(history.entries, forged), { trust: history.pki.trust, signatures: true });
+    const forged = sealEntry(recorder, 44, {
+      fromSeq: 33,
+      toSeq: 43,
+      count: 11,
+      head: 'f'.repeat(64),
+      previousHead: history.heads[32]!,
+    });
+    const report = await verifyHistory(replaced(history.entries, forged), {
+      trust: history.pki.trust,
+      signatures: true,
+    });
     expect(codes(report)).toEqual([{ seq: 44, code: 'CHAIN_MISMATCH' }]);
   });
 
   it('refuses a seal signed by a service other than the incident recorder, even without signatures', async () => {
     const impostor = history.pki.signerFor('quarantine');
-    const seal = sealEntry(impostor, 44, { fromSeq: 33, toSeq: 43, count: 11, head: history.heads[43]!, previousHead: history.heads[32]! });
-    const report = await verifyHistory(replaced(history.entries, seal), { trust: history.pki.trust, signatures: false });
+    const seal = sealEntry(impostor, 44, {
+      fromSeq: 33,
+      toSeq: 43,
+      count: 11,
+      head: history.heads[43]!,
+      previousHead: history.heads[32]!,
+    });
+    const report = await verifyHistory(replaced(history.entries, seal), {
+      trust: history.pki.trust,
+      signatures: false,
+    });
     expect(codes(report)).toEqual([{ seq: 44, code: 'TYPE_NOT_AUTHORISED' }]);
   });
 
@@ -122,37 +151,67 @@ describe('verifyHistory on a tampered history', () => {
       head: history.heads[43]!,
       previousHead: history.heads[32]!,
     });
-    const report = await verifyHistory(replaced(history.entries, seal), { trust: history.pki.trust, signatures: false });
+    const report = await verifyHistory(replaced(history.entries, seal), {
+      trust: history.pki.trust,
+      signatures: false,
+    });
     expect(codes(report)).toEqual([{ seq: 44, code: 'KEY_UNKNOWN' }]);
     expect(report.unsealedTail).toEqual({ fromSeq: 33, toSeq: 44, count: 12 });
   });
 
   it('refuses a seal that does not continue the previous one', async () => {
     const recorder = history.pki.signerFor('incident-recorder');
-    const skipped = sealEntry(recorder, 44, { fromSeq: 34, toSeq: 43, count: 10, head: history.heads[43]!, previousHead: history.heads[33]! });
-    const report = await verifyHistory(replaced(history.entries, skipped), { trust: history.pki.trust, signatures: false });
+    const skipped = sealEntry(recorder, 44, {
+      fromSeq: 34,
+      toSeq: 43,
+      count: 10,
+      head: history.heads[43]!,
+      previousHead: history.heads[33]!,
+    });
+    const report = await verifyHistory(replaced(history.entries, skipped), {
+      trust: history.pki.trust,
+      signatures: false,
+    });
     expect(codes(report)).toEqual([{ seq: 44, code: 'SEAL_DISCONTINUOUS' }]);
   });
 
   it('refuses a seal over a window that is not before it', async () => {
     const recorder = history.pki.signerFor('incident-recorder');
-    const early = sealEntry(recorder, 44, { fromSeq: 33, toSeq: 44, count: 12, head: history.heads[43]!, previousHead: history.heads[32]! });
-    const report = await verifyHistory(replaced(history.entries, early), { trust: history.pki.trust, signatures: false });
+    const early = sealEntry(recorder, 44, {
+      fromSeq: 33,
+      toSeq: 44,
+      count: 12,
+      head: history.heads[43]!,
+      previousHead: history.heads[32]!,
+    });
+    const report = await verifyHistory(replaced(history.entries, early), {
+      trust: history.pki.trust,
+      signatures: false,
+    });
     expect(codes(report)).toEqual([{ seq: 44, code: 'SEAL_INVALID' }]);
   });
 
   it('chains unreadable bytes without failing them in chain-only mode, and refuses them with signatures', async () => {
     const junk = { seq: 44, bytes: new TextEncoder().encode('not an envelope') };
-    const chainOnly = await verifyHistory(replaced(history.entries, junk), { trust: history.pki.trust, signatures: false });
+    const chainOnly = await verifyHistory(replaced(history.entries, junk), {
+      trust: history.pki.trust,
+      signatures: false,
+    });
     expect(codes(chainOnly)).toEqual([]);
     expect(chainOnly.unsealedTail).toEqual({ fromSeq: 33, toSeq: 44, count: 12 });
-    const signed = await verifyHistory(replaced(history.entries, junk), { trust: history.pki.trust, signatures: true });
+    const signed = await verifyHistory(replaced(history.entries, junk), {
+      trust: history.pki.trust,
+      signatures: true,
+    });
     expect(codes(signed)).toEqual([{ seq: 44, code: 'ENVELOPE_MALFORMED' }]);
   });
 
   it('refuses unreadable bytes that claim to be a seal', async () => {
     const junk = { seq: 44, bytes: new TextEncoder().encode('{"type":"audit.checkpoint.sealed"}') };
-    const report = await verifyHistory(replaced(history.entries, junk), { trust: history.pki.trust, signatures: false });
+    const report = await verifyHistory(replaced(history.entries, junk), {
+      trust: history.pki.trust,
+      signatures: false,
+    });
     expect(codes(report)).toEqual([{ seq: 44, code: 'ENVELOPE_MALFORMED' }]);
   });
 

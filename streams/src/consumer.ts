@@ -74,7 +74,8 @@ export async function runConsumer(
   };
   await jsm.consumers.add(stream, config);
   const consumer = await js.consumers.get(stream, options.durable);
-  const messages = await consumer.consume({ max_messages: 256 });
+  // Short expiry: after a bus restart missed heartbeats renew the pull within seconds.
+  const messages = await consumer.consume({ max_messages: 256, expires: 5000 });
   const handled = options.types ? new Set<string>(options.types) : undefined;
   const delays = options.nakDelaysMs ?? DEFAULT_NAK_DELAYS;
   const stats = { handled: 0, skipped: 0, rejected: 0, retried: 0 };

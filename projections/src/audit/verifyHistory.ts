@@ -92,8 +92,9 @@ export async function verifyHistory(
   let expected = startSeq + 1;
   /** Sequence of the entry read just before this one. */
   let previousSeq = startSeq;
-  let firstSeq: number | null = null;
-  let lastSeq: number | null = null;
+  // Assigned in the closures below: typed so that control flow does not pin them to null.
+  let firstSeq = null as number | null;
+  let lastSeq = null as number | null;
   let checked = 0;
   let seals = 0;
   let anchored = startSeq === 0 && startHead === GENESIS_HEAD;
@@ -109,23 +110,35 @@ export async function verifyHistory(
     const { fromSeq, toSeq, count } = data;
     const window = `${fromSeq}..${toSeq}`;
     if (!(fromSeq <= toSeq && toSeq < sealSeq && count === toSeq - fromSeq + 1)) {
-      fail(sealSeq, 'SEAL_INVALID', `seal of window ${window} (count ${count}) cannot stand at seq ${sealSeq}`);
+      fail(
+        sealSeq,
+        'SEAL_INVALID',
+        `seal of window ${window} (count ${count}) cannot stand at seq ${sealSeq}`,
+      );
       return;
     }
     seals += 1;
     if (toSeq <= startSeq) {
       if (toSeq < startSeq) {
-        warnings.push(`seal at seq ${sealSeq} covers ${window}, before the chain start ${startSeq}: not checked`);
+        warnings.push(
+          `seal at seq ${sealSeq} covers ${window}, before the chain start ${startSeq}: not checked`,
+        );
       } else if (data.head === startHead) {
         anchored = true;
       } else {
-        fail(sealSeq, 'CHAIN_MISMATCH', `seal of window ${window} says head ${data.head} at seq ${toSeq}, the chain start says ${startHead}`);
+        fail(
+          sealSeq,
+          'CHAIN_MISMATCH',
+          `seal of window ${window} says head ${data.head} at seq ${toSeq}, the chain start says ${startHead}`,
+        );
       }
       return;
     }
 
     if (fromSeq !== mark.toSeq + 1 || !mark.heads.includes(data.previousHead)) {
-      const previous = mark.isStart ? `the chain start at seq ${mark.toSeq}` : `the seal ending at seq ${mark.toSeq}`;
+      const previous = mark.isStart
+        ? `the chain start at seq ${mark.toSeq}`
+        : `the seal ending at seq ${mark.toSeq}`;
       fail(sealSeq, 'SEAL_DISCONTINUOUS', `seal of window ${window} does not continue ${previous}`);
     } else if (mark.isStart) {
       anchored = true;
@@ -141,9 +154,17 @@ export async function verifyHistory(
       recomputed = recomputeWindow(store, headBytes(data.previousHead), fromSeq, toSeq);
     }
     if (recomputed === null) {
-      fail(sealSeq, 'CHAIN_MISMATCH', `window ${window}: entries are missing, the head cannot be recomputed`);
+      fail(
+        sealSeq,
+        'CHAIN_MISMATCH',
+        `window ${window}: entries are missing, the head cannot be recomputed`,
+      );
     } else if (recomputed !== data.head) {
-      fail(sealSeq, 'CHAIN_MISMATCH', `window ${window}: recomputed head ${recomputed}, sealed head ${data.head}`);
+      fail(
+        sealSeq,
+        'CHAIN_MISMATCH',
+        `window ${window}: recomputed head ${recomputed}, sealed head ${data.head}`,
+      );
     }
 
     const heads = new Set([data.head]);
@@ -173,7 +194,10 @@ export async function verifyHistory(
 
   const declareGap = (): void => {
     const next = Math.min(...pending.keys());
-    const missing = next - 1 === expected ? `seq ${expected} is missing` : `seqs ${expected}..${next - 1} are missing`;
+    const missing =
+      next - 1 === expected
+        ? `seq ${expected} is missing`
+        : `seqs ${expected}..${next - 1} are missing`;
     fail(expected, 'SEQUENCE_GAP', missing);
     gaps.push([expected, next - 1]);
     expected = next;
@@ -197,7 +221,11 @@ export async function verifyHistory(
       if (seq <= startSeq) {
         fail(seq, 'SEQUENCE_ORDER', `seq ${seq} is not after the chain start ${startSeq}`);
       } else if (gaps.some(([from, to]) => seq >= from && seq <= to)) {
-        fail(seq, 'SEQUENCE_ORDER', `seq ${seq} found after seq ${previousSeq}, too late to be chained in order`);
+        fail(
+          seq,
+          'SEQUENCE_ORDER',
+          `seq ${seq} found after seq ${previousSeq}, too late to be chained in order`,
+        );
       } else {
         fail(seq, 'SEQUENCE_DUPLICATE', `seq ${seq} appears more than once`);
       }
@@ -212,7 +240,11 @@ export async function verifyHistory(
       const event = verify(seq, bytes);
       if (event?.type === SEAL_TYPE) seal = event.data as SealData;
     } else if (type === MALFORMED_SEAL) {
-      fail(seq, 'ENVELOPE_MALFORMED', `seq ${seq} mentions ${SEAL_TYPE} but is not a readable envelope`);
+      fail(
+        seq,
+        'ENVELOPE_MALFORMED',
+        `seq ${seq} mentions ${SEAL_TYPE} but is not a readable envelope`,
+      );
     }
     const item: Pending = { digest: entryDigest(bytes), seal };
     if (seq === expected) {
@@ -228,7 +260,11 @@ export async function verifyHistory(
     checked += 1;
     if (onProgress && checked % PROGRESS_EVERY === 0) onProgress(checked);
     if (!Number.isSafeInteger(seq) || seq < 1) {
-      fail(Number.isFinite(seq) ? seq : 0, 'SEQUENCE_INVALID', `stream sequence ${String(seq)} is not a positive integer`);
+      fail(
+        Number.isFinite(seq) ? seq : 0,
+        'SEQUENCE_INVALID',
+        `stream sequence ${String(seq)} is not a positive integer`,
+      );
       continue;
     }
     take(seq, bytes);
@@ -238,7 +274,11 @@ export async function verifyHistory(
   if (onProgress) onProgress(checked);
 
   if (options.anchorStart && !anchored) {
-    fail(startSeq, 'CHAIN_START_UNANCHORED', `no verified seal vouches for head ${startHead} at seq ${startSeq}`);
+    fail(
+      startSeq,
+      'CHAIN_START_UNANCHORED',
+      `no verified seal vouches for head ${startHead} at seq ${startSeq}`,
+    );
   }
   let unsealedTail: HistoryReport['unsealedTail'] = null;
   // Seals are never sealed themselves until more events come: a tail of seals only is not reported.
@@ -286,8 +326,15 @@ function sealClaim(bytes: Uint8Array): string | typeof MALFORMED_SEAL | null {
 /** The payload of something envelope-like that `parseEnvelope` refused, decoded as best we can. */
 function loosePayload(bytes: Uint8Array): Uint8Array {
   try {
-    const value: unknown = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
-    if (typeof value === 'object' && value !== null && 'payload' in value && typeof value.payload === 'string') {
+    const value: unknown = JSON.parse(
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
+    );
+    if (
+      typeof value === 'object' &&
+      value !== null &&
+      'payload' in value &&
+      typeof value.payload === 'string'
+    ) {
       return Buffer.from(value.payload, 'base64');
     }
   } catch {
@@ -301,7 +348,12 @@ function mentionsSeal(bytes: Uint8Array): boolean {
 }
 
 /** Head after `toSeq` recomputed from `previousHead` at `fromSeq - 1`; null when an entry is missing. */
-function recomputeWindow(store: HeadStore, previousHead: Buffer, fromSeq: number, toSeq: number): string | null {
+function recomputeWindow(
+  store: HeadStore,
+  previousHead: Buffer,
+  fromSeq: number,
+  toSeq: number,
+): string | null {
   let head = previousHead;
   for (let seq = fromSeq; seq <= toSeq; seq += 1) {
     const digest = store.digest(seq);

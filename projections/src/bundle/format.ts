@@ -83,7 +83,10 @@ export function bundleEntryLine(seq: number, bytes: Uint8Array): Buffer {
  * `line`). The envelope is not parsed here: bytes that are not even JSON still reach the
  * verifier, which reports them with their sequence.
  */
-export function parseBundleEntryLine(line: Buffer | string, lineNo = 0): { seq: number; bytes: Buffer } {
+export function parseBundleEntryLine(
+  line: Buffer | string,
+  lineNo = 0,
+): { seq: number; bytes: Buffer } {
   const buf = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
   let end = buf.length;
   if (end > 0 && buf[end - 1] === NEWLINE) end -= 1;
@@ -103,7 +106,8 @@ export function parseBundleEntryLine(line: Buffer | string, lineNo = 0): { seq: 
   if (!isSeq(seq)) throw malformed(`seq ${digits} is not a safe integer`);
   if (!startsWithAt(buf, ENVELOPE_KEY, at)) throw malformed('has no "envelope" after the seq');
   at += ENVELOPE_KEY.length;
-  if (end - 1 <= at || buf[end - 1] !== CLOSE_BRACE) throw malformed('does not end with an envelope and }');
+  if (end - 1 <= at || buf[end - 1] !== CLOSE_BRACE)
+    throw malformed('does not end with an envelope and }');
   return { seq, bytes: buf.subarray(at, end - 1) };
 }
 
@@ -124,20 +128,28 @@ function checkHeader(value: unknown, lineNo: number): asserts value is BundleHea
     new BundleError('BUNDLE_MALFORMED', `header ${why}`, { lineNo });
   if (!isRecord(value)) throw malformed('is not an object');
   if (value.format !== BUNDLE_FORMAT) throw malformed(`format is not ${BUNDLE_FORMAT}`);
-  if (value.version !== BUNDLE_VERSION) throw malformed(`version ${String(value.version)} is not supported`);
+  if (value.version !== BUNDLE_VERSION)
+    throw malformed(`version ${String(value.version)} is not supported`);
   if (typeof value.exportedAt !== 'string' || Number.isNaN(Date.parse(value.exportedAt))) {
     throw malformed('exportedAt is not a time');
   }
   if (typeof value.stream !== 'string' || value.stream === '') throw malformed('stream is missing');
   const { fromSeq, toSeq, count, chainStart, trust } = value;
-  if (!isRecord(chainStart) || !isSeqOrZero(chainStart.seq) || typeof chainStart.head !== 'string' || !HEAD_HEX.test(chainStart.head)) {
+  if (
+    !isRecord(chainStart) ||
+    !isSeqOrZero(chainStart.seq) ||
+    typeof chainStart.head !== 'string' ||
+    !HEAD_HEX.test(chainStart.head)
+  ) {
     throw malformed('chainStart must be { seq, head } with a 64-hex head');
   }
   if (!isSeq(fromSeq) || !isSeqOrZero(toSeq) || !isSeqOrZero(count)) {
     throw malformed('fromSeq, toSeq and count must be integers');
   }
   if (fromSeq !== chainStart.seq + 1 || toSeq < chainStart.seq || count !== toSeq - fromSeq + 1) {
-    throw malformed(`range ${fromSeq}..${toSeq} (count ${count}) does not follow chainStart ${chainStart.seq}`);
+    throw malformed(
+      `range ${fromSeq}..${toSeq} (count ${count}) does not follow chainStart ${chainStart.seq}`,
+    );
   }
   if (
     !isRecord(trust) ||

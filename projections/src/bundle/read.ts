@@ -2,7 +2,12 @@
 import { createReadStream } from 'node:fs';
 import { MAX_ENVELOPE_BYTES } from '@secai/contracts';
 import { BundleError } from './errors.js';
-import { parseBundleEntryLine, parseBundleHeaderLine, type BundleEntry, type BundleHeader } from './format.js';
+import {
+  parseBundleEntryLine,
+  parseBundleHeaderLine,
+  type BundleEntry,
+  type BundleHeader,
+} from './format.js';
 
 /** Longest line accepted: an envelope at the size limit plus its framing, or a large header. */
 export const MAX_BUNDLE_LINE_BYTES = 4 * MAX_ENVELOPE_BYTES;
@@ -50,7 +55,9 @@ async function* entriesOf(
 }
 
 /** Lines of a file as raw bytes without the newline; a final line without one is kept. */
-async function* readLines(path: string): AsyncGenerator<{ lineNo: number; line: Buffer }, void, undefined> {
+async function* readLines(
+  path: string,
+): AsyncGenerator<{ lineNo: number; line: Buffer }, void, undefined> {
   const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
   let carry: Buffer[] = [];
   let carried = 0;

@@ -32,7 +32,10 @@ export interface BundleReport extends HistoryReport {
  * by default, every signature) with `verifyHistory`. Failures at seq 0 concern the bundle as a
  * whole. Throws `BundleError` only when the file cannot be read or is not a bundle at all.
  */
-export async function verifyBundle(path: string, options: VerifyBundleOptions = {}): Promise<BundleReport> {
+export async function verifyBundle(
+  path: string,
+  options: VerifyBundleOptions = {},
+): Promise<BundleReport> {
   const signatures = options.signatures ?? true;
   const { header, entries } = await openBundle(path);
   const { chainStart } = header;
@@ -45,9 +48,20 @@ export async function verifyBundle(path: string, options: VerifyBundleOptions = 
   } catch (error) {
     await entries.return(undefined);
     const rootKeyid = rootKeyidOf(header);
-    failures.push({ seq: 0, code: 'TRUST_INVALID', message: `trust bundle refused: ${messageOf(error)}` });
-    if (options.expectedRootKeyid !== undefined && rootKeyid !== options.expectedRootKeyid.toLowerCase()) {
-      failures.push({ seq: 0, code: 'ROOT_MISMATCH', message: `root ${rootKeyid ?? '(unreadable)'} is not the pinned root` });
+    failures.push({
+      seq: 0,
+      code: 'TRUST_INVALID',
+      message: `trust bundle refused: ${messageOf(error)}`,
+    });
+    if (
+      options.expectedRootKeyid !== undefined &&
+      rootKeyid !== options.expectedRootKeyid.toLowerCase()
+    ) {
+      failures.push({
+        seq: 0,
+        code: 'ROOT_MISMATCH',
+        message: `root ${rootKeyid ?? '(unreadable)'} is not the pinned root`,
+      });
     }
     return {
       ok: false,
@@ -68,7 +82,9 @@ export async function verifyBundle(path: string, options: VerifyBundleOptions = 
   const { rootKeyid } = trust;
   let rootPinned = false;
   if (options.expectedRootKeyid === undefined) {
-    warnings.push(`root ${rootKeyid} is not pinned: the bundle only proves it is consistent with itself`);
+    warnings.push(
+      `root ${rootKeyid} is not pinned: the bundle only proves it is consistent with itself`,
+    );
   } else if (rootKeyid === options.expectedRootKeyid.toLowerCase()) {
     rootPinned = true;
   } else {
@@ -79,7 +95,11 @@ export async function verifyBundle(path: string, options: VerifyBundleOptions = 
     });
   }
   if (chainStart.seq === 0 && chainStart.head !== GENESIS_HEAD) {
-    failures.push({ seq: 0, code: 'CHAIN_START_UNANCHORED', message: 'a chain starting at seq 0 must start at the genesis head' });
+    failures.push({
+      seq: 0,
+      code: 'CHAIN_START_UNANCHORED',
+      message: 'a chain starting at seq 0 must start at the genesis head',
+    });
   }
 
   const history = await verifyHistory(historyOf(entries), {
@@ -105,7 +125,7 @@ export async function verifyBundle(path: string, options: VerifyBundleOptions = 
     });
   }
 
-  const all = [...failures, ...history.failures].sort((a, b) => a.seq - b.seq);
+  const all = [...history.failures, ...failures].sort((a, b) => a.seq - b.seq);
   return {
     ...history,
     ok: all.length === 0,
@@ -117,7 +137,9 @@ export async function verifyBundle(path: string, options: VerifyBundleOptions = 
   };
 }
 
-async function* historyOf(entries: AsyncIterable<BundleEntry>): AsyncGenerator<HistoryEntry, void, undefined> {
+async function* historyOf(
+  entries: AsyncIterable<BundleEntry>,
+): AsyncGenerator<HistoryEntry, void, undefined> {
   for await (const { seq, bytes } of entries) yield { seq, bytes };
 }
 

@@ -17,7 +17,9 @@ const FLUSH_BYTES = 1024 * 1024;
 export async function writeBundle(
   path: string,
   header: BundleHeader,
-  entries: Iterable<{ seq: number; bytes: Uint8Array }> | AsyncIterable<{ seq: number; bytes: Uint8Array }>,
+  entries:
+    | Iterable<{ seq: number; bytes: Uint8Array }>
+    | AsyncIterable<{ seq: number; bytes: Uint8Array }>,
   mode = 0o600,
 ): Promise<void> {
   const headerLine = bundleHeaderLine(header);
@@ -30,7 +32,10 @@ export async function writeBundle(
       let expected = header.fromSeq;
       for await (const { seq, bytes } of entries) {
         if (seq !== expected || seq > header.toSeq) {
-          throw new BundleError('BUNDLE_MALFORMED', `entry seq ${seq} where the header expects ${expected}`);
+          throw new BundleError(
+            'BUNDLE_MALFORMED',
+            `entry seq ${seq} where the header expects ${expected}`,
+          );
         }
         const line = bundleEntryLine(seq, bytes);
         batch.push(line);
@@ -43,7 +48,10 @@ export async function writeBundle(
         }
       }
       if (expected !== header.toSeq + 1) {
-        throw new BundleError('BUNDLE_MALFORMED', `entries end at ${expected - 1}, the header says ${header.toSeq}`);
+        throw new BundleError(
+          'BUNDLE_MALFORMED',
+          `entries end at ${expected - 1}, the header says ${header.toSeq}`,
+        );
       }
       await handle.write(Buffer.concat(batch));
       await handle.sync();

@@ -57,7 +57,10 @@ export function headBytes(headHex: string): Buffer {
 
 function checkSeq(seq: number): void {
   if (!Number.isSafeInteger(seq) || seq < 1) {
-    throw new ChainError('CHAIN_SEQ_INVALID', `stream sequence ${String(seq)} is not a positive integer`);
+    throw new ChainError(
+      'CHAIN_SEQ_INVALID',
+      `stream sequence ${String(seq)} is not a positive integer`,
+    );
   }
 }
 

@@ -50,7 +50,10 @@ export const serviceStatusProjection: Projection<ServiceStatusDocument> = {
   },
 };
 
-function emitterEntry(previous: ServiceStatusEntry | undefined, e: ProjectedEvent): ServiceStatusEntry {
+function emitterEntry(
+  previous: ServiceStatusEntry | undefined,
+  e: ProjectedEvent,
+): ServiceStatusEntry {
   const entry = touched(previous, e);
   const { data } = e.event;
   switch (e.event.type) {

@@ -124,7 +124,8 @@ export async function startSealer(
   const consumer = await rt.js.consumers.get(rt.store.stream, {
     filter_subjects: `${EVENT_SUBJECT_PREFIX}.>`,
   });
-  const messages = await consumer.consume({ max_messages: 1024 });
+  // Short expiry: after a bus restart missed heartbeats re-create the consumer within seconds.
+  const messages = await consumer.consume({ max_messages: 1024, expires: 4000 });
   const loop = (async () => {
     for await (const m of messages) {
       await serial(async () => {

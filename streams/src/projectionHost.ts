@@ -1,0 +1,102 @@
+import { Kvm, type KV } from '@nats-io/kv';
+import { DeliverPolicy } from '@nats-io/jetstream';
+import { EVENT_SUBJECT_PREFIX, EnvelopeError } from '@secai/contracts';
+import { ProjectionRunner, type Projection, type ProjectionCheckpoint } from '@secai/projections';
+import { KV_BUCKETS } from './definitions.js';
+import type { EventStore } from './eventStore.js';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+
+export interface HostedProjection<Doc> {
+  readonly runner: ProjectionRunner<Doc>;
+  /** Resolves once the document includes every event up to `seq`. */
+  caughtUp(seq: number, timeoutMs?: number): Promise<void>;
+  /** Writes the checkpoint now. */
+  checkpoint(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface HostOptions {
+  /** Checkpoint key prefix: the owning identity (its KV permissions cover `<owner>.>`). */
+  owner: string;
+  /** Write a checkpoint after this many applied events (and on stop). */
+  checkpointEvery?: number;
+  /** Ignore any stored checkpoint and rebuild from the first event. */
+  rebuild?: boolean;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Runs a projection live: resumes from its KV checkpoint, follows the stream with an ordered
+ * consumer (re-created by the client across reconnects), applies only verified events, and
+ * checkpoints by stream sequence. Redelivered events are ignored by the runner, so the document
+ * converges to what a fresh replay gives.
+ */
+export async function hostProjection<Doc>(
+  nc: NatsConnection,
+  js: JetStreamClient,
+  store: EventStore,
+  projection: Projection<Doc>,
+  options: HostOptions,
+): Promise<HostedProjection<Doc>> {
+  const kv: KV = await new Kvm(nc).open(KV_BUCKETS.checkpoints);
+  const key = `${options.owner}.${projection.name}`;
+  let runner = new ProjectionRunner(projection);
+  if (!options.rebuild) {
+    const entry = await kv.get(key);
+    if (entry && entry.length > 0) {
+      runner = ProjectionRunner.fromCheckpoint(
+        projection,
+        JSON.parse(decoder.decode(entry.value)) as ProjectionCheckpoint<Doc>,
+      );
+    }
+  }
+  const every = options.checkpointEvery ?? 500;
+  let sinceCheckpoint = 0;
+  let seen = runner.lastSeq;
+  const save = async () => {
+    await kv.put(key, encoder.encode(JSON.stringify(runner.checkpoint())));
+    sinceCheckpoint = 0;
+  };
+  const consumer = await js.consumers.get(store.stream, {
+    filter_subjects: `${EVENT_SUBJECT_PREFIX}.>`,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: runner.lastSeq + 1,
+  });
+  // Short expiry: missed heartbeats after a server crash are noticed in seconds, not 30 s.
+  const messages = await consumer.consume({ max_messages: 512, expires: 4000 });
+  const loop = (async () => {
+    for await (const m of messages) {
+      seen = Math.max(seen, m.seq);
+      try {
+        const verified = store.verifyMessage(m);
+        if (runner.apply({ seq: m.seq, event: verified.event })) sinceCheckpoint++;
+      } catch (err) {
+        // Refused envelopes are never projected; the consumers that act on events record them.
+        if (!(err instanceof EnvelopeError)) throw err;
+      }
+      if (sinceCheckpoint >= every) await save();
+    }
+  })();
+  return {
+    get runner() {
+      return runner;
+    },
+    async caughtUp(seq, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (seen < seq) {
+        if (Date.now() > deadline)
+          throw new Error(`projection ${projection.name} did not reach ${seq} (at ${seen})`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    checkpoint: save,
+    async stop() {
+      await messages.close();
+      await loop;
+      await save();
+    },
+  };
+}
