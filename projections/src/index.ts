@@ -1,8 +1,64 @@
-export * from './projection.js';
-export * from './catalog.js';
-export * from './replay.js';
-export * from './serviceStatus/index.js';
-export * from './eventCounts/index.js';
-export * from './chain/index.js';
-export * from './audit/index.js';
-export * from './bundle/index.js';
+export {
+  ProjectionError,
+  ProjectionRunner,
+  renderDocument,
+  type ProjectedEvent,
+  type Projection,
+  type ProjectionCheckpoint,
+  type ProjectionErrorCode,
+} from './projection.js';
+export { PROJECTIONS, projectionByName, type ProjectionName } from './catalog.js';
+export { replay, type ReplayRange, type ReplayResult } from './replay.js';
+export {
+  SERVICE_STATUS,
+  serviceStatusProjection,
+  type ServiceRunState,
+  type ServiceStatusDocument,
+  type ServiceStatusEntry,
+} from './serviceStatus/index.js';
+export {
+  EVENT_COUNTS,
+  eventCountsProjection,
+  type EventCountsDocument,
+} from './eventCounts/index.js';
+export {
+  ChainBuilder,
+  ChainError,
+  GENESIS_HEAD,
+  chainLink,
+  entryDigest,
+  headBytes,
+  linkDigest,
+  type ChainErrorCode,
+} from './chain/index.js';
+export {
+  HISTORY_CODES,
+  SEAL_TYPE,
+  verifyHistory,
+  type HistoryCode,
+  type HistoryEntry,
+  type HistoryReport,
+  type VerificationCode,
+  type VerificationFailure,
+  type VerifyHistoryOptions,
+} from './audit/index.js';
+export {
+  BUNDLE_FORMAT,
+  BUNDLE_VERSION,
+  BundleError,
+  MAX_BUNDLE_LINE_BYTES,
+  bundleEntryLine,
+  bundleHeaderLine,
+  openBundle,
+  parseBundleEntryLine,
+  parseBundleHeaderLine,
+  readBundle,
+  verifyBundle,
+  writeBundle,
+  type BundleEntry,
+  type BundleErrorCode,
+  type BundleHeader,
+  type BundleReport,
+  type OpenBundle,
+  type VerifyBundleOptions,
+} from './bundle/index.js';

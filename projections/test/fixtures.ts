@@ -25,13 +25,14 @@ export const timeOf = (seq: number): Date => new Date(T0 + seq * 1000);
 export const SERVICES_IN_HISTORY = ['quarantine', 'registry', 'inference', 'airlock'] as const;
 export const CONFIG_DIGEST = `sha256:${'a'.repeat(64)}`;
 
-export function startedData(service: string): {
-  service: string;
-  version: string;
-  pid: number;
-  configDigest: string;
-} {
-  return { service, version: '0.0.0', pid: 123, configDigest: CONFIG_DIGEST };
+export function startedData(service: string): EventData<'service.started'> {
+  // Test signers come from the test PKI, which issues identities for known services only.
+  return {
+    service: service as ServiceName,
+    version: '0.0.0',
+    pid: 123,
+    configDigest: CONFIG_DIGEST,
+  };
 }
 
 /** A `service.started` envelope from `signer`'s service, stamped for `seq`. */

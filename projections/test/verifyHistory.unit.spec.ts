@@ -223,6 +223,16 @@ describe('verifyHistory on a tampered history', () => {
     expect(report.head).toBe(history.heads[44]);
   });
 
+  it('reports each entry of a reversed run that comes after a higher one', async () => {
+    const reversed = [...history.entries];
+    reversed.splice(14, 3, history.entries[16]!, history.entries[15]!, history.entries[14]!);
+    const report = await verifyHistory(reversed, { trust: history.pki.trust, signatures: false });
+    expect(codes(report)).toEqual([
+      { seq: 15, code: 'SEQUENCE_ORDER' },
+      { seq: 16, code: 'SEQUENCE_ORDER' },
+    ]);
+  });
+
   it('reports a seal moved before the entries it covers', async () => {
     const moved = [...history.entries];
     const [seal] = moved.splice(21, 1);

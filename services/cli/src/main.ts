@@ -8,7 +8,7 @@ const io = {
   err: (line: string) => process.stderr.write(`${line}\n`),
 };
 
-const program = buildProgram(io).exitOverride();
+const program = buildProgram(io);
 
 try {
   await program.parseAsync(process.argv);

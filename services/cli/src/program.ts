@@ -1,7 +1,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolveStateDir } from '@secai/appliance';
 import { pinnedRootKeyid } from '@secai/streams';
+import { PROJECTIONS, projectionByName } from '@secai/projections';
 import { openContext, type CliContext, type GlobalOptions } from './context.js';
+import { CliError } from './errors.js';
 import { bootCommand } from './commands/boot.js';
 import { exportCommand } from './commands/export.js';
 import { replayCommand } from './commands/replay.js';
@@ -70,6 +72,8 @@ export function buildProgram(io: Io): Command {
     )
     .version('0.1.0')
     .showHelpAfterError()
+    // Before any subcommand exists, so every command inherits it: main.ts maps exits.
+    .exitOverride()
     .configureOutput({
       writeOut: (s) => io.out(s.trimEnd()),
       writeErr: (s) => io.err(s.trimEnd()),
@@ -237,6 +241,12 @@ export function buildProgram(io: Io): Command {
           ...(opts.bundle ? { bundle: opts.bundle } : {}),
           ...(opts.json ? { json: true } : {}),
         };
+        if (!projectionByName(opts.projection)) {
+          throw new CliError(
+            'UNKNOWN_PROJECTION',
+            `no projection called ${opts.projection}; known: ${Object.keys(PROJECTIONS).join(', ')}`,
+          );
+        }
         if (opts.bundle) return replayCommand(null, replayOpts, io.out);
         return withContext(globals(opts), (ctx) => replayCommand(ctx, replayOpts, io.out));
       },

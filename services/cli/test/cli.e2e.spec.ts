@@ -1,0 +1,368 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// Runs the built CLI exactly as a person would (`npm test` builds before it runs this file).
+const BIN = resolve(import.meta.dirname, '../bin/secai.js');
+const PORT_OFFSET = 20_000 + Math.floor(Math.random() * 5000);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function secai(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+interface Booted {
+  child: ChildProcess;
+  lines: string[];
+  exit: Promise<number | null>;
+}
+
+async function startBoot(stateDir: string): Promise<Booted> {
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      'boot',
+      '--state-dir',
+      stateDir,
+      '--nats-port',
+      '0',
+      '--port-offset',
+      String(PORT_OFFSET),
+      '--json',
+    ],
+    {
+      env: { ...process.env, SECAI_SEAL_EVERY_MS: '300', SECAI_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const lines: string[] = [];
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const deadline = Date.now() + 60_000;
+  while (!lines.some((l) => l.includes('"state":"running"'))) {
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`boot did not come up: ${stderr.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { child, lines, exit };
+}
+
+async function waitForSeal(stateDir: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const r = await secai([
+      'events',
+      'tail',
+      '--state-dir',
+      stateDir,
+      '--type',
+      'audit.checkpoint.sealed',
+      '--json',
+    ]);
+    if (r.code === 0 && r.stdout.trim().length > 0) return;
+    if (Date.now() > deadline) throw new Error('no seal appeared');
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}
+
+let dir: string;
+let stateDir: string;
+let booted: Booted;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'secai-e2e-'));
+  stateDir = join(dir, 'state');
+  booted = await startBoot(stateDir);
+});
+
+afterAll(async () => {
+  if (booted?.child.exitCode === null) {
+    booted.child.kill('SIGTERM');
+    await booted.exit;
+  }
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('secai boot', () => {
+  it('reports every service running, with its port, on first boot', () => {
+    const status = JSON.parse(booted.lines.find((l) => l.includes('"state":"running"'))!) as {
+      firstBoot: boolean;
+      services: { name: string; state: string; port: number }[];
+    };
+    expect(status.firstBoot).toBe(true);
+    expect(status.services).toEqual([
+      expect.objectContaining({
+        name: 'incident-recorder',
+        state: 'running',
+        port: 8515 + PORT_OFFSET,
+      }),
+    ]);
+  });
+
+  it('refuses a second boot on the same state dir', async () => {
+    const second = await secai(['boot', '--state-dir', stateDir, '--nats-port', '0']);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain('ALREADY_RUNNING');
+  });
+
+  it('serves /health on the recorder port', async () => {
+    const res = await fetch(`http://127.0.0.1:${8515 + PORT_OFFSET}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ok' });
+  });
+});
+
+describe('secai events', () => {
+  it('tails decoded, verified events', async () => {
+    const r = await secai(['events', 'tail', '--state-dir', stateDir, '--json', '--limit', '500']);
+    expect(r.code).toBe(0);
+    const rows = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { verified: boolean; event: { type: string; source: string } });
+    expect(rows.every((row) => row.verified)).toBe(true);
+    const types = rows.map((row) => row.event.type);
+    expect(types).toContain('identity.root.created');
+    expect(types.filter((t) => t === 'identity.issued').length).toBeGreaterThanOrEqual(16);
+    expect(rows).toContainEqual(
+      expect.objectContaining({
+        event: expect.objectContaining({
+          type: 'service.started',
+          source: 'secai://incident-recorder',
+        }),
+      }),
+    );
+  });
+
+  it('verifies the chain, the seals and every signature of the live stream', async () => {
+    await waitForSeal(stateDir);
+    const chain = await secai(['events', 'verify', '--state-dir', stateDir, '--json']);
+    expect(chain.code).toBe(0);
+    expect(JSON.parse(chain.stdout)).toMatchObject({ ok: true, failures: [] });
+    const full = await secai([
+      'events',
+      'verify',
+      '--state-dir',
+      stateDir,
+      '--signatures',
+      '--json',
+    ]);
+    expect(full.code).toBe(0);
+    expect((JSON.parse(full.stdout) as { seals: number }).seals).toBeGreaterThanOrEqual(1);
+  });
+
+  it('exports a sealed bundle that verifies offline, and names the sequence of a tampered line', async () => {
+    const bundle = join(dir, 'history.jsonl');
+    const exported = await secai([
+      'events',
+      'export',
+      '--state-dir',
+      stateDir,
+      '--out',
+      bundle,
+      '--json',
+    ]);
+    expect(exported.code).toBe(0);
+    expect(JSON.parse(exported.stdout)).toMatchObject({ sealedTail: true });
+    const ok = await secai([
+      'events',
+      'verify',
+      '--bundle',
+      bundle,
+      '--state-dir',
+      stateDir,
+      '--json',
+    ]);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true });
+
+    const lines = (await readFile(bundle, 'utf8')).split('\n');
+    const target = 5; // line index 5 = the fifth event
+    const entry = JSON.parse(lines[target]!) as { seq: number; envelope: { payload: string } };
+    const doc = JSON.parse(Buffer.from(entry.envelope.payload, 'base64').toString()) as {
+      time: string;
+    };
+    doc.time = '2026-01-01T00:00:00.000Z';
+    entry.envelope.payload = Buffer.from(JSON.stringify(doc)).toString('base64');
+    const tampered = [...lines];
+    tampered[target] = JSON.stringify(entry);
+    const altered = join(dir, 'altered.jsonl');
+    await writeFile(altered, tampered.join('\n'));
+    const bad = await secai([
+      'events',
+      'verify',
+      '--bundle',
+      altered,
+      '--state-dir',
+      stateDir,
+      '--json',
+    ]);
+    expect(bad.code).toBe(1);
+    expect(
+      (JSON.parse(bad.stdout) as { failures: { seq: number; code: string }[] }).failures,
+    ).toContainEqual(expect.objectContaining({ seq: entry.seq, code: 'SIGNATURE_INVALID' }));
+    expect(bad.stderr).toContain('VERIFICATION_FAILED');
+
+    const removed = join(dir, 'removed.jsonl');
+    await writeFile(removed, lines.filter((_, i) => i !== target).join('\n'));
+    const gap = await secai([
+      'events',
+      'verify',
+      '--bundle',
+      removed,
+      '--state-dir',
+      stateDir,
+      '--json',
+    ]);
+    expect(gap.code).toBe(1);
+    expect(
+      (JSON.parse(gap.stdout) as { failures: { seq: number; code: string }[] }).failures,
+    ).toContainEqual(expect.objectContaining({ seq: entry.seq, code: 'SEQUENCE_GAP' }));
+  });
+
+  it('replays a projection byte-identically from the stream and from a bundle', async () => {
+    const bundle = join(dir, 'replay.jsonl');
+    const exported = JSON.parse(
+      (await secai(['events', 'export', '--state-dir', stateDir, '--out', bundle, '--json']))
+        .stdout,
+    ) as { toSeq: number };
+    const fromStream = await secai([
+      'events',
+      'replay',
+      '--projection',
+      'event-counts',
+      '--state-dir',
+      stateDir,
+      '--to',
+      String(exported.toSeq),
+    ]);
+    const again = await secai([
+      'events',
+      'replay',
+      '--projection',
+      'event-counts',
+      '--state-dir',
+      stateDir,
+      '--to',
+      String(exported.toSeq),
+    ]);
+    const fromBundle = await secai([
+      'events',
+      'replay',
+      '--projection',
+      'event-counts',
+      '--bundle',
+      bundle,
+    ]);
+    expect(fromStream.code).toBe(0);
+    expect(fromStream.stdout).toBe(again.stdout);
+    expect(fromBundle.stdout).toBe(fromStream.stdout);
+    expect(JSON.parse(fromStream.stdout)).toMatchObject({ total: exported.toSeq });
+  });
+
+  it('refuses bad input with a coded message and a non-zero exit', async () => {
+    const unknown = await secai([
+      'events',
+      'replay',
+      '--projection',
+      'nope',
+      '--state-dir',
+      stateDir,
+    ]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('UNKNOWN_PROJECTION');
+    const limit = await secai(['events', 'tail', '--limit', 'abc', '--state-dir', stateDir]);
+    expect(limit.code).toBe(2);
+    expect(limit.stderr).toContain('--limit');
+    const missing = await secai(['events', 'verify', '--bundle', join(dir, 'absent.jsonl')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/BUNDLE_UNREADABLE/);
+    const nowhere = await secai(['events', 'tail', '--state-dir', join(dir, 'nothing-here')]);
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toContain('NOT_RUNNING');
+  });
+
+  it('describes every command in --help', async () => {
+    const help = await secai(['--help']);
+    expect(help.code).toBe(0);
+    for (const word of ['boot', 'events']) expect(help.stdout).toContain(word);
+    const events = await secai(['events', '--help']);
+    for (const word of ['tail', 'verify', 'replay', 'export'])
+      expect(events.stdout).toContain(word);
+    const exp = await secai(['events', 'export', '--help']);
+    for (const word of ['--out', '--from', '--to', '--no-seal', '--state-dir'])
+      expect(exp.stdout).toContain(word);
+  });
+});
+
+describe('shutdown and the next boot', () => {
+  it('stops cleanly on SIGTERM and boots again from the same state dir without losing history', async () => {
+    const before = await secai([
+      'events',
+      'tail',
+      '--state-dir',
+      stateDir,
+      '--json',
+      '--limit',
+      '100000',
+    ]);
+    const countBefore = before.stdout.trim().split('\n').length;
+    booted.child.kill('SIGTERM');
+    expect(await booted.exit).toBe(0);
+    expect(booted.lines.at(-1)).toContain('"state":"stopped"');
+    expect(existsSync(join(stateDir, 'run', 'runtime.json'))).toBe(false);
+    expect(existsSync(join(stateDir, 'run', 'boot.lock'))).toBe(false);
+
+    booted = await startBoot(stateDir);
+    const status = JSON.parse(booted.lines.find((l) => l.includes('"state":"running"'))!) as {
+      firstBoot: boolean;
+    };
+    expect(status.firstBoot).toBe(false);
+    const after = await secai([
+      'events',
+      'tail',
+      '--state-dir',
+      stateDir,
+      '--json',
+      '--limit',
+      '100000',
+    ]);
+    const rows = after.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { verified: boolean; event: { type: string } });
+    expect(rows.length).toBeGreaterThan(countBefore);
+    expect(rows.every((r) => r.verified)).toBe(true);
+    expect(rows.filter((r) => r.event.type === 'identity.root.created')).toHaveLength(1);
+    const verify = await secai([
+      'events',
+      'verify',
+      '--state-dir',
+      stateDir,
+      '--signatures',
+      '--json',
+    ]);
+    expect(verify.code).toBe(0);
+  });
+});
