@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'eslint.config.mjs'] },
@@ -19,15 +20,14 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
     },
   },
+  { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: globals.node } },
   {
     // Deciders, machines and projections are pure: no I/O, no clock, no NATS.
     files: ['**/decider.ts', '**/machine.ts', 'projections/src/**/*.ts'],
     ignores: ['projections/src/replay.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        { patterns: ['node:*', '@nats-io/*', 'fastify'] },
-      ],
+      'no-restricted-imports': ['error', { patterns: ['node:*', '@nats-io/*', 'fastify'] }],
     },
   },
 );

@@ -12,6 +12,8 @@ try {
 const passed = report.numPassedTests ?? 0;
 const failed = report.numFailedTests ?? 0;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
-const brokenFiles = (report.testResults ?? []).filter((f) => f.status === 'failed' && (f.assertionResults ?? []).length === 0).length;
+const brokenFiles = (report.testResults ?? []).filter(
+  (f) => f.status === 'failed' && (f.assertionResults ?? []).length === 0,
+).length;
 console.log(`tests: ${passed} passed, ${failed + brokenFiles} failed, ${skipped} skipped`);
 process.exit(failed + brokenFiles > 0 || passed === 0 ? 1 : 0);

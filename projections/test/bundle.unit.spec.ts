@@ -1,6 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeEnvelope, parseEnvelope, signEvent } from '@secai/contracts';
 import { createRogueSigner } from '@secai/contracts/testing';
 import {
@@ -36,6 +36,9 @@ beforeAll(async () => {
   history = await signedHistory(40, 10);
   dir = await tempDir();
   rootKeyid = history.pki.trust.rootKeyid;
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
 });
 
 const codes = (report: BundleReport): { seq: number; code: string }[] =>

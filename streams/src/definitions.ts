@@ -36,9 +36,9 @@ export function eventsStreamConfig(
   return {
     name: options.name ?? EVENTS_STREAM,
     subjects: options.subjects ?? [`${EVENT_SUBJECT_PREFIX}.>`],
-    storage: 'file' as StreamConfig['storage'],
-    retention: 'limits' as StreamConfig['retention'],
-    discard: 'old' as StreamConfig['discard'],
+    storage: 'file',
+    retention: 'limits',
+    discard: 'old',
     max_age: options.maxAgeNanos ?? 0,
     max_bytes: options.maxBytes ?? -1,
     max_msgs: -1,

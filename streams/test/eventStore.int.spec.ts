@@ -133,9 +133,10 @@ describe('durable consumer', () => {
       durable: `incident-recorder-test-${Date.now()}`,
       filterSubject: eventSubject('integrity', aggregate),
       store: recorder.store,
-      handler: async (e, meta) => {
+      handler: (e, meta) => {
         seen.push(meta.seq);
         expect(e.signer.service).toBe('integrity-monitor');
+        return Promise.resolve();
       },
     });
     const monitor = await app.client('integrity-monitor');

@@ -3,9 +3,9 @@
  * `spec.given(events).when(command).then(expectedEvents)`.
  */
 export interface Decider<Command, Event, State> {
-  decide(command: Command, state: State): Event[];
-  evolve(state: State, event: Event): State;
-  initialState(): State;
+  decide: (command: Command, state: State) => Event[];
+  evolve: (state: State, event: Event) => State;
+  initialState: () => State;
 }
 
 export interface DeciderThen<Event> {

@@ -232,7 +232,7 @@ async function bootLocked(
       }
     },
   });
-  cleanups.push(async () => readySub.unsubscribe());
+  cleanups.push(() => Promise.resolve(readySub.unsubscribe()));
   cleanups.push(() => supervisor.stopAll());
 
   for (const def of startOrder(options.services ?? SERVICE_DEFINITIONS)) {

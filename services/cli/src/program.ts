@@ -11,8 +11,8 @@ import { tail } from './commands/tail.js';
 import { verifyBundleFile, verifyStream } from './commands/verify.js';
 
 export interface Io {
-  out(line: string): void;
-  err(line: string): void;
+  out: (line: string) => void;
+  err: (line: string) => void;
 }
 
 function seq(value: string): number {

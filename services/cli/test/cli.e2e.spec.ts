@@ -56,8 +56,8 @@ async function startBoot(stateDir: string): Promise<Booted> {
   );
   const lines: string[] = [];
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const deadline = Date.now() + 60_000;
   while (!lines.some((l) => l.includes('"state":"running"'))) {
@@ -147,6 +147,7 @@ describe('secai events', () => {
     expect(types.filter((t) => t === 'identity.issued').length).toBeGreaterThanOrEqual(16);
     expect(rows).toContainEqual(
       expect.objectContaining({
+        // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- asymmetric matcher
         event: expect.objectContaining({
           type: 'service.started',
           source: 'secai://incident-recorder',

@@ -39,7 +39,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
         },
       },
     },
-    async () => {
+    () => {
       const h = deps.health();
       return { status: h.ok ? 'ok' : 'degraded', chain: h.chain };
     },

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
       const result = await sealer.sealNow(ctx.requestId);
       return { ok: true, ...result };
     },
-    onRejected: async (err, _bytes, natsSubject) => {
+    onRejected: (err, _bytes, natsSubject) => {
       log.warn({ code: err.code, natsSubject }, 'refused a seal command');
     },
     onError: (err) => log.error({ err }, 'seal command failed'),
