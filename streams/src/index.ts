@@ -63,3 +63,4 @@ export { createLogger, type Logger } from './logger.js';
 export type { JsMsg, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 export type { NatsConnection } from '@nats-io/transport-node';
 export { hostProjection, type HostOptions, type HostedProjection } from './projectionHost.js';
+export { headers } from '@nats-io/transport-node';

@@ -1,4 +1,3 @@
-// eslint-disable-next-line no-restricted-imports -- reading bundle files is this module's job
 import { createReadStream } from 'node:fs';
 import { MAX_ENVELOPE_BYTES } from '@secai/contracts';
 import { BundleError } from './errors.js';

@@ -1,8 +1,5 @@
-// eslint-disable-next-line no-restricted-imports -- writing bundle files is this module's job
 import { randomBytes } from 'node:crypto';
-// eslint-disable-next-line no-restricted-imports -- writing bundle files is this module's job
 import { open, rename, unlink } from 'node:fs/promises';
-// eslint-disable-next-line no-restricted-imports -- writing bundle files is this module's job
 import { basename, dirname, join } from 'node:path';
 import { BundleError } from './errors.js';
 import { bundleEntryLine, bundleHeaderLine, type BundleHeader } from './format.js';

@@ -1,4 +1,3 @@
-// eslint-disable-next-line no-restricted-imports -- hashing is what the chain is; evolve functions stay free of node:*
 import { hash } from 'node:crypto';
 import { BaseError } from '@secai/contracts';
 
