@@ -1,15 +1,5 @@
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { verifyEnvelope, type EventData } from '@secai/contracts';
-import {
-  BUNDLE_FORMAT,
-  BUNDLE_VERSION,
-  GENESIS_HEAD,
-  bundleEntryLine,
-  bundleHeaderLine,
-} from '@secai/projections';
+import { BUNDLE_FORMAT, BUNDLE_VERSION, GENESIS_HEAD, writeBundle } from '@secai/projections';
 import { readHistory, sendCommand, streamBounds } from '@secai/streams';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
@@ -49,7 +39,7 @@ async function readSeals(ctx: CliContext): Promise<Seal[]> {
  * `secai events export`: asks the recorder to seal the tail, then writes a self-contained JSON
  * Lines bundle (header with trust material, then `{"seq":n,"envelope":<stored bytes>}` lines).
  * A range that starts mid-stream is widened back to the nearest seal boundary, so the bundle's
- * chain start is vouched for by a signed seal inside it. Written to a temp file and renamed.
+ * chain start is vouched for by a signed seal inside it. Written aside and renamed (writeBundle).
  */
 export async function exportCommand(
   ctx: CliContext,
@@ -96,16 +86,19 @@ export async function exportCommand(
       warn(`range widened to start at seq ${fromSeq}, after the seal that anchors it`);
   }
 
-  const tmp = `${options.out}.tmp-${process.pid}`;
-  const file = createWriteStream(tmp, { mode: 0o600 });
   const bar = progress('exporting', toSeq - fromSeq + 1, options.json);
   let count = 0;
+  const entries = async function* () {
+    for await (const e of readHistory(ctx.js, ctx.jsm, ctx.stream, { fromSeq, toSeq })) {
+      count++;
+      bar.tick();
+      yield { seq: e.seq, bytes: e.bytes };
+    }
+  };
   try {
-    const write = async (chunk: string | Buffer) => {
-      if (!file.write(chunk)) await once(file, 'drain');
-    };
-    await write(
-      bundleHeaderLine({
+    await writeBundle(
+      options.out,
+      {
         format: BUNDLE_FORMAT,
         version: BUNDLE_VERSION,
         exportedAt: new Date().toISOString(),
@@ -115,25 +108,10 @@ export async function exportCommand(
         count: toSeq - fromSeq + 1,
         chainStart,
         trust: ctx.trust.bundle,
-      }),
+      },
+      entries(),
     );
-    for await (const e of readHistory(ctx.js, ctx.jsm, ctx.stream, { fromSeq, toSeq })) {
-      await write(bundleEntryLine(e.seq, e.bytes));
-      count++;
-      bar.tick();
-    }
-    file.end();
-    await once(file, 'finish');
-    const handle = await open(tmp, 'r');
-    await handle.sync();
-    await handle.close();
-    await rename(tmp, options.out);
-    const dir = await open(dirname(options.out), 'r');
-    await dir.sync().catch(() => undefined);
-    await dir.close();
   } catch (err) {
-    file.destroy();
-    await rm(tmp, { force: true });
     throw new CliError(
       'EXPORT_FAILED',
       `export to ${options.out} failed: ${(err as Error).message}`,
