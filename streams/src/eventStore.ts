@@ -7,6 +7,9 @@ import {
 import { headers } from '@nats-io/transport-node';
 import {
   ConcurrencyError,
+  ValidationError,
+  catalogue,
+  schemaProblems,
   eventSubject,
   signEvent,
   verifyEnvelope,
@@ -89,6 +92,14 @@ export class EventStore {
     for (const draft of drafts) {
       if (draft.aggregateId !== first.aggregateId) {
         throw new StreamError('APPEND_FAILED', 'one append carries the events of one aggregate');
+      }
+      // Refuse to publish what every consumer would refuse: an invalid event is a bug here.
+      const problems = schemaProblems(catalogue[draft.type].schema, draft.data);
+      if (problems.length > 0) {
+        throw new ValidationError(
+          `${draft.type} data is invalid: ${problems.join('; ')}`,
+          problems,
+        );
       }
       const meta: { now: Date; correlationId?: string; causationId?: string } = {
         now: this.#now(),

@@ -64,3 +64,11 @@ export type { JsMsg, JetStreamClient, JetStreamManager } from '@nats-io/jetstrea
 export type { NatsConnection } from '@nats-io/transport-node';
 export { hostProjection, type HostOptions, type HostedProjection } from './projectionHost.js';
 export { headers } from '@nats-io/transport-node';
+export {
+  VerifierPool,
+  VerifierPoolError,
+  type VerifierPoolErrorCode,
+  type VerifierPoolOptions,
+  type VerifyEntry,
+  type VerifyResult,
+} from './verifierPool.js';

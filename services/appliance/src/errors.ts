@@ -5,6 +5,7 @@ export type ApplianceErrorCode =
   | 'STATE_DIR_UNUSABLE'
   | 'NATS_START_FAILED'
   | 'SERVICE_START_FAILED'
-  | 'DEPENDENCY_CYCLE';
+  | 'DEPENDENCY_CYCLE'
+  | 'REVOCATION_REFUSED';
 
 export class ApplianceError extends BaseError<ApplianceErrorCode> {}

@@ -15,3 +15,4 @@ export {
   type ServiceState,
   type ServiceStatus,
 } from './supervisor.js';
+export { revokeIdentity, type RevokeRequest, type RevokeResult } from './revoke.js';

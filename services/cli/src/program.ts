@@ -4,7 +4,9 @@ import { pinnedRootKeyid } from '@secai/streams';
 import { PROJECTIONS, projectionByName } from '@secai/projections';
 import { openContext, type CliContext, type GlobalOptions } from './context.js';
 import { CliError } from './errors.js';
+import { SERVICES, isServiceName } from '@secai/contracts';
 import { bootCommand } from './commands/boot.js';
+import { revokeCommand } from './commands/revoke.js';
 import { exportCommand } from './commands/export.js';
 import { replayCommand } from './commands/replay.js';
 import { tail } from './commands/tail.js';
@@ -293,6 +295,32 @@ export function buildProgram(io: Io): Command {
             io.err,
           ),
         );
+      },
+    );
+
+  const identity = program
+    .command('identity')
+    .description('service identities: revoke a compromised certificate');
+  identity
+    .command('revoke')
+    .description(
+      'revoke a service certificate: its events from the next stream sequence on are refused everywhere',
+    )
+    .argument('<service>', 'service whose certificate to revoke, e.g. registry')
+    .requiredOption('--reason <text>', 'why (recorded in the identity.revoked event)')
+    .addOption(stateDirOption())
+    .addOption(natsUrlOption())
+    .addOption(jsonOption())
+    .action(
+      async (
+        service: string,
+        opts: { reason: string; stateDir?: string; natsUrl?: string; json?: boolean },
+      ) => {
+        if (!isServiceName(service))
+          throw new CliError('USAGE', `unknown service ${service}; known: ${SERVICES.join(', ')}`);
+        if (opts.reason.trim() === '' || opts.reason.length > 512)
+          throw new CliError('USAGE', '--reason must be 1 to 512 characters');
+        await revokeCommand({ ...globals(opts), service, reason: opts.reason }, io.out);
       },
     );
 

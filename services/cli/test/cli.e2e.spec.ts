@@ -317,6 +317,65 @@ describe('secai events', () => {
   });
 });
 
+describe('secai identity revoke', () => {
+  it('revokes a certificate, records identity.revoked, and keeps the history verifiable', async () => {
+    const bad = await secai([
+      'identity',
+      'revoke',
+      'nobody',
+      '--reason',
+      'x',
+      '--state-dir',
+      stateDir,
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('USAGE');
+    const r = await secai([
+      'identity',
+      'revoke',
+      'registry',
+      '--reason',
+      'e2e drill',
+      '--state-dir',
+      stateDir,
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout) as { effectiveFromSeq: number; eventSeq: number };
+    expect(result.eventSeq).toBeGreaterThanOrEqual(result.effectiveFromSeq);
+    const tail = await secai([
+      'events',
+      'tail',
+      '--state-dir',
+      stateDir,
+      '--type',
+      'identity.revoked',
+      '--json',
+    ]);
+    expect(tail.stdout).toContain('"service":"registry"');
+    const again = await secai([
+      'identity',
+      'revoke',
+      'registry',
+      '--reason',
+      'twice',
+      '--state-dir',
+      stateDir,
+    ]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('REVOCATION_REFUSED');
+    const verify = await secai([
+      'events',
+      'verify',
+      '--state-dir',
+      stateDir,
+      '--signatures',
+      '--json',
+    ]);
+    expect(verify.code).toBe(0);
+  });
+});
+
 describe('shutdown and the next boot', () => {
   it('stops cleanly on SIGTERM and boots again from the same state dir without losing history', async () => {
     const before = await secai([

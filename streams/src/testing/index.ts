@@ -89,7 +89,11 @@ export interface TestAppliance {
   /** The admin connection (appliance identity). */
   admin: ServiceClient;
   /** A connection, JetStream handles and event store signed as `service`. */
-  client(service: string, options?: { now?: () => Date }): Promise<ServiceClient>;
+  /** `liveTrust`: follow the trust bundle in KV (revocations) instead of a fixed copy. */
+  client(
+    service: string,
+    options?: { now?: () => Date; liveTrust?: boolean },
+  ): Promise<ServiceClient>;
   cleanup(): Promise<void>;
 }
 
@@ -99,12 +103,14 @@ export async function startTestAppliance(): Promise<TestAppliance> {
   const pki = await createTestPki();
   const client = async (
     service: string,
-    options: { now?: () => Date } = {},
+    options: { now?: () => Date; liveTrust?: boolean } = {},
   ): Promise<ServiceClient> => {
     const nc = await nats.connect(service);
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
-    const trust = TrustCache.fixed(pki.trust);
+    const trust = options.liveTrust
+      ? await TrustCache.open(nc, pki.trust.rootKeyid)
+      : TrustCache.fixed(pki.trust);
     const store = new EventStore(js, jsm, {
       signer: pki.signerFor(service),
       trust,

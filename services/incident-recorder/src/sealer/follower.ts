@@ -33,7 +33,7 @@ export interface Sealer {
  * recomputed chain; a mismatch is logged as tampering and does not move the sealed mark.
  */
 export async function startSealer(
-  rt: ServiceRuntime,
+  rt: Pick<ServiceRuntime, 'js' | 'jsm' | 'store'>,
   policy: SealPolicy,
   log: Logger,
 ): Promise<Sealer> {

@@ -1,0 +1,82 @@
+import { Kvm } from '@nats-io/kv';
+import { withRevocation, type TrustBundle } from '@secai/contracts';
+import {
+  KV_BUCKETS,
+  publishTrustBundle,
+  streamBounds,
+  type EventStore,
+  type JetStreamManager,
+  type NatsConnection,
+} from '@secai/streams';
+import { ApplianceError } from './errors.js';
+
+export interface RevokeRequest {
+  service: string;
+  reason: string;
+  now: Date;
+}
+
+export interface RevokeResult {
+  keyid: string;
+  effectiveFromSeq: number;
+  eventSeq: number;
+  bundle: TrustBundle;
+}
+
+/**
+ * Revokes a service certificate. Order matters, and fails closed: first the trust bundle in KV
+ * (every verifier's cache refuses the key from the next stream sequence on), then the
+ * `identity.revoked` event that records it. History signed before the cut-off stays valid; any
+ * event of that key at or after `effectiveFromSeq` is refused everywhere, on replay too.
+ * The caller persists the returned bundle to the state dir.
+ */
+export async function revokeIdentity(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  store: EventStore,
+  bundle: TrustBundle,
+  request: RevokeRequest,
+): Promise<RevokeResult> {
+  if (request.service === store.signer.service) {
+    throw new ApplianceError(
+      'REVOCATION_REFUSED',
+      `the ${request.service} identity signs revocations and cannot revoke itself`,
+    );
+  }
+  const revoked = new Set(bundle.revocations.map((r) => r.keyid));
+  const current = bundle.certificates
+    .filter((c) => c.service === request.service && !revoked.has(c.keyid))
+    .pop();
+  if (!current) {
+    throw new ApplianceError(
+      'REVOCATION_REFUSED',
+      `${request.service} has no unrevoked certificate in the trust bundle`,
+    );
+  }
+  const { lastSeq } = await streamBounds(jsm, store.stream);
+  const effectiveFromSeq = lastSeq + 1;
+  const next = withRevocation(bundle, {
+    keyid: current.keyid,
+    reason: request.reason,
+    revokedAt: request.now.toISOString(),
+    effectiveFromSeq,
+  });
+  const kv = await new Kvm(nc).open(KV_BUCKETS.trust);
+  await publishTrustBundle(kv, next);
+  const { lastSequence } = await store.append(
+    [
+      {
+        type: 'identity.revoked',
+        aggregateId: request.service,
+        data: {
+          service: request.service as never,
+          keyid: current.keyid,
+          reason: request.reason,
+          effectiveFromSeq,
+        },
+      },
+    ],
+    { expectedSequence: 'any' },
+  );
+  return { keyid: current.keyid, effectiveFromSeq, eventSeq: lastSequence, bundle: next };
+}
