@@ -27,3 +27,8 @@ export function definitionOf(type: string): EventDefinition | undefined {
 
 export { defineEvent, dataschemaOf } from './define.js';
 export type { EventDefinition } from './define.js';
+export * from './common.js';
+export * from './platform.js';
+export * from './supplyChain.js';
+export * from './policy.js';
+export * from './enforcement.js';

@@ -38,7 +38,7 @@ import {
   type ServiceDefinition,
 } from './registry.js';
 import { Supervisor, type ServiceStatus } from './supervisor.js';
-import type { RestartPolicy } from './restartPolicy.js';
+import { DEFAULT_RESTART_POLICY, type RestartPolicy } from './restartPolicy.js';
 
 export interface BootOptions {
   stateDir: string;
@@ -203,7 +203,7 @@ async function bootLocked(
                 data: {
                   service: name as never,
                   restartsInWindow,
-                  windowSeconds: 300,
+                  windowSeconds: Math.max(1, Math.round((options.restartPolicy ?? DEFAULT_RESTART_POLICY).windowMs / 1000)),
                   lastExitCode: lastExit?.code ?? null,
                   lastSignal: lastExit?.signal ?? null,
                 },
