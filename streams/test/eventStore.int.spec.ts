@@ -7,7 +7,7 @@ import {
   type DraftEvent,
 } from '@secai/contracts';
 import { createRogueSigner } from '@secai/contracts/testing';
-import { TYPE_HEADER, runConsumer } from '../src/index.js';
+import { TYPE_HEADER, ensureTopology, runConsumer } from '../src/index.js';
 import { startTestAppliance, waitFor, type TestAppliance } from '../src/testing/index.js';
 import { headers } from '@nats-io/transport-node';
 
@@ -184,6 +184,44 @@ describe('durable consumer', () => {
         expect.objectContaining({ code: 'TYPE_NOT_AUTHORISED', streamSeq: unauthorisedAck.seq }),
       ]),
     );
+    await consumer.stop();
+  });
+});
+
+describe('topology', () => {
+  it('ensure() is idempotent: a second run changes nothing', async () => {
+    const again = await ensureTopology(app.admin.nc, app.admin.jsm);
+    expect(again.stream.action).toBe('unchanged');
+    expect(Object.values(again.buckets).every((b) => b === 'exists')).toBe(true);
+  });
+});
+
+describe('transient handler failure', () => {
+  it('naks with backoff and processes the event once the handler succeeds', async () => {
+    const recorder = await app.client('incident-recorder');
+    const aggregate = `nak-${Date.now()}`;
+    let attempts = 0;
+    const handled: number[] = [];
+    const consumer = await runConsumer(recorder.js, recorder.jsm, {
+      durable: `incident-recorder-nak-${Date.now()}`,
+      filterSubject: eventSubject('integrity', aggregate),
+      store: recorder.store,
+      nakDelaysMs: [50],
+      handler: (_e, meta) => {
+        attempts++;
+        if (attempts < 3) return Promise.reject(new Error('database briefly unavailable'));
+        handled.push(meta.deliveryCount);
+        return Promise.resolve();
+      },
+    });
+    const monitor = await app.client('integrity-monitor');
+    const { lastSequence } = await monitor.store.append([rebaselined(aggregate)], {
+      expectedSequence: 'any',
+    });
+    await consumer.caughtUp(lastSequence);
+    expect(attempts).toBe(3);
+    expect(handled).toEqual([3]);
+    expect(consumer.stats).toMatchObject({ handled: 1, retried: 2, rejected: 0 });
     await consumer.stop();
   });
 });
