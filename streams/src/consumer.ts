@@ -104,11 +104,36 @@ export async function runConsumer(
     let event: VerifiedEvent;
     try {
       event = options.store.verifyMessage(m);
+      // The header only lets consumers skip unread; a header that lies about the signed type
+      // is tampering, not a routing hint.
+      if (type !== undefined && type !== '' && type !== event.event.type) {
+        throw new EnvelopeError(
+          'ENVELOPE_MALFORMED',
+          `${TYPE_HEADER} says ${type}, the signed event is ${event.event.type}`,
+          {
+            type: event.event.type,
+            source: event.event.source,
+            subject: event.event.subject,
+            id: event.event.id,
+          },
+        );
+      }
     } catch (err) {
-      if (!(err instanceof EnvelopeError)) throw err;
+      if (!(err instanceof EnvelopeError)) {
+        options.onError?.(err, meta);
+        m.nak(delays[0]);
+        return;
+      }
+      try {
+        // Record first: a refusal that was terminated but not recorded would be lost.
+        await recordRejection(options, m, err);
+      } catch (e) {
+        options.onError?.(e, meta);
+        m.nak(delays[Math.min(meta.deliveryCount - 1, delays.length - 1)]);
+        return;
+      }
       m.term(err.code);
       stats.rejected++;
-      await recordRejection(options, m, err).catch((e: unknown) => options.onError?.(e, meta));
       settle(m.seq);
       return;
     }

@@ -28,8 +28,10 @@ export async function ensureNatsUsers(
     const path = seedPath(stateDir, name);
     let seed: Uint8Array;
     try {
-      seed = await readFile(path);
-    } catch {
+      seed = (await loadNatsUser(stateDir, name)).seed;
+    } catch (err) {
+      // Only a missing seed is created; an unreadable or exposed one is an error, never replaced.
+      if ((err as { cause?: NodeJS.ErrnoException }).cause?.code !== 'ENOENT') throw err;
       seed = createUser().getSeed();
       await writeFileAtomic(path, seed, 0o600);
     }

@@ -15,7 +15,11 @@ export {
   servicePermissions,
   type SubjectPermissions,
 } from './permissions.js';
-export { renderServerConfig, type ServerConfigOptions } from './serverConfig.js';
+export {
+  renderServerConfig,
+  supportsSyncInterval,
+  type ServerConfigOptions,
+} from './serverConfig.js';
 export {
   NATS_INSTALL_HINT,
   findNatsServer,
@@ -72,3 +76,4 @@ export {
   type VerifyEntry,
   type VerifyResult,
 } from './verifierPool.js';
+export { followStream, type FollowOptions, type Follower } from './follow.js';

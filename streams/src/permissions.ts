@@ -34,7 +34,11 @@ export function ownedAggregates(service: ServiceName): string[] {
   return [...owned].sort();
 }
 
-/** JetStream API subjects a reading service needs: consumers, acks, message gets, trust KV. */
+/**
+ * JetStream API subjects a reading service needs: consumers, acks, message gets, trust KV. No
+ * delete of any kind: a service cannot remove another's durable consumer (its own ephemeral
+ * ones expire after their inactivity threshold).
+ */
 function readerApi(stream: string): string[] {
   const kvTrust = `KV_${KV_BUCKETS.trust}`;
   return [
@@ -47,7 +51,6 @@ function readerApi(stream: string): string[] {
     `$JS.API.CONSUMER.CREATE.${stream}.>`,
     `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.*`,
     `$JS.API.CONSUMER.INFO.${stream}.*`,
-    `$JS.API.CONSUMER.DELETE.${stream}.*`,
     `$JS.API.CONSUMER.MSG.NEXT.${stream}.*`,
     `$JS.ACK.${stream}.>`,
     `$JS.API.STREAM.INFO.${kvTrust}`,
@@ -55,7 +58,6 @@ function readerApi(stream: string): string[] {
     `$JS.API.DIRECT.GET.${kvTrust}.>`,
     `$JS.API.CONSUMER.CREATE.${kvTrust}`,
     `$JS.API.CONSUMER.CREATE.${kvTrust}.>`,
-    `$JS.API.CONSUMER.DELETE.${kvTrust}.*`,
     `$JS.FC.${kvTrust}.>`,
     `$JS.FC.${stream}.>`,
   ];

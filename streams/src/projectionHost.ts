@@ -1,10 +1,10 @@
 import { Kvm, type KV } from '@nats-io/kv';
-import { DeliverPolicy } from '@nats-io/jetstream';
-import { EVENT_SUBJECT_PREFIX, EnvelopeError } from '@secai/contracts';
+import { EnvelopeError } from '@secai/contracts';
+import { followStream } from './follow.js';
 import { ProjectionRunner, type Projection, type ProjectionCheckpoint } from '@secai/projections';
 import { KV_BUCKETS } from './definitions.js';
 import type { EventStore } from './eventStore.js';
-import type { JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 
 export interface HostedProjection<Doc> {
@@ -23,6 +23,7 @@ export interface HostOptions {
   checkpointEvery?: number;
   /** Ignore any stored checkpoint and rebuild from the first event. */
   rebuild?: boolean;
+  onError?: (err: unknown) => void;
 }
 
 const encoder = new TextEncoder();
@@ -37,6 +38,7 @@ const decoder = new TextDecoder();
 export async function hostProjection<Doc>(
   nc: NatsConnection,
   js: JetStreamClient,
+  jsm: JetStreamManager,
   store: EventStore,
   projection: Projection<Doc>,
   options: HostOptions,
@@ -60,15 +62,11 @@ export async function hostProjection<Doc>(
     await kv.put(key, encoder.encode(JSON.stringify(runner.checkpoint())));
     sinceCheckpoint = 0;
   };
-  const consumer = await js.consumers.get(store.stream, {
-    filter_subjects: `${EVENT_SUBJECT_PREFIX}.>`,
-    deliver_policy: DeliverPolicy.StartSequence,
-    opt_start_seq: runner.lastSeq + 1,
-  });
-  // Short expiry: missed heartbeats after a server crash are noticed in seconds, not 30 s.
-  const messages = await consumer.consume({ max_messages: 512, expires: 4000 });
-  const loop = (async () => {
-    for await (const m of messages) {
+  const follower = followStream(js, jsm, {
+    stream: store.stream,
+    fromSeq: runner.lastSeq + 1,
+    ...(options.onError ? { onError: options.onError } : {}),
+    onMessage: async (m) => {
       seen = Math.max(seen, m.seq);
       try {
         const verified = store.verifyMessage(m);
@@ -78,8 +76,8 @@ export async function hostProjection<Doc>(
         if (!(err instanceof EnvelopeError)) throw err;
       }
       if (sinceCheckpoint >= every) await save();
-    }
-  })();
+    },
+  });
   return {
     get runner() {
       return runner;
@@ -94,8 +92,7 @@ export async function hostProjection<Doc>(
     },
     checkpoint: save,
     async stop() {
-      await messages.close();
-      await loop;
+      await follower.stop();
       await save();
     },
   };

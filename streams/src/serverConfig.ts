@@ -10,6 +10,15 @@ export interface ServerConfigOptions {
   stream?: string;
   serverName?: string;
   maxFileStore?: number;
+  /** Version of the nats-server that will read this config (2.9 refuses unknown fields). */
+  serverVersion?: readonly [number, number, number];
+}
+
+/** `sync_interval` exists from 2.10 on; 2.9.10 refuses a config that names it. */
+export function supportsSyncInterval(
+  version: readonly [number, number, number] | undefined,
+): boolean {
+  return version !== undefined && (version[0] > 2 || (version[0] === 2 && version[1] >= 10));
 }
 
 /**
@@ -33,6 +42,8 @@ export function renderServerConfig(options: ServerConfigOptions): string {
       store_dir: options.storeDir,
       max_memory_store: 64 * 1024 * 1024,
       max_file_store: options.maxFileStore ?? 10 * 1024 * 1024 * 1024,
+      // fsync every write where the server supports it: then an ack also survives power loss.
+      ...(supportsSyncInterval(options.serverVersion) ? { sync_interval: 'always' } : {}),
     },
     authorization: {
       users: options.users.map((u) => ({

@@ -22,7 +22,7 @@ describe('kill -9 of nats-server during a burst of appends', () => {
   it('keeps every acknowledged event, and the live projection converges to a fresh replay', async () => {
     const monitor = await app.client('integrity-monitor');
     const reader = await app.client('incident-recorder');
-    const live = await hostProjection(reader.nc, reader.js, reader.store, eventCountsProjection, {
+    const live = await hostProjection(reader.nc, reader.js, reader.jsm, reader.store, eventCountsProjection, {
       owner: 'incident-recorder',
       checkpointEvery: 50,
     });
@@ -81,6 +81,7 @@ describe('kill -9 of nats-server during a burst of appends', () => {
     const resumed = await hostProjection(
       reader.nc,
       reader.js,
+      reader.jsm,
       reader.store,
       eventCountsProjection,
       { owner: 'incident-recorder' },

@@ -169,9 +169,17 @@ describe('durable consumer', () => {
     });
     const unauthorisedAck = await app.admin.js.publish(subject, unauthorised.bytes, { headers: h });
 
-    await consumer.caughtUp(unauthorisedAck.seq);
+    // A genuine envelope whose routing header lies about its type.
+    const relabelled = signEvent(rebaselined(aggregate), app.pki.signerFor('integrity-monitor'), {
+      now: new Date(),
+    });
+    const lying = headers();
+    lying.set(TYPE_HEADER, 'integrity.baseline.created');
+    const relabelledAck = await monitor.js.publish(subject, relabelled.bytes, { headers: lying });
+
+    await consumer.caughtUp(relabelledAck.seq);
     expect(seen).toEqual([good.lastSequence]);
-    expect(consumer.stats.rejected).toBe(3);
+    expect(consumer.stats.rejected).toBe(4);
 
     const { events } = await recorder.store.load('service', 'incident-recorder');
     const rejected = events
@@ -182,6 +190,7 @@ describe('durable consumer', () => {
         expect.objectContaining({ code: 'KEY_UNKNOWN', streamSeq: rogueAck.seq }),
         expect.objectContaining({ code: 'SIGNATURE_INVALID', streamSeq: tamperedAck.seq }),
         expect.objectContaining({ code: 'TYPE_NOT_AUTHORISED', streamSeq: unauthorisedAck.seq }),
+        expect.objectContaining({ code: 'ENVELOPE_MALFORMED', streamSeq: relabelledAck.seq }),
       ]),
     );
     await consumer.stop();

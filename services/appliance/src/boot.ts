@@ -22,6 +22,7 @@ import {
   ensureNatsUsers,
   ensureTopology,
   launchNatsServer,
+  natsServerVersion,
   publishTrustBundle,
   renderServerConfig,
   runtimeInfoPath,
@@ -106,6 +107,12 @@ async function bootLocked(
     { firstBoot: identities.created, issued: identities.issued.map((i) => i.service) },
     'identities ready',
   );
+  // A service whose every certificate is revoked gets no NATS user: the server refuses it too.
+  const revokedKeys = new Set(identities.bundle.revocations.map((r) => r.keyid));
+  const signing = new Set(
+    identities.bundle.certificates.filter((c) => !revokedKeys.has(c.keyid)).map((c) => c.service),
+  );
+  const activeUsers = users.filter((u) => u.name === 'dashboard' || signing.has(u.name));
 
   // 2. The bus.
   let natsUrl = options.natsUrl;
@@ -117,7 +124,8 @@ async function bootLocked(
       renderServerConfig({
         port: options.natsPort ?? DEFAULT_NATS_PORT,
         storeDir: join(stateDir, 'nats', 'jetstream'),
-        users,
+        users: activeUsers,
+        serverVersion: natsServerVersion(),
       }),
       0o600,
     );
@@ -203,7 +211,10 @@ async function bootLocked(
                 data: {
                   service: name as never,
                   restartsInWindow,
-                  windowSeconds: Math.max(1, Math.round((options.restartPolicy ?? DEFAULT_RESTART_POLICY).windowMs / 1000)),
+                  windowSeconds: Math.max(
+                    1,
+                    Math.round((options.restartPolicy ?? DEFAULT_RESTART_POLICY).windowMs / 1000),
+                  ),
                   lastExitCode: lastExit?.code ?? null,
                   lastSignal: lastExit?.signal ?? null,
                 },

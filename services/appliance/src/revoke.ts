@@ -14,6 +14,11 @@ export interface RevokeRequest {
   service: string;
   reason: string;
   now: Date;
+  /**
+   * Persists the new bundle (the state dir) before anything is published: boot republishes the
+   * stored bundle, so a crash mid-way must not leave the key trusted again.
+   */
+  persist: (bundle: TrustBundle) => Promise<void>;
 }
 
 export interface RevokeResult {
@@ -24,11 +29,10 @@ export interface RevokeResult {
 }
 
 /**
- * Revokes a service certificate. Order matters, and fails closed: first the trust bundle in KV
+ * Revokes a service certificate. Order matters, and fails closed: first the state dir, then the trust bundle in KV
  * (every verifier's cache refuses the key from the next stream sequence on), then the
  * `identity.revoked` event that records it. History signed before the cut-off stays valid; any
  * event of that key at or after `effectiveFromSeq` is refused everywhere, on replay too.
- * The caller persists the returned bundle to the state dir.
  */
 export async function revokeIdentity(
   nc: NatsConnection,
@@ -61,6 +65,7 @@ export async function revokeIdentity(
     revokedAt: request.now.toISOString(),
     effectiveFromSeq,
   });
+  await request.persist(next);
   const kv = await new Kvm(nc).open(KV_BUCKETS.trust);
   await publishTrustBundle(kv, next);
   const { lastSequence } = await store.append(

@@ -29,7 +29,14 @@ beforeAll(async () => {
     stateDir: join(dir, 'state'),
     natsPort: 0,
     log: pino({ level: 'silent' }),
-    services: [{ name: 'agent' as ServiceName, entry: pathToFileURL(entry).href, dependsOn: [], port: undefined }],
+    services: [
+      {
+        name: 'agent' as ServiceName,
+        entry: pathToFileURL(entry).href,
+        dependsOn: [],
+        port: undefined,
+      },
+    ],
     restartPolicy: { maxRestarts: 2, windowMs: 60_000, baseDelayMs: 50, maxDelayMs: 200 },
   });
 });
@@ -42,7 +49,9 @@ afterAll(async () => {
 describe('boot supervisor', () => {
   it('keeps keys and seeds private in the state dir', async () => {
     const state = join(dir, 'state');
-    expect((await stat(join(state, 'identity', 'services', 'agent', 'key.pem'))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(state, 'identity', 'services', 'agent', 'key.pem'))).mode & 0o777).toBe(
+      0o600,
+    );
     expect((await stat(join(state, 'nats', 'users', 'agent.nk'))).mode & 0o777).toBe(0o600);
     expect((await stat(state)).mode & 0o077).toBe(0);
   });
@@ -59,14 +68,24 @@ describe('boot supervisor', () => {
       await new Promise((r) => setTimeout(r, 100));
       const { lastSeq } = await streamBounds(jsm, 'SECAI_EVENTS');
       types = [];
-      for await (const e of readHistory(js, jsm, 'SECAI_EVENTS', { toSeq: lastSeq, filterSubject: 'secai.evt.service.agent' })) {
+      for await (const e of readHistory(js, jsm, 'SECAI_EVENTS', {
+        toSeq: lastSeq,
+        filterSubject: 'secai.evt.service.agent',
+      })) {
         const event = decodePayload(parseEnvelope(e.bytes));
         types.push(event.type);
-        if (event.type === 'service.failed') expect(event.data).toMatchObject({ service: 'agent', restartsInWindow: 2, lastExitCode: 7 });
+        if (event.type === 'service.failed')
+          expect(event.data).toMatchObject({
+            service: 'agent',
+            restartsInWindow: 2,
+            lastExitCode: 7,
+          });
       }
     }
     expect(types.filter((t) => t === 'service.started')).toHaveLength(3);
-    expect(appliance.status()).toEqual([expect.objectContaining({ name: 'agent', state: 'failed', restarts: 2 })]);
+    expect(appliance.status()).toEqual([
+      expect.objectContaining({ name: 'agent', state: 'failed', restarts: 2 }),
+    ]);
     await nc.close();
   });
 });

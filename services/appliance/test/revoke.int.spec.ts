@@ -47,6 +47,7 @@ describe('identity revocation', () => {
         service: 'registry',
         reason: 'key copied off the appliance',
         now: new Date(),
+        persist: () => Promise.resolve(),
       },
     );
     expect(result.keyid).toBe(app.pki.signerFor('registry').keyid);
@@ -92,6 +93,7 @@ describe('identity revocation', () => {
         service: 'appliance',
         reason: 'x',
         now: new Date(),
+        persist: () => Promise.resolve(),
       }),
     ).rejects.toMatchObject({ code: 'REVOCATION_REFUSED' });
   });

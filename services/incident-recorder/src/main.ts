@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     health: () => {
       const s = sealer.status();
       return {
-        ok: s.mismatches === 0,
+        ok: s.mismatches === 0 && s.lastError === null,
         chain: {
           lastSeq: s.lastSeq,
           sealedToSeq: s.sealedToSeq,

@@ -32,7 +32,10 @@ export async function revokeCommand(
   options: RevokeOptions,
   out: (line: string) => void,
 ): Promise<void> {
-  const natsUrl = options.natsUrl ?? (await readRuntimeInfo(options.stateDir))?.natsUrl;
+  const natsUrl =
+    options.natsUrl ??
+    process.env.SECAI_NATS_URL ??
+    (await readRuntimeInfo(options.stateDir))?.natsUrl;
   if (!natsUrl)
     throw new CliError('NOT_RUNNING', `no appliance is running with state dir ${options.stateDir}`);
   const nc = await connectAs({
@@ -51,8 +54,8 @@ export async function revokeCommand(
       service: options.service,
       reason: options.reason,
       now: new Date(),
+      persist: (bundle) => saveTrustBundle(options.stateDir, bundle),
     });
-    await saveTrustBundle(options.stateDir, result.bundle);
     trust.close();
     const summary = {
       service: options.service,

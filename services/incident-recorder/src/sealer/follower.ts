@@ -1,6 +1,6 @@
-import { ConcurrencyError, EVENT_SUBJECT_PREFIX, EnvelopeError } from '@secai/contracts';
+import { ConcurrencyError, EnvelopeError } from '@secai/contracts';
 import { GENESIS_HEAD, chainLink } from '@secai/projections';
-import { TYPE_HEADER, streamBounds, type JsMsg, type ServiceRuntime } from '@secai/streams';
+import { TYPE_HEADER, followStream, streamBounds, type JsMsg, type ServiceRuntime } from '@secai/streams';
 import type { Logger } from 'pino';
 import {
   decideSeal,
@@ -19,7 +19,7 @@ export interface SealResult {
 }
 
 export interface Sealer {
-  status(): SealerState & { mismatches: number };
+  status(): SealerState & { mismatches: number; lastError: string | null };
   /** Catches up with the stream, then seals whatever is unsealed (an export seals its tail). */
   sealNow(requestId?: string, timeoutMs?: number): Promise<SealResult>;
   stop(): Promise<void>;
@@ -40,6 +40,7 @@ export async function startSealer(
   let state: SealerState = initialSealerState(GENESIS_HEAD);
   let lastSealAt = Date.now();
   let mismatches = 0;
+  let lastError: string | null = null;
   // Heads and event counts since the sealed mark, to check (and recover from) seals in the stream.
   const recent = new Map<number, { head: string; events: number }>();
   let queue: Promise<unknown> = Promise.resolve();
@@ -58,6 +59,7 @@ export async function startSealer(
       });
       state = sealed(state, draft, lastSequence);
       lastSealAt = Date.now();
+      lastError = null;
       for (const seq of recent.keys()) if (seq < draft.data.toSeq) recent.delete(seq);
       log.info(
         { toSeq: draft.data.toSeq, count: draft.data.count, sealSeq: lastSequence },
@@ -121,30 +123,35 @@ export async function startSealer(
     }
   };
 
-  const consumer = await rt.js.consumers.get(rt.store.stream, {
-    filter_subjects: `${EVENT_SUBJECT_PREFIX}.>`,
-  });
-  // Short expiry: after a bus restart missed heartbeats re-create the consumer within seconds.
-  const messages = await consumer.consume({ max_messages: 1024, expires: 4000 });
-  const loop = (async () => {
-    for await (const m of messages) {
-      await serial(async () => {
+  // Chaining is pure and cannot fail; a failed seal (bus restarting) is retried on the next
+  // message or tick. Nothing here may end the follower, or the recorder would silently stop.
+  const follower = followStream(rt.js, rt.jsm, {
+    stream: rt.store.stream,
+    fromSeq: 1,
+    onError: (err) => log.warn({ err }, 'following the stream failed; re-creating the consumer'),
+    onMessage: (m) =>
+      serial(async () => {
         chain(m);
         if (shouldSeal(state, policy, Date.now() - lastSealAt)) await seal();
-      });
-    }
-  })();
+      }).catch((err: unknown) => {
+        lastError = String((err as Error).message ?? err);
+        log.error({ err }, 'sealing failed; will retry');
+      }),
+  });
   const timer = setInterval(
     () => {
       void serial(async () => {
         if (shouldSeal(state, policy, Date.now() - lastSealAt)) await seal();
-      }).catch((err: unknown) => log.error({ err }, 'timed seal failed'));
+      }).catch((err: unknown) => {
+        lastError = String((err as Error).message ?? err);
+        log.error({ err }, 'timed seal failed; will retry');
+      });
     },
     Math.max(50, Math.min(policy.everyMs, 1000)),
   );
 
   return {
-    status: () => ({ ...state, mismatches }),
+    status: () => ({ ...state, mismatches, lastError }),
     async sealNow(requestId, timeoutMs = 10_000) {
       const { lastSeq } = await streamBounds(rt.jsm, rt.store.stream);
       const deadline = Date.now() + timeoutMs;
@@ -157,8 +164,7 @@ export async function startSealer(
     },
     async stop() {
       clearInterval(timer);
-      await messages.close();
-      await loop;
+      await follower.stop();
       await queue;
     },
   };
