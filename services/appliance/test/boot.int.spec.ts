@@ -31,7 +31,7 @@ beforeAll(async () => {
     log: pino({ level: 'silent' }),
     services: [
       {
-        name: 'agent' as ServiceName,
+        name: 'agent',
         entry: pathToFileURL(entry).href,
         dependsOn: [],
         port: undefined,
