@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { decodePayload, parseEnvelope, type ServiceName } from '@secai/contracts';
+import { decodePayload, parseEnvelope } from '@secai/contracts';
 import { connectAs, loadNatsUser, readHistory, streamBounds } from '@secai/streams';
 import { boot, type BootedAppliance } from '../src/index.js';
 
