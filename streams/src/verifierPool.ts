@@ -162,7 +162,7 @@ export class VerifierPool {
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) {
       await Promise.all(
-        started.map((s) => (s.status === 'fulfilled' ? s.value.terminate() : undefined)),
+        started.flatMap((s) => (s.status === 'fulfilled' ? [s.value.terminate()] : [])),
       );
       throw new VerifierPoolError('VERIFIER_WORKER_FAILED', 'a verifier thread did not start', {
         cause: failed.reason,

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { EnvelopeError, loadTrustStore, verifyEnvelope, type TrustBundle } from '@secai/contracts';
+import { EnvelopeError, loadTrustStore, verifyEnvelope } from '@secai/contracts';
 import type { VerifyJob, WorkerData, WorkerReply } from './verifierPool.js';
 
 /**
@@ -14,7 +14,7 @@ const { bundle, now } = workerData as WorkerData;
 
 let trust: Awaited<ReturnType<typeof loadTrustStore>>;
 try {
-  trust = await loadTrustStore(bundle as TrustBundle, { now: new Date(now) });
+  trust = await loadTrustStore(bundle, { now: new Date(now) });
 } catch (error) {
   port.postMessage({ kind: 'failed', message: messageOf(error) } satisfies WorkerReply);
   process.exit(1);
@@ -41,7 +41,7 @@ function verifyJob(job: VerifyJob): Extract<WorkerReply, { kind: 'result' }> {
   const ok = new Uint8Array(count);
   const labels: string[] = new Array<string>(count);
   for (let i = 0; i < count; i++) {
-    const envelope = bytes.subarray(offsets[i]!, offsets[i + 1]!);
+    const envelope = bytes.subarray(offsets[i], offsets[i + 1]);
     const subject = subjects?.[i];
     try {
       const { event } = verifyEnvelope(

@@ -17,6 +17,7 @@ import {
   type VerifyEntry,
   type VerifyResult,
 } from '../src/index.js';
+import { compiledExecArgv } from '../src/verifierPool.js';
 
 // Real worker threads running the compiled worker (`npm run build` first); no nats-server needed:
 // the envelopes are signed in memory.
@@ -210,6 +211,21 @@ describe('VerifierPool lifecycle', () => {
       code: 'VERIFIER_CLOSED',
     });
     await expect(pool.verifyBatch(entries)).rejects.toBeInstanceOf(VerifierPoolError);
+  });
+
+  it('starts its threads without the source condition (they run compiled code)', () => {
+    expect(
+      compiledExecArgv([
+        '--conditions',
+        'source',
+        '--conditions',
+        'node',
+        '-C=source',
+        '--conditions=source',
+        '--require',
+        'x.cjs',
+      ]),
+    ).toEqual(['--conditions', 'node', '--require', 'x.cjs']);
   });
 
   it('rejects a size that is not a positive integer', async () => {

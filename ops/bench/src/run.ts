@@ -1,0 +1,300 @@
+import { availableParallelism, cpus, release, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { VerifierPool, natsServerVersion, streamBounds } from '@secai/streams';
+import { startTestAppliance } from '@secai/streams/testing';
+import { eventsVerify, readOnly, verifyPooled, verifySingle, type ConsumeRun } from './consume.js';
+import { microBenchmarks } from './micro.js';
+import {
+  prebuild,
+  publishRaw,
+  publishRawWithHeaders,
+  publishSigned,
+  type Published,
+} from './publish.js';
+import {
+  formatInt,
+  latencyRow,
+  ratioRow,
+  renderTable,
+  throughputRow,
+  writeJson,
+  type Row,
+} from './report.js';
+import { BenchSealer } from './seal.js';
+import { nowNs, secondsSince, throughput, type Throughput } from './stats.js';
+
+/**
+ * `npm run bench`: one private nats-server, one stream, every figure of ops/bench/README.md.
+ * BENCH_EVENTS (default 100000) events per throughput run, BENCH_RUNS (default 3) runs each.
+ */
+const EVENTS = positiveInt('BENCH_EVENTS', 100_000);
+const RUNS = positiveInt('BENCH_RUNS', 3);
+const WINDOW = positiveInt('BENCH_WINDOW', 256);
+const BATCH = positiveInt('BENCH_BATCH', 512);
+const SIGNATURE_RUNS = positiveInt('BENCH_SIGNATURE_RUNS', 1);
+const MICRO_ITERATIONS = positiveInt('BENCH_MICRO_ITERATIONS', 20_000);
+const SEAL_EVERY = 1000;
+const RESULTS = fileURLToPath(new URL('../results/latest.json', import.meta.url));
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw.replace(/_/g, ''));
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new Error(`${name}=${raw} is not a positive integer`);
+  }
+  return value;
+}
+
+function log(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+/** Ratio of two medians, to three decimals. */
+function ratio(a: number, b: number): number {
+  return Math.round((a / b) * 1000) / 1000;
+}
+
+function eventsPerSecond(events: number, seconds: number): number {
+  return events / seconds;
+}
+
+function consumeRate(run: ConsumeRun, expected: number, what: string): number {
+  if (
+    run.read !== expected ||
+    run.refused !== 0 ||
+    (what !== 'read' && run.verified !== expected)
+  ) {
+    throw new Error(
+      `${what}: read ${run.read}, verified ${run.verified}, refused ${run.refused}; expected ${expected}`,
+    );
+  }
+  return eventsPerSecond(run.read, run.seconds);
+}
+
+async function main(): Promise<void> {
+  const started = nowNs();
+  const [major, minor, patch] = natsServerVersion();
+  const machine = {
+    cpus: cpus().length,
+    availableParallelism: availableParallelism(),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    platform: `${process.platform} ${release()} ${process.arch}`,
+    node: process.version,
+    natsServer: `${major}.${minor}.${patch}`,
+  };
+  log(
+    `${machine.cpus} cpus (${machine.cpuModel}), node ${machine.node}, nats-server ${machine.natsServer}`,
+  );
+  log(`${formatInt.format(EVENTS)} events per run, ${RUNS} runs, window ${WINDOW}`);
+
+  const app = await startTestAppliance();
+  let pool: VerifierPool | undefined;
+  try {
+    const { pki, admin } = app;
+    const stream = admin.store.stream;
+    const policy = pki.signerFor('policy-engine');
+    const sealer = new BenchSealer(admin.js, pki.signerFor('incident-recorder'), SEAL_EVERY);
+
+    // (e) first, on a quiet machine: nothing else runs yet but an idle nats-server.
+    log('micro-benchmarks');
+    const micro = microBenchmarks(policy, pki.trust, MICRO_ITERATIONS, 2000);
+
+    // (a) and (b), interleaved run by run so a slow phase of the machine hits both alike.
+    const prebuilt = prebuild(1024, policy, new Date());
+    const seal = async (published: Published) =>
+      sealer.sealBlock(published.stored, published.lastSeq);
+    log('warm-up publishes');
+    await seal(await publishRaw(admin.js, prebuilt, 2000, WINDOW));
+    await seal(await publishSigned(admin.js, policy, 2000, WINDOW, 0));
+
+    const raw: number[] = [];
+    const rawHeaders: number[] = [];
+    const signed: number[] = [];
+    let signedRange = { fromSeq: 0, toSeq: 0 };
+    for (let run = 1; run <= RUNS; run++) {
+      const r = await publishRaw(admin.js, prebuilt, EVENTS, WINDOW);
+      raw.push(eventsPerSecond(EVENTS, r.seconds));
+      await seal(r);
+      const h = await publishRawWithHeaders(admin.js, prebuilt, EVENTS, WINDOW, `bench-${run}`);
+      rawHeaders.push(eventsPerSecond(EVENTS, h.seconds));
+      await seal(h);
+      const s = await publishSigned(admin.js, policy, EVENTS, WINDOW, run * EVENTS);
+      signed.push(eventsPerSecond(EVENTS, s.seconds));
+      await seal(s);
+      if (run === 1) signedRange = { fromSeq: s.firstSeq, toSeq: s.lastSeq };
+      log(
+        `publish run ${run}/${RUNS}: raw ${formatInt.format(raw.at(-1)!)}, raw + msgID + header ${formatInt.format(rawHeaders.at(-1)!)}, signed ${formatInt.format(signed.at(-1)!)} ev/s`,
+      );
+    }
+
+    // (c) the first signed block read back: read only, one thread, the pool.
+    pool = await VerifierPool.create(pki.bundle, { batchSize: BATCH });
+    const maxInFlight = 2 * pool.size;
+    const readRates: number[] = [];
+    const single: number[] = [];
+    const pooled: number[] = [];
+    for (let run = 1; run <= RUNS; run++) {
+      const { js, jsm } = admin;
+      readRates.push(consumeRate(await readOnly(js, jsm, stream, signedRange), EVENTS, 'read'));
+      single.push(
+        consumeRate(
+          await verifySingle(js, jsm, stream, signedRange, pki.trust),
+          EVENTS,
+          'single-threaded verify',
+        ),
+      );
+      pooled.push(
+        consumeRate(
+          await verifyPooled(js, jsm, stream, signedRange, pool, BATCH, maxInFlight),
+          EVENTS,
+          'pooled verify',
+        ),
+      );
+      log(
+        `consume run ${run}/${RUNS}: read ${formatInt.format(readRates.at(-1)!)}, single ${formatInt.format(single.at(-1)!)}, pool ${formatInt.format(pooled.at(-1)!)} ev/s`,
+      );
+    }
+    await pool.close();
+    pool = undefined;
+
+    // (d) `events verify` over the whole stream, from genesis, seals and all.
+    const bounds = await streamBounds(admin.jsm, stream);
+    const chainRates: number[] = [];
+    const signatureRates: number[] = [];
+    let seals = 0;
+    const check = async (signatures: boolean, into: number[]) => {
+      const { seconds, report } = await eventsVerify(
+        admin.js,
+        admin.jsm,
+        stream,
+        pki.trust,
+        signatures,
+      );
+      if (!report.ok || report.checked !== bounds.messages || report.seals !== sealer.seals) {
+        throw new Error(
+          `events verify (signatures ${signatures}) failed: ${JSON.stringify(report.failures.slice(0, 5))}, checked ${report.checked}/${bounds.messages}, seals ${report.seals}/${sealer.seals}`,
+        );
+      }
+      seals = report.seals;
+      into.push(eventsPerSecond(report.checked, seconds));
+      log(
+        `events verify ${signatures ? 'with signatures' : 'chain only'}: ${formatInt.format(into.at(-1)!)} ev/s`,
+      );
+    };
+    for (let run = 1; run <= RUNS; run++) await check(false, chainRates);
+    for (let run = 1; run <= SIGNATURE_RUNS; run++) await check(true, signatureRates);
+
+    const info = await admin.jsm.streams.info(stream);
+    const results = {
+      rawPublish: throughput(EVENTS, raw),
+      rawPublishWithHeaders: throughput(EVENTS, rawHeaders),
+      signedPublish: throughput(EVENTS, signed),
+      signedToRaw: ratio(throughput(EVENTS, signed).median, throughput(EVENTS, raw).median),
+      readOnly: throughput(EVENTS, readRates),
+      verifySingle: throughput(EVENTS, single),
+      verifyPool: throughput(EVENTS, pooled),
+      poolSpeedup: ratio(throughput(EVENTS, pooled).median, throughput(EVENTS, single).median),
+      eventsVerifyChain: throughput(bounds.messages, chainRates),
+      eventsVerifySignatures: throughput(bounds.messages, signatureRates),
+      micro,
+    };
+    const config = {
+      events: EVENTS,
+      runs: RUNS,
+      window: WINDOW,
+      verifyBatch: BATCH,
+      poolThreads: availableParallelism(),
+      poolMaxInFlight: maxInFlight,
+      sealEvery: SEAL_EVERY,
+      envelopeBytes: micro.envelopeBytes,
+      eventType: 'policy.decided',
+      stream: {
+        name: stream,
+        messages: info.state.messages,
+        bytes: info.state.bytes,
+        seals,
+      },
+    };
+    const seconds = secondsSince(started);
+    const rows = tableRows(results, config.stream.messages);
+    process.stdout.write(
+      `\nSecAI bench — ${machine.cpus} cpus (${machine.cpuModel}), node ${machine.node}, nats-server ${machine.natsServer}\n` +
+        `${formatInt.format(EVENTS)} events per run, median of ${RUNS} runs, window ${WINDOW}, ` +
+        `envelope ≈ ${micro.envelopeBytes} B (policy.decided), stream ${formatInt.format(info.state.messages)} msgs / ` +
+        `${formatInt.format(info.state.bytes / 2 ** 20)} MiB with ${seals} seals; ${Math.round(seconds)} s in all\n\n` +
+        `${renderTable(rows)}\n\n`,
+    );
+    await writeJson(RESULTS, {
+      date: new Date().toISOString(),
+      durationSeconds: Math.round(seconds * 10) / 10,
+      machine,
+      config,
+      results,
+      goals: {
+        signedToRawAtLeast: 0.5,
+        signedToRawMet: results.signedToRaw >= 0.5,
+        chainOnlyEventsPerSecondAtLeast: 50_000,
+        chainOnlyMet: results.eventsVerifyChain.median >= 50_000,
+      },
+    });
+    log(`results written to ${RESULTS}`);
+  } finally {
+    await pool?.close();
+    await app.cleanup();
+  }
+}
+
+function tableRows(
+  r: {
+    rawPublish: Throughput;
+    rawPublishWithHeaders: Throughput;
+    signedPublish: Throughput;
+    signedToRaw: number;
+    readOnly: Throughput;
+    verifySingle: Throughput;
+    verifyPool: Throughput;
+    poolSpeedup: number;
+    eventsVerifyChain: Throughput;
+    eventsVerifySignatures: Throughput;
+    micro: ReturnType<typeof microBenchmarks>;
+  },
+  streamMessages: number,
+): Row[] {
+  const met = (ok: boolean) => (ok ? 'goal met' : 'GOAL MISSED');
+  return [
+    throughputRow('a. raw JetStream publish', r.rawPublish, `window ${WINDOW}, pre-built bytes`),
+    throughputRow(
+      'a. raw + msgID + header',
+      r.rawPublishWithHeaders,
+      'what (b) adds on the wire, nothing signed',
+    ),
+    throughputRow('b. signed publish', r.signedPublish, 'build + sign + publish, msgID + header'),
+    ratioRow('   signed / raw', r.signedToRaw, `goal ≥ 0.50: ${met(r.signedToRaw >= 0.5)}`),
+    throughputRow('c. read back only', r.readOnly, 'readHistory, no verification'),
+    throughputRow('c. read + verify, 1 thread', r.verifySingle, 'verifyEnvelope per event'),
+    throughputRow(
+      `c. read + verify, pool`,
+      r.verifyPool,
+      `VerifierPool × ${availableParallelism()}, batches of ${BATCH}`,
+    ),
+    ratioRow('   pool / 1 thread', r.poolSpeedup, 'speed-up'),
+    throughputRow(
+      'd. events verify, chain',
+      r.eventsVerifyChain,
+      `whole stream; goal ≥ 50,000 ev/s: ${met(r.eventsVerifyChain.median >= 50_000)}`,
+    ),
+    throughputRow(
+      'd. events verify, signatures',
+      r.eventsVerifySignatures,
+      `whole stream (${formatInt.format(streamMessages)} msgs)`,
+    ),
+    latencyRow('e. signEvent', r.micro.signEvent),
+    latencyRow('e. verifyEnvelope', r.micro.verifyEnvelope),
+    latencyRow('e. chain link (sha256 ×2)', r.micro.chainLink),
+    latencyRow('e. schema check (append)', r.micro.schemaCheck),
+  ];
+}
+
+await main();
