@@ -264,7 +264,8 @@ export async function verifyHistory(
     }
   };
 
-  for await (const { seq, bytes } of entries) {
+  for await (const entry of entries as AsyncIterable<HistoryEntry>) {
+    const { seq, bytes }: HistoryEntry = entry;
     checked += 1;
     if (onProgress && checked % PROGRESS_EVERY === 0) onProgress(checked);
     if (!Number.isSafeInteger(seq) || seq < 1) {

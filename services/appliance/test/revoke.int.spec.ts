@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EnvelopeError} from '@secai/contracts';
+import type { EnvelopeError } from '@secai/contracts';
 import { verifyEnvelope, type DraftEvent } from '@secai/contracts';
 import { readHistory, runConsumer, streamBounds } from '@secai/streams';
 import { startTestAppliance, waitFor, type TestAppliance } from '@secai/streams/testing';

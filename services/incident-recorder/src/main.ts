@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     version: VERSION,
     config,
   });
-  const sealer = await startSealer(rt, config.seal, log);
+  const sealer = startSealer(rt, config.seal, log);
   const sub = serveCommand(rt.nc, {
     command: 'incident-recorder.seal',
     signer: rt.signer,

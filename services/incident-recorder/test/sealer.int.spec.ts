@@ -29,7 +29,7 @@ const log = pino({ level: 'silent' });
 beforeAll(async () => {
   app = await startTestAppliance();
   recorder = await app.client('incident-recorder');
-  sealer = await startSealer(recorder, { everyEvents: 5, everyMs: 60_000 }, log);
+  sealer = startSealer(recorder, { everyEvents: 5, everyMs: 60_000 }, log);
 });
 afterAll(async () => {
   await sealer?.stop();

@@ -1,6 +1,12 @@
 import { ConcurrencyError, EnvelopeError } from '@secai/contracts';
 import { GENESIS_HEAD, chainLink } from '@secai/projections';
-import { TYPE_HEADER, followStream, streamBounds, type JsMsg, type ServiceRuntime } from '@secai/streams';
+import {
+  TYPE_HEADER,
+  followStream,
+  streamBounds,
+  type JsMsg,
+  type ServiceRuntime,
+} from '@secai/streams';
 import type { Logger } from 'pino';
 import {
   decideSeal,
@@ -32,11 +38,11 @@ export interface Sealer {
  * checkpoint would be one more thing to trust. Seals found in the stream are checked against the
  * recomputed chain; a mismatch is logged as tampering and does not move the sealed mark.
  */
-export async function startSealer(
+export function startSealer(
   rt: Pick<ServiceRuntime, 'js' | 'jsm' | 'store'>,
   policy: SealPolicy,
   log: Logger,
-): Promise<Sealer> {
+): Sealer {
   let state: SealerState = initialSealerState(GENESIS_HEAD);
   let lastSealAt = Date.now();
   let mismatches = 0;
