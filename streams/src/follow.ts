@@ -1,4 +1,9 @@
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import {
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import { EVENT_SUBJECT_PREFIX } from '@secai/contracts';
 import { streamBounds } from './history.js';
 
@@ -26,7 +31,11 @@ export interface Follower {
  * more, or anything fails, it re-creates the consumer at the next sequence it has not handled.
  * (The client's own ordered-consumer recovery alone was seen to stall after a `kill -9`.)
  */
-export function followStream(js: JetStreamClient, jsm: JetStreamManager, options: FollowOptions): Follower {
+export function followStream(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  options: FollowOptions,
+): Follower {
   let next = options.fromSeq;
   let stopped = false;
   let wake: (() => void) | undefined;
@@ -46,7 +55,10 @@ export function followStream(js: JetStreamClient, jsm: JetStreamManager, options
           opt_start_seq: next,
         });
         while (!stopped) {
-          const batch = await consumer.fetch({ max_messages: options.batch ?? 512, expires: options.expiresMs ?? 2000 });
+          const batch = await consumer.fetch({
+            max_messages: options.batch ?? 512,
+            expires: options.expiresMs ?? 2000,
+          });
           let got = 0;
           for await (const m of batch) {
             if (m.seq < next) continue;

@@ -22,10 +22,17 @@ describe('kill -9 of nats-server during a burst of appends', () => {
   it('keeps every acknowledged event, and the live projection converges to a fresh replay', async () => {
     const monitor = await app.client('integrity-monitor');
     const reader = await app.client('incident-recorder');
-    const live = await hostProjection(reader.nc, reader.js, reader.jsm, reader.store, eventCountsProjection, {
-      owner: 'incident-recorder',
-      checkpointEvery: 50,
-    });
+    const live = await hostProjection(
+      reader.nc,
+      reader.js,
+      reader.jsm,
+      reader.store,
+      eventCountsProjection,
+      {
+        owner: 'incident-recorder',
+        checkpointEvery: 50,
+      },
+    );
 
     const acknowledged = new Map<number, string>(); // seq -> event id
     let killed = false;
