@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -13,13 +13,25 @@ export async function writeFileAtomic(
   data: string | Uint8Array,
   mode = 0o600,
 ): Promise<void> {
+  await writeAtomically(path, (handle) => handle.writeFile(data), mode);
+}
+
+/**
+ * The same guarantee for content written in pieces (large files): `write` fills the temporary
+ * file; if it throws, no file appears at `path` and the temporary one is removed.
+ */
+export async function writeAtomically(
+  path: string,
+  write: (handle: FileHandle) => Promise<void>,
+  mode = 0o600,
+): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(temp, 'wx', mode);
   try {
     try {
       await handle.chmod(mode);
-      await handle.writeFile(data);
+      await write(handle);
       await handle.sync();
     } finally {
       await handle.close();

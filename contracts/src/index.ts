@@ -9,4 +9,4 @@ export * from './subjects.js';
 export { newEventId } from './ids.js';
 export { canonicalJson, sha256Hex } from './canonical.js';
 export * from './identity/index.js';
-export { writeFileAtomic } from './fs.js';
+export { writeAtomically, writeFileAtomic } from './fs.js';

@@ -55,7 +55,8 @@ export async function pinnedRootKeyid(stateDir: string): Promise<string> {
   }
 }
 
-export interface ServiceRuntime {
+/** One identity of this appliance connected to its bus: what services and the CLI work with. */
+export interface Connected {
   service: string;
   stateDir: string;
   natsUrl: string;
@@ -65,6 +66,9 @@ export interface ServiceRuntime {
   trust: TrustCache;
   signer: Signer;
   store: EventStore;
+}
+
+export interface ServiceRuntime extends Connected {
   /** Records `service.stopped` and drains the connection. */
   close(reason: string): Promise<void>;
 }
@@ -79,32 +83,59 @@ export interface RuntimeOptions {
 }
 
 /**
- * Everything a service process needs before its own logic runs: its certificate and key, its
- * NATS user, the trust bundle pinned to this appliance's root, an event store signing as itself.
- * Any missing credential refuses to start (fail closed).
+ * Connects as `identity` of the appliance in `stateDir`: its certificate and key, its NATS user,
+ * the trust bundle pinned to this appliance's root, an event store signing as itself. Any missing
+ * credential refuses (fail closed): `NATS_UNREACHABLE` when no bus is known or reachable.
+ */
+export async function connectIdentity(
+  identity: string,
+  options: { stateDir: string; natsUrl?: string | undefined; connectionName?: string },
+): Promise<Connected> {
+  const natsUrl =
+    options.natsUrl ??
+    process.env.SECAI_NATS_URL ??
+    (await readRuntimeInfo(options.stateDir))?.natsUrl;
+  if (!natsUrl) {
+    throw new StreamError(
+      'NATS_UNREACHABLE',
+      `no NATS URL: is secai boot running with state dir ${options.stateDir}?`,
+    );
+  }
+  const signer = createSigner(await loadServiceIdentity(options.stateDir, identity));
+  const user = await loadNatsUser(options.stateDir, identity);
+  const rootKeyid = await pinnedRootKeyid(options.stateDir);
+  const nc = await connectAs({
+    url: natsUrl,
+    user,
+    ...(options.connectionName ? { name: options.connectionName } : {}),
+  });
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  const trust = await TrustCache.open(nc, rootKeyid);
+  const store = new EventStore(js, jsm, { signer, trust });
+  return {
+    service: identity,
+    stateDir: options.stateDir,
+    natsUrl,
+    nc,
+    js,
+    jsm,
+    trust,
+    signer,
+    store,
+  };
+}
+
+/**
+ * Everything a service process needs before its own logic runs (`connectIdentity`), then
+ * `service.started` on its own aggregate.
  */
 export async function startServiceRuntime(
   service: string,
   options: RuntimeOptions,
 ): Promise<ServiceRuntime> {
-  const natsUrl =
-    options.natsUrl ??
-    process.env.SECAI_NATS_URL ??
-    (await readRuntimeInfo(options.stateDir))?.natsUrl;
-  if (!natsUrl)
-    throw new StreamError(
-      'NATS_UNREACHABLE',
-      `no NATS URL: is secai boot running with state dir ${options.stateDir}?`,
-    );
-  const identity = await loadServiceIdentity(options.stateDir, service);
-  const user = await loadNatsUser(options.stateDir, service);
-  const rootKeyid = await pinnedRootKeyid(options.stateDir);
-  const nc = await connectAs({ url: natsUrl, user });
-  const js = jetstream(nc);
-  const jsm = await jetstreamManager(nc);
-  const trust = await TrustCache.open(nc, rootKeyid);
-  const signer = createSigner(identity);
-  const store = new EventStore(js, jsm, { signer, trust });
+  const connected = await connectIdentity(service, options);
+  const { store, trust, nc } = connected;
   await store.appendServiceEvent({
     type: 'service.started',
     aggregateId: service,
@@ -117,15 +148,7 @@ export async function startServiceRuntime(
   });
   let closed = false;
   return {
-    service,
-    stateDir: options.stateDir,
-    natsUrl,
-    nc,
-    js,
-    jsm,
-    trust,
-    signer,
-    store,
+    ...connected,
     async close(reason) {
       if (closed) return;
       closed = true;

@@ -1,19 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { DraftEvent } from '@secai/contracts';
+import { POLICY_DOMAINS, type DraftEvent } from '@secai/contracts';
 
 /**
  * The bench's event: `policy.decided`, the most frequent event of a busy appliance (one per tool
  * call, path access, egress request...), with a realistic one-rule evidence trace. Aggregates
  * spread over the six decision domains (`secai.evt.decision.<domain>`).
  */
-const DOMAINS = [
-  'tool_access',
-  'path_access',
-  'egress',
-  'agent_risk',
-  'sensitivity',
-  'model_promotion',
-] as const;
+const DOMAINS = POLICY_DOMAINS;
 const policyDigest = digestOf('bench policy v1');
 
 export function digestOf(text: string): string {

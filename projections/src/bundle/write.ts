@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { writeAtomically } from '@secai/contracts';
 import { BundleError } from './errors.js';
 import { bundleEntryLine, bundleHeaderLine, type BundleHeader } from './format.js';
 
@@ -20,10 +18,9 @@ export async function writeBundle(
   mode = 0o600,
 ): Promise<void> {
   const headerLine = bundleHeaderLine(header);
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx', mode);
-  try {
-    try {
+  await writeAtomically(
+    path,
+    async (handle) => {
       let batch: Buffer[] = [Buffer.from(headerLine)];
       let batched = batch[0]?.length ?? 0;
       let expected = header.fromSeq;
@@ -51,13 +48,7 @@ export async function writeBundle(
         );
       }
       await handle.write(Buffer.concat(batch));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw error;
-  }
+    },
+    mode,
+  );
 }

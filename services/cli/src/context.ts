@@ -1,12 +1,10 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { createSigner, loadServiceIdentity } from '@secai/contracts';
 import {
   EVENTS_STREAM,
-  TrustCache,
-  connectAs,
-  loadNatsUser,
-  pinnedRootKeyid,
+  StreamError,
+  connectIdentity,
   readRuntimeInfo,
+  type Connected,
+  type TrustCache,
   type JetStreamClient,
   type JetStreamManager,
   type NatsConnection,
@@ -35,34 +33,36 @@ export interface CliContext {
  * `secai boot` recorded there (or --nats-url). Works while boot runs in another terminal.
  */
 export async function openContext(options: GlobalOptions): Promise<CliContext> {
-  const natsUrl =
-    options.natsUrl ??
-    process.env.SECAI_NATS_URL ??
-    (await readRuntimeInfo(options.stateDir))?.natsUrl;
-  if (!natsUrl) {
+  if (
+    !options.natsUrl &&
+    !process.env.SECAI_NATS_URL &&
+    !(await readRuntimeInfo(options.stateDir))
+  ) {
     throw new CliError(
       'NOT_RUNNING',
       `no appliance is running with state dir ${options.stateDir} (start it with: secai boot --state-dir ${options.stateDir}, or pass --nats-url)`,
     );
   }
-  const user = await loadNatsUser(options.stateDir, 'cli');
-  const rootKeyid = await pinnedRootKeyid(options.stateDir);
-  let nc: NatsConnection;
+  let connected: Connected;
   try {
-    nc = await connectAs({ url: natsUrl, user, name: 'secai-cli' });
+    connected = await connectIdentity('cli', {
+      stateDir: options.stateDir,
+      natsUrl: options.natsUrl,
+      connectionName: 'secai-cli',
+    });
   } catch (cause) {
-    throw new CliError(
-      'NOT_RUNNING',
-      `cannot reach the appliance bus at ${natsUrl}: is secai boot running?`,
-      { cause },
-    );
+    if (cause instanceof StreamError && cause.code === 'NATS_UNREACHABLE') {
+      throw new CliError('NOT_RUNNING', `cannot reach the appliance bus: is secai boot running?`, {
+        cause,
+      });
+    }
+    throw cause;
   }
-  const trust = await TrustCache.open(nc, rootKeyid);
-  const signer = createSigner(await loadServiceIdentity(options.stateDir, 'cli'));
+  const { nc, js, jsm, trust, signer } = connected;
   return {
     nc,
-    js: jetstream(nc),
-    jsm: await jetstreamManager(nc),
+    js,
+    jsm,
     trust,
     signer,
     stream: EVENTS_STREAM,
