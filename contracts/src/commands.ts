@@ -1,4 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { DecisionRequest, DecisionResponse } from './decisions.js';
 import { Seq, Sha256Hex, closed } from './events/common.js';
 import type { ServiceName } from './services.js';
 
@@ -38,6 +39,47 @@ export const CommandFailure = Type.Object(
 );
 
 export const COMMANDS = {
+  'policy-engine.decide': defineCommand({
+    handler: 'policy-engine',
+    name: 'decide',
+    version: 1,
+    // Every gate asks; the CLI asks for operators' what-ifs against the live engine.
+    callers: [
+      'airlock',
+      'quarantine',
+      'registry',
+      'inference',
+      'tool-firewall',
+      'mcp-firewall',
+      'search-mediator',
+      'agent',
+      'ui',
+      'cli',
+    ],
+    request: DecisionRequest,
+    reply: Type.Union([
+      Type.Object({ ok: Type.Literal(true), result: DecisionResponse }, closed),
+      CommandFailure,
+    ]),
+  }),
+  'policy-engine.reload': defineCommand({
+    handler: 'policy-engine',
+    name: 'reload',
+    version: 1,
+    callers: ['cli', 'appliance'],
+    request: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 256 }) }, closed),
+    reply: Type.Union([
+      Type.Object(
+        {
+          ok: Type.Literal(true),
+          digest: Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }),
+          changed: Type.Boolean(),
+        },
+        closed,
+      ),
+      CommandFailure,
+    ]),
+  }),
   'incident-recorder.seal': defineCommand({
     handler: 'incident-recorder',
     name: 'seal',

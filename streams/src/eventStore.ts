@@ -42,6 +42,8 @@ export interface AppendOptions {
 export interface AppendResult {
   /** Stream sequence of each appended event, in order. */
   sequences: number[];
+  /** Id of each appended event, in order. */
+  ids: string[];
   lastSequence: number;
   /** Events the server absorbed as duplicates of an earlier publish with the same id. */
   duplicates: number;
@@ -83,10 +85,11 @@ export class EventStore {
 
   /** Appends events of one aggregate, in order. */
   async append(drafts: readonly DraftEvent[], options: AppendOptions): Promise<AppendResult> {
-    if (drafts.length === 0) return { sequences: [], lastSequence: 0, duplicates: 0 };
+    if (drafts.length === 0) return { sequences: [], ids: [], lastSequence: 0, duplicates: 0 };
     const first = drafts[0]!;
     let expected = options.expectedSequence;
     const sequences: number[] = [];
+    const ids: string[] = [];
     let duplicates = 0;
     let previousId: string | undefined;
     for (const draft of drafts) {
@@ -118,6 +121,7 @@ export class EventStore {
           ...(expected === 'any' ? {} : { expect: { lastSubjectSequence: expected } }),
         });
         sequences.push(ack.seq);
+        ids.push(event.id);
         if (ack.duplicate) duplicates++;
         if (expected !== 'any') expected = ack.seq;
         previousId = event.id;
@@ -136,7 +140,7 @@ export class EventStore {
         );
       }
     }
-    return { sequences, lastSequence: sequences[sequences.length - 1]!, duplicates };
+    return { sequences, ids, lastSequence: sequences[sequences.length - 1]!, duplicates };
   }
 
   /** Last stream sequence of an aggregate (0 when it has no events). */

@@ -67,7 +67,7 @@ export {
 } from './runtime.js';
 export { createLogger, type Logger } from './logger.js';
 export type { JsMsg, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-export type { NatsConnection } from '@nats-io/transport-node';
+export type { NatsConnection, Subscription } from '@nats-io/transport-node';
 export { hostProjection, type HostOptions, type HostedProjection } from './projectionHost.js';
 export { headers } from '@nats-io/transport-node';
 export {
@@ -79,3 +79,16 @@ export {
   type VerifyResult,
 } from './verifierPool.js';
 export { followStream, type FollowOptions, type Follower } from './follow.js';
+export {
+  SigningPool,
+  SigningPoolError,
+  publishSigned,
+  type PublishSignedOptions,
+  type PublishSignedResult,
+  type SignBatchMeta,
+  type SignedEvent,
+  type SigningIdentity,
+  type SigningPoolErrorCode,
+  type SigningPoolOptions,
+} from './signingPool.js';
+export { createGateway, sendProblem, type GatewayOptions, type Problem } from './http/gateway.js';

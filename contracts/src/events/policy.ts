@@ -34,7 +34,10 @@ export const RuleId = Type.String({
   maxLength: 256,
   pattern: '^[^\\s\\x00-\\x1f\\x7f]+$',
 });
-export const PolicyLoadTrigger = Type.Union([Type.Literal('startup'), Type.Literal('reload')]);
+/** What made the engine (re)load: start, a file change, SIGHUP, the HTTP API, a NATS command. */
+export const PolicyLoadTrigger = Type.Union(
+  ['startup', 'reload', 'file_change', 'signal', 'api', 'command'].map((t) => Type.Literal(t)),
+);
 
 export const policyEvents = {
   'policy.loaded': defineEvent(
@@ -42,7 +45,7 @@ export const policyEvents = {
     'policy',
     Type.Object(
       {
-        /** Digest over the raw bytes of every policy file, in `files` order. */
+        /** SHA-256 of the canonical JSON of the validated documents (`documents`). */
         digest: Digest,
         /** The `version` field of the policy document. */
         version: Type.Integer({ minimum: 1 }),
@@ -52,6 +55,11 @@ export const policyEvents = {
           Type.Object({ path: AbsolutePath, digest: Digest, sizeBytes: Count }, closed),
           { minItems: 1, maxItems: 64 },
         ),
+        /**
+         * The validated documents as canonical JSON (`{"agent":…,"policy":…}`); `digest` is its
+         * SHA-256. Carried so every decision can be re-derived from the stream alone.
+         */
+        documents: Type.String({ minLength: 2, maxLength: 262144 }),
       },
       closed,
     ),
@@ -96,6 +104,12 @@ export const policyEvents = {
         action: Type.Optional(
           Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z][a-z0-9_.-]*$' }),
         ),
+        /**
+         * The decision input exactly as the rules read it, as canonical JSON: only the fields a
+         * rule looks at, already normalised (a URL without credentials, query or fragment), so it
+         * holds no secret and a replay can re-evaluate it. `evidence.inputDigest` is its SHA-256.
+         */
+        input: Type.String({ minLength: 2, maxLength: 16384 }),
         decision: PolicyDecision,
         /** Human reason, built from redacted values only. */
         reason: Text(512),
@@ -103,7 +117,8 @@ export const policyEvents = {
           {
             domain: RequestedDomain,
             ruleId: RuleId,
-            policyDigest: Digest,
+            /** Null when no valid policy was loaded (the decision is then always deny). */
+            policyDigest: Type.Union([Digest, Type.Null()]),
             /** Digest of the canonical decision input (domain, subject, action, params). */
             inputDigest: Digest,
             evaluatedAt: IsoTime,

@@ -213,6 +213,11 @@ export const supplyChainEvents = {
       {
         passed: Type.Boolean(),
         reasonCode: ReasonCode,
+        /** What the format gate identified; null when it did not get that far. */
+        format: Type.Union([ModelFormat, Type.Null()]),
+        sizeBytes: Count,
+        /** Who signed it, when provenance verified a signature. */
+        signer: Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Null()]),
         failedStage: Type.Union([QuarantineStage, Type.Null()]),
         stages: Type.Array(stageSummary, { maxItems: 7 }),
         /** Null when the behavioural test did not run (not applicable, or an earlier stage failed). */

@@ -17,6 +17,12 @@ export interface ServiceDefinition {
  */
 export const SERVICE_DEFINITIONS: readonly ServiceDefinition[] = [
   {
+    name: 'policy-engine',
+    entry: '@secai/policy-engine/main',
+    dependsOn: [],
+    port: SERVICE_PORTS['policy-engine'],
+  },
+  {
     name: 'incident-recorder',
     entry: '@secai/incident-recorder/main',
     dependsOn: [],

@@ -6,11 +6,16 @@ export type CliErrorCode =
   | 'VERIFICATION_FAILED'
   | 'REPLAY_MISMATCH'
   | 'EXPORT_FAILED'
-  | 'UNKNOWN_PROJECTION';
+  | 'UNKNOWN_PROJECTION'
+  | 'POLICY_INVALID';
 
 /** A CLI failure: printed as `secai: <code>: <message>`, exit 1 for failed checks, 2 otherwise. */
 export class CliError extends BaseError<CliErrorCode> {
   get exitCode(): number {
-    return this.code === 'VERIFICATION_FAILED' || this.code === 'REPLAY_MISMATCH' ? 1 : 2;
+    return this.code === 'VERIFICATION_FAILED' ||
+      this.code === 'REPLAY_MISMATCH' ||
+      this.code === 'POLICY_INVALID'
+      ? 1
+      : 2;
   }
 }

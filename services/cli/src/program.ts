@@ -7,6 +7,7 @@ import { CliError } from './errors.js';
 import { SERVICES, isServiceName } from '@secai/contracts';
 import { bootCommand } from './commands/boot.js';
 import { revokeCommand } from './commands/revoke.js';
+import { policyCheck, policyReplay, policyWhatIf } from './commands/policy.js';
 import { exportCommand } from './commands/export.js';
 import { replayCommand } from './commands/replay.js';
 import { tail } from './commands/tail.js';
@@ -321,6 +322,87 @@ export function buildProgram(io: Io): Command {
         if (opts.reason.trim() === '' || opts.reason.length > 512)
           throw new CliError('USAGE', '--reason must be 1 to 512 characters');
         await revokeCommand({ ...globals(opts), service, reason: opts.reason }, io.out);
+      },
+    );
+
+  const policy = program
+    .command('policy')
+    .description(
+      'the policy engine: check a policy, replay recorded decisions, what-if a candidate',
+    );
+  policy
+    .command('check')
+    .description(
+      'validate a policy directory (or its policy.yaml / agent.yaml); exit 0 only if valid',
+    )
+    .argument('<path>', 'policy directory, or a policy.yaml / agent.yaml in it')
+    .addOption(jsonOption())
+    .action(async (path: string, opts: { json?: boolean }) => {
+      await policyCheck(path, opts.json ? { json: true } : {}, io.out);
+    });
+  policy
+    .command('replay')
+    .description(
+      're-evaluate recorded decisions under the policy each was made with; exit 1 on any difference',
+    )
+    .addOption(stateDirOption())
+    .addOption(natsUrlOption())
+    .addOption(new Option('--from <seq>', 'first stream sequence').argParser(seq))
+    .addOption(new Option('--to <seq>', 'last stream sequence (inclusive)').argParser(seq))
+    .addOption(jsonOption())
+    .action(
+      async (opts: {
+        stateDir?: string;
+        natsUrl?: string;
+        from?: number;
+        to?: number;
+        json?: boolean;
+      }) => {
+        await withContext(globals(opts), (ctx) =>
+          policyReplay(
+            ctx,
+            {
+              ...(opts.from ? { from: opts.from } : {}),
+              ...(opts.to ? { to: opts.to } : {}),
+              ...(opts.json ? { json: true } : {}),
+            },
+            io.out,
+          ),
+        );
+      },
+    );
+  policy
+    .command('what-if')
+    .description(
+      'evaluate recorded decisions under a candidate policy and list every decision that would change',
+    )
+    .requiredOption('--policy <dir>', 'candidate policy directory (policy.yaml + agent.yaml)')
+    .addOption(stateDirOption())
+    .addOption(natsUrlOption())
+    .addOption(new Option('--from <seq>', 'first stream sequence').argParser(seq))
+    .addOption(new Option('--to <seq>', 'last stream sequence (inclusive)').argParser(seq))
+    .addOption(jsonOption())
+    .action(
+      async (opts: {
+        policy: string;
+        stateDir?: string;
+        natsUrl?: string;
+        from?: number;
+        to?: number;
+        json?: boolean;
+      }) => {
+        await withContext(globals(opts), (ctx) =>
+          policyWhatIf(
+            ctx,
+            {
+              policy: opts.policy,
+              ...(opts.from ? { from: opts.from } : {}),
+              ...(opts.to ? { to: opts.to } : {}),
+              ...(opts.json ? { json: true } : {}),
+            },
+            io.out,
+          ),
+        );
       },
     );
 

@@ -1,0 +1,161 @@
+import { stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { EnvelopeError, verifyEnvelope, type EventData } from '@secai/contracts';
+import {
+  loadPolicyDir,
+  replayDecisions,
+  snapshotFromDocuments,
+  whatIf,
+  type PolicySnapshot,
+  type RecordedDecision,
+  type ReplayReport,
+} from '@secai/policy-engine';
+import { readHistory } from '@secai/streams';
+import type { CliContext } from '../context.js';
+import { CliError } from '../errors.js';
+
+interface Recorded {
+  decisions: RecordedDecision[];
+  policies: Map<string, PolicySnapshot>;
+  refused: number;
+}
+
+/** Verified `policy.loaded` and `policy.decided` events of the stream, within [from, to]. */
+async function readRecorded(
+  ctx: CliContext,
+  range: { from?: number; to?: number },
+): Promise<Recorded> {
+  const recorded: Recorded = { decisions: [], policies: new Map(), refused: 0 };
+  for await (const e of readHistory(ctx.js, ctx.jsm, ctx.stream, {
+    filterSubject: 'secai.evt.policy.active',
+  })) {
+    try {
+      const { event } = verifyEnvelope(e.bytes, ctx.trust, {
+        natsSubject: e.subject,
+        streamSeq: e.seq,
+      });
+      if (event.type !== 'policy.loaded') continue;
+      const data = event.data as EventData<'policy.loaded'>;
+      recorded.policies.set(data.digest, snapshotFromDocuments(data.documents, data.digest));
+    } catch (err) {
+      if (!(err instanceof EnvelopeError)) throw err;
+      recorded.refused++;
+    }
+  }
+  const historyRange = {
+    filterSubject: 'secai.evt.decision.>',
+    ...(range.from ? { fromSeq: range.from } : {}),
+    ...(range.to ? { toSeq: range.to } : {}),
+  };
+  for await (const e of readHistory(ctx.js, ctx.jsm, ctx.stream, historyRange)) {
+    try {
+      const { event } = verifyEnvelope(e.bytes, ctx.trust, {
+        natsSubject: e.subject,
+        streamSeq: e.seq,
+      });
+      if (event.type === 'policy.decided')
+        recorded.decisions.push({
+          seq: e.seq,
+          eventId: event.id,
+          data: event.data as EventData<'policy.decided'>,
+        });
+    } catch (err) {
+      if (!(err instanceof EnvelopeError)) throw err;
+      recorded.refused++;
+    }
+  }
+  return recorded;
+}
+
+function print(
+  report: ReplayReport,
+  refused: number,
+  json: boolean | undefined,
+  out: (line: string) => void,
+  label: string,
+): void {
+  if (json) {
+    out(JSON.stringify({ ...report, refused }));
+    return;
+  }
+  out(
+    `${label}: ${report.checked} decisions checked, ${report.reproduced} unchanged, ${report.differences.length} different${refused ? `, ${refused} refused envelopes skipped` : ''}`,
+  );
+  for (const d of report.differences) {
+    out(
+      `seq ${d.seq} ${d.domain} ${d.subject}: ${d.recorded.decision} (${d.recorded.ruleId}) → ${d.now.decision} (${d.now.ruleId}): ${d.detail}`,
+    );
+  }
+}
+
+/** `secai policy replay`: every recorded decision must be reproduced exactly. */
+export async function policyReplay(
+  ctx: CliContext,
+  options: { from?: number; to?: number; json?: boolean },
+  out: (line: string) => void,
+): Promise<void> {
+  const recorded = await readRecorded(ctx, options);
+  const report = replayDecisions(recorded.decisions, recorded.policies);
+  print(report, recorded.refused, options.json, out, 'replay');
+  if (report.differences.length > 0) {
+    throw new CliError(
+      'REPLAY_MISMATCH',
+      `${report.differences.length} recorded decision(s) were not reproduced; first at seq ${report.differences[0]!.seq}`,
+    );
+  }
+}
+
+/** `secai policy what-if --policy DIR`: which recorded decisions a candidate policy would change. */
+export async function policyWhatIf(
+  ctx: CliContext,
+  options: { policy: string; from?: number; to?: number; json?: boolean },
+  out: (line: string) => void,
+): Promise<void> {
+  const candidate = await loadPolicyDir(options.policy);
+  if (!candidate.ok) {
+    throw new CliError(
+      'POLICY_INVALID',
+      `candidate policy refused: ${candidate.problems.map((p) => `${basename(p.file)}: ${p.keyPath || '(file)'}: ${p.message}`).join('; ')}`,
+    );
+  }
+  const recorded = await readRecorded(ctx, options);
+  print(
+    whatIf(recorded.decisions, candidate.snapshot),
+    recorded.refused,
+    options.json,
+    out,
+    `what-if ${candidate.snapshot.digest}`,
+  );
+}
+
+/**
+ * `secai policy check FILE|DIR`: validates a policy directory, or the directory of a given
+ * `policy.yaml`/`agent.yaml` (the two documents are validated as a pair: both must be there).
+ */
+export async function policyCheck(
+  path: string,
+  options: { json?: boolean },
+  out: (line: string) => void,
+): Promise<void> {
+  const info = await stat(path).catch(() => null);
+  if (!info) throw new CliError('USAGE', `${path} does not exist`);
+  if (!info.isDirectory() && !['policy.yaml', 'agent.yaml'].includes(basename(path))) {
+    throw new CliError('USAGE', `${path}: a policy file is named policy.yaml or agent.yaml`);
+  }
+  const result = await loadPolicyDir(info.isDirectory() ? path : dirname(path));
+  if (options.json)
+    out(
+      JSON.stringify(
+        result.ok
+          ? { ok: true, digest: result.snapshot.digest, version: result.snapshot.version }
+          : result,
+      ),
+    );
+  else if (result.ok)
+    out(
+      `OK: ${path} is a valid policy (digest ${result.snapshot.digest}, version ${result.snapshot.version})`,
+    );
+  else for (const p of result.problems) out(`${p.file}: ${p.keyPath || '(file)'}: ${p.message}`);
+  if (!result.ok)
+    throw new CliError('POLICY_INVALID', `${result.problems.length} problem(s) in ${path}`);
+}

@@ -1,0 +1,209 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  MAX_DECISION_REQUEST_BYTES,
+  isServiceName,
+  type DecisionResponseData,
+  type ServiceName,
+  type TrustStore,
+} from '@secai/contracts';
+import { createGateway, sendProblem, type Logger } from '@secai/streams';
+import type { PolicyEngine } from './engine.js';
+import type { PolicyHost } from './policyHost.js';
+import type { DecisionRecorder } from './recorder.js';
+
+/** Who may call what (ARCHITECTURE §2): every gate decides; operators read and reload. */
+export const SCOPES = {
+  decide: [
+    'airlock',
+    'quarantine',
+    'registry',
+    'inference',
+    'tool-firewall',
+    'mcp-firewall',
+    'search-mediator',
+    'agent',
+    'ui',
+    'cli',
+  ],
+  read: ['ui', 'cli', 'appliance'],
+  admin: ['cli', 'appliance'],
+} as const satisfies Record<string, readonly ServiceName[]>;
+
+export const MAX_BATCH = 64;
+
+export interface HttpDeps {
+  engine: PolicyEngine;
+  host: PolicyHost;
+  recorder: DecisionRecorder;
+  trust: TrustStore;
+  log?: Logger;
+  now?: () => Date;
+}
+
+/**
+ * The policy engine's gateway on 127.0.0.1:8500. Decide requests are parsed here rather than by
+ * a fastify schema, so that a malformed or invalid request still becomes a recorded deny (and a
+ * 400 problem) instead of vanishing in the validator.
+ */
+export function buildHttp(deps: HttpDeps): FastifyInstance {
+  const app = createGateway({
+    service: 'policy-engine',
+    trust: deps.trust,
+    scopes: SCOPES,
+    bodyLimit: MAX_DECISION_REQUEST_BYTES * MAX_BATCH,
+    ...(deps.log ? { log: deps.log } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) =>
+    done(null, body),
+  );
+
+  const decideOne = async (value: unknown, caller: string): Promise<DecisionResponseData> => {
+    const outcome = deps.engine.decide(value, caller as ServiceName);
+    const eventId = await deps.recorder.record(outcome.event);
+    return { ...outcome.response, eventId };
+  };
+
+  const parse = (body: unknown): { ok: true; value: unknown } | { ok: false } => {
+    if (!Buffer.isBuffer(body)) return { ok: false };
+    try {
+      return { ok: true, value: JSON.parse(body.toString('utf8')) as unknown };
+    } catch {
+      return { ok: false };
+    }
+  };
+
+  app.get('/health', { config: { public: true } }, (_req, reply) => {
+    const snapshot = deps.engine.snapshot;
+    if (!snapshot) {
+      return reply
+        .code(503)
+        .send({
+          status: 'no_policy',
+          detail: 'no valid policy is loaded: every decision is deny',
+          policyDigest: null,
+        });
+    }
+    return reply.send({
+      status: 'ok',
+      policyDigest: snapshot.digest,
+      policyVersion: snapshot.version,
+    });
+  });
+
+  app.post(
+    '/api/v1/decide',
+    { config: { scope: 'decide' }, bodyLimit: MAX_DECISION_REQUEST_BYTES },
+    async (request, reply) => {
+      const caller = request.caller!;
+      if (!isServiceName(caller)) return sendProblem(reply, 403, 'SCOPE_DENIED', 'unknown caller');
+      const parsed = parse(request.body);
+      const value = parsed.ok ? parsed.value : { malformed: true };
+      const decided = await decideOne(value, caller).catch((err: unknown) => {
+        deps.log?.error({ err }, 'a decision could not be recorded');
+        return null;
+      });
+      if (!decided)
+        return sendProblem(
+          reply,
+          503,
+          'DECISION_NOT_RECORDED',
+          'the decision log is unavailable: deny',
+        );
+      if (!parsed.ok)
+        return problemWithDecision(
+          reply,
+          'REQUEST_MALFORMED',
+          'the body is not valid JSON',
+          decided,
+        );
+      if (decided.evidence.ruleId === 'request.invalid')
+        return problemWithDecision(reply, 'REQUEST_INVALID', decided.reason, decided);
+      return reply.send(decided);
+    },
+  );
+
+  app.post('/api/v1/decide/batch', { config: { scope: 'decide' } }, async (request, reply) => {
+    const caller = request.caller!;
+    const parsed = parse(request.body);
+    if (!parsed.ok)
+      return sendProblem(reply, 400, 'REQUEST_MALFORMED', 'the body is not valid JSON');
+    const list = (parsed.value as { requests?: unknown } | null)?.requests;
+    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH) {
+      return sendProblem(
+        reply,
+        400,
+        'REQUEST_INVALID',
+        `body must be { requests: [1..${MAX_BATCH} decide requests] }`,
+      );
+    }
+    const results: DecisionResponseData[] = [];
+    try {
+      for (const item of list) results.push(await decideOne(item, caller));
+    } catch (err) {
+      deps.log?.error({ err }, 'a decision could not be recorded');
+      return sendProblem(
+        reply,
+        503,
+        'DECISION_NOT_RECORDED',
+        'the decision log is unavailable: deny',
+      );
+    }
+    return reply.send({ results });
+  });
+
+  app.get('/api/v1/policy', { config: { scope: 'read' } }, (_req, reply) => {
+    const s = deps.engine.snapshot;
+    if (!s) return sendProblem(reply, 503, 'NO_POLICY', 'no valid policy is loaded');
+    return reply.send({
+      digest: s.digest,
+      version: s.version,
+      files: s.files,
+      documents: s.documents,
+    });
+  });
+
+  app.get('/api/v1/stats', { config: { scope: 'read' } }, (_req, reply) =>
+    reply.send({ policyDigest: deps.engine.snapshot?.digest ?? null, ...deps.engine.stats }),
+  );
+
+  app.post('/api/v1/reload', { config: { scope: 'admin' } }, async (_req, reply) => {
+    const result = await deps.host.reload('api');
+    if (!result.ok) {
+      return reply
+        .code(422)
+        .type('application/problem+json')
+        .send({
+          type: 'urn:secai:problem:POLICY_INVALID',
+          title: 'POLICY_INVALID',
+          status: 422,
+          code: 'POLICY_INVALID',
+          detail: 'the policy was refused; the previous policy stays active',
+          problems: result.problems.slice(0, 64),
+          activeDigest: result.activeDigest,
+        });
+    }
+    return reply.send({ digest: result.digest, changed: result.changed });
+  });
+  return app;
+}
+
+function problemWithDecision(
+  reply: import('fastify').FastifyReply,
+  code: string,
+  detail: string,
+  decided: DecisionResponseData,
+) {
+  return reply
+    .code(400)
+    .type('application/problem+json')
+    .send({
+      type: `urn:secai:problem:${code}`,
+      title: code,
+      status: 400,
+      code,
+      detail: detail.slice(0, 1024),
+      decision: decided,
+    });
+}

@@ -1,0 +1,22 @@
+export { PolicyClient, PolicyClientError, type PolicyClientErrorCode } from './client.js';
+export { PolicyEngine, domainOf, type DecisionOutcome, type EngineStats } from './engine.js';
+export { evaluate } from './evaluate.js';
+export { normalizeRequest, type NormalizedRequest } from './normalize.js';
+export type { DecisionInput, DecisionValue, TraceStep, Verdict } from './decision.js';
+export { REQUIRED_STAGES } from './domains/modelPromotion.js';
+export { PolicyHost, type LoadTrigger, type ReloadResult } from './policyHost.js';
+export {
+  replayDecisions,
+  whatIf,
+  type DecisionDifference,
+  type RecordedDecision,
+  type ReplayReport,
+} from './replay.js';
+export { streamRecorder, type DecisionRecorder } from './recorder.js';
+export { buildHttp, SCOPES, MAX_BATCH, type HttpDeps } from './http.js';
+export { serveCommands } from './commands.js';
+export { runPromotionConsumer, PROMOTION_DURABLE } from './consumer.js';
+export { ensurePolicyDir, loadConfig, type EngineConfig } from './config.js';
+export * from './policy/index.js';
+export * from './match/index.js';
+export { RULE_IDS, ruleIdPattern } from './ruleIds.js';

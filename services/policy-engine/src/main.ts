@@ -1,0 +1,70 @@
+import { createLogger, startServiceRuntime } from '@secai/streams';
+import { serveCommands } from './commands.js';
+import { ensurePolicyDir, loadConfig } from './config.js';
+import { runPromotionConsumer } from './consumer.js';
+import { PolicyEngine } from './engine.js';
+import { buildHttp } from './http.js';
+import { PolicyHost } from './policyHost.js';
+import { streamRecorder } from './recorder.js';
+
+const SERVICE = 'policy-engine';
+const VERSION = '0.1.0';
+
+async function main(): Promise<void> {
+  const log = createLogger(SERVICE);
+  const config = loadConfig(process.env);
+  if ((await ensurePolicyDir(config.policyDir)) === 'created')
+    log.info({ dir: config.policyDir }, 'installed the default policy');
+  const rt = await startServiceRuntime(SERVICE, {
+    stateDir: config.stateDir,
+    version: VERSION,
+    config,
+  });
+  const engine = new PolicyEngine();
+  const recorder = streamRecorder(rt.store);
+  const host = new PolicyHost(engine, rt.store, config.policyDir, log);
+  // A refused policy at start leaves the engine without one: it then denies everything (fail
+  // closed) and says so on /health, rather than refusing to start.
+  const first = await host.reload('startup');
+  if (!first.ok)
+    log.error({ problems: first.problems.length }, 'no valid policy: every decision is deny');
+  host.watch();
+  const subs = serveCommands(rt.nc, {
+    engine,
+    host,
+    recorder,
+    signer: rt.signer,
+    trust: rt.trust,
+    log,
+  });
+  const consumer = await runPromotionConsumer(rt.js, rt.jsm, {
+    engine,
+    recorder,
+    store: rt.store,
+    log,
+  });
+  const http = buildHttp({ engine, host, recorder, trust: rt.trust, log });
+  await http.listen({ host: config.host, port: config.port });
+  log.info({ port: config.port, policy: engine.snapshot?.digest ?? null }, 'policy engine ready');
+
+  process.on('SIGHUP', () => void host.reload('signal'));
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    host.close();
+    await http.close();
+    for (const s of subs) s.unsubscribe();
+    await consumer.stop();
+    await rt.close(`signal ${signal}`);
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  createLogger(SERVICE).fatal({ err }, 'policy engine failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,112 @@
+import {
+  DecisionRequest,
+  schemaProblems,
+  sha256Hex,
+  type DecisionRequestData,
+} from '@secai/contracts';
+import type { DecisionInput } from './decision.js';
+import { parseDestination, redactedDestination } from './match/index.js';
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+const DOMAIN_TOKEN = /^[a-z][a-z0-9_]{0,63}$/;
+
+export interface NormalizedRequest {
+  input: DecisionInput;
+  /** Digest of the raw subject and the copy the decision log may keep. */
+  subject: { digest: string; redacted: string };
+  action?: string;
+}
+
+/**
+ * Turns a raw request into the decision input the rules read: validated against the closed
+ * request schema (an invalid request becomes an `invalid` input, which is denied and recorded),
+ * reduced to the fields a rule looks at, and stripped of secrets (a URL loses its credentials,
+ * query and fragment; the decision never depends on them).
+ */
+export function normalizeRequest(raw: unknown): NormalizedRequest {
+  const problems = schemaProblems(DecisionRequest, raw);
+  if (problems.length > 0) {
+    const requested =
+      typeof (raw as { domain?: unknown })?.domain === 'string'
+        ? (raw as { domain: string }).domain
+        : '';
+    return {
+      input: {
+        domain: 'invalid',
+        requestedDomain: DOMAIN_TOKEN.test(requested) ? requested : 'invalid',
+        problems: problems.slice(0, 8),
+      },
+      subject: {
+        digest: `sha256:${sha256Hex(JSON.stringify(raw) ?? '')}`,
+        redacted: '(invalid request)',
+      },
+    };
+  }
+  const request = raw as DecisionRequestData;
+  const subject = {
+    digest: `sha256:${sha256Hex(request.subject)}`,
+    redacted: request.subject.slice(0, 512),
+  };
+  const withAction = (input: DecisionInput): NormalizedRequest =>
+    request.action === undefined ? { input, subject } : { input, subject, action: request.action };
+  const invalid = (problem: string): NormalizedRequest => ({
+    input: { domain: 'invalid', requestedDomain: request.domain, problems: [problem] },
+    subject,
+  });
+
+  switch (request.domain) {
+    case 'tool_access':
+      return withAction({
+        domain: 'tool_access',
+        tool: request.subject,
+        path: request.params?.path ?? null,
+      });
+    case 'path_access': {
+      const access = request.action ?? 'read';
+      if (access !== 'read' && access !== 'write')
+        return invalid(`path_access action must be read or write, not ${access}`);
+      return withAction({ domain: 'path_access', path: request.subject, access });
+    }
+    case 'egress': {
+      const method = (request.params?.method ?? 'GET').toUpperCase();
+      if (!METHODS.has(method)) return invalid(`unknown HTTP method ${method.slice(0, 16)}`);
+      const parsed = parseDestination(request.subject);
+      if (!parsed.ok) {
+        return withAction({
+          domain: 'egress',
+          url: null,
+          refusal: parsed.refusal,
+          method,
+          credentials: false,
+        });
+      }
+      const url = redactedDestination(parsed.dest);
+      return {
+        ...withAction({
+          domain: 'egress',
+          url,
+          refusal: null,
+          method,
+          credentials: parsed.hadUserinfo,
+        }),
+        subject: { digest: subject.digest, redacted: url.slice(0, 512) },
+      };
+    }
+    case 'agent_risk':
+      return withAction({ domain: 'agent_risk', action: request.subject });
+    case 'sensitivity':
+      return withAction({
+        domain: 'sensitivity',
+        level: request.subject,
+        ceiling: request.params?.ceiling ?? '',
+      });
+    case 'model_promotion':
+      return withAction({
+        domain: 'model_promotion',
+        model: request.subject,
+        promotion: request.promotion ?? null,
+      });
+    default:
+      return withAction({ domain: request.domain, unknown: true });
+  }
+}

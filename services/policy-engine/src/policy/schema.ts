@@ -1,0 +1,172 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+// The policy documents, as data. Every object is closed: an unknown key is a load error naming
+// its key path, never silently ignored (the original ignored unknown keys and read the wrong
+// ones). Each key is documented in POLICY.md (package root).
+
+const closed = { additionalProperties: false } as const;
+const Name = (maxLength = 128) =>
+  Type.String({ minLength: 1, maxLength, pattern: '^[A-Za-z0-9_.:-]+$' });
+/** An absolute path pattern: a prefix, optionally ending in `/**`. */
+const PathPattern = Type.String({ minLength: 1, maxLength: 4096, pattern: '^/' });
+const PathList = Type.Array(PathPattern, { maxItems: 256 });
+const NameList = Type.Array(Name(), { maxItems: 1024, uniqueItems: true });
+/** A destination: `https://host[:port][/path]`, or a bare host name. */
+const Destination = Type.String({ minLength: 1, maxLength: 2048 });
+const HttpMethod = Type.Union(
+  ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((m) => Type.Literal(m)),
+);
+export const MODEL_FORMATS = [
+  'gguf',
+  'safetensors',
+  'diffusion-directory',
+  'pickle',
+  'pt',
+  'bin',
+  'onnx',
+] as const;
+const FormatName = Type.Union(MODEL_FORMATS.map((f) => Type.Literal(f)));
+
+export const ToolAllowEntry = Type.Object(
+  {
+    name: Name(),
+    paths_allowlist: Type.Optional(PathList),
+    paths_denylist: Type.Optional(PathList),
+  },
+  closed,
+);
+
+export const MainPolicySchema = Type.Object(
+  {
+    version: Type.Integer({ minimum: 1 }),
+    defaults: Type.Object(
+      {
+        network: Type.Object(
+          { runtime_egress: Type.Union([Type.Literal('deny'), Type.Literal('allow')]) },
+          closed,
+        ),
+        logging: Type.Optional(
+          Type.Object(
+            {
+              store_raw_prompts: Type.Optional(Type.Boolean()),
+              store_raw_responses: Type.Optional(Type.Boolean()),
+            },
+            closed,
+          ),
+        ),
+      },
+      closed,
+    ),
+    models: Type.Object(
+      {
+        allowed_formats: Type.Array(FormatName, { maxItems: 16, uniqueItems: true }),
+        deny_formats: Type.Array(FormatName, { maxItems: 16, uniqueItems: true }),
+        /** Promotion requires a verified signature (provenance signature-verified or manifest-pinned). */
+        require_signature: Type.Boolean(),
+        /** Promotion requires a pin for artifacts that came from the network (airlock). */
+        require_pin_for_remote: Type.Boolean(),
+        /** GGUF promotion requires a behavioural test result. */
+        require_behavior_tests: Type.Boolean(),
+        /** Signers whose signatures count, when require_signature is true (empty: any verified signer). */
+        trusted_signers: Type.Optional(
+          Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 64 }),
+        ),
+      },
+      closed,
+    ),
+    quarantine: Type.Object(
+      {
+        /** Highest behavioural score that may still be promoted (0 = no flagged answer at all). */
+        behavior_max_score: Type.Number({ minimum: 0, maximum: 0.3 }),
+        /** Critical findings allowed: always 0. */
+        behavior_max_critical: Type.Literal(0),
+      },
+      closed,
+    ),
+    tools: Type.Object(
+      {
+        /** Always deny: a tool is allowed only by an explicit `allow` entry. */
+        default: Type.Literal('deny'),
+        allow: Type.Array(ToolAllowEntry, { maxItems: 1024 }),
+        deny: Type.Array(Type.Object({ name: Name() }, closed), { maxItems: 1024 }),
+        rate_limit: Type.Optional(
+          Type.Object(
+            {
+              requests_per_minute: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+              burst_size: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+            },
+            closed,
+          ),
+        ),
+      },
+      closed,
+    ),
+    airlock: Type.Object(
+      {
+        enabled: Type.Boolean(),
+        allowed_destinations: Type.Array(Destination, { maxItems: 256 }),
+        allowed_methods: Type.Array(HttpMethod, { minItems: 1, maxItems: 7, uniqueItems: true }),
+      },
+      closed,
+    ),
+    sensitivity: Type.Object(
+      {
+        /** Levels from least to most sensitive. */
+        levels: Type.Array(Name(32), { minItems: 1, maxItems: 16, uniqueItems: true }),
+      },
+      closed,
+    ),
+  },
+  closed,
+);
+
+/** The agent's session modes (`default_mode`, and the keys of `budgets`). */
+export const AGENT_MODES = ['offline_only', 'standard', 'online_assisted', 'sensitive'] as const;
+
+export const AgentPolicySchema = Type.Object(
+  {
+    version: Type.Integer({ minimum: 1 }),
+    default_mode: Type.Union(AGENT_MODES.map((m) => Type.Literal(m))),
+    always_deny: NameList,
+    hard_approval: NameList,
+    allowed_tools: NameList,
+    workspace: Type.Object({ readable: PathList, writable: PathList }, closed),
+    budgets: Type.Optional(
+      // Keyed by mode. Closed: a misspelt or unknown mode is an unknown key, not an ignored budget.
+      Type.Record(
+        Type.String({ pattern: `^(${AGENT_MODES.join('|')})$` }),
+        Type.Object(
+          {
+            max_steps: Type.Integer({ minimum: 1, maximum: 10_000 }),
+            max_tool_calls: Type.Integer({ minimum: 0, maximum: 100_000 }),
+            max_tokens: Type.Integer({ minimum: 1, maximum: 100_000_000 }),
+            max_wall_clock_seconds: Type.Integer({ minimum: 1, maximum: 86_400 }),
+          },
+          closed,
+        ),
+        closed,
+      ),
+    ),
+  },
+  closed,
+);
+
+export type MainPolicy = Static<typeof MainPolicySchema>;
+export type AgentPolicy = Static<typeof AgentPolicySchema>;
+
+/** Both documents, validated: what every rule reads. */
+export interface PolicyDocuments {
+  policy: MainPolicy;
+  agent: AgentPolicy;
+}
+
+/** The active policy: its documents, their digest and where they came from. */
+export interface PolicySnapshot {
+  /** `sha256:<hex>` of `canonicalDocuments`. */
+  digest: string;
+  version: number;
+  documents: PolicyDocuments;
+  /** Canonical JSON of `documents` (what `policy.loaded` carries). */
+  canonicalDocuments: string;
+  files: { path: string; digest: string; sizeBytes: number }[];
+}
