@@ -3,6 +3,8 @@ import {
   COMMANDS,
   EnvelopeError,
   commandSubject,
+  decodePayload,
+  parseEnvelope,
   signCommand,
   verifyCommand,
   type CommandReply,
@@ -57,8 +59,11 @@ export function serveCommand<C extends CommandType>(
             correlationId: document.correlationid,
           });
         } catch (e) {
-          if (e instanceof EnvelopeError) await options.onRejected?.(e, msg.data, msg.subject);
-          else options.onError?.(e);
+          if (e instanceof EnvelopeError) {
+            await options.onRejected?.(e, msg.data, msg.subject);
+            // Answer the id the request claims, so the caller can match the refusal to it.
+            causationId ??= e.claims.id ?? claimedId(msg.data);
+          } else options.onError?.(e);
           const code = e instanceof EnvelopeError ? e.code : 'COMMAND_FAILED';
           const message = e instanceof EnvelopeError ? e.message : 'the handler failed';
           reply = { ok: false, code, message: message.slice(0, 1024) };
@@ -110,4 +115,14 @@ export async function sendCommand<C extends CommandType>(
     inReplyTo: document.id,
   });
   return verified.document.data as CommandReply<C>;
+}
+
+/** The id an unverified request claims (only to address the refusal to it; never trusted). */
+function claimedId(bytes: Uint8Array): string | undefined {
+  try {
+    const id = decodePayload(parseEnvelope(bytes)).id;
+    return id.length <= 128 ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -7,7 +7,7 @@ import { CliError } from './errors.js';
 import { SERVICES, isServiceName } from '@secai/contracts';
 import { bootCommand } from './commands/boot.js';
 import { revokeCommand } from './commands/revoke.js';
-import { policyCheck, policyReplay, policyWhatIf } from './commands/policy.js';
+import { policyCheck, policyDecide, policyReplay, policyWhatIf } from './commands/policy.js';
 import { exportCommand } from './commands/export.js';
 import { replayCommand } from './commands/replay.js';
 import { tail } from './commands/tail.js';
@@ -340,6 +340,42 @@ export function buildProgram(io: Io): Command {
     .action(async (path: string, opts: { json?: boolean }) => {
       await policyCheck(path, opts.json ? { json: true } : {}, io.out);
     });
+  policy
+    .command('decide')
+    .description(
+      'ask the live policy engine for a decision (recorded like any other), and show why',
+    )
+    .requiredOption(
+      '--domain <domain>',
+      'tool_access, path_access, egress, agent_risk, sensitivity, model_promotion',
+    )
+    .requiredOption(
+      '--subject <subject>',
+      'the tool, path, URL, agent action or sensitivity level asked about',
+    )
+    .option('--action <action>', 'read or write for path_access')
+    .option('--path <path>', 'the path a tool_access call touches')
+    .option('--method <method>', 'the HTTP method of an egress request (default GET)')
+    .option('--ceiling <level>', 'the sensitivity ceiling')
+    .addOption(stateDirOption())
+    .addOption(natsUrlOption())
+    .addOption(jsonOption())
+    .action(
+      async (opts: {
+        domain: string;
+        subject: string;
+        action?: string;
+        path?: string;
+        method?: string;
+        ceiling?: string;
+        stateDir?: string;
+        natsUrl?: string;
+        json?: boolean;
+      }) => {
+        const { stateDir: _s, natsUrl: _n, ...decide } = opts;
+        await withContext(globals(opts), (ctx) => policyDecide(ctx, decide, io.out));
+      },
+    );
   policy
     .command('replay')
     .description(

@@ -1,6 +1,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,6 +112,11 @@ describe('secai boot', () => {
     };
     expect(status.firstBoot).toBe(true);
     expect(status.services).toEqual([
+      expect.objectContaining({
+        name: 'policy-engine',
+        state: 'running',
+        port: 8500 + PORT_OFFSET,
+      }),
       expect.objectContaining({
         name: 'incident-recorder',
         state: 'running',
@@ -314,6 +319,110 @@ describe('secai events', () => {
     const exp = await secai(['events', 'export', '--help']);
     for (const word of ['--out', '--from', '--to', '--no-seal', '--state-dir'])
       expect(exp.stdout).toContain(word);
+  });
+});
+
+describe('secai policy', () => {
+  const shipped = resolve(import.meta.dirname, '../../policy-engine/policy');
+
+  it('serves the policy engine health with the active policy digest', async () => {
+    const res = await fetch(`http://127.0.0.1:${8500 + PORT_OFFSET}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      status: 'ok',
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- asymmetric matcher
+      policyDigest: expect.stringMatching(/^sha256:/),
+    });
+  });
+
+  it('checks a policy directory, and names the key path of a bad one', async () => {
+    expect((await secai(['policy', 'check', shipped])).code).toBe(0);
+    const bad = join(dir, 'bad-policy');
+    await cp(shipped, bad, { recursive: true });
+    await writeFile(
+      join(bad, 'agent.yaml'),
+      (await readFile(join(bad, 'agent.yaml'), 'utf8')).replace('workspace:', 'workspaces:'),
+    );
+    const r = await secai(['policy', 'check', join(bad, 'agent.yaml')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('workspaces');
+    expect(r.stderr).toContain('POLICY_INVALID');
+  });
+
+  it('decides through the live engine, reloads on a file change, replays and what-ifs the record', async () => {
+    const allow = await secai([
+      'policy',
+      'decide',
+      '--state-dir',
+      stateDir,
+      '--domain',
+      'tool_access',
+      '--subject',
+      'filesystem.read',
+      '--path',
+      '/vault/user_docs/a.txt',
+      '--json',
+    ]);
+    expect(allow.code).toBe(0);
+    expect(JSON.parse(allow.stdout)).toMatchObject({ decision: 'allow' });
+    const deny = await secai([
+      'policy',
+      'decide',
+      '--state-dir',
+      stateDir,
+      '--domain',
+      'egress',
+      '--subject',
+      'https://evil.example/',
+    ]);
+    expect(deny.stdout).toMatch(/^DENY \(/);
+
+    // The operator edits the live policy: the engine notices the change and records the new policy.
+    const live = join(stateDir, 'policy', 'agent.yaml');
+    await writeFile(live, (await readFile(live, 'utf8')).replace('  - file_list\n', ''));
+    const deadline = Date.now() + 15_000;
+    let decision = '';
+    while (decision !== 'deny') {
+      if (Date.now() > deadline) throw new Error('the engine did not pick up the edited policy');
+      await new Promise((r) => setTimeout(r, 200));
+      const r = await secai([
+        'policy',
+        'decide',
+        '--state-dir',
+        stateDir,
+        '--domain',
+        'agent_risk',
+        '--subject',
+        'file_list',
+        '--json',
+      ]);
+      decision = (JSON.parse(r.stdout) as { decision: string }).decision;
+    }
+
+    const replay = await secai(['policy', 'replay', '--state-dir', stateDir, '--json']);
+    expect(replay.code).toBe(0);
+    expect(JSON.parse(replay.stdout)).toMatchObject({ differences: [] });
+
+    const whatIf = await secai([
+      'policy',
+      'what-if',
+      '--state-dir',
+      stateDir,
+      '--policy',
+      shipped,
+      '--json',
+    ]);
+    expect(whatIf.code).toBe(0);
+    const report = JSON.parse(whatIf.stdout) as {
+      differences: { subject: string; now: { decision: string } }[];
+    };
+    expect(report.differences).toContainEqual(
+      expect.objectContaining({
+        subject: 'file_list',
+        // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- asymmetric matcher
+        now: expect.objectContaining({ decision: 'allow' }),
+      }),
+    );
   });
 });
 

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import {
   MAX_DECISION_REQUEST_BYTES,
   isServiceName,
@@ -77,13 +77,11 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   app.get('/health', { config: { public: true } }, (_req, reply) => {
     const snapshot = deps.engine.snapshot;
     if (!snapshot) {
-      return reply
-        .code(503)
-        .send({
-          status: 'no_policy',
-          detail: 'no valid policy is loaded: every decision is deny',
-          policyDigest: null,
-        });
+      return reply.code(503).send({
+        status: 'no_policy',
+        detail: 'no valid policy is loaded: every decision is deny',
+        policyDigest: null,
+      });
     }
     return reply.send({
       status: 'ok',
@@ -190,7 +188,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
 }
 
 function problemWithDecision(
-  reply: import('fastify').FastifyReply,
+  reply: FastifyReply,
   code: string,
   detail: string,
   decided: DecisionResponseData,

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { EnvelopeError, verifyEnvelope, type EventData } from '@secai/contracts';
 import {
+  PolicyClient,
   loadPolicyDir,
   replayDecisions,
   snapshotFromDocuments,
@@ -158,4 +159,52 @@ export async function policyCheck(
   else for (const p of result.problems) out(`${p.file}: ${p.keyPath || '(file)'}: ${p.message}`);
   if (!result.ok)
     throw new CliError('POLICY_INVALID', `${result.problems.length} problem(s) in ${path}`);
+}
+
+export interface DecideOptions {
+  domain: string;
+  subject: string;
+  action?: string;
+  path?: string;
+  method?: string;
+  ceiling?: string;
+  json?: boolean;
+}
+
+/** `secai policy decide`: asks the live engine (as the operator's `cli` identity); recorded like any decision. */
+export async function policyDecide(
+  ctx: CliContext,
+  options: DecideOptions,
+  out: (line: string) => void,
+): Promise<void> {
+  const params = {
+    ...(options.path !== undefined ? { path: options.path } : {}),
+    ...(options.method !== undefined ? { method: options.method } : {}),
+    ...(options.ceiling !== undefined ? { ceiling: options.ceiling } : {}),
+  };
+  const client = new PolicyClient(ctx.nc, ctx.signer, ctx.trust, 5000);
+  const result = await client
+    .decide({
+      domain: options.domain,
+      subject: options.subject,
+      ...(options.action !== undefined ? { action: options.action } : {}),
+      ...(Object.keys(params).length > 0 ? { params } : {}),
+    })
+    .catch((cause: unknown) => {
+      throw new CliError(
+        'NOT_RUNNING',
+        `the policy engine did not answer: ${(cause as Error).message}`,
+        { cause },
+      );
+    });
+  if (options.json) {
+    out(JSON.stringify(result));
+    return;
+  }
+  out(`${result.decision.toUpperCase()} (${result.evidence.ruleId}): ${result.reason}`);
+  for (const step of result.evidence.trace)
+    out(`  ${step.matched ? '→' : ' '} ${step.ruleId}: ${step.why}`);
+  out(
+    `policy ${result.evidence.policyDigest ?? '(none)'}, recorded as ${result.eventId ?? '(not recorded)'}`,
+  );
 }
