@@ -99,6 +99,7 @@ function grants(req: {
   action?: unknown;
   params?: Record<string, unknown>;
 }): boolean {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   const clean = (p: string) => p.startsWith('/') && !/[%\\\u0000-\u001f\u2215\uff0f]/.test(p);
   const under = (p: string, root: string) => {
     const r = root.replace(/\/\*\*$/, '');
