@@ -13,6 +13,7 @@ import {
   keyidOf,
   loadServiceIdentity,
   sha256Hex,
+  type ServiceIdentity,
   type Signer,
 } from '@secai/contracts';
 import { connectAs } from './connect.js';
@@ -66,6 +67,8 @@ export interface Connected {
   trust: TrustCache;
   signer: Signer;
   store: EventStore;
+  /** The identity's certificate and key (for a signing pool's worker threads). */
+  identity: ServiceIdentity;
 }
 
 export interface ServiceRuntime extends Connected {
@@ -101,7 +104,8 @@ export async function connectIdentity(
       `no NATS URL: is secai boot running with state dir ${options.stateDir}?`,
     );
   }
-  const signer = createSigner(await loadServiceIdentity(options.stateDir, identity));
+  const serviceIdentity = await loadServiceIdentity(options.stateDir, identity);
+  const signer = createSigner(serviceIdentity);
   const user = await loadNatsUser(options.stateDir, identity);
   const rootKeyid = await pinnedRootKeyid(options.stateDir);
   const nc = await connectAs({
@@ -123,6 +127,7 @@ export async function connectIdentity(
     trust,
     signer,
     store,
+    identity: serviceIdentity,
   };
 }
 

@@ -1,13 +1,18 @@
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import {
   BaseError,
   loadTrustStore,
   type EnvelopeErrorCode,
   type TrustBundle,
 } from '@secai/contracts';
+import {
+  WorkerPool,
+  compiledWorkerUrl,
+  positiveInteger,
+  type WorkerPoolErrorFactory,
+} from './workerPool.js';
+
+export { compiledExecArgv } from './workerPool.js';
 
 export type VerifierPoolErrorCode =
   'VERIFIER_WORKER_MISSING' | 'VERIFIER_WORKER_FAILED' | 'VERIFIER_CLOSED';
@@ -44,51 +49,36 @@ export interface WorkerData {
 
 /** @internal One job: the envelopes packed into one transferred buffer, `offsets` has n + 1 entries. */
 export interface VerifyJob {
-  id: number;
   bytes: Uint8Array;
   offsets: Uint32Array;
   seqs: Float64Array;
   subjects: (string | null)[] | null;
 }
 
-/** @internal Messages from a worker. `labels[i]` is the event type when `ok[i]`, else the code. */
-export type WorkerReply =
-  | { kind: 'ready' }
-  | { kind: 'failed'; message: string }
-  | { kind: 'result'; id: number; ok: Uint8Array; labels: string[] }
-  | { kind: 'error'; id: number; message: string };
+/** @internal A worker's answer to one job. `labels[i]` is the event type when `ok[i]`, else the code. */
+export interface VerifyReply {
+  ok: Uint8Array;
+  labels: string[];
+}
 
 export const DEFAULT_VERIFY_BATCH = 512;
 
-interface Slot {
-  worker: Worker;
-  inFlight: number;
-}
-
-interface Pending {
-  slot: Slot;
-  entries: readonly VerifyEntry[];
-  resolve: (results: VerifyResult[]) => void;
-  reject: (error: Error) => void;
-}
+const WORKER = 'verifyWorker.js';
+const LABEL = 'verifier';
+const CODES = {
+  missing: 'VERIFIER_WORKER_MISSING',
+  failed: 'VERIFIER_WORKER_FAILED',
+  closed: 'VERIFIER_CLOSED',
+} as const satisfies Record<string, VerifierPoolErrorCode>;
+const verifierError: WorkerPoolErrorFactory<VerifierPoolError> = (kind, message, options) =>
+  new VerifierPoolError(CODES[kind], message, options);
 
 /**
  * The compiled worker next to this module. Under vitest this module runs from `src/*.ts` while
  * worker threads run plain node, so the worker is taken from `dist/` (built by `npm run build`).
  */
 export function verifyWorkerUrl(): URL {
-  const fromSource = fileURLToPath(import.meta.url).endsWith('.ts');
-  const url = new URL(
-    fromSource ? '../dist/verifyWorker.js' : './verifyWorker.js',
-    import.meta.url,
-  );
-  if (!existsSync(url)) {
-    throw new VerifierPoolError(
-      'VERIFIER_WORKER_MISSING',
-      `${fileURLToPath(url)} is missing: run \`npm run build\` first (verifier threads run the compiled worker)`,
-    );
-  }
-  return url;
+  return compiledWorkerUrl(WORKER, LABEL, verifierError);
 }
 
 /**
@@ -108,33 +98,15 @@ export function verifyWorkerUrl(): URL {
 export class VerifierPool {
   readonly size: number;
   readonly batchSize: number;
-  readonly #slots: Slot[];
-  readonly #pending = new Map<number, Pending>();
-  #nextId = 0;
-  #next = 0;
-  #failure: VerifierPoolError | null = null;
+  readonly #pool: WorkerPool<VerifyJob, VerifyReply, VerifierPoolError>;
 
-  private constructor(slots: Slot[], batchSize: number) {
-    this.#slots = slots;
-    this.size = slots.length;
+  private constructor(
+    pool: WorkerPool<VerifyJob, VerifyReply, VerifierPoolError>,
+    batchSize: number,
+  ) {
+    this.#pool = pool;
+    this.size = pool.size;
     this.batchSize = batchSize;
-    for (const slot of slots) {
-      slot.worker.on('message', (reply: WorkerReply) => this.#onReply(reply));
-      slot.worker.on('error', (error) =>
-        this.#fail(
-          new VerifierPoolError('VERIFIER_WORKER_FAILED', 'a verifier thread crashed', {
-            cause: error,
-          }),
-        ),
-      );
-      slot.worker.on('exit', (code) =>
-        this.#fail(
-          new VerifierPoolError('VERIFIER_WORKER_FAILED', `a verifier thread exited (${code})`),
-        ),
-      );
-      // Idle threads do not keep the process alive; a thread with work in flight does.
-      slot.worker.unref();
-    }
   }
 
   /**
@@ -145,34 +117,19 @@ export class VerifierPool {
     bundle: TrustBundle,
     options: VerifierPoolOptions = {},
   ): Promise<VerifierPool> {
-    const size = options.size ?? availableParallelism();
-    const batchSize = options.batchSize ?? DEFAULT_VERIFY_BATCH;
-    if (!Number.isSafeInteger(size) || size < 1) {
-      throw new RangeError(`pool size ${String(size)} is not a positive integer`);
-    }
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
-      throw new RangeError(`batch size ${String(batchSize)} is not a positive integer`);
-    }
+    const size = positiveInteger('pool size', options.size ?? availableParallelism());
+    const batchSize = positiveInteger('batch size', options.batchSize ?? DEFAULT_VERIFY_BATCH);
     const now = options.now ?? new Date();
     await loadTrustStore(bundle, { now });
-    const url = verifyWorkerUrl();
-    const data: WorkerData = { bundle, now: now.getTime() };
-    const starting = Array.from({ length: size }, () => startWorker(url, data));
-    const started = await Promise.allSettled(starting);
-    const failed = started.find((s) => s.status === 'rejected');
-    if (failed) {
-      await Promise.all(
-        started.flatMap((s) => (s.status === 'fulfilled' ? [s.value.terminate()] : [])),
-      );
-      throw new VerifierPoolError('VERIFIER_WORKER_FAILED', 'a verifier thread did not start', {
-        cause: failed.reason,
-      });
-    }
-    const workers = started.map((s) => (s as PromiseFulfilledResult<Worker>).value);
-    return new VerifierPool(
-      workers.map((worker) => ({ worker, inFlight: 0 })),
-      batchSize,
-    );
+    const workerData: WorkerData = { bundle, now: now.getTime() };
+    const pool = await WorkerPool.start<VerifyJob, VerifyReply, VerifierPoolError>({
+      worker: WORKER,
+      label: LABEL,
+      size,
+      workerData,
+      error: verifierError,
+    });
+    return new VerifierPool(pool, batchSize);
   }
 
   /**
@@ -180,7 +137,7 @@ export class VerifierPool {
    * `batchSize` are split across the threads.
    */
   async verifyBatch(entries: readonly VerifyEntry[]): Promise<VerifyResult[]> {
-    if (this.#failure) throw this.#failure;
+    if (this.#pool.failure) throw this.#pool.failure;
     if (entries.length <= this.batchSize) {
       return entries.length === 0 ? [] : this.#dispatch(entries);
     }
@@ -193,18 +150,16 @@ export class VerifierPool {
 
   /** Jobs sent to the threads and not answered yet. */
   get inFlight(): number {
-    return this.#pending.size;
+    return this.#pool.inFlight;
   }
 
   /** Stops every thread; jobs in flight are rejected with `VERIFIER_CLOSED`. */
-  async close(): Promise<void> {
-    if (this.#failure?.code === 'VERIFIER_CLOSED') return;
-    this.#fail(new VerifierPoolError('VERIFIER_CLOSED', 'the verifier pool is closed'));
-    await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));
+  close(): Promise<void> {
+    return this.#pool.close();
   }
 
-  #dispatch(entries: readonly VerifyEntry[]): Promise<VerifyResult[]> {
-    if (this.#failure) return Promise.reject(this.#failure);
+  async #dispatch(entries: readonly VerifyEntry[]): Promise<VerifyResult[]> {
+    if (this.#pool.failure) throw this.#pool.failure;
     const count = entries.length;
     let total = 0;
     for (const entry of entries) total += entry.bytes.byteLength;
@@ -226,43 +181,10 @@ export class VerifierPool {
     }
     offsets[count] = offset;
 
-    const slot = this.#pick();
-    const id = ++this.#nextId;
-    const job: VerifyJob = { id, bytes, offsets, seqs, subjects };
-    return new Promise<VerifyResult[]>((resolve, reject) => {
-      this.#pending.set(id, { slot, entries, resolve, reject });
-      if (slot.inFlight++ === 0) slot.worker.ref();
-      slot.worker.postMessage(job, [bytes.buffer, offsets.buffer, seqs.buffer]);
-    });
-  }
-
-  /** The thread with the fewest jobs in flight (round robin among equals). */
-  #pick(): Slot {
-    const n = this.#slots.length;
-    let best = this.#slots[this.#next % n]!;
-    for (let k = 1; k < n && best.inFlight > 0; k++) {
-      const slot = this.#slots[(this.#next + k) % n]!;
-      if (slot.inFlight < best.inFlight) best = slot;
-    }
-    this.#next = (this.#next + 1) % n;
-    return best;
-  }
-
-  #onReply(reply: WorkerReply): void {
-    if (reply.kind !== 'result' && reply.kind !== 'error') return;
-    const pending = this.#pending.get(reply.id);
-    if (!pending) return;
-    this.#pending.delete(reply.id);
-    const { slot, entries } = pending;
-    if (--slot.inFlight === 0) slot.worker.unref();
-    if (reply.kind === 'error') {
-      pending.reject(
-        new VerifierPoolError('VERIFIER_WORKER_FAILED', `verifier thread: ${reply.message}`),
-      );
-      return;
-    }
-    const results = new Array<VerifyResult>(entries.length);
-    for (let i = 0; i < entries.length; i++) {
+    const job: VerifyJob = { bytes, offsets, seqs, subjects };
+    const reply = await this.#pool.run(job, [bytes.buffer, offsets.buffer, seqs.buffer]);
+    const results = new Array<VerifyResult>(count);
+    for (let i = 0; i < count; i++) {
       const seq = entries[i]!.seq;
       const label = reply.labels[i]!;
       results[i] =
@@ -270,66 +192,6 @@ export class VerifierPool {
           ? { seq, ok: true, type: label }
           : { seq, ok: false, code: label as EnvelopeErrorCode };
     }
-    pending.resolve(results);
+    return results;
   }
-
-  #fail(error: VerifierPoolError): void {
-    if (this.#failure) return;
-    this.#failure = error;
-    for (const { reject } of this.#pending.values()) reject(error);
-    this.#pending.clear();
-    for (const slot of this.#slots) {
-      slot.inFlight = 0;
-      slot.worker.unref();
-    }
-    // A crashed thread leaves the others running: stop them, the pool is unusable now.
-    if (error.code !== 'VERIFIER_CLOSED') {
-      for (const slot of this.#slots) void slot.worker.terminate();
-    }
-  }
-}
-
-/** Starts one thread and waits for its `ready` (or its failure to load the bundle). */
-function startWorker(url: URL, workerData: WorkerData): Promise<Worker> {
-  const worker = new Worker(url, { workerData, execArgv: compiledExecArgv(process.execArgv) });
-  return new Promise<Worker>((resolve, reject) => {
-    const cleanup = () => {
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-      worker.off('exit', onExit);
-    };
-    const onMessage = (reply: WorkerReply) => {
-      cleanup();
-      if (reply.kind === 'ready') resolve(worker);
-      else {
-        void worker.terminate();
-        reject(new Error(reply.kind === 'failed' ? reply.message : 'unexpected first message'));
-      }
-    };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(error);
-    };
-    const onExit = (code: number) => {
-      cleanup();
-      reject(new Error(`verifier thread exited (${code}) before it was ready`));
-    };
-    worker.on('message', onMessage);
-    worker.on('error', onError);
-    worker.on('exit', onExit);
-  });
-}
-
-/**
- * The parent's node flags minus the `source` export condition (vitest runs with
- * `--conditions source`): under it the thread would import TypeScript that plain node cannot load.
- */
-export function compiledExecArgv(execArgv: readonly string[]): string[] {
-  const kept: string[] = [];
-  for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i]!;
-    if ((arg === '--conditions' || arg === '-C') && execArgv[i + 1] === 'source') i++;
-    else if (arg !== '--conditions=source' && arg !== '-C=source') kept.push(arg);
-  }
-  return kept;
 }

@@ -1,42 +1,25 @@
-import { parentPort, workerData } from 'node:worker_threads';
 import { EnvelopeError, loadTrustStore, verifyEnvelope } from '@secai/contracts';
-import type { VerifyJob, WorkerData, WorkerReply } from './verifierPool.js';
+import type { VerifyJob, VerifyReply, WorkerData } from './verifierPool.js';
+import { serveWorker, type HandledJob } from './workerPool.js';
 
 /**
  * One thread of the `VerifierPool`: builds its own trust store from the bundle once, then
  * verifies batches of envelopes exactly as a consumer would (`verifyEnvelope`). It runs in plain
  * node from `dist/`, so everything it imports resolves to compiled code.
  */
-const port = parentPort;
-if (!port) throw new Error('verifyWorker.js runs as a worker thread of VerifierPool');
+await serveWorker<WorkerData, VerifyJob, VerifyReply>(
+  'verifyWorker.js',
+  async ({ bundle, now }) => {
+    const trust = await loadTrustStore(bundle, { now: new Date(now) });
+    return (job) => verifyJob(job, trust);
+  },
+);
 
-const { bundle, now } = workerData as WorkerData;
-
-let trust: Awaited<ReturnType<typeof loadTrustStore>>;
-try {
-  trust = await loadTrustStore(bundle, { now: new Date(now) });
-} catch (error) {
-  port.postMessage({ kind: 'failed', message: messageOf(error) } satisfies WorkerReply);
-  process.exit(1);
-}
-
-port.on('message', (job: VerifyJob) => {
-  try {
-    const reply = verifyJob(job);
-    port.postMessage(reply, [reply.ok.buffer as ArrayBuffer]);
-  } catch (error) {
-    // Not an envelope refusal: a bug or a broken job. The caller's batch fails as a whole.
-    port.postMessage({
-      kind: 'error',
-      id: job.id,
-      message: messageOf(error),
-    } satisfies WorkerReply);
-  }
-});
-port.postMessage({ kind: 'ready' } satisfies WorkerReply);
-
-function verifyJob(job: VerifyJob): Extract<WorkerReply, { kind: 'result' }> {
-  const { id, bytes, offsets, seqs, subjects } = job;
+function verifyJob(
+  job: VerifyJob,
+  trust: Awaited<ReturnType<typeof loadTrustStore>>,
+): HandledJob<VerifyReply> {
+  const { bytes, offsets, seqs, subjects } = job;
   const count = seqs.length;
   const ok = new Uint8Array(count);
   const labels: string[] = new Array<string>(count);
@@ -54,13 +37,10 @@ function verifyJob(job: VerifyJob): Extract<WorkerReply, { kind: 'result' }> {
       ok[i] = 1;
       labels[i] = event.type;
     } catch (error) {
+      // Not an envelope refusal: a bug or a broken job. The caller's batch fails as a whole.
       if (!(error instanceof EnvelopeError)) throw error;
       labels[i] = error.code;
     }
   }
-  return { kind: 'result', id, ok, labels };
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return { reply: { ok, labels }, transfer: [ok.buffer] };
 }

@@ -13,12 +13,23 @@ export function digestOf(text: string): string {
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
 
-/** Digests are computed once and reused: building an event is not hashing its input. */
-const inputDigests = Array.from({ length: 256 }, (_, i) => digestOf(`bench input ${i}`));
+/**
+ * Decision inputs (canonical JSON, as the rules read them) and their digests are computed once and
+ * reused: building an event is not hashing its input. A multiple of the domain count long, so
+ * each input names the domain of the events it is used in.
+ */
+const inputs = Array.from({ length: DOMAINS.length * 42 }, (_, i) => {
+  const input = JSON.stringify({
+    domain: DOMAINS[i % DOMAINS.length]!,
+    path: `/srv/workspace/project-${i % 97}/src/file-${i}.ts`,
+    tool: 'filesystem.read',
+  });
+  return { input, digest: digestOf(input) };
+});
 
 export function policyDecision(i: number, now: Date): DraftEvent<'policy.decided'> {
   const domain = DOMAINS[i % DOMAINS.length]!;
-  const inputDigest = inputDigests[i % inputDigests.length]!;
+  const { input, digest: inputDigest } = inputs[i % inputs.length]!;
   const allowed = i % 10 !== 0;
   return {
     type: 'policy.decided',
@@ -31,6 +42,7 @@ export function policyDecision(i: number, now: Date): DraftEvent<'policy.decided
         redacted: `filesystem.read /srv/workspace/project-${i % 97}/…`,
       },
       action: 'invoke',
+      input,
       decision: allowed ? 'allow' : 'deny',
       reason: allowed ? 'tool is on the workspace allow-list' : 'path is outside the workspace',
       evidence: {

@@ -1,4 +1,10 @@
-import { TYPE_HEADER, headers, type JetStreamClient } from '@secai/streams';
+import {
+  TYPE_HEADER,
+  headers,
+  publishSigned,
+  type JetStreamClient,
+  type SigningPool,
+} from '@secai/streams';
 import { eventSubject, signEvent, type Signer } from '@secai/contracts';
 import { policyDecision } from './events.js';
 import { nowNs, secondsSince } from './stats.js';
@@ -92,9 +98,9 @@ export function publishRawWithHeaders(
 /**
  * (b) What `EventStore.append` does per event, minus the per-aggregate expected sequence (which
  * would serialise each aggregate): build the CloudEvent, sign it, publish it with the event id as
- * `Nats-Msg-Id` and its type in the `Secai-Type` header.
+ * `Nats-Msg-Id` and its type in the `Secai-Type` header. Everything on this thread.
  */
-export function publishSigned(
+export function publishSignedInline(
   js: JetStreamClient,
   signer: Signer,
   count: number,
@@ -111,6 +117,40 @@ export function publishSigned(
     if (ack.duplicate) throw new Error(`event ${event.id} was absorbed as a duplicate`);
     return { seq: ack.seq, subject, bytes };
   });
+}
+
+/**
+ * (b′) The same events through `publishSigned`: this thread builds the drafts and publishes (same
+ * window, same msgID and header); the `SigningPool`'s worker thread signs batch k + 1 while batch k
+ * is published. Timed from the first draft built to the last acknowledgement. Like the measures
+ * above, it records each stored envelope (for the sealer) as its acknowledgement arrives.
+ */
+export async function publishSignedPooled(
+  js: JetStreamClient,
+  pool: SigningPool,
+  count: number,
+  window: number,
+  offset: number,
+): Promise<Published> {
+  const stored = new Map<number, { subject: string; bytes: Uint8Array }>();
+  const recording: Pick<JetStreamClient, 'publish'> = {
+    publish: async (subject, payload, options) => {
+      const ack = await js.publish(subject, payload, options);
+      stored.set(ack.seq, { subject, bytes: payload as Uint8Array });
+      return ack;
+    },
+  };
+  const start = nowNs();
+  const drafts = Array.from({ length: count }, (_, i) => policyDecision(offset + i, new Date()));
+  const { sequences, duplicates } = await publishSigned(recording, pool, drafts, { window });
+  const seconds = secondsSince(start);
+  if (duplicates !== 0) throw new Error(`${duplicates} events were absorbed as duplicates`);
+  const firstSeq = sequences[0]!;
+  const lastSeq = sequences[count - 1]!;
+  if (lastSeq - firstSeq + 1 !== count || stored.size !== count) {
+    throw new Error(`publishSigned stored ${count} events over seqs ${firstSeq}–${lastSeq}`);
+  }
+  return { seconds, stored, firstSeq, lastSeq };
 }
 
 /** `decision/egress` → `secai.evt.decision.egress` */

@@ -1,11 +1,11 @@
-import { createLogger, startServiceRuntime } from '@secai/streams';
+import { SigningPool, createLogger, startServiceRuntime } from '@secai/streams';
 import { serveCommands } from './commands.js';
 import { ensurePolicyDir, loadConfig } from './config.js';
 import { runPromotionConsumer } from './consumer.js';
 import { PolicyEngine } from './engine.js';
 import { buildHttp } from './http.js';
 import { PolicyHost } from './policyHost.js';
-import { streamRecorder } from './recorder.js';
+import { batchingRecorder } from './recorder.js';
 
 const SERVICE = 'policy-engine';
 const VERSION = '0.1.0';
@@ -21,7 +21,10 @@ async function main(): Promise<void> {
     config,
   });
   const engine = new PolicyEngine();
-  const recorder = streamRecorder(rt.store);
+  // Decisions are signed on a worker thread, in batches, and each answer still waits for its
+  // own event's acknowledgement.
+  const signing = await SigningPool.create(rt.identity);
+  const recorder = batchingRecorder(rt.js, signing);
   const host = new PolicyHost(engine, rt.store, config.policyDir, log);
   // A refused policy at start leaves the engine without one: it then denies everything (fail
   // closed) and says so on /health, rather than refusing to start.
@@ -57,6 +60,7 @@ async function main(): Promise<void> {
     await http.close();
     for (const s of subs) s.unsubscribe();
     await consumer.stop();
+    await signing.close();
     await rt.close(`signal ${signal}`);
     process.exit(0);
   };

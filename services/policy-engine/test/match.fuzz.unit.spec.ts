@@ -256,7 +256,7 @@ describe('normalizePath (fuzz)', () => {
       }),
       RUNS,
     );
-    expect(under).toBeGreaterThan(200); // the property was actually exercised
+    expect(under).toBeGreaterThan(100); // the property was actually exercised
   });
 
   it('(b) a look-alike sibling of an allowed root is never under it', () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
-import { TokenError, verifyBearerToken, type TrustStore } from '@secai/contracts';
+import { TokenCache, TokenError, type TrustStore } from '@secai/contracts';
 import type { Logger } from 'pino';
 
 declare module 'fastify' {
@@ -68,6 +68,7 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
     },
   });
   app.decorateRequest('caller', null);
+  const tokens = new TokenCache();
 
   app.addHook('onRequest', async (request, reply) => {
     const config = request.routeOptions.config;
@@ -76,7 +77,7 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
     const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
     let caller: string;
     try {
-      caller = verifyBearerToken(token, options.trust, {
+      caller = tokens.verify(token, options.trust, {
         audience: options.service,
         now: now(),
       }).caller;

@@ -1,0 +1,254 @@
+import { fork } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import { pino } from 'pino';
+import { issueBearerToken } from '@secai/contracts';
+import type { TestAppliance } from '@secai/streams/testing';
+import {
+  DEFAULT_POLICY_DIR,
+  PolicyClient,
+  PolicyEngine,
+  PolicyHost,
+  buildHttp,
+  evaluate,
+  normalizeRequest,
+  parsePolicyDocuments,
+  serveCommands,
+  batchingRecorder,
+} from '@secai/policy-engine';
+import { SigningPool } from '@secai/streams';
+import { latencyRow, ratioRow, type Row } from './report.js';
+import { latency, percentile, type Latency } from './stats.js';
+
+/** One request per domain, as gates send them, with the default (shipped) policy. */
+export const POLICY_REQUESTS = [
+  {
+    domain: 'tool_access',
+    subject: 'filesystem.read',
+    params: { path: '/vault/user_docs/report.txt' },
+  },
+  { domain: 'path_access', subject: '/vault/outputs/summary.md', action: 'write' },
+  { domain: 'egress', subject: 'https://huggingface.co/org/model/resolve/main/model.gguf' },
+  { domain: 'agent_risk', subject: 'file_read' },
+  { domain: 'sensitivity', subject: 'medium', params: { ceiling: 'high' } },
+] as const;
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  total: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+}
+
+export interface PolicyBenchResults {
+  evaluate: Latency;
+  decideInProcess: Latency;
+  http: {
+    baseline: LoadResult;
+    decide: LoadResult;
+    ratio: number;
+    connections: number;
+    seconds: number;
+  };
+  nats: { iterations: number; p50Ms: number; p95Ms: number; p99Ms: number };
+}
+
+async function defaultSnapshot() {
+  const files = await Promise.all(
+    ['policy.yaml', 'agent.yaml'].map(async (name) => ({
+      path: join(DEFAULT_POLICY_DIR, name),
+      text: await readFile(join(DEFAULT_POLICY_DIR, name), 'utf8'),
+    })),
+  );
+  const result = parsePolicyDocuments(files);
+  if (!result.ok) throw new Error('the shipped policy does not load');
+  return result.snapshot;
+}
+
+/** In-process: `evaluate` alone (the rules), then normalise + evaluate + evidence (no recording). */
+async function inProcess(iterations: number): Promise<{ evaluate: Latency; decide: Latency }> {
+  const snapshot = await defaultSnapshot();
+  const engine = new PolicyEngine();
+  engine.install(snapshot);
+  const inputs = POLICY_REQUESTS.map((r) => normalizeRequest(r).input);
+  for (let i = 0; i < 5000; i++) evaluate(inputs[i % inputs.length]!, snapshot.documents);
+  const evalSamples = new Float64Array(iterations);
+  for (let i = 0; i < iterations; i++) {
+    const input = inputs[i % inputs.length]!;
+    const t = process.hrtime.bigint();
+    evaluate(input, snapshot.documents);
+    evalSamples[i] = Number(process.hrtime.bigint() - t);
+  }
+  for (let i = 0; i < 5000; i++)
+    engine.decide(POLICY_REQUESTS[i % POLICY_REQUESTS.length]!, 'tool-firewall');
+  const decideSamples = new Float64Array(iterations);
+  for (let i = 0; i < iterations; i++) {
+    const t = process.hrtime.bigint();
+    engine.decide(POLICY_REQUESTS[i % POLICY_REQUESTS.length]!, 'tool-firewall');
+    decideSamples[i] = Number(process.hrtime.bigint() - t);
+  }
+  return { evaluate: latency(evalSamples), decide: latency(decideSamples) };
+}
+
+function loadgen(job: {
+  url: string;
+  body?: string;
+  headers: Record<string, string>;
+  connections: number;
+  durationSeconds: number;
+}): Promise<LoadResult> {
+  const script = fileURLToPath(new URL('./loadgen.js', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = fork(script, [JSON.stringify(job)], {
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out) as LoadResult)
+        : reject(new Error(`load generator exited ${code}`)),
+    );
+  });
+}
+
+/**
+ * The policy engine under load, on one private nats-server: the HTTP decide route (every decision
+ * recorded in the stream before the answer) against a bare fastify route returning a constant
+ * JSON body in the same process, both driven by autocannon from another process; then NATS
+ * request/reply decide latency through the client library.
+ */
+export async function policyBench(
+  app: TestAppliance,
+  options: { iterations: number; connections: number; seconds: number; natsIterations: number },
+): Promise<PolicyBenchResults> {
+  const local = await inProcess(options.iterations);
+  const log = pino({ level: 'silent' });
+  const side = await app.client('policy-engine');
+  const engine = new PolicyEngine();
+  engine.install(await defaultSnapshot());
+  // As the service runs it: decisions signed in batches on a worker thread, each answer waiting
+  // for its own event's acknowledgement.
+  const signing = await SigningPool.create(app.pki.identities.get('policy-engine')!);
+  const recorder = batchingRecorder(side.js, signing);
+  const host = new PolicyHost(engine, null, DEFAULT_POLICY_DIR, log);
+  const http = buildHttp({ engine, host, recorder, trust: app.pki.trust, log });
+  await http.listen({ host: '127.0.0.1', port: 0 });
+  const baseline = Fastify({ logger: false });
+  baseline.post('/decide', () => ({ decision: 'allow', reason: 'constant', eventId: null }));
+  await baseline.listen({ host: '127.0.0.1', port: 0 });
+
+  const token = issueBearerToken(app.pki.signerFor('tool-firewall'), {
+    audience: 'policy-engine',
+    now: new Date(),
+    ttlSeconds: 3600,
+  });
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const body = JSON.stringify(POLICY_REQUESTS[0]);
+  const addr = (s: typeof http) => s.server.address() as { port: number };
+  const job = { headers, body, connections: options.connections, durationSeconds: options.seconds };
+  await loadgen({
+    ...job,
+    url: `http://127.0.0.1:${addr(baseline).port}/decide`,
+    durationSeconds: 2,
+  });
+  const base = await loadgen({ ...job, url: `http://127.0.0.1:${addr(baseline).port}/decide` });
+  await loadgen({
+    ...job,
+    url: `http://127.0.0.1:${addr(http).port}/api/v1/decide`,
+    durationSeconds: 2,
+  });
+  const decide = await loadgen({
+    ...job,
+    url: `http://127.0.0.1:${addr(http).port}/api/v1/decide`,
+  });
+  await http.close();
+  await baseline.close();
+
+  const subs = serveCommands(side.nc, {
+    engine,
+    host,
+    recorder,
+    signer: side.store.signer,
+    trust: side.store.trust,
+    log,
+  });
+  const gate = await app.client('tool-firewall');
+  const client = new PolicyClient(gate.nc, app.pki.signerFor('tool-firewall'), app.pki.trust, 5000);
+  for (let i = 0; i < 200; i++) await client.decide(POLICY_REQUESTS[i % POLICY_REQUESTS.length]!);
+  const ms: number[] = [];
+  for (let i = 0; i < options.natsIterations; i++) {
+    const t = process.hrtime.bigint();
+    await client.decide(POLICY_REQUESTS[i % POLICY_REQUESTS.length]!);
+    ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  for (const s of subs) s.unsubscribe();
+  await signing.close();
+  const round = (v: number) => Math.round(v * 1000) / 1000;
+  return {
+    evaluate: local.evaluate,
+    decideInProcess: local.decide,
+    http: {
+      baseline: base,
+      decide,
+      ratio: decide.requestsPerSecond / base.requestsPerSecond,
+      connections: options.connections,
+      seconds: options.seconds,
+    },
+    nats: {
+      iterations: ms.length,
+      p50Ms: round(percentile(ms, 50)),
+      p95Ms: round(percentile(ms, 95)),
+      p99Ms: round(percentile(ms, 99)),
+    },
+  };
+}
+
+/** Table rows of the policy figures, beside the original's targets (p50/p95/p99 5/15/50 ms). */
+export function policyRows(r: PolicyBenchResults): Row[] {
+  const ms = (v: number) => `${v.toFixed(2)} ms`;
+  const met = (ok: boolean) => (ok ? 'goal met' : 'GOAL MISSED');
+  const http = (measure: string, l: LoadResult, note: string): Row => ({
+    measure,
+    n: l.total,
+    runs: 1,
+    value: `${Math.round(l.requestsPerSecond).toLocaleString('en-US')} req/s`,
+    spread: `p50 ${ms(l.latencyMs.p50)} p99 ${ms(l.latencyMs.p99)}`,
+    note,
+  });
+  return [
+    latencyRow(
+      'f. policy evaluate (rules)',
+      r.evaluate,
+      `default policy, 5 domains; goal p99 ≤ 50 µs: ${met(r.evaluate.p99Us <= 50)}`,
+    ),
+    latencyRow(
+      'f. policy decide in process',
+      r.decideInProcess,
+      'normalise + evaluate + evidence, not recorded',
+    ),
+    http(
+      'f. HTTP bare fastify route',
+      r.http.baseline,
+      `constant JSON, ${r.http.connections} connections, ${r.http.seconds} s (autocannon)`,
+    ),
+    http(
+      'f. HTTP decide',
+      r.http.decide,
+      `each decision signed + acknowledged in the stream before the answer; p99 ≤ 2 ms: ${met(r.http.decide.latencyMs.p99 <= 2)}`,
+    ),
+    ratioRow('   decide / bare', r.http.ratio, `goal ≥ 0.70: ${met(r.http.ratio >= 0.7)}`),
+    {
+      measure: 'f. NATS decide (request/reply)',
+      n: r.nats.iterations,
+      runs: 1,
+      value: `p50 ${ms(r.nats.p50Ms)}`,
+      spread: `p95 ${ms(r.nats.p95Ms)} p99 ${ms(r.nats.p99Ms)}`,
+      note: 'sequential, signed both ways, recorded; original targets p50/p95/p99 5/15/50 ms',
+    },
+  ];
+}
