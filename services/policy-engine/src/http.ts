@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import {
+  COMMANDS,
   MAX_DECISION_REQUEST_BYTES,
   isServiceName,
   type DecisionResponseData,
@@ -13,18 +14,8 @@ import type { DecisionRecorder } from './recorder.js';
 
 /** Who may call what (ARCHITECTURE §2): every gate decides; operators read and reload. */
 export const SCOPES = {
-  decide: [
-    'airlock',
-    'quarantine',
-    'registry',
-    'inference',
-    'tool-firewall',
-    'mcp-firewall',
-    'search-mediator',
-    'agent',
-    'ui',
-    'cli',
-  ],
+  // Exactly the callers of the NATS decide command: one list, two transports.
+  decide: COMMANDS['policy-engine.decide'].callers,
   read: ['ui', 'cli', 'appliance'],
   admin: ['cli', 'appliance'],
 } as const satisfies Record<string, readonly ServiceName[]>;

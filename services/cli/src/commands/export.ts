@@ -1,8 +1,9 @@
-import { verifyEnvelope, type EventData } from '@secai/contracts';
+import type { EventData } from '@secai/contracts';
 import { BUNDLE_FORMAT, BUNDLE_VERSION, GENESIS_HEAD, writeBundle } from '@secai/projections';
 import { readHistory, sendCommand, streamBounds } from '@secai/streams';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
+import { verifiedEvents } from '../verified.js';
 import { progress } from '../progress.js';
 
 export interface ExportOptions {
@@ -15,22 +16,14 @@ export interface ExportOptions {
 
 type Seal = { seq: number; data: EventData<'audit.checkpoint.sealed'> };
 
-/** Verified seals on `audit/chain`, in order. */
+/** Verified seals on `audit/chain`, in order (a refused seal anchors nothing). */
 async function readSeals(ctx: CliContext): Promise<Seal[]> {
   const seals: Seal[] = [];
-  for await (const e of readHistory(ctx.js, ctx.jsm, ctx.stream, {
+  for await (const { seq, event } of verifiedEvents(ctx, {
     filterSubject: 'secai.evt.audit.chain',
   })) {
-    try {
-      const { event } = verifyEnvelope(e.bytes, ctx.trust, {
-        natsSubject: e.subject,
-        streamSeq: e.seq,
-      });
-      if (event.type === 'audit.checkpoint.sealed')
-        seals.push({ seq: e.seq, data: event.data as Seal['data'] });
-    } catch {
-      // A refused seal anchors nothing; `events verify` reports it.
-    }
+    if (event.type === 'audit.checkpoint.sealed')
+      seals.push({ seq, data: event.data as Seal['data'] });
   }
   return seals;
 }

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { EnvelopeError, verifyEnvelope, type EventData } from '@secai/contracts';
+import type { EventData } from '@secai/contracts';
 import {
   PolicyClient,
   loadPolicyDir,
@@ -11,9 +11,9 @@ import {
   type RecordedDecision,
   type ReplayReport,
 } from '@secai/policy-engine';
-import { readHistory } from '@secai/streams';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
+import { verifiedEvents } from '../verified.js';
 
 interface Recorded {
   decisions: RecordedDecision[];
@@ -26,46 +26,28 @@ async function readRecorded(
   ctx: CliContext,
   range: { from?: number; to?: number },
 ): Promise<Recorded> {
-  const recorded: Recorded = { decisions: [], policies: new Map(), refused: 0 };
-  for await (const e of readHistory(ctx.js, ctx.jsm, ctx.stream, {
-    filterSubject: 'secai.evt.policy.active',
-  })) {
-    try {
-      const { event } = verifyEnvelope(e.bytes, ctx.trust, {
-        natsSubject: e.subject,
-        streamSeq: e.seq,
-      });
-      if (event.type !== 'policy.loaded') continue;
-      const data = event.data as EventData<'policy.loaded'>;
-      recorded.policies.set(data.digest, snapshotFromDocuments(data.documents, data.digest));
-    } catch (err) {
-      if (!(err instanceof EnvelopeError)) throw err;
-      recorded.refused++;
-    }
+  const tally = { refused: 0 };
+  const decisions: RecordedDecision[] = [];
+  const policies = new Map<string, PolicySnapshot>();
+  for await (const { event } of verifiedEvents(
+    ctx,
+    { filterSubject: 'secai.evt.policy.active' },
+    tally,
+  )) {
+    if (event.type !== 'policy.loaded') continue;
+    const data = event.data as EventData<'policy.loaded'>;
+    policies.set(data.digest, snapshotFromDocuments(data.documents, data.digest));
   }
-  const historyRange = {
+  const decided = {
     filterSubject: 'secai.evt.decision.>',
     ...(range.from ? { fromSeq: range.from } : {}),
     ...(range.to ? { toSeq: range.to } : {}),
   };
-  for await (const e of readHistory(ctx.js, ctx.jsm, ctx.stream, historyRange)) {
-    try {
-      const { event } = verifyEnvelope(e.bytes, ctx.trust, {
-        natsSubject: e.subject,
-        streamSeq: e.seq,
-      });
-      if (event.type === 'policy.decided')
-        recorded.decisions.push({
-          seq: e.seq,
-          eventId: event.id,
-          data: event.data as EventData<'policy.decided'>,
-        });
-    } catch (err) {
-      if (!(err instanceof EnvelopeError)) throw err;
-      recorded.refused++;
-    }
+  for await (const { seq, event } of verifiedEvents(ctx, decided, tally)) {
+    if (event.type === 'policy.decided')
+      decisions.push({ seq, eventId: event.id, data: event.data as EventData<'policy.decided'> });
   }
-  return recorded;
+  return { decisions, policies, refused: tally.refused };
 }
 
 function print(
