@@ -24,6 +24,7 @@ export {
   NATS_INSTALL_HINT,
   findNatsServer,
   launchNatsServer,
+  stopStaleNatsServer,
   natsServerVersion,
   type LaunchOptions,
   type NatsServerHandle,

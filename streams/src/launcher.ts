@@ -56,6 +56,35 @@ export interface LaunchOptions {
   runDir: string;
   binary?: string;
   timeoutMs?: number;
+  /**
+   * Run in its own process group, so a Ctrl-C on the terminal reaches only the supervisor, which
+   * stops the services first and the bus last (nothing in flight is lost).
+   */
+  detached?: boolean;
+}
+
+/**
+ * Stops a nats-server left running by a supervisor that died (its ports file in `runDir` names
+ * its pid), so the next start can bind the port again.
+ */
+export async function stopStaleNatsServer(runDir: string): Promise<number | null> {
+  const files = await readdir(runDir).catch(() => [] as string[]);
+  for (const f of files) {
+    const m = /^nats-server_(\d+)\.ports$/.exec(f);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (!cmdline.includes('nats-server') || !cmdline.includes(runDir)) continue;
+    process.kill(pid, 'SIGTERM');
+    for (
+      let i = 0;
+      i < 100 && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => null)) !== null;
+      i++
+    )
+      await sleep(50);
+    return pid;
+  }
+  return null;
 }
 
 /**
@@ -74,7 +103,7 @@ export async function launchNatsServer(options: LaunchOptions): Promise<NatsServ
   const child: ChildProcess = spawn(
     binary,
     ['-c', options.configPath, '--ports_file_dir', options.runDir, '-l', logPath],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: options.detached ?? false },
   );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {

@@ -23,6 +23,7 @@ import {
   ensureTopology,
   launchNatsServer,
   natsServerVersion,
+  stopStaleNatsServer,
   publishTrustBundle,
   renderServerConfig,
   runtimeInfoPath,
@@ -129,8 +130,11 @@ async function bootLocked(
       }),
       0o600,
     );
+    const runDir = join(stateDir, 'run', 'nats');
+    const stale = await stopStaleNatsServer(runDir);
+    if (stale !== null) log.warn({ pid: stale }, 'stopped a nats-server left by an earlier boot');
     try {
-      server = await launchNatsServer({ configPath, runDir: join(stateDir, 'run', 'nats') });
+      server = await launchNatsServer({ configPath, runDir, detached: true });
     } catch (cause) {
       throw new ApplianceError(
         'NATS_START_FAILED',

@@ -52,6 +52,8 @@ async function startBoot(stateDir: string): Promise<Booted> {
     {
       env: { ...process.env, SECAI_SEAL_EVERY_MS: '300', SECAI_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, as a terminal session is: Ctrl-C reaches the whole group.
+      detached: true,
     },
   );
   const lines: string[] = [];
@@ -486,7 +488,7 @@ describe('secai identity revoke', () => {
 });
 
 describe('shutdown and the next boot', () => {
-  it('stops cleanly on SIGTERM and boots again from the same state dir without losing history', async () => {
+  it('stops cleanly on Ctrl-C (SIGINT to the whole process group) and boots again without losing history', async () => {
     const before = await secai([
       'events',
       'tail',
@@ -497,7 +499,7 @@ describe('shutdown and the next boot', () => {
       '100000',
     ]);
     const countBefore = before.stdout.trim().split('\n').length;
-    booted.child.kill('SIGTERM');
+    process.kill(-booted.child.pid!, 'SIGINT');
     expect(await booted.exit).toBe(0);
     expect(booted.lines.at(-1)).toContain('"state":"stopped"');
     expect(existsSync(join(stateDir, 'run', 'runtime.json'))).toBe(false);
@@ -524,6 +526,12 @@ describe('shutdown and the next boot', () => {
     expect(rows.length).toBeGreaterThan(countBefore);
     expect(rows.every((r) => r.verified)).toBe(true);
     expect(rows.filter((r) => r.event.type === 'identity.root.created')).toHaveLength(1);
+    // Services stopped before the bus did: each one's service.stopped is in the history.
+    const stopped = rows
+      .filter((r) => r.event.type === 'service.stopped')
+      .map((r) => (r.event as unknown as { source: string }).source);
+    for (const s of ['policy-engine', 'incident-recorder', 'appliance'])
+      expect(stopped).toContain(`secai://${s}`);
     const verify = await secai([
       'events',
       'verify',
