@@ -1,4 +1,9 @@
 // The quarantine zone (issue 4). This release holds its pure building blocks: format parsers and
 // validators, the pickle scanner and the behavioural judge; the stage machine and the service
 // come next.
-export {};
+export * from './formats/safetensors.js';
+export * from './formats/pickle.js';
+export * from './formats/polyglot.js';
+export * from './formats/diffusers.js';
+export * from './formats/gguf/index.js';
+export * from './testing/ggufWriter.js';

