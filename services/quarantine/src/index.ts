@@ -7,3 +7,4 @@ export * from './formats/polyglot.js';
 export * from './formats/diffusers.js';
 export * from './formats/gguf/index.js';
 export * from './testing/ggufWriter.js';
+export * from './behavior/index.js';

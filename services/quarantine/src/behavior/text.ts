@@ -108,11 +108,7 @@ export function longQuotes(text: string, minLength: number): Span[] {
 }
 
 function squash(text: string): string {
-  return text
-    .toLowerCase()
-    .replace(/[`'"]/g, '')
-    .replace(/\s+/g, ' ')
-    .trim();
+  return text.toLowerCase().replace(/[`'"]/g, '').replace(/\s+/g, ' ').trim();
 }
 
 function rot13(text: string): string {
