@@ -19,3 +19,4 @@ export {
   type ConfusionMatrix,
 } from './evaluation.js';
 export { ANSWERS } from './corpus/answers.js';
+export { runBehaviorSuite, type BehaviorRunOptions, type BehaviorRunResult } from './runner.js';
