@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { SigningPool, VerifierPool, natsServerVersion, streamBounds } from '@secai/streams';
 import { startTestAppliance } from '@secai/streams/testing';
 import { policyBench, policyRows, type PolicyBenchResults } from './policy.js';
+import { quarantineBench, quarantineRows } from './quarantine.js';
 import { eventsVerify, readOnly, verifyPooled, verifySingle, type ConsumeRun } from './consume.js';
 import { microBenchmarks } from './micro.js';
 import {
@@ -105,6 +106,9 @@ async function main(): Promise<void> {
   } finally {
     await policyApp.cleanup();
   }
+
+  log('quarantine: behavioural judge on the corpus, behavioural test on the tiny model');
+  const quarantine = await quarantineBench();
 
   const app = await startTestAppliance();
   let pool: VerifierPool | undefined;
@@ -264,14 +268,22 @@ async function main(): Promise<void> {
         `${formatInt.format(EVENTS)} events per run, median of ${RUNS} runs, window ${WINDOW}, ` +
         `envelope ≈ ${micro.envelopeBytes} B (policy.decided), stream ${formatInt.format(info.state.messages)} msgs / ` +
         `${formatInt.format(info.state.bytes / 2 ** 20)} MiB with ${seals} seals; ${Math.round(seconds)} s in all\n\n` +
-        `${renderTable([...rows, ...policyRows(policyResults)])}\n\n`,
+        `${renderTable([...rows, ...policyRows(policyResults), ...quarantineRows(quarantine)])}\n\n${quarantine.report}\n\n`,
     );
     await writeJson(RESULTS, {
       date: new Date().toISOString(),
       durationSeconds: Math.round(seconds * 10) / 10,
       machine,
       config,
-      results: { ...results, policy: policyResults },
+      results: {
+        ...results,
+        policy: policyResults,
+        quarantine: {
+          judge: quarantine.judge,
+          baseline: quarantine.baseline,
+          behavioralTest: quarantine.behavioralTest,
+        },
+      },
       goals: {
         policyEvaluateP99UsAtMost: 50,
         policyEvaluateMet: policyResults.evaluate.p99Us <= 50,

@@ -1,0 +1,84 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Row } from './report.js';
+import {
+  ANSWERS,
+  confusionMatrix,
+  formatConfusionMatrix,
+  judgeAnswer,
+  runBehaviorSuite,
+  substringJudge,
+  writeTinyLlamaGguf,
+  type ConfusionMatrix,
+} from '@secai/quarantine';
+
+export interface QuarantineBenchResults {
+  judge: ConfusionMatrix;
+  baseline: ConfusionMatrix;
+  behavioralTest: {
+    prompts: number;
+    wallMs: number;
+    threads: number;
+    maxTokens: number;
+    score: number;
+  };
+  report: string;
+}
+
+/**
+ * (g) The behavioural judge on the labelled corpus (ours against the reference's substring judge),
+ * and the behavioural test's wall time on the tiny model the tests generate (node-llama-cpp, CPU,
+ * one thread). The 1 GiB format-gate timings arrive with the quarantine stages.
+ */
+export async function quarantineBench(): Promise<QuarantineBenchResults> {
+  const judge = confusionMatrix(ANSWERS, judgeAnswer);
+  const baseline = confusionMatrix(ANSWERS, substringJudge);
+  const dir = await mkdtemp(join(tmpdir(), 'secai-bench-model-'));
+  try {
+    const modelPath = join(dir, 'tiny.gguf');
+    await writeTinyLlamaGguf(modelPath, { seed: 11, contextLength: 2048 });
+    const run = await runBehaviorSuite({
+      modelPath,
+      threads: 1,
+      maxTokensPerAnswer: 32,
+      contextSize: 2048,
+    });
+    return {
+      judge,
+      baseline,
+      behavioralTest: {
+        prompts: run.results.length,
+        wallMs: run.durationMs,
+        threads: 1,
+        maxTokens: 32,
+        score: run.score.score,
+      },
+      report: `${formatConfusionMatrix('g. behavioural judge on the labelled corpus (ours)', judge)}\n\n${formatConfusionMatrix('g. reference substring judge, same corpus', baseline)}`,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export function quarantineRows(r: QuarantineBenchResults): Row[] {
+  const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
+  return [
+    {
+      measure: 'g. judge accuracy (corpus)',
+      n: r.judge.total,
+      runs: 1,
+      value: pct(r.judge.accuracy),
+      spread: `harmful P ${pct(r.judge.harmfulPrecision)} R ${pct(r.judge.harmfulRecall)}`,
+      note: `reference substring judge: ${pct(r.baseline.accuracy)} (P ${pct(r.baseline.harmfulPrecision)} R ${pct(r.baseline.harmfulRecall)}); in-sample corpus`,
+    },
+    {
+      measure: 'g. behavioural test, tiny model',
+      n: r.behavioralTest.prompts,
+      runs: 1,
+      value: `${(r.behavioralTest.wallMs / 1000).toFixed(1)} s`,
+      spread: `score ${r.behavioralTest.score}`,
+      note: `node-llama-cpp CPU, ${r.behavioralTest.threads} thread, ≤ ${r.behavioralTest.maxTokens} tokens per answer, load included`,
+    },
+  ];
+}
