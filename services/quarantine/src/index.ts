@@ -8,3 +8,4 @@ export * from './formats/diffusers.js';
 export * from './formats/gguf/index.js';
 export * from './testing/ggufWriter.js';
 export * from './behavior/index.js';
+export * from './machine.js';
