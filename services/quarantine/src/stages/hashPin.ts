@@ -1,0 +1,155 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { parseDocument } from 'yaml';
+import { schemaProblems } from '@secai/contracts';
+
+const closed = { additionalProperties: false } as const;
+const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$' });
+
+/** `models.lock.yaml`: pins by file name and a block list by hash (policy, edited by the operator). */
+export const ModelsLockSchema = Type.Object(
+  {
+    version: Type.Literal(1),
+    models: Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ minLength: 1, maxLength: 256 }),
+          format: Type.Union([
+            Type.Literal('gguf'),
+            Type.Literal('safetensors'),
+            Type.Literal('diffusion-directory'),
+          ]),
+          /** Where the pinned artifact comes from (`https://…`). */
+          source: Type.String({ minLength: 1, maxLength: 2048, pattern: '^https://' }),
+          filename: Type.String({ minLength: 1, maxLength: 255, pattern: '^[^/\\\\\\x00]+$' }),
+          sha256: Hex64,
+          size_bytes: Type.Optional(Type.Integer({ minimum: 0 })),
+          /** An immutable revision (40 hex): the download URL must then be exactly `<source>/resolve/<revision>/<filename>`. */
+          revision: Type.Optional(Type.String({ pattern: '^[0-9a-f]{40}$' })),
+          blocked: Type.Optional(Type.Boolean()),
+          blocked_reason: Type.Optional(Type.String({ maxLength: 512 })),
+        },
+        closed,
+      ),
+      { maxItems: 10_000 },
+    ),
+  },
+  closed,
+);
+export type ModelsLock = Static<typeof ModelsLockSchema>;
+
+export type LockLoad = { ok: true; lock: ModelsLock } | { ok: false; problems: string[] };
+
+/**
+ * Parses the lock strictly. Unlike the original, a malformed lock is not "empty": that would
+ * silently drop the block list and let a blocked model in as a local first install. It fails the
+ * stage for everything until it is fixed.
+ */
+export function parseModelsLock(text: string): LockLoad {
+  const doc = parseDocument(text, { uniqueKeys: true, customTags: [], merge: false });
+  if (doc.errors.length > 0) return { ok: false, problems: doc.errors.map((e) => e.message) };
+  const value: unknown = doc.toJS({ maxAliasCount: 32 });
+  const problems = schemaProblems(ModelsLockSchema, value);
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, lock: value as ModelsLock };
+}
+
+export interface PinCheck {
+  passed: boolean;
+  /** As `quarantine.completed.pin` records it. */
+  status: 'pinned' | 'first_use' | 'unpinned' | 'mismatch' | 'blocked';
+  reasonCode: string;
+  detail: string;
+}
+
+/**
+ * Stage 3 for one artifact (semantics of reference §2.3.1): the block list first, keyed by hash
+ * so renaming cannot bypass it (local imports included); then the pin by file name (two pins with
+ * different hashes for one name count as no pin); a pinned download must also come from exactly
+ * the pinned source; an unpinned download fails; an unpinned local import is a recorded first use.
+ */
+export function checkHashPin(
+  lock: ModelsLock,
+  artifact: { filename: string; sha256: string; sourceUrl: string | null },
+): PinCheck {
+  const sha = artifact.sha256.toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(sha))
+    return {
+      passed: false,
+      status: 'mismatch',
+      reasonCode: 'hash_invalid',
+      detail: 'the artifact digest is not a SHA-256',
+    };
+  const blocked = lock.models.find((m) => m.blocked === true && m.sha256 === sha);
+  if (blocked) {
+    return {
+      passed: false,
+      status: 'blocked',
+      reasonCode: 'blocked',
+      detail: `blocked by policy: ${blocked.blocked_reason ?? blocked.name}`,
+    };
+  }
+  const pins = lock.models.filter((m) => m.filename === artifact.filename && m.blocked !== true);
+  const hashes = new Set(pins.map((m) => m.sha256));
+  const pin = hashes.size === 1 ? pins[0] : undefined;
+  const remote = artifact.sourceUrl !== null;
+  if (!pin) {
+    const ambiguous = hashes.size > 1 ? ' (ambiguous: several pins disagree)' : '';
+    return remote
+      ? {
+          passed: false,
+          status: 'unpinned',
+          reasonCode: 'remote_unpinned',
+          detail: `a downloaded artifact needs a pinned hash${ambiguous}`,
+        }
+      : {
+          passed: true,
+          status: 'first_use',
+          reasonCode: 'first_use',
+          detail: `local first install: hash recorded, not pinned${ambiguous}`,
+        };
+  }
+  if (remote && !sourceMatches(artifact.sourceUrl!, pin)) {
+    return {
+      passed: false,
+      status: 'mismatch',
+      reasonCode: 'source_mismatch',
+      detail: 'the download does not come from the pinned source',
+    };
+  }
+  if (pin.sha256 !== sha) {
+    return {
+      passed: false,
+      status: 'mismatch',
+      reasonCode: 'hash_mismatch',
+      detail: `expected ${pin.sha256.slice(0, 16)}…, got ${sha.slice(0, 16)}…`,
+    };
+  }
+  return {
+    passed: true,
+    status: 'pinned',
+    reasonCode: 'pinned_match',
+    detail: `matches the pin of ${pin.name}`,
+  };
+}
+
+function sourceMatches(url: string, pin: ModelsLock['models'][number]): boolean {
+  let got: URL;
+  let want: URL;
+  try {
+    got = new URL(url);
+    want = new URL(pin.source);
+  } catch {
+    return false;
+  }
+  if (
+    got.protocol !== 'https:' ||
+    got.host !== want.host ||
+    got.username ||
+    got.password ||
+    got.search ||
+    got.hash
+  )
+    return false;
+  const base = want.pathname.replace(/\/+$/, '');
+  if (pin.revision) return got.pathname === `${base}/resolve/${pin.revision}/${pin.filename}`;
+  return got.pathname === base || got.pathname.startsWith(`${base}/`);
+}
