@@ -9,3 +9,4 @@ export * from './formats/gguf/index.js';
 export * from './testing/ggufWriter.js';
 export * from './behavior/index.js';
 export * from './machine.js';
+export * from './stages/hashPin.js';
