@@ -10,3 +10,5 @@ export * from './testing/ggufWriter.js';
 export * from './behavior/index.js';
 export * from './machine.js';
 export * from './stages/hashPin.js';
+export * from './stages/sourcePolicy.js';
+export * from './intake/index.js';
