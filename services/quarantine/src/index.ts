@@ -12,3 +12,4 @@ export * from './machine.js';
 export * from './stages/hashPin.js';
 export * from './stages/sourcePolicy.js';
 export * from './intake/index.js';
+export * from './sandbox/index.js';

@@ -1,0 +1,516 @@
+// Intake (issue 4 §1, quarantine.md §1.4–§1.5): an artifact (a single file or a diffusers-style
+// directory) is validated, copied into the quarantine area while being hashed, made read-only and
+// published under its content digest with one atomic rename. Nothing here emits events; the caller
+// turns a `Snapshot` into `model.acquired` data with `modelAcquiredData`.
+//
+// Layout under `quarantineDir`:
+//   tmp/<32 hex>/<name>            a copy in progress (removed by `cleanupIncomplete` after a crash)
+//   artifacts/<digest hex>/<name>  a finished snapshot: files 0444, directories 0555
+//
+// Digests: a file's digest is the SHA-256 of its bytes. A directory's digest is the SHA-256 over
+// the lines `<relative path>\0<size in decimal>\0<file sha256 hex>\n`, one per regular file, sorted
+// by the UTF-8 bytes of the relative POSIX path. Paths can contain neither NUL nor newline (control
+// characters are refused), so the encoding is unambiguous. Directories themselves do not enter the
+// digest; an empty directory is refused.
+import { createHash, randomBytes } from 'node:crypto';
+import { constants, type BigIntStats } from 'node:fs';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  rm,
+  statfs,
+  type FileHandle,
+} from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { LogicalName, schemaProblems } from '@secai/contracts';
+
+const GiB = 1024 * 1024 * 1024;
+const MiB = 1024 * 1024;
+
+export interface IntakeLimits {
+  /** Largest single file, alone or inside a directory (reference: 64 GiB single file). */
+  readonly maxFileBytes: number;
+  /** Largest artifact in total. */
+  readonly maxTotalBytes: number;
+  /** Most regular files in a directory artifact (reference §3.8: 25,000 entries). */
+  readonly maxFiles: number;
+  /** Most entries (files and directories) walked in a directory artifact. */
+  readonly maxEntries: number;
+  /** Deepest relative path, in segments (`a/b/c` is 3; reference: 32). */
+  readonly maxDepth: number;
+  /** Longest relative path in UTF-8 bytes (reference: 4,096). */
+  readonly maxPathBytes: number;
+  /** Free space that must remain after the copy (reference: 2 GiB). */
+  readonly reserveBytes: number;
+}
+
+export const DEFAULT_INTAKE_LIMITS: IntakeLimits = {
+  maxFileBytes: 64 * GiB,
+  maxTotalBytes: 128 * GiB,
+  maxFiles: 25_000,
+  maxEntries: 25_000,
+  maxDepth: 32,
+  maxPathBytes: 4096,
+  reserveBytes: 2 * GiB,
+};
+
+/** Stable reasons an artifact is refused at intake. */
+export type IntakeRefusalReason =
+  | 'not_found'
+  | 'symlink'
+  | 'hard_link'
+  | 'special_file'
+  | 'hidden_path'
+  | 'invalid_name'
+  | 'path_too_long'
+  | 'file_too_large'
+  | 'total_too_large'
+  | 'too_many_files'
+  | 'too_many_entries'
+  | 'too_deep'
+  | 'empty_directory'
+  | 'unreadable'
+  | 'changed_during_copy'
+  | 'insufficient_space'
+  | 'store_conflict';
+
+export interface Snapshot {
+  readonly ok: true;
+  readonly kind: 'file' | 'directory';
+  /** The artifact's basename, a valid contracts `LogicalName`. */
+  readonly name: string;
+  /** `sha256:<hex>`: file content, or the directory digest described above. */
+  readonly digest: string;
+  readonly sizeBytes: number;
+  /** Number of regular files (1 for a file). */
+  readonly fileCount: number;
+  /** The snapshot root: `<quarantineDir>/artifacts/<hex>/<name>` (the file, or the directory). */
+  readonly path: string;
+  /** True when an identical snapshot already existed and was reused. */
+  readonly reused: boolean;
+}
+
+export interface Refusal {
+  readonly ok: false;
+  readonly reason: IntakeRefusalReason;
+  readonly detail: string;
+}
+
+/** Internal knobs, for tests: chunk size and a hook awaited after every chunk copied. */
+export interface IntakeOptions {
+  readonly chunkBytes?: number;
+  readonly onChunk?: (relPath: string, bytesCopied: number) => void | Promise<void>;
+}
+
+class Refused extends Error {
+  constructor(
+    readonly reason: IntakeRefusalReason,
+    readonly detail: string,
+  ) {
+    super(`${reason}: ${detail}`);
+  }
+}
+
+interface Identity {
+  readonly dev: bigint;
+  readonly ino: bigint;
+  readonly size: bigint;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+}
+
+interface PlanEntry {
+  readonly rel: string; // '' for the root
+  readonly abs: string;
+  readonly id: Identity;
+}
+
+interface Plan {
+  readonly kind: 'file' | 'directory';
+  readonly dirs: PlanEntry[]; // parents before children; root first
+  readonly files: PlanEntry[];
+  readonly totalBytes: number;
+}
+
+const TMP_NAME = /^[0-9a-f]{32}$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function identity(st: BigIntStats): Identity {
+  return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+}
+
+function sameIdentity(a: Identity, b: Identity): boolean {
+  return (
+    a.dev === b.dev &&
+    a.ino === b.ino &&
+    a.size === b.size &&
+    a.mtimeNs === b.mtimeNs &&
+    a.ctimeNs === b.ctimeNs
+  );
+}
+
+function show(rel: string): string {
+  return rel === '' ? 'the artifact' : JSON.stringify(rel);
+}
+
+/** Validates one path segment; returns it or throws a refusal. */
+function checkSegment(segment: string, where: string): void {
+  if (segment.startsWith('.')) throw new Refused('hidden_path', `${where} is hidden`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(segment))
+    throw new Refused('invalid_name', `${where} contains a control character`);
+  if (segment.includes('\\') || segment.includes('/'))
+    throw new Refused('invalid_name', `${where} contains a path separator`);
+  if (Buffer.from(segment, 'utf8').toString('utf8') !== segment)
+    throw new Refused('invalid_name', `${where} is not valid Unicode`);
+  if (Buffer.byteLength(segment, 'utf8') > 255)
+    throw new Refused('invalid_name', `${where} is longer than 255 UTF-8 bytes`);
+}
+
+function classify(st: BigIntStats, rel: string, allowDir: boolean): 'file' | 'directory' {
+  if (st.isSymbolicLink()) throw new Refused('symlink', `${show(rel)} is a symbolic link`);
+  if (st.isDirectory() && allowDir) return 'directory';
+  if (!st.isFile()) throw new Refused('special_file', `${show(rel)} is not a regular file`);
+  if (st.nlink !== 1n)
+    throw new Refused('hard_link', `${show(rel)} has ${st.nlink} hard links (must be 1)`);
+  return 'file';
+}
+
+async function lstatOrRefuse(abs: string, rel: string): Promise<BigIntStats> {
+  try {
+    return await lstat(abs, { bigint: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Refused('not_found', `${show(rel)} does not exist`);
+    throw new Refused('unreadable', `${show(rel)}: ${code ?? String(err)}`);
+  }
+}
+
+/** Phase 1: walk and validate the whole source without reading file contents. */
+async function plan(source: string, limits: IntakeLimits): Promise<Plan> {
+  const rootSt = await lstatOrRefuse(source, '');
+  const kind = classify(rootSt, '', true);
+  const files: PlanEntry[] = [];
+  const dirs: PlanEntry[] = [];
+  let totalBytes = 0;
+  const addFile = (entry: PlanEntry): void => {
+    const size = Number(entry.id.size);
+    if (size > limits.maxFileBytes)
+      throw new Refused(
+        'file_too_large',
+        `${show(entry.rel)} is ${size} bytes, over the ${limits.maxFileBytes}-byte limit per file`,
+      );
+    totalBytes += size;
+    if (totalBytes > limits.maxTotalBytes)
+      throw new Refused(
+        'total_too_large',
+        `the artifact exceeds the ${limits.maxTotalBytes}-byte total limit`,
+      );
+    files.push(entry);
+    if (files.length > limits.maxFiles)
+      throw new Refused('too_many_files', `more than ${limits.maxFiles} files`);
+  };
+  if (kind === 'file') {
+    addFile({ rel: '', abs: source, id: identity(rootSt) });
+    return { kind, dirs, files, totalBytes };
+  }
+  dirs.push({ rel: '', abs: source, id: identity(rootSt) });
+  let entries = 0;
+  for (let i = 0; i < dirs.length; i++) {
+    const dir = dirs[i]!;
+    let raw: Buffer[];
+    try {
+      raw = await readdir(dir.abs, { encoding: 'buffer' });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new Refused('unreadable', `${show(dir.rel)}: ${code ?? String(err)}`);
+    }
+    raw.sort((a, b) => Buffer.compare(a, b));
+    for (const bytes of raw) {
+      let segment: string;
+      try {
+        segment = utf8.decode(bytes);
+      } catch {
+        throw new Refused(
+          'invalid_name',
+          `a name in ${show(dir.rel)} is not valid UTF-8 (hex ${bytes.toString('hex').slice(0, 64)})`,
+        );
+      }
+      const rel = dir.rel === '' ? segment : `${dir.rel}/${segment}`;
+      checkSegment(segment, JSON.stringify(rel));
+      if (Buffer.byteLength(rel, 'utf8') > limits.maxPathBytes)
+        throw new Refused(
+          'path_too_long',
+          `${JSON.stringify(rel.slice(0, 64))}… is longer than ${limits.maxPathBytes} bytes`,
+        );
+      const depth = rel.split('/').length;
+      if (depth > limits.maxDepth)
+        throw new Refused('too_deep', `${JSON.stringify(rel)} is deeper than ${limits.maxDepth}`);
+      if (++entries > limits.maxEntries)
+        throw new Refused('too_many_entries', `more than ${limits.maxEntries} entries`);
+      const abs = join(dir.abs, segment);
+      const st = await lstatOrRefuse(abs, rel);
+      const entry: PlanEntry = { rel, abs, id: identity(st) };
+      if (classify(st, rel, true) === 'directory') dirs.push(entry);
+      else addFile(entry);
+    }
+  }
+  if (files.length === 0)
+    throw new Refused('empty_directory', 'the directory contains no regular file');
+  return { kind, dirs, files, totalBytes };
+}
+
+async function checkSpace(quarantineDir: string, need: number, limits: IntakeLimits) {
+  const fs = await statfs(quarantineDir, { bigint: true });
+  const available = fs.bavail * fs.bsize;
+  const required = BigInt(need) + BigInt(Math.trunc(limits.reserveBytes));
+  if (available < required)
+    throw new Refused(
+      'insufficient_space',
+      `${need} bytes to copy plus a ${limits.reserveBytes}-byte reserve, ${available} available`,
+    );
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer, length: number, position: number) {
+  let done = 0;
+  while (done < length) {
+    const { bytesWritten } = await fh.write(buf, done, length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+/** Copies one planned file to `dest` (created exclusively), hashing it; returns its hex digest. */
+async function copyFile(entry: PlanEntry, dest: string, options: IntakeOptions): Promise<string> {
+  const rel = entry.rel === '' ? basename(entry.abs) : entry.rel;
+  let src: FileHandle;
+  try {
+    src = await open(entry.abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new Refused('symlink', `${show(entry.rel)} became a symbolic link`);
+    if (code === 'ENOENT')
+      throw new Refused('changed_during_copy', `${show(entry.rel)} vanished before it was copied`);
+    throw new Refused('unreadable', `${show(entry.rel)}: ${code ?? String(err)}`);
+  }
+  try {
+    const before = await src.stat({ bigint: true });
+    if (!before.isFile() || before.nlink !== 1n || !sameIdentity(identity(before), entry.id))
+      throw new Refused('changed_during_copy', `${show(entry.rel)} changed after it was inspected`);
+    const expected = before.size;
+    const hash = createHash('sha256');
+    const buf = Buffer.allocUnsafe(Math.max(1, options.chunkBytes ?? MiB));
+    let copied = 0;
+    const dst = await open(
+      dest,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
+    try {
+      for (;;) {
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await src.read(buf, 0, buf.length, copied));
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          throw new Refused('unreadable', `${show(entry.rel)}: ${code ?? String(err)}`);
+        }
+        if (bytesRead === 0) break;
+        hash.update(buf.subarray(0, bytesRead));
+        await writeAll(dst, buf, bytesRead, copied);
+        copied += bytesRead;
+        if (BigInt(copied) > expected) break; // grew while copied: refused below
+        await options.onChunk?.(rel, copied);
+      }
+      await dst.sync();
+      await dst.chmod(0o444);
+    } finally {
+      await dst.close();
+    }
+    const after = await src.stat({ bigint: true });
+    if (BigInt(copied) !== expected || !sameIdentity(identity(after), identity(before)))
+      throw new Refused(
+        'changed_during_copy',
+        `${show(entry.rel)} changed while it was copied (${expected} bytes expected, ${copied} read)`,
+      );
+    return hash.digest('hex');
+  } finally {
+    await src.close();
+  }
+}
+
+/** Removes a tree this module wrote, restoring write permission on its read-only directories. */
+async function removeTree(path: string): Promise<void> {
+  const stack = [path];
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    let st;
+    try {
+      st = await lstat(dir);
+    } catch {
+      continue;
+    }
+    if (!st.isDirectory()) continue;
+    await chmod(dir, 0o700).catch(() => undefined);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names) stack.push(join(dir, name));
+  }
+  await rm(path, { recursive: true, force: true });
+}
+
+async function fsyncDir(path: string): Promise<void> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function sortedByBytes<T extends { rel: string }>(entries: readonly T[]): T[] {
+  return [...entries].sort((a, b) => Buffer.compare(Buffer.from(a.rel), Buffer.from(b.rel)));
+}
+
+/** The directory digest line format (see the header comment); exported for the registry's verify. */
+export function directoryDigestHex(
+  files: readonly { rel: string; size: number; sha256: string }[],
+): string {
+  const hash = createHash('sha256');
+  for (const f of sortedByBytes(files)) hash.update(`${f.rel}\0${f.size}\0${f.sha256}\n`, 'utf8');
+  return hash.digest('hex');
+}
+
+/**
+ * Snapshots `source` (a file or a directory) into `quarantineDir`. Returns a `Snapshot`, or a
+ * `Refusal` with a stable reason for anything the source may be blamed for (links, special or
+ * hidden entries, names, limits, changes during the copy, lack of space). Throws only for I/O
+ * errors of the quarantine area itself. The temporary copy is removed on every failure.
+ */
+export async function snapshotArtifact(
+  source: string,
+  quarantineDir: string,
+  limits: Partial<IntakeLimits> = {},
+  options: IntakeOptions = {},
+): Promise<Snapshot | Refusal> {
+  const lim: IntakeLimits = { ...DEFAULT_INTAKE_LIMITS, ...limits };
+  const abs = resolve(source);
+  const name = basename(abs);
+  let tmp: string | undefined;
+  try {
+    checkSegment(name, `the name ${JSON.stringify(name)}`);
+    if (name === '' || schemaProblems(LogicalName, name).length > 0)
+      throw new Refused('invalid_name', `${JSON.stringify(name)} is not a valid logical name`);
+    const p = await plan(abs, lim);
+
+    const tmpRoot = join(quarantineDir, 'tmp');
+    const artifactsRoot = join(quarantineDir, 'artifacts');
+    await mkdir(tmpRoot, { recursive: true, mode: 0o750 });
+    await mkdir(artifactsRoot, { recursive: true, mode: 0o750 });
+    await checkSpace(quarantineDir, p.totalBytes, lim);
+
+    tmp = join(tmpRoot, randomBytes(16).toString('hex'));
+    await mkdir(tmp, { mode: 0o700 });
+    const destRoot = join(tmp, name);
+    let hex: string;
+    if (p.kind === 'file') {
+      hex = await copyFile(p.files[0]!, destRoot, options);
+    } else {
+      for (const d of p.dirs) await mkdir(join(destRoot, d.rel), { mode: 0o700 });
+      const hashed: { rel: string; size: number; sha256: string }[] = [];
+      for (const f of p.files) {
+        const sha256 = await copyFile(f, join(destRoot, f.rel), options);
+        hashed.push({ rel: f.rel, size: Number(f.id.size), sha256 });
+      }
+      // An entry added, removed or renamed during the copy changes its directory's times.
+      for (const d of p.dirs) {
+        const now = await lstat(d.abs, { bigint: true }).catch(() => undefined);
+        if (!now || !sameIdentity(identity(now), d.id))
+          throw new Refused('changed_during_copy', `${show(d.rel)} changed while it was copied`);
+      }
+      hex = directoryDigestHex(hashed);
+      for (const d of [...p.dirs].reverse()) {
+        const path = join(destRoot, d.rel);
+        await fsyncDir(path);
+        await chmod(path, 0o555);
+      }
+    }
+    await fsyncDir(tmp);
+
+    const final = join(artifactsRoot, hex);
+    let reused = false;
+    try {
+      await rename(tmp, final);
+      tmp = undefined;
+      await fsyncDir(artifactsRoot);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+      reused = true;
+    }
+    await chmod(final, 0o555);
+    const existing = await readdir(final);
+    const stored = existing[0];
+    if (existing.length !== 1 || stored === undefined)
+      throw new Refused('store_conflict', `artifacts/${hex} holds ${existing.length} entries`);
+    const storedSt = await lstat(join(final, stored));
+    if (
+      (p.kind === 'file') !== storedSt.isFile() ||
+      (p.kind === 'directory') !== storedSt.isDirectory()
+    )
+      throw new Refused('store_conflict', `artifacts/${hex} holds a different kind of artifact`);
+    if (tmp !== undefined) {
+      await removeTree(tmp);
+      tmp = undefined;
+    }
+    return {
+      ok: true,
+      kind: p.kind,
+      name,
+      digest: `sha256:${hex}`,
+      sizeBytes: p.totalBytes,
+      fileCount: p.files.length,
+      path: join(final, stored),
+      reused,
+    };
+  } catch (err) {
+    if (tmp !== undefined) await removeTree(tmp);
+    if (err instanceof Refused) return { ok: false, reason: err.reason, detail: err.detail };
+    if ((err as NodeJS.ErrnoException).code === 'ENOSPC')
+      return {
+        ok: false,
+        reason: 'insufficient_space',
+        detail: 'the quarantine area ran out of space',
+      };
+    throw err;
+  }
+}
+
+/**
+ * Crash recovery: removes every copy left in `<quarantineDir>/tmp/` by an intake that did not
+ * finish. Call it at service start, before any intake runs (it would remove a copy in progress).
+ * Entries whose names are not 32 lowercase hex characters are left alone and reported.
+ */
+export async function cleanupIncomplete(
+  quarantineDir: string,
+): Promise<{ removed: string[]; ignored: string[] }> {
+  const tmpRoot = join(quarantineDir, 'tmp');
+  let names: string[];
+  try {
+    names = await readdir(tmpRoot);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { removed: [], ignored: [] };
+    throw err;
+  }
+  const removed: string[] = [];
+  const ignored: string[] = [];
+  for (const n of names.sort()) {
+    if (TMP_NAME.test(n)) {
+      await removeTree(join(tmpRoot, n));
+      removed.push(n);
+    } else ignored.push(n);
+  }
+  return { removed, ignored };
+}

@@ -1,0 +1,2 @@
+// Throws while "parsing": an uncaught exception.
+throw new Error('hostile parser blew up');

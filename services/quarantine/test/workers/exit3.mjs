@@ -1,0 +1,2 @@
+// Exits with a non-zero code of its own.
+process.exit(3);

@@ -1,0 +1,4 @@
+// Never finishes: a busy loop.
+for (;;) {
+  /* spin */
+}

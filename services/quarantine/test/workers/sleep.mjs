@@ -1,0 +1,2 @@
+// Never finishes without burning CPU.
+setInterval(() => undefined, 1000);
