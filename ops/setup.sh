@@ -16,8 +16,9 @@ if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.
   exit 1
 fi
 
-# Debian packages: binary -> package. Tests need the same bus the appliance runs.
-declare -A needed=([nats-server]=nats-server)
+# Debian packages: binary -> package. Tests use the same real parts the appliance runs: the bus,
+# the YARA scanner, and util-linux's unshare/prlimit for the quarantine sandbox.
+declare -A needed=([nats-server]=nats-server [yara]=yara [unshare]=util-linux [prlimit]=util-linux)
 missing=()
 for bin in "${!needed[@]}"; do
   if ! command -v "$bin" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$bin" ] && [ ! -x "/usr/bin/$bin" ]; then
@@ -25,6 +26,7 @@ for bin in "${!needed[@]}"; do
   fi
 done
 if [ ${#missing[@]} -gt 0 ]; then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
