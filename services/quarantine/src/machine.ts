@@ -41,6 +41,17 @@ export const STAGE_STATES: Readonly<Record<QuarantineStageName, string>> = {
 const nextPlanned = (ctx: QuarantineContext): QuarantineStageName | null =>
   ctx.planned.find((s) => !ctx.passed.includes(s)) ?? null;
 
+interface GuardArgs {
+  context: QuarantineContext;
+  event: QuarantineMachineEvent;
+}
+
+/** `stage` passed, and the context says where the run goes from there. */
+const passedWhen =
+  (stage: QuarantineStageName, then: (ctx: QuarantineContext) => boolean) =>
+  ({ context, event }: GuardArgs): boolean =>
+    event.type === 'quarantine.stage.passed' && event.stage === stage && then(context);
+
 const stageStates = Object.fromEntries(
   QUARANTINE_STAGES.map((stage) => [
     STAGE_STATES[stage],
@@ -49,30 +60,12 @@ const stageStates = Object.fromEntries(
         'quarantine.stage.passed': [
           // The last planned stage passed: the run is complete once `quarantine.completed` says so.
           {
-            guard: ({
-              context,
-              event,
-            }: {
-              context: QuarantineContext;
-              event: QuarantineMachineEvent;
-            }) =>
-              event.type === 'quarantine.stage.passed' &&
-              event.stage === stage &&
-              context.planned.at(-1) === stage,
+            guard: passedWhen(stage, (ctx) => ctx.planned.at(-1) === stage),
             target: 'Completing',
-            actions: 'recordPassed',
+            actions: 'recordPassed' as const,
           },
           ...QUARANTINE_STAGES.map((next) => ({
-            guard: ({
-              context,
-              event,
-            }: {
-              context: QuarantineContext;
-              event: QuarantineMachineEvent;
-            }) =>
-              event.type === 'quarantine.stage.passed' &&
-              event.stage === stage &&
-              context.planned[context.planned.indexOf(stage) + 1] === next,
+            guard: passedWhen(stage, (ctx) => ctx.planned[ctx.planned.indexOf(stage) + 1] === next),
             target: STAGE_STATES[next],
             actions: 'recordPassed' as const,
           })),
