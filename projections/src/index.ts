@@ -22,6 +22,14 @@ export {
   type EventCountsDocument,
 } from './eventCounts/index.js';
 export {
+  REGISTRY_MANIFEST,
+  registryManifestProjection,
+  runnableModels,
+  type ManifestEntry,
+  type ModelStatus,
+  type RegistryManifestDocument,
+} from './registryManifest/index.js';
+export {
   ChainBuilder,
   ChainError,
   GENESIS_HEAD,

@@ -1,0 +1,8 @@
+export {
+  REGISTRY_MANIFEST,
+  registryManifestProjection,
+  runnableModels,
+  type ManifestEntry,
+  type ModelStatus,
+  type RegistryManifestDocument,
+} from './projection.js';
