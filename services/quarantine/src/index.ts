@@ -13,3 +13,4 @@ export * from './stages/hashPin.js';
 export * from './stages/sourcePolicy.js';
 export * from './intake/index.js';
 export * from './sandbox/index.js';
+export * from './scan/index.js';

@@ -1,0 +1,3 @@
+export * from './yara.js';
+export * from './entropy.js';
+export * from './weights.js';
