@@ -228,7 +228,11 @@ describe('catalog', () => {
   it('lists every projection under its own name', () => {
     for (const [name, projection] of Object.entries(PROJECTIONS))
       expect(projection.name).toBe(name);
-    expect(Object.keys(PROJECTIONS).sort()).toEqual(['event-counts', 'registry-manifest', 'service-status']);
+    expect(Object.keys(PROJECTIONS).sort()).toEqual([
+      'event-counts',
+      'registry-manifest',
+      'service-status',
+    ]);
   });
 
   it('finds projections by name, and null for an unknown one', () => {

@@ -220,7 +220,10 @@ export function buildProgram(io: Io): Command {
   events
     .command('replay')
     .description('rebuild a projection from scratch from the stream (or a bundle) and print it')
-    .requiredOption('--projection <name>', 'projection to rebuild: service-status, event-counts, registry-manifest')
+    .requiredOption(
+      '--projection <name>',
+      'projection to rebuild: service-status, event-counts, registry-manifest',
+    )
     .addOption(stateDirOption())
     .addOption(natsUrlOption())
     .addOption(new Option('--from <seq>', 'first stream sequence').argParser(seq))
