@@ -179,7 +179,7 @@ describe('runSandboxed: process tree', () => {
     const marker = `secai-marker-${process.pid}-${Date.now()}-a`;
     const outcome = await runSandboxed(
       { script: worker('grandchild'), input: { marker, escape: false, thenExit: false } },
-      { timeoutMs: 1500 },
+      { timeoutMs: 5000 }, // generous: two node processes must start first, even on a loaded machine
     );
     expect(failureOf(outcome)).toBe('timeout');
     expect(outcome.isolation.reapedDescendants).toBe(1);
