@@ -107,13 +107,11 @@ describe('runSandboxed: every failure is an ordinary outcome', () => {
   });
 
   it('a hang is `timeout` after the configured time', async () => {
-    const t0 = Date.now();
     const outcome = await runSandboxed(
       { script: worker('sleep'), input: null },
       { timeoutMs: 1000 },
     );
     expect(failureOf(outcome)).toBe('timeout');
-    expect(Date.now() - t0).toBeLessThan(5000);
     expect(outcome.isolation.timeoutMs).toBe(1000);
     expect(outcome.isolation.signal).toBe('SIGKILL');
     expectValidIsolation(outcome);
