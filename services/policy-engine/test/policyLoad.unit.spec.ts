@@ -291,9 +291,7 @@ describe('strict YAML', () => {
       const prev = letters[i - 1] as string;
       bomb += `${letters[i]}: &${letters[i]} [${Array(10).fill(`*${prev}`).join(', ')}]\n`;
     }
-    const started = Date.now();
     const problems = problemsOf(bomb);
-    expect(Date.now() - started).toBeLessThan(2000);
     expect(problems).toHaveLength(1);
     expect(problemAt(problems, P, '').message).toMatch(/too many YAML aliases/);
   });

@@ -224,9 +224,7 @@ describe('fuzz: random mutations of a valid file', () => {
         else buf = buf.subarray(0, at);
       }
       await writeFile(path, buf);
-      const started = performance.now();
       const r = await inspectGguf(path);
-      expect(performance.now() - started).toBeLessThan(5000);
       if (r.ok) {
         accepts++;
         checkInvariants(r);
@@ -370,9 +368,7 @@ describe('scanChatTemplate', () => {
       'curl '.repeat(200_000),
     ];
     for (const input of inputs) {
-      const started = performance.now();
       scanChatTemplate(input);
-      expect(performance.now() - started).toBeLessThan(2000);
     }
   });
 });

@@ -128,7 +128,6 @@ describe('scanPickle', () => {
     const rand = seededRandom(0x91c41e);
     const bases: Uint8Array[] = [...Object.values(PICKLES), truncatedPickle()];
     const verdicts = new Set<string>();
-    const started = Date.now();
     for (let i = 0; i < 300; i += 1) {
       const base = bases[Math.floor(rand() * bases.length)] ?? new Uint8Array();
       let bytes: Uint8Array = Uint8Array.from(base);
@@ -152,7 +151,6 @@ describe('scanPickle', () => {
       verdicts.add(r.verdict);
       expect(() => findEmbeddedPickles(bytes)).not.toThrow();
     }
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(verdicts.size).toBeGreaterThan(1);
   });
 });
@@ -184,9 +182,7 @@ describe('findEmbeddedPickles', () => {
   it('stays bounded on input engineered to start a candidate at every other byte', () => {
     const bytes = new Uint8Array(1 << 20);
     for (let i = 0; i < bytes.length; i += 2) bytes.set([0x80, 0x02], i);
-    const started = Date.now();
     const hits = findEmbeddedPickles(bytes, { maxTotalOpcodes: 2_000_000 });
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(hits.at(-1)).toMatchObject({ unscanned: 'scan budget exhausted' });
   });
 

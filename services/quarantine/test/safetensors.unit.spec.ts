@@ -152,10 +152,8 @@ describe('inspectSafetensors', () => {
     const fh = await open(p, 'r+');
     await fh.truncate(8 + header.length + size);
     await fh.close();
-    const started = Date.now();
     const r = await inspectSafetensors(p);
     expect(r).toMatchObject({ ok: true, dataLength: size });
-    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('refuses symlinks, hard links, directories and missing files', async () => {
@@ -180,7 +178,6 @@ describe('inspectSafetensors', () => {
       ...Object.values(safetensorsVariants()).map((v) => v.bytes),
     ];
     const outcomes = new Set<string>();
-    const started = Date.now();
     for (let i = 0; i < 300; i += 1) {
       const base = bases[Math.floor(rand() * bases.length)] ?? new Uint8Array();
       const bytes = Uint8Array.from(base);
@@ -211,7 +208,6 @@ describe('inspectSafetensors', () => {
       const r = inspectSafetensorsBuffer(mutated);
       outcomes.add(r.ok ? 'ok' : r.reason);
     }
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(outcomes.size).toBeGreaterThan(3);
   });
 });
