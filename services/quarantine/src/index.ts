@@ -14,3 +14,4 @@ export * from './stages/sourcePolicy.js';
 export * from './intake/index.js';
 export * from './sandbox/index.js';
 export * from './scan/index.js';
+export * from './stages/runStage.js';

@@ -1,0 +1,77 @@
+// Stage worker: the format gate, run by `runStage` inside the sandbox (no credentials, no
+// network, bounded). Reads `{ path, kind }` on stdin, prints one JSON verdict on stdout. A
+// crash or hang here is the sandbox's to report; this script never decides anything else.
+import { inspectDiffusersDirectory } from '../formats/diffusers.js';
+import { inspectGguf } from '../formats/gguf/index.js';
+import { detectPolyglotFile } from '../formats/polyglot.js';
+import { inspectSafetensors } from '../formats/safetensors.js';
+
+interface Input {
+  path: string;
+  kind: 'file' | 'directory';
+}
+
+let raw = '';
+for await (const chunk of process.stdin) raw += String(chunk);
+const input = JSON.parse(raw) as Input;
+
+async function gate(): Promise<Record<string, unknown>> {
+  if (input.kind === 'directory') {
+    const r = await inspectDiffusersDirectory(input.path);
+    return r.ok
+      ? {
+          passed: true,
+          reasonCode: 'diffusers_ok',
+          format: 'diffusion-directory',
+          files: r.files.length,
+        }
+      : {
+          passed: false,
+          reasonCode: r.reason ?? 'diffusers_invalid',
+          detail: r.findings
+            .slice(0, 3)
+            .map((f) => f.detail)
+            .join('; '),
+        };
+  }
+  const polyglot = await detectPolyglotFile(input.path);
+  if ('error' in polyglot)
+    return { passed: false, reasonCode: 'unreadable', detail: polyglot.error };
+  if (polyglot.polyglot) {
+    return {
+      passed: false,
+      reasonCode: 'polyglot',
+      detail: polyglot.findings
+        .slice(0, 3)
+        .map((f) => f.code)
+        .join(', '),
+    };
+  }
+  const gguf = await inspectGguf(input.path);
+  if (gguf.ok)
+    return {
+      passed: true,
+      reasonCode: 'gguf_ok',
+      format: 'gguf',
+      tensors: gguf.tensorCount,
+      version: gguf.version,
+    };
+  if (gguf.reason !== 'bad_magic')
+    return { passed: false, reasonCode: `gguf_${gguf.reason}`, detail: gguf.detail };
+  const st = await inspectSafetensors(input.path);
+  if (st.ok)
+    return {
+      passed: true,
+      reasonCode: 'safetensors_ok',
+      format: 'safetensors',
+      tensors: st.tensors.length,
+    };
+  return {
+    passed: false,
+    reasonCode:
+      st.reason === 'header_length_out_of_bounds' ? 'unknown_format' : `safetensors_${st.reason}`,
+    detail: st.detail,
+  };
+}
+
+process.stdout.write(JSON.stringify(await gate()));
