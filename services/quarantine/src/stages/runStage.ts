@@ -77,7 +77,7 @@ export async function runStage(
     ...base,
     passed: verdict.passed,
     reasonCode: verdict.reasonCode.slice(0, 64),
-    detail: String(verdict.detail ?? '').slice(0, 512),
+    detail: typeof verdict.detail === 'string' ? verdict.detail.slice(0, 512) : '',
     result,
   };
 }
