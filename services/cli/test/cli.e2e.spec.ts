@@ -163,6 +163,17 @@ describe('secai events', () => {
     );
   });
 
+  it('shows exactly the last N events with --limit', async () => {
+    const r = await secai(['events', 'tail', '--state-dir', stateDir, '--json', '--limit', '3']);
+    const seqs = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { seq: number }).seq);
+    expect(seqs).toHaveLength(3);
+    expect(seqs[1]! - seqs[0]!).toBe(1);
+    expect(seqs[2]! - seqs[1]!).toBe(1);
+  });
+
   it('verifies the chain, the seals and every signature of the live stream', async () => {
     await waitForSeal(stateDir);
     const chain = await secai(['events', 'verify', '--state-dir', stateDir, '--json']);

@@ -59,10 +59,12 @@ export async function tail(
   options: TailOptions,
   out: (line: string) => void,
 ): Promise<void> {
-  const { lastSeq } = await streamBounds(ctx.jsm, ctx.stream);
+  const { firstSeq, lastSeq } = await streamBounds(ctx.jsm, ctx.stream);
+  // Without a type filter the last N events are the last N sequences: read only those.
+  const fromSeq = options.type ? firstSeq : Math.max(firstSeq, lastSeq - options.limit + 1);
   const matches = (type: string | undefined) => !options.type || type === options.type;
   const rows: Row[] = [];
-  for await (const entry of readHistory(ctx.js, ctx.jsm, ctx.stream, { toSeq: lastSeq })) {
+  for await (const entry of readHistory(ctx.js, ctx.jsm, ctx.stream, { fromSeq, toSeq: lastSeq })) {
     if (!matches(entry.type)) continue;
     rows.push(inspect(entry.seq, entry.subject, entry.bytes, ctx));
     if (rows.length > options.limit) rows.shift();
