@@ -67,7 +67,10 @@ export async function* readHistory(
         type: m.headers?.get('Secai-Type') || undefined,
       };
       // pending counts what matches the filter beyond this message: 0 means we have it all.
-      if (m.seq >= toSeq || (!range.follow && m.info.pending === 0)) break;
+      if (m.seq >= toSeq) break;
+      // With a subject filter the last match may lie before toSeq: then `pending` ends the read.
+      // Unfiltered reads never rely on it (seen stopping short right after a publish burst).
+      if (!range.follow && range.filterSubject !== undefined && m.info.pending === 0) break;
     }
   } finally {
     await messages.close().catch(() => undefined);
