@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { IllegalStateError, type QuarantineStageName } from '@secai/contracts';
+import { transition } from 'xstate';
 import {
   assertStageExpected,
   nextStep,
   plannedStages,
+  quarantineMachine,
   replayRun,
+  type QuarantineContext,
   type QuarantineMachineEvent,
 } from '../src/index.js';
 
@@ -96,8 +99,17 @@ describe('quarantine machine', () => {
   it('round-trips its state through JSON as a cache, and replay agrees with it', () => {
     const events = [started('gguf'), passed('source_policy')];
     const snapshot = replayRun(events);
-    const cached = JSON.parse(JSON.stringify(snapshot)) as { value: string; context: unknown };
-    expect(cached.value).toBe(snapshot.value);
-    expect(cached.context).toEqual(snapshot.context);
+    const cached = JSON.parse(JSON.stringify(quarantineMachine.getPersistedSnapshot(snapshot))) as {
+      value: string;
+      context: QuarantineContext;
+    };
+    // A restored cache must lead to the same next step as the replay, and continue the same way.
+    const restored = quarantineMachine.resolveState({
+      value: cached.value,
+      context: cached.context,
+    });
+    expect(nextStep(restored)).toEqual(nextStep(snapshot));
+    const [after] = transition(quarantineMachine, restored, passed('format_gate'));
+    expect(after.value).toBe(replayRun([...events, passed('format_gate')]).value);
   });
 });

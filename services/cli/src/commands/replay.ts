@@ -1,4 +1,3 @@
-import { EnvelopeError, verifyEnvelope } from '@secai/contracts';
 import {
   openBundle,
   projectionByName,
@@ -7,11 +6,10 @@ import {
   replay,
   type ProjectedEvent,
 } from '@secai/projections';
-import { readHistory } from '@secai/streams';
 import { loadTrustStore } from '@secai/contracts';
-import type { TrustStore } from '@secai/contracts';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
+import { verifiedEntries, verifiedEvents } from '../verified.js';
 
 export interface ReplayOptions {
   projection: string;
@@ -38,34 +36,18 @@ export async function replayCommand(
       `no projection called ${options.projection}; known: ${Object.keys(PROJECTIONS).join(', ')}`,
     );
   }
-  let refused = 0;
-  const verified = async function* (
-    entries: AsyncIterable<{ seq: number; bytes: Uint8Array; subject?: string }>,
-    trust: TrustStore,
-  ): AsyncGenerator<ProjectedEvent> {
-    for await (const e of entries) {
-      try {
-        const opts = e.subject
-          ? { natsSubject: e.subject, streamSeq: e.seq }
-          : { streamSeq: e.seq };
-        yield { seq: e.seq, event: verifyEnvelope(e.bytes, trust, opts).event };
-      } catch (err) {
-        if (!(err instanceof EnvelopeError)) throw err;
-        refused++;
-      }
-    }
-  };
-  let source: AsyncGenerator<ProjectedEvent>;
+  const tally = { refused: 0 };
+  let source: AsyncIterable<ProjectedEvent>;
   if (options.bundle) {
     const { header, entries } = await openBundle(options.bundle);
     const trust = await loadTrustStore(header.trust, { now: new Date() });
-    source = verified(entries, trust);
+    source = verifiedEntries(entries, trust, tally);
   } else if (ctx) {
     const range = {
       ...(options.from ? { fromSeq: options.from } : {}),
       ...(options.to ? { toSeq: options.to } : {}),
     };
-    source = verified(readHistory(ctx.js, ctx.jsm, ctx.stream, range), ctx.trust);
+    source = verifiedEvents(ctx, range, tally);
   } else {
     throw new CliError('USAGE', 'replay needs a running appliance or --bundle FILE');
   }
@@ -80,14 +62,14 @@ export async function replayCommand(
         projection: projection.name,
         lastSeq: result.lastSeq,
         applied: result.applied,
-        refused,
+        refused: tally.refused,
         document: JSON.parse(document) as unknown,
       }),
     );
   else {
     out(document);
     process.stderr.write(
-      `${projection.name}: ${result.applied} events applied up to seq ${result.lastSeq}${refused ? `, ${refused} refused envelopes skipped` : ''}\n`,
+      `${projection.name}: ${result.applied} events applied up to seq ${result.lastSeq}${tally.refused ? `, ${tally.refused} refused envelopes skipped` : ''}\n`,
     );
   }
 }
