@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
 import { DecisionRequest, DecisionResponse } from './decisions.js';
 import { Seq, Sha256Hex, closed } from './events/common.js';
 import type { ServiceName } from './services.js';
@@ -38,6 +38,14 @@ export const CommandFailure = Type.Object(
   closed,
 );
 
+/** A command's answer: its own fields with `ok: true`, or a coded refusal. */
+function answer<P extends TProperties>(fields: P) {
+  return Type.Union([Type.Object({ ok: Type.Literal(true), ...fields }, closed), CommandFailure]);
+}
+
+/** Request of the operator commands that only need a reason (recorded with what they do). */
+const WithReason = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 256 }) }, closed);
+
 export const COMMANDS = {
   'policy-engine.decide': defineCommand({
     handler: 'policy-engine',
@@ -57,48 +65,31 @@ export const COMMANDS = {
       'cli',
     ],
     request: DecisionRequest,
-    reply: Type.Union([
-      Type.Object({ ok: Type.Literal(true), result: DecisionResponse }, closed),
-      CommandFailure,
-    ]),
+    reply: answer({ result: DecisionResponse }),
   }),
   'policy-engine.reload': defineCommand({
     handler: 'policy-engine',
     name: 'reload',
     version: 1,
     callers: ['cli', 'appliance'],
-    request: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 256 }) }, closed),
-    reply: Type.Union([
-      Type.Object(
-        {
-          ok: Type.Literal(true),
-          digest: Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }),
-          changed: Type.Boolean(),
-        },
-        closed,
-      ),
-      CommandFailure,
-    ]),
+    request: WithReason,
+    reply: answer({
+      digest: Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }),
+      changed: Type.Boolean(),
+    }),
   }),
   'incident-recorder.seal': defineCommand({
     handler: 'incident-recorder',
     name: 'seal',
     version: 1,
     callers: ['cli', 'appliance'],
-    request: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 256 }) }, closed),
-    reply: Type.Union([
-      Type.Object(
-        {
-          ok: Type.Literal(true),
-          /** Stream sequence of the seal event (null: nothing new to seal). */
-          sealSeq: Type.Union([Seq, Type.Null()]),
-          toSeq: Type.Union([Seq, Type.Null()]),
-          head: Sha256Hex,
-        },
-        closed,
-      ),
-      CommandFailure,
-    ]),
+    request: WithReason,
+    reply: answer({
+      /** Stream sequence of the seal event (null: nothing new to seal). */
+      sealSeq: Type.Union([Seq, Type.Null()]),
+      toSeq: Type.Union([Seq, Type.Null()]),
+      head: Sha256Hex,
+    }),
   }),
 } as const;
 
