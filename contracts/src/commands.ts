@@ -1,6 +1,7 @@
 import { Type, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
 import { DecisionRequest, DecisionResponse } from './decisions.js';
-import { Seq, Sha256Hex, closed } from './events/common.js';
+import { Count, GitRevision, Seq, Sha256Hex, SubjectToken, closed } from './events/common.js';
+import { ModelName, SourceUrl } from './events/supplyChain.js';
 import type { ServiceName } from './services.js';
 
 /**
@@ -46,6 +47,23 @@ function answer<P extends TProperties>(fields: P) {
 /** Request of the operator commands that only need a reason (recorded with what they do). */
 const WithReason = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 256 }) }, closed);
 
+/** An import of a local file or diffusers-style directory into quarantine. */
+const ImportRequest = Type.Object(
+  {
+    /** Absolute path on the appliance (the quarantine service reads it, not the caller). */
+    path: Type.String({ minLength: 2, maxLength: 4096, pattern: '^/[^\\x00]*$' }),
+    /** Human name for the registry; defaults to the file name. */
+    name: Type.Optional(ModelName),
+    url: Type.Optional(SourceUrl),
+    revision: Type.Optional(GitRevision),
+    /** An OpenSSF model-signing bundle for a single file (a directory carries `model.sig`). */
+    signaturePath: Type.Optional(
+      Type.String({ minLength: 2, maxLength: 4096, pattern: '^/[^\\x00]*$' }),
+    ),
+  },
+  closed,
+);
+
 export const COMMANDS = {
   'policy-engine.decide': defineCommand({
     handler: 'policy-engine',
@@ -90,6 +108,59 @@ export const COMMANDS = {
       toSeq: Type.Union([Seq, Type.Null()]),
       head: Sha256Hex,
     }),
+  }),
+  'quarantine.import': defineCommand({
+    handler: 'quarantine',
+    name: 'import',
+    version: 1,
+    callers: ['cli', 'ui'],
+    request: ImportRequest,
+    // Accepted once the source was walked (links, hidden paths, sizes, free space checked);
+    // copying and hashing go on after the reply, reported on the progress subject, and the
+    // artifact's `model.acquired` (causation: this request) is the outcome.
+    reply: answer({ totalBytes: Count, files: Count }),
+  }),
+  'registry.verify': defineCommand({
+    handler: 'registry',
+    name: 'verify',
+    version: 1,
+    callers: ['cli', 'ui', 'inference', 'integrity-monitor', 'incident-recorder'],
+    request: Type.Object({ model: Sha256Hex }, closed),
+    // Accepted at once; the re-hash reports progress and ends in `model.verified` or
+    // `model.verification.failed` with this request as causation.
+    reply: answer({ sizeBytes: Count }),
+  }),
+  'registry.quarantine_model': defineCommand({
+    handler: 'registry',
+    name: 'quarantine_model',
+    version: 1,
+    callers: ['incident-recorder', 'cli'],
+    request: Type.Object(
+      {
+        model: Sha256Hex,
+        reason: Type.String({ minLength: 1, maxLength: 512 }),
+        /** The incident whose containment asks; absent when an operator asks. */
+        incidentId: Type.Optional(SubjectToken(64)),
+      },
+      closed,
+    ),
+    reply: answer({
+      /** Where the bytes now are, relative to the containment area. */
+      containedPath: Type.String({ minLength: 1, maxLength: 4096 }),
+      /** True when the model had already been contained (the command is idempotent). */
+      alreadyContained: Type.Boolean(),
+    }),
+  }),
+  'registry.remove': defineCommand({
+    handler: 'registry',
+    name: 'remove',
+    version: 1,
+    callers: ['cli', 'ui'],
+    request: Type.Object(
+      { model: Sha256Hex, reason: Type.String({ minLength: 1, maxLength: 512 }) },
+      closed,
+    ),
+    reply: answer({ removed: Type.Boolean() }),
   }),
 } as const;
 

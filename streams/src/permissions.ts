@@ -3,6 +3,7 @@ import {
   COMMANDS,
   COMMAND_SUBJECT_PREFIX,
   EVENT_SUBJECT_PREFIX,
+  PROGRESS_SUBJECT_PREFIX,
   SERVICES,
   catalogue,
   type EventType,
@@ -89,13 +90,22 @@ export function servicePermissions(
     ...Object.values(COMMANDS)
       .filter((c) => (c.callers as readonly string[]).includes(service))
       .map((c) => `${COMMAND_SUBJECT_PREFIX}.${c.handler}.${c.name}`),
+    `${PROGRESS_SUBJECT_PREFIX}.${service}.>`,
     ...readerApi(stream),
     ...checkpointApi(service),
+  ];
+  // Progress of the long commands it may send, from their handlers only.
+  const progress = [
+    ...new Set(
+      Object.values(COMMANDS)
+        .filter((c) => (c.callers as readonly string[]).includes(service))
+        .map((c) => `${PROGRESS_SUBJECT_PREFIX}.${c.handler}.>`),
+    ),
   ];
   return {
     publish: { allow: publish },
     subscribe: {
-      allow: [`${inboxPrefixOf(service)}.>`, `${COMMAND_SUBJECT_PREFIX}.${service}.>`],
+      allow: [`${inboxPrefixOf(service)}.>`, `${COMMAND_SUBJECT_PREFIX}.${service}.>`, ...progress],
     },
     allow_responses: { max: 1, expires: '30s' },
   };

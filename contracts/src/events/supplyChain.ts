@@ -139,6 +139,8 @@ export const supplyChainEvents = {
       {
         kind: ArtifactKind,
         name: LogicalName,
+        /** The human name given at import (`--name`); the registry shows `name` without it. */
+        displayName: Type.Optional(ModelName),
         sizeBytes: Count,
         /** For a directory: the SecAI directory digest over its files. */
         digest: Digest,

@@ -13,6 +13,8 @@ export interface AcquisitionSource {
   readonly url?: string;
   /** A 40-hex git revision (Hugging Face commit). */
   readonly revision?: string;
+  /** The human name given at import. */
+  readonly displayName?: string;
 }
 
 export type ModelAcquiredData = EventData<'model.acquired'>;
@@ -32,6 +34,7 @@ export function modelAcquiredData(
   const data: ModelAcquiredData = {
     kind: snapshot.kind,
     name: snapshot.name,
+    ...(source.displayName !== undefined ? { displayName: source.displayName } : {}),
     sizeBytes: snapshot.sizeBytes,
     digest: snapshot.digest,
     ...(snapshot.kind === 'directory' ? { fileCount: snapshot.fileCount } : {}),
