@@ -15,3 +15,4 @@ export * from './intake/index.js';
 export * from './sandbox/index.js';
 export * from './scan/index.js';
 export * from './stages/runStage.js';
+export * from './service/index.js';

@@ -27,6 +27,16 @@ export const MODEL_FORMATS = [
 ] as const;
 const FormatName = Type.Union(MODEL_FORMATS.map((f) => Type.Literal(f)));
 
+/**
+ * Static-scan thresholds by name (the quarantine's DEFAULT_STATIC_SCAN_THRESHOLDS lists them and
+ * their reference defaults). Names are checked against that list when the quarantine loads them.
+ */
+const StaticScanThresholds = Type.Record(
+  Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' }),
+  Type.Number(),
+  { maxProperties: 64 },
+);
+
 export const ToolAllowEntry = Type.Object(
   {
     name: Name(),
@@ -80,6 +90,54 @@ export const MainPolicySchema = Type.Object(
         behavior_max_score: Type.Number({ minimum: 0, maximum: 0.3 }),
         /** Critical findings allowed: always 0. */
         behavior_max_critical: Type.Literal(0),
+        /** Wall-clock limit of each sandboxed stage worker but the behavioural test (default 120). */
+        stage_timeout_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+        /** Wall-clock limit of the behavioural test (default 600). */
+        behavior_timeout_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 7200 })),
+        /** V8 heap of each stage worker, MiB (default 2048). */
+        stage_memory_mib: Type.Optional(Type.Integer({ minimum: 256, maximum: 65536 })),
+        /** Public keys an OpenSSF model-signing signature may be made with (provenance stage). */
+        provenance_keys: Type.Optional(
+          Type.Array(
+            Type.Object(
+              {
+                id: Name(),
+                public_key_pem: Type.String({
+                  minLength: 64,
+                  maxLength: 8192,
+                  pattern: '^-----BEGIN PUBLIC KEY-----',
+                }),
+              },
+              closed,
+            ),
+            { maxItems: 64 },
+          ),
+        ),
+        /** CA certificates a signing certificate must chain to (offline: no Fulcio, no Rekor). */
+        provenance_ca_certificates: Type.Optional(
+          Type.Array(
+            Type.String({
+              minLength: 64,
+              maxLength: 16384,
+              pattern: '^-----BEGIN CERTIFICATE-----',
+            }),
+            { maxItems: 16 },
+          ),
+        ),
+        /** Static-scan thresholds, each overriding the reference's default (see POLICY.md). */
+        static_scan: Type.Optional(StaticScanThresholds),
+        /** Intake limits (reference values as defaults). */
+        intake: Type.Optional(
+          Type.Object(
+            {
+              max_file_bytes: Type.Optional(Type.Integer({ minimum: 1 })),
+              max_total_bytes: Type.Optional(Type.Integer({ minimum: 1 })),
+              max_files: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+              reserve_bytes: Type.Optional(Type.Integer({ minimum: 0 })),
+            },
+            closed,
+          ),
+        ),
       },
       closed,
     ),

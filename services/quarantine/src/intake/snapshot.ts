@@ -104,6 +104,12 @@ export interface Refusal {
 export interface IntakeOptions {
   readonly chunkBytes?: number;
   readonly onChunk?: (relPath: string, bytesCopied: number) => void | Promise<void>;
+  /** Called once the source was walked and the space checked, before any byte is copied. */
+  readonly onPlanned?: (plan: {
+    kind: 'file' | 'directory';
+    totalBytes: number;
+    files: number;
+  }) => void | Promise<void>;
 }
 
 class Refused extends Error {
@@ -343,7 +349,8 @@ async function copyFile(entry: PlanEntry, dest: string, options: IntakeOptions):
 }
 
 /** Removes a tree this module wrote, restoring write permission on its read-only directories. */
-async function removeTree(path: string): Promise<void> {
+/** Removes a tree the quarantine made read-only (directories 0555), as a non-root owner can too. */
+export async function removeTree(path: string): Promise<void> {
   const stack = [path];
   while (stack.length > 0) {
     const dir = stack.pop()!;
@@ -410,6 +417,7 @@ export async function snapshotArtifact(
     await mkdir(tmpRoot, { recursive: true, mode: 0o750 });
     await mkdir(artifactsRoot, { recursive: true, mode: 0o750 });
     await checkSpace(quarantineDir, p.totalBytes, lim);
+    await options.onPlanned?.({ kind: p.kind, totalBytes: p.totalBytes, files: p.files.length });
 
     tmp = join(tmpRoot, randomBytes(16).toString('hex'));
     await mkdir(tmp, { mode: 0o700 });

@@ -3,7 +3,26 @@ import { fileURLToPath } from 'node:url';
 import { runSandboxed, type SandboxLimits } from '../sandbox/index.js';
 
 /** Stages that parse untrusted bytes run their worker script in the sandbox. */
-export const STAGE_WORKERS = { format_gate: 'formatGate.js' } as const;
+export const STAGE_WORKERS = {
+  source_policy: 'sourcePolicy.js',
+  format_gate: 'formatGate.js',
+  hash_pin: 'hashPin.js',
+  provenance: 'provenance.js',
+  static_scan: 'staticScan.js',
+  behavioral_test: 'behavioralTest.js',
+  diffusion_scan: 'diffusionScan.js',
+} as const;
+export type SandboxedStage = keyof typeof STAGE_WORKERS;
+
+/** What a stage worker reads on stdin: the artifact, and the stage's own parameters. */
+export interface StageRequest {
+  path: string;
+  kind: 'file' | 'directory';
+  /** Stage parameters (thresholds from policy, pinned keys, ...): plain JSON. */
+  params?: Record<string, unknown>;
+  /** Further files the worker must read (a signature bundle), bind-mounted read-only. */
+  extraReadOnlyPaths?: readonly string[];
+}
 
 export interface StageOutcome {
   passed: boolean;
@@ -31,12 +50,17 @@ function workerPath(file: string): string {
  * a failure of the service.
  */
 export async function runStage(
-  stage: keyof typeof STAGE_WORKERS,
-  artifact: { path: string; kind: 'file' | 'directory' },
+  stage: SandboxedStage,
+  request: StageRequest,
   limits: Partial<SandboxLimits> = {},
 ): Promise<StageOutcome> {
+  const { extraReadOnlyPaths = [], ...input } = request;
   const outcome = await runSandboxed(
-    { script: workerPath(STAGE_WORKERS[stage]), input: artifact, readOnlyPaths: [artifact.path] },
+    {
+      script: workerPath(STAGE_WORKERS[stage]),
+      input: { params: {}, ...input },
+      readOnlyPaths: [request.path, ...extraReadOnlyPaths],
+    },
     limits,
   );
   const base = { isolation: outcome.isolation, durationMs: outcome.durationMs };

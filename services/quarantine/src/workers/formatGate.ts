@@ -6,14 +6,9 @@ import { inspectGguf } from '../formats/gguf/index.js';
 import { detectPolyglotFile } from '../formats/polyglot.js';
 import { inspectSafetensors } from '../formats/safetensors.js';
 
-interface Input {
-  path: string;
-  kind: 'file' | 'directory';
-}
+import { printVerdict, readRequest } from './io.js';
 
-let raw = '';
-for await (const chunk of process.stdin) raw += String(chunk);
-const input = JSON.parse(raw) as Input;
+const input = await readRequest<Record<string, never>>();
 
 async function gate(): Promise<Record<string, unknown>> {
   if (input.kind === 'directory') {
@@ -74,4 +69,4 @@ async function gate(): Promise<Record<string, unknown>> {
   };
 }
 
-process.stdout.write(JSON.stringify(await gate()));
+printVerdict(await gate());

@@ -1,0 +1,34 @@
+import { createLogger, startServiceRuntime } from '@secai/streams';
+import { loadConfig } from './service/config.js';
+import { startQuarantine } from './service/service.js';
+
+const SERVICE = 'quarantine';
+const VERSION = '0.1.0';
+
+async function main(): Promise<void> {
+  const log = createLogger(SERVICE);
+  const config = loadConfig(process.env);
+  const rt = await startServiceRuntime(SERVICE, {
+    stateDir: config.stateDir,
+    version: VERSION,
+    config,
+  });
+  const service = await startQuarantine(rt, { config, log });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    await service.stop();
+    await rt.close(`signal ${signal}`);
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  createLogger(SERVICE).fatal({ err }, 'quarantine failed to start');
+  process.exit(1);
+});

@@ -1,0 +1,192 @@
+import { lstat, mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ConcurrencyError, ValidationError, writeFileAtomic } from '@secai/contracts';
+import type { EventStore, Logger } from '@secai/streams';
+import { modelAcquiredData, type AcquisitionSource } from '../intake/event.js';
+import {
+  removeTree,
+  snapshotArtifact,
+  type IntakeLimits,
+  type IntakeRefusalReason,
+} from '../intake/snapshot.js';
+import type { Coordinator } from './coordinator.js';
+import { viewRun } from './run.js';
+import { signatureStorePath } from './stages.js';
+
+/** Largest OMS bundle taken with an import (a bundle is a few KiB). */
+export const MAX_SIGNATURE_BYTES = 1024 * 1024;
+
+export interface ImportJob {
+  source: string;
+  via: AcquisitionSource['via'];
+  displayName?: string;
+  url?: string;
+  revision?: string;
+  signaturePath?: string;
+  /** The command request (causation of `model.acquired`) and its correlation. */
+  requestId?: string;
+  correlationId?: string;
+}
+
+export type ImportRefusalCode =
+  | IntakeRefusalReason
+  | 'signature_unreadable'
+  | 'signature_too_large'
+  | 'invalid_source'
+  | 'artifact_in_quarantine'
+  | 'already_promoted';
+
+export type ImportOutcome =
+  | { ok: true; artifactId: string; digest: string; eventId: string; reused: boolean }
+  | { ok: false; code: ImportRefusalCode; message: string };
+
+export interface ImportHooks {
+  onPlanned?: (plan: { totalBytes: number; files: number }) => void;
+  onProgress?: (bytesDone: number, totalBytes: number) => void;
+}
+
+/**
+ * Intake: snapshot the source into the quarantine area (hashed while copied), keep the signature
+ * bundle beside it, and record `model.acquired`; the coordinator takes the run from there. An
+ * artifact already in quarantine, or already promoted, is refused (its run or its registry entry
+ * says what became of it); one rejected earlier gets a new run.
+ */
+export class Importer {
+  constructor(
+    private readonly deps: {
+      store: EventStore;
+      coordinator: Coordinator;
+      quarantineDir: string;
+      limits: () => Partial<IntakeLimits>;
+      log: Logger;
+    },
+  ) {}
+
+  async run(job: ImportJob, hooks: ImportHooks = {}): Promise<ImportOutcome> {
+    const { quarantineDir } = this.deps;
+    let signature: Buffer | null = null;
+    if (job.signaturePath !== undefined) {
+      const read = await readSignature(job.signaturePath);
+      if (!read.ok) return read;
+      signature = read.bytes;
+    }
+    let total = 0;
+    let done = 0;
+    let fileDone = 0;
+    let lastFile = '';
+    const snapshot = await snapshotArtifact(job.source, quarantineDir, this.deps.limits(), {
+      onPlanned: (p) => {
+        total = p.totalBytes;
+        hooks.onPlanned?.(p);
+      },
+      onChunk: (rel, copied) => {
+        if (rel !== lastFile) {
+          done += fileDone;
+          fileDone = 0;
+          lastFile = rel;
+        }
+        fileDone = copied;
+        hooks.onProgress?.(done + fileDone, total);
+      },
+    });
+    if (!snapshot.ok) return { ok: false, code: snapshot.reason, message: snapshot.detail };
+    const artifactId = snapshot.digest.slice('sha256:'.length);
+
+    const { events, lastSequence } = await this.deps.store.load('artifact', artifactId);
+    const view = viewRun(
+      artifactId,
+      events.map((e) => e.event),
+    );
+    if (view && view.next.kind !== 'done') {
+      return {
+        ok: false,
+        code: 'artifact_in_quarantine',
+        message: `artifact ${artifactId.slice(0, 12)}… is already in quarantine (${view.snapshot.value as string})`,
+      };
+    }
+    if (view?.next.kind === 'done' && view.next.outcome === 'promoted') {
+      // The registry holds the promoted bytes: this fresh copy is not needed.
+      if (!snapshot.reused) await removeTree(dirname(snapshot.path));
+      return {
+        ok: false,
+        code: 'already_promoted',
+        message: `artifact ${artifactId.slice(0, 12)}… was promoted already: see secai model list`,
+      };
+    }
+
+    let data;
+    try {
+      data = modelAcquiredData(snapshot, {
+        via: job.via,
+        ...(job.url !== undefined ? { url: job.url } : {}),
+        ...(job.revision !== undefined ? { revision: job.revision } : {}),
+        ...(job.displayName !== undefined ? { displayName: job.displayName } : {}),
+      });
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      await removeTree(dirname(snapshot.path));
+      return { ok: false, code: 'invalid_source', message: err.message.slice(0, 512) };
+    }
+    if (signature !== null) {
+      const path = signatureStorePath(quarantineDir, artifactId);
+      await mkdir(dirname(path), { recursive: true, mode: 0o750 });
+      await writeFileAtomic(path, signature, 0o444);
+    }
+    try {
+      const appended = await this.deps.store.append(
+        [{ type: 'model.acquired', aggregateId: artifactId, data }],
+        {
+          expectedSequence: lastSequence,
+          ...(job.requestId !== undefined ? { causationId: job.requestId } : {}),
+          ...(job.correlationId !== undefined ? { correlationId: job.correlationId } : {}),
+        },
+      );
+      this.deps.coordinator.enqueue(artifactId);
+      this.deps.log.info(
+        { artifact: artifactId, via: job.via, reused: snapshot.reused },
+        'artifact acquired',
+      );
+      return {
+        ok: true,
+        artifactId,
+        digest: snapshot.digest,
+        eventId: appended.ids[0]!,
+        reused: snapshot.reused,
+      };
+    } catch (err) {
+      if (err instanceof ConcurrencyError)
+        return {
+          ok: false,
+          code: 'artifact_in_quarantine',
+          message: `artifact ${artifactId.slice(0, 12)}… was acquired concurrently`,
+        };
+      throw err;
+    }
+  }
+}
+
+async function readSignature(
+  path: string,
+): Promise<{ ok: true; bytes: Buffer } | { ok: false; code: ImportRefusalCode; message: string }> {
+  try {
+    const st = await lstat(path);
+    if (!st.isFile())
+      return { ok: false, code: 'signature_unreadable', message: `${path} is not a regular file` };
+    if (st.size > MAX_SIGNATURE_BYTES)
+      return {
+        ok: false,
+        code: 'signature_too_large',
+        message: `${path} is larger than ${MAX_SIGNATURE_BYTES} bytes`,
+      };
+    const bytes = await readFile(path);
+    if (bytes.length > MAX_SIGNATURE_BYTES)
+      return { ok: false, code: 'signature_too_large', message: `${path} grew while read` };
+    return { ok: true, bytes };
+  } catch (err) {
+    return {
+      ok: false,
+      code: 'signature_unreadable',
+      message: `${path}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+    };
+  }
+}

@@ -1,0 +1,220 @@
+import { mkdir } from 'node:fs/promises';
+import { progressSubject, type EventData, type ServiceName } from '@secai/contracts';
+import {
+  runConsumer,
+  serveCommand,
+  type EventStore,
+  type JetStreamClient,
+  type JetStreamManager,
+  type Logger,
+  type NatsConnection,
+  type RunningConsumer,
+  type Subscription,
+} from '@secai/streams';
+import { cleanupIncomplete, type IntakeLimits } from '../intake/snapshot.js';
+import type { QuarantineConfig } from './config.js';
+import { Coordinator } from './coordinator.js';
+import { Importer, type ImportOutcome } from './importer.js';
+import { InboxWatcher, returnClaims } from './inbox.js';
+import { loadPolicyBundle, type PolicyBundle } from './policyBundle.js';
+import { sandboxedStages, type StageExecutor } from './stages.js';
+
+export const PROMOTION_DECISIONS_DURABLE = 'quarantine-promotion-decisions';
+const BUNDLE_REFRESH_MS = 5000;
+const PROGRESS_EVERY_MS = 250;
+
+export interface QuarantineClient {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  store: EventStore;
+}
+
+export interface QuarantineService {
+  coordinator: Coordinator;
+  importer: Importer;
+  inbox: InboxWatcher;
+  bundle(): PolicyBundle | null;
+  stop(): Promise<void>;
+}
+
+/** Callers that may only import from the appliance's import staging area, not any path. */
+const STAGING_ONLY: readonly ServiceName[] = ['ui'];
+
+/**
+ * The quarantine zone: intake (the `quarantine.import` command and the watched inbox), the
+ * coordinator driving every run from its events, and the consumer of `model_promotion`
+ * decisions that settles a run. Open runs resume before anything new is taken.
+ */
+export async function startQuarantine(
+  client: QuarantineClient,
+  options: { config: QuarantineConfig; log: Logger; executeStage?: StageExecutor },
+): Promise<QuarantineService> {
+  const { config, log } = options;
+  await mkdir(config.quarantineDir, { recursive: true, mode: 0o750 });
+  await mkdir(config.inboxDir, { recursive: true, mode: 0o770 });
+  await cleanupIncomplete(config.quarantineDir);
+  await returnClaims(config.quarantineDir, config.inboxDir, log);
+
+  let bundle: PolicyBundle | null = null;
+  const refresh = async () => {
+    const loaded = await loadPolicyBundle(config.policyDir);
+    if (loaded.ok) {
+      if (bundle?.digest !== loaded.bundle.digest)
+        log.info({ digest: loaded.bundle.digest }, 'policy bundle loaded');
+      bundle = loaded.bundle;
+    } else {
+      if (bundle !== null) log.error({ problem: loaded.problem }, 'policy bundle refused');
+      bundle = null; // fail closed: no stage runs without a valid policy
+    }
+  };
+  await refresh();
+  if (!bundle) log.warn({ policyDir: config.policyDir }, 'no valid policy bundle yet');
+  const refresher = setInterval(() => void refresh().catch(() => undefined), BUNDLE_REFRESH_MS);
+
+  const coordinator = new Coordinator({
+    store: client.store,
+    log,
+    quarantineDir: config.quarantineDir,
+    bundle: () => bundle,
+    executeStage: options.executeStage ?? sandboxedStages,
+    behaviorThreads: config.behaviorThreads,
+  });
+  const importer = new Importer({
+    store: client.store,
+    coordinator,
+    quarantineDir: config.quarantineDir,
+    limits: () => intakeLimits(bundle),
+    log,
+  });
+  const inbox = new InboxWatcher({
+    inboxDir: config.inboxDir,
+    quarantineDir: config.quarantineDir,
+    importer,
+    pollMs: config.inboxPollMs,
+    log,
+  });
+
+  const resumed = await coordinator.resume(client.js, client.jsm);
+  if (resumed > 0) log.info({ runs: resumed }, 'resuming open quarantine runs');
+
+  const decisions: RunningConsumer = await runConsumer(client.js, client.jsm, {
+    durable: PROMOTION_DECISIONS_DURABLE,
+    filterSubject: 'secai.evt.decision.model_promotion',
+    types: ['policy.decided'],
+    store: client.store,
+    handler: async (v) => {
+      await coordinator.onDecision(
+        {
+          id: v.event.id,
+          causationId: v.event.causationid,
+          data: v.event.data as EventData<'policy.decided'>,
+        },
+        v.event.correlationid,
+      );
+    },
+    onError: (err, meta) =>
+      log.error({ err, seq: meta.seq }, 'promotion outcome failed; will retry'),
+  });
+
+  const importSub: Subscription = serveCommand(client.nc, {
+    command: 'quarantine.import',
+    signer: client.store.signer,
+    trust: client.store.trust,
+    handle: async (req, ctx) => {
+      await refresh();
+      if (
+        STAGING_ONLY.includes(ctx.caller as ServiceName) &&
+        !req.path.startsWith(`${config.stateDir}/import-staging/`)
+      )
+        return {
+          ok: false,
+          code: 'path_not_allowed',
+          message: 'this caller imports from the import staging area only',
+        };
+      const subject = progressSubject('quarantine', ctx.requestId);
+      let last = 0;
+      const progress = (msg: Record<string, unknown>) =>
+        client.nc.publish(subject, JSON.stringify(msg));
+      let planned: (p: { totalBytes: number; files: number }) => void = () => undefined;
+      const plan = new Promise<{ totalBytes: number; files: number }>((r) => (planned = r));
+      const run = importer
+        .run(
+          {
+            source: req.path,
+            via: 'import',
+            requestId: ctx.requestId,
+            correlationId: ctx.correlationId,
+            ...(req.name !== undefined ? { displayName: req.name } : {}),
+            ...(req.url !== undefined ? { url: req.url } : {}),
+            ...(req.revision !== undefined ? { revision: req.revision } : {}),
+            ...(req.signaturePath !== undefined ? { signaturePath: req.signaturePath } : {}),
+          },
+          {
+            onPlanned: planned,
+            onProgress: (bytesDone, totalBytes) => {
+              const now = Date.now();
+              if (now - last < PROGRESS_EVERY_MS) return;
+              last = now;
+              progress({ phase: 'copying', bytesDone, totalBytes });
+            },
+          },
+        )
+        .then(
+          (outcome: ImportOutcome) => {
+            progress(
+              outcome.ok ? { phase: 'acquired', ...outcome } : { phase: 'refused', ...outcome },
+            );
+            return outcome;
+          },
+          (err: unknown) => {
+            log.error({ err }, 'import failed');
+            const outcome = {
+              ok: false as const,
+              code: 'import_failed',
+              message: 'the import failed inside the quarantine service',
+            };
+            progress({ phase: 'refused', ...outcome });
+            return outcome;
+          },
+        );
+      // Answer once the source was walked and accepted for copying (or refused before that).
+      const first = await Promise.race([plan, run]);
+      if ('totalBytes' in first)
+        return { ok: true, totalBytes: first.totalBytes, files: first.files };
+      if (first.ok) return { ok: true, totalBytes: 0, files: 0 };
+      return { ok: false, code: first.code, message: first.message };
+    },
+    onRejected: (err, _bytes, natsSubject) =>
+      log.warn({ code: err.code, natsSubject }, 'refused an import command'),
+    onError: (err) => log.error({ err }, 'import command failed'),
+  });
+
+  await inbox.start();
+  log.info({ quarantineDir: config.quarantineDir }, 'quarantine ready');
+
+  return {
+    coordinator,
+    importer,
+    inbox,
+    bundle: () => bundle,
+    async stop() {
+      clearInterval(refresher);
+      importSub.unsubscribe();
+      await inbox.stop();
+      await decisions.stop();
+      await coordinator.stop();
+    },
+  };
+}
+
+function intakeLimits(bundle: PolicyBundle | null): Partial<IntakeLimits> {
+  const i = bundle?.policy.quarantine.intake;
+  if (!i) return {};
+  return {
+    ...(i.max_file_bytes !== undefined ? { maxFileBytes: i.max_file_bytes } : {}),
+    ...(i.max_total_bytes !== undefined ? { maxTotalBytes: i.max_total_bytes } : {}),
+    ...(i.max_files !== undefined ? { maxFiles: i.max_files, maxEntries: i.max_files } : {}),
+    ...(i.reserve_bytes !== undefined ? { reserveBytes: i.reserve_bytes } : {}),
+  };
+}

@@ -1,0 +1,126 @@
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { QuarantineStageName } from '@secai/contracts';
+import { runStage, type StageOutcome, type StageRequest } from '../stages/runStage.js';
+import type { SandboxLimits } from '../sandbox/index.js';
+import type { PolicyBundle } from './policyBundle.js';
+import type { RunView } from './run.js';
+
+/** Where a run's artifact and its optional signature bundle are. */
+export interface ArtifactLocation {
+  path: string;
+  kind: 'file' | 'directory';
+  /** An OMS bundle: given at import for a file, `model.sig` inside a directory. */
+  signaturePath: string | null;
+}
+
+export interface StageContext {
+  view: RunView;
+  artifact: ArtifactLocation;
+  bundle: PolicyBundle;
+  behaviorThreads: number;
+}
+
+export type StageExecutor = (
+  stage: QuarantineStageName,
+  ctx: StageContext,
+) => Promise<StageOutcome>;
+
+const SECOND = 1000;
+
+/** Sandbox limits of a stage, from policy (reference values as defaults). */
+export function stageLimits(
+  stage: QuarantineStageName,
+  bundle: PolicyBundle,
+): Partial<SandboxLimits> {
+  const q = bundle.policy.quarantine;
+  const timeoutMs =
+    (stage === 'behavioral_test'
+      ? (q.behavior_timeout_seconds ?? 600)
+      : (q.stage_timeout_seconds ?? 120)) * SECOND;
+  return {
+    timeoutMs,
+    cpuSeconds: Math.ceil(timeoutMs / SECOND),
+    memoryMiB: q.stage_memory_mib ?? 2048,
+  };
+}
+
+/** Each stage's parameters: what policy says about it, as plain JSON for the worker. */
+export function stageRequest(stage: QuarantineStageName, ctx: StageContext): StageRequest {
+  const { view, artifact, bundle } = ctx;
+  const base = { path: artifact.path, kind: artifact.kind };
+  const q = bundle.policy.quarantine;
+  switch (stage) {
+    case 'source_policy':
+      return {
+        ...base,
+        params: {
+          url: view.acquired.source.url ?? null,
+          allowlist: bundle.policy.airlock.allowed_destinations,
+        },
+      };
+    case 'hash_pin':
+      return {
+        ...base,
+        params: {
+          lockText: bundle.lockText,
+          filename: view.acquired.name,
+          sha256: view.acquired.digest.slice('sha256:'.length),
+          sourceUrl: view.acquired.source.url ?? null,
+        },
+      };
+    case 'provenance':
+      return {
+        ...base,
+        params: {
+          bundlePath: artifact.signaturePath,
+          keys: (q.provenance_keys ?? []).map((k) => ({
+            id: k.id,
+            publicKeyPem: k.public_key_pem,
+          })),
+          certificates: q.provenance_ca_certificates ?? [],
+          requireSignature: bundle.policy.models.require_signature,
+        },
+        ...(artifact.signaturePath !== null && artifact.kind === 'file'
+          ? { extraReadOnlyPaths: [artifact.signaturePath] }
+          : {}),
+      };
+    case 'static_scan':
+      return { ...base, params: { thresholds: q.static_scan ?? {}, rulesPath: bundle.rulesPath } };
+    case 'behavioral_test':
+      return {
+        ...base,
+        params: {
+          maxScore: q.behavior_max_score,
+          maxCritical: q.behavior_max_critical,
+          threads: ctx.behaviorThreads,
+        },
+      };
+    default:
+      return { ...base, params: {} };
+  }
+}
+
+/** Runs every stage in its sandboxed worker. */
+export const sandboxedStages: StageExecutor = (stage, ctx) =>
+  runStage(stage, stageRequest(stage, ctx), stageLimits(stage, ctx.bundle));
+
+/** The signature bundle of an artifact, if there is one. */
+export async function signatureOf(
+  quarantineDir: string,
+  artifactId: string,
+  path: string,
+  kind: 'file' | 'directory',
+): Promise<string | null> {
+  const candidate =
+    kind === 'directory' ? join(path, 'model.sig') : signatureStorePath(quarantineDir, artifactId);
+  return access(candidate).then(
+    () => candidate,
+    () => null,
+  );
+}
+
+/** Where intake keeps the signature bundle given with a file import. */
+export function signatureStorePath(quarantineDir: string, artifactId: string): string {
+  return join(quarantineDir, 'signatures', `${artifactId}.sigstore.json`);
+}
