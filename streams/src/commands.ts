@@ -87,6 +87,8 @@ export async function sendCommand<C extends CommandType>(
     request: CommandRequest<C>;
     timeoutMs?: number;
     now?: () => Date;
+    /** The request's id (a fresh UUIDv7 by default): its progress subject is known before sending. */
+    requestId?: string;
   },
 ): Promise<CommandReply<C>> {
   const def = COMMANDS[options.command];
@@ -97,6 +99,7 @@ export async function sendCommand<C extends CommandType>(
     options.signer,
     {
       now: (options.now ?? (() => new Date()))(),
+      ...(options.requestId !== undefined ? { id: options.requestId } : {}),
     },
   );
   let response;

@@ -50,6 +50,11 @@ export async function* readHistory(
     : Math.min(range.toSeq ?? bounds.lastSeq, bounds.lastSeq);
   const fromSeq = Math.max(range.fromSeq ?? bounds.firstSeq, bounds.firstSeq, 1);
   if (!range.follow && (bounds.messages === 0 || fromSeq > toSeq)) return;
+  // A filter nothing matches would leave the consumer waiting forever: ask the server first.
+  if (!range.follow && range.filterSubject !== undefined) {
+    const info = await jsm.streams.info(stream, { subjects_filter: range.filterSubject });
+    if (Object.keys(info.state.subjects ?? {}).length === 0) return;
+  }
   const consumer = await js.consumers.get(stream, {
     filter_subjects: range.filterSubject ?? `${EVENT_SUBJECT_PREFIX}.>`,
     deliver_policy: DeliverPolicy.StartSequence,

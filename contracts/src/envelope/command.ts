@@ -24,10 +24,11 @@ export function signCommand(
   direction: CommandDirection,
   data: unknown,
   signer: Signer,
-  meta: { now: Date; correlationId?: string; causationId?: string },
+  meta: { now: Date; id?: string; correlationId?: string; causationId?: string },
 ): { document: CloudEvent; bytes: Uint8Array } {
   const def = COMMANDS[command];
-  const id = newEventId(meta.now);
+  // A caller may fix the id beforehand, to listen for the command's progress before sending it.
+  const id = meta.id ?? newEventId(meta.now);
   const type = typeOf(command, direction);
   const document: CloudEvent = {
     specversion: '1.0',

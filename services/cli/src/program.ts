@@ -1,8 +1,6 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { resolveStateDir } from '@secai/appliance';
+import { Command, Option } from 'commander';
 import { pinnedRootKeyid } from '@secai/streams';
 import { PROJECTIONS, projectionByName } from '@secai/projections';
-import { openContext, type CliContext, type GlobalOptions } from './context.js';
 import { CliError } from './errors.js';
 import { SERVICES, isServiceName } from '@secai/contracts';
 import { bootCommand } from './commands/boot.js';
@@ -12,59 +10,21 @@ import { exportCommand } from './commands/export.js';
 import { replayCommand } from './commands/replay.js';
 import { tail } from './commands/tail.js';
 import { verifyBundleFile, verifyStream } from './commands/verify.js';
+import { addModelCommands } from './modelProgram.js';
+import {
+  count,
+  globals,
+  jsonOption,
+  natsUrlOption,
+  port,
+  seq,
+  stateDirOption,
+  withContext,
+} from './options.js';
 
 export interface Io {
   out: (line: string) => void;
   err: (line: string) => void;
-}
-
-function seq(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError('must be a positive integer (a stream sequence)');
-  return n;
-}
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new InvalidArgumentError('must be a port number (0-65535)');
-  return n;
-}
-
-function count(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
-
-const stateDirOption = () =>
-  new Option(
-    '--state-dir <dir>',
-    'appliance state directory (default: $SECAI_STATE_DIR, /var/lib/secai as root, else ~/.local/state/secai)',
-  );
-const natsUrlOption = () =>
-  new Option('--nats-url <url>', 'NATS server to use instead of the one secai boot recorded');
-const jsonOption = () =>
-  new Option('--json', 'machine-readable output (JSON); no progress display');
-
-async function withContext<T>(
-  opts: GlobalOptions,
-  fn: (ctx: CliContext) => Promise<T>,
-): Promise<T> {
-  const ctx = await openContext(opts);
-  try {
-    return await fn(ctx);
-  } finally {
-    await ctx.close();
-  }
-}
-
-function globals(opts: { stateDir?: string; natsUrl?: string; json?: boolean }): GlobalOptions {
-  const g: GlobalOptions = { stateDir: resolveStateDir(opts.stateDir) };
-  if (opts.natsUrl) g.natsUrl = opts.natsUrl;
-  if (opts.json) g.json = true;
-  return g;
 }
 
 /** The `secai` command tree. Each action only parses options and calls a library. */
@@ -445,5 +405,6 @@ export function buildProgram(io: Io): Command {
       },
     );
 
+  addModelCommands(program, io);
   return program;
 }

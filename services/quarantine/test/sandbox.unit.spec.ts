@@ -241,6 +241,34 @@ describe('runSandboxed: network and file-system isolation', () => {
     expect(outcome.isolation.network).toBe('none');
   });
 
+  it('shows a read-only path to a nobody worker even under a 0700 parent (the state dir)', async (ctx) => {
+    if (!isolatable) ctx.skip(`no mount namespace: ${skipReason}`);
+    const dir = await mkdtemp(join(tmpdir(), 'secai-private-'));
+    await chmod(dir, 0o700);
+    const artifact = join(dir, 'model.gguf');
+    await writeFile(artifact, 'original');
+    await chmod(artifact, 0o444);
+    try {
+      const outcome = await runSandboxed({
+        script: worker('readartifact'),
+        input: (visible: (p: string) => string) => ({ path: visible(artifact) }),
+        readOnlyPaths: [artifact],
+      });
+      expect(outcome.ok).toBe(true);
+      if (!outcome.ok) return;
+      expect(outcome.result).toEqual({ text: 'original' });
+      // The original path itself stays out of reach for nobody.
+      const direct = await runSandboxed({
+        script: worker('readartifact'),
+        input: { path: artifact },
+        readOnlyPaths: [artifact],
+      });
+      expect(direct.ok && direct.result).toEqual({ error: 'EACCES' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('readOnlyPaths are bind-mounted read-only, even for a root worker', async (ctx) => {
     if (!isolatable) ctx.skip(`no mount namespace: ${skipReason}`);
     const dir = await mkdtemp(join(tmpdir(), 'secai-ro-'));

@@ -5,8 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { tmpdir } from 'node:os';
 import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
-import { chown, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { delimiter, dirname, isAbsolute, join } from 'node:path';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, delimiter, dirname, isAbsolute, join } from 'node:path';
 import type { Static } from '@sinclair/typebox';
 import type { StageIsolation } from '@secai/contracts';
 
@@ -45,9 +45,16 @@ export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = {
 export interface SandboxJob {
   /** Absolute path of a node ESM module: reads JSON on stdin, prints one JSON value on stdout. */
   script: string;
-  /** JSON input, written to the worker's stdin. */
+  /**
+   * JSON input, written to the worker's stdin. As a function it gets `visible(path)`, the path
+   * under which a `readOnlyPaths` entry appears inside the sandbox.
+   */
   input: unknown;
-  /** Paths (the artifact) bind-mounted read-only inside the sandbox's mount namespace. */
+  /**
+   * Paths (the artifact) the worker may read. With namespaces each is bind-mounted read-only
+   * under a fresh root-owned directory (so the worker needs no access to the original's parents,
+   * such as the 0700 state dir); without, the worker sees the original path.
+   */
   readOnlyPaths?: string[];
 }
 
@@ -253,25 +260,48 @@ export async function runSandboxed(
       return fail('spawn_failed', 'a read-only path is not an absolute existing path');
     }
   }
-  let input: string;
-  try {
-    input = JSON.stringify(job.input) ?? 'null';
-  } catch {
-    return fail('spawn_failed', 'input is not JSON-serialisable');
-  }
-
   let workDir: string;
+  let roDir: string | null = null;
+  const visibleAt = new Map<string, string>();
   try {
     workDir = await mkdtemp(join(tmpdir(), 'secai-sandbox-'));
     if (dropTo !== null) await chown(workDir, dropTo, dropTo);
+    if (useNamespaces && readOnlyPaths.length > 0) {
+      roDir = await mkdtemp(join(tmpdir(), 'secai-ro-'));
+      await chmod(roDir, 0o755);
+      for (const [i, p] of readOnlyPaths.entries()) {
+        const target = join(roDir, String(i), basename(p));
+        await mkdir(dirname(target), { mode: 0o755 });
+        // The mount point: an empty placeholder of the same kind, covered by the bind mount.
+        if (statSync(p).isDirectory()) await mkdir(target, { mode: 0o755 });
+        else await writeFile(target, '', { mode: 0o444 });
+        visibleAt.set(p, target);
+      }
+    }
   } catch (err) {
     return fail('spawn_failed', `cannot create the work directory: ${(err as Error).message}`);
+  }
+
+  let input: string;
+  try {
+    const visible = (p: string) => visibleAt.get(p) ?? p;
+    const value: unknown =
+      typeof job.input === 'function'
+        ? (job.input as (v: typeof visible) => unknown)(visible)
+        : job.input;
+    input = JSON.stringify(value) ?? 'null';
+  } catch {
+    await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    if (roDir) await rm(roDir, { recursive: true, force: true }).catch(() => undefined);
+    return fail('spawn_failed', 'input is not JSON-serialisable');
   }
 
   try {
     return await execute();
   } finally {
     await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    // The bind mounts lived only in the worker's private mount namespace: these are placeholders.
+    if (roDir) await rm(roDir, { recursive: true, force: true }).catch(() => undefined);
   }
 
   async function execute(): Promise<SandboxOutcome> {
@@ -303,11 +333,21 @@ export async function runSandboxed(
       // sh stays pid 1 of the new pid namespace (so the worker is not an init that ignores
       // default-action signals), makes the read-only bind mounts, runs the worker and reports a
       // signal death as 128+n. When sh exits the kernel kills everything left in the namespace.
+      // Each path is made read-only where it is (a root worker could otherwise write it there)
+      // and shown again under the root-owned placeholder (no access to its parents needed).
       const mounts = readOnlyPaths
-        .map(
-          (p) =>
-            `mount --bind ${shellQuote(p)} ${shellQuote(p)} && mount -o remount,bind,ro ${shellQuote(p)} ${shellQuote(p)} || exit 125`,
-        )
+        .map((p) => {
+          const src = shellQuote(p);
+          const t = shellQuote(visibleAt.get(p) ?? p);
+          return [
+            `mount --bind ${src} ${src} && mount -o remount,bind,ro ${src} ${src} || exit 125`,
+            visibleAt.has(p)
+              ? `mount --bind ${src} ${t} && mount -o remount,bind,ro ${t} ${t} || exit 125`
+              : '',
+          ]
+            .filter(Boolean)
+            .join('\n');
+        })
         .join('\n');
       argv = [
         caps.unshare,

@@ -54,12 +54,23 @@ export async function runStage(
   request: StageRequest,
   limits: Partial<SandboxLimits> = {},
 ): Promise<StageOutcome> {
-  const { extraReadOnlyPaths = [], ...input } = request;
+  const { extraReadOnlyPaths = [], params = {}, path, kind } = request;
+  const readOnlyPaths = [path, ...extraReadOnlyPaths];
   const outcome = await runSandboxed(
     {
       script: workerPath(STAGE_WORKERS[stage]),
-      input: { params: {}, ...input },
-      readOnlyPaths: [request.path, ...extraReadOnlyPaths],
+      // The worker sees each file where the sandbox mounted it, parameters naming one included.
+      input: (visible: (p: string) => string) => ({
+        path: visible(path),
+        kind,
+        params: Object.fromEntries(
+          Object.entries(params).map(([k, v]) => [
+            k,
+            typeof v === 'string' && readOnlyPaths.includes(v) ? visible(v) : v,
+          ]),
+        ),
+      }),
+      readOnlyPaths,
     },
     limits,
   );

@@ -1,0 +1,58 @@
+import { InvalidArgumentError, Option } from 'commander';
+import { resolveStateDir } from '@secai/appliance';
+import { openContext, type CliContext, type GlobalOptions } from './context.js';
+
+// Option parsers and the connection wrapper every command group shares.
+
+export function seq(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError('must be a positive integer (a stream sequence)');
+  return n;
+}
+
+export function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('must be a port number (0-65535)');
+  return n;
+}
+
+export function count(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+export const stateDirOption = () =>
+  new Option(
+    '--state-dir <dir>',
+    'appliance state directory (default: $SECAI_STATE_DIR, /var/lib/secai as root, else ~/.local/state/secai)',
+  );
+export const natsUrlOption = () =>
+  new Option('--nats-url <url>', 'NATS server to use instead of the one secai boot recorded');
+export const jsonOption = () =>
+  new Option('--json', 'machine-readable output (JSON); no progress display');
+
+export async function withContext<T>(
+  opts: GlobalOptions,
+  fn: (ctx: CliContext) => Promise<T>,
+): Promise<T> {
+  const ctx = await openContext(opts);
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+export function globals(opts: {
+  stateDir?: string;
+  natsUrl?: string;
+  json?: boolean;
+}): GlobalOptions {
+  const g: GlobalOptions = { stateDir: resolveStateDir(opts.stateDir) };
+  if (opts.natsUrl) g.natsUrl = opts.natsUrl;
+  if (opts.json) g.json = true;
+  return g;
+}
