@@ -12,3 +12,4 @@ export { canonicalJson, sha256Hex } from './canonical.js';
 export * from './identity/index.js';
 export { writeAtomically, writeFileAtomic } from './fs.js';
 export * from './tokens.js';
+export * from './artifactDigest.js';

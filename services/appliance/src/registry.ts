@@ -28,6 +28,19 @@ export const SERVICE_DEFINITIONS: readonly ServiceDefinition[] = [
     dependsOn: [],
     port: SERVICE_PORTS['incident-recorder'],
   },
+  {
+    name: 'registry',
+    entry: '@secai/registry/main',
+    dependsOn: [],
+    port: SERVICE_PORTS.registry,
+  },
+  {
+    // Bus only: its runs wait for the engine's promotion decisions and end in the registry.
+    name: 'quarantine',
+    entry: '@secai/quarantine/main',
+    dependsOn: ['policy-engine', 'registry'],
+    port: undefined,
+  },
 ];
 
 export function resolveEntry(def: ServiceDefinition): string {

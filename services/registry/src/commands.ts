@@ -1,0 +1,201 @@
+import {
+  envelopeDigest,
+  progressSubject,
+  type CommandReply,
+  type EnvelopeError,
+  type Signer,
+  type TrustStore,
+} from '@secai/contracts';
+import {
+  serveCommand,
+  type EventStore,
+  type Logger,
+  type NatsConnection,
+  type Subscription,
+} from '@secai/streams';
+import type { RemovalCause, Trigger } from './decider.js';
+import type { Registry } from './registry.js';
+
+/** Progress messages per verification: at most one per this many ms (plus the last one). */
+export const PROGRESS_INTERVAL_MS = 250;
+
+export interface CommandDeps {
+  registry: Registry;
+  signer: Signer;
+  trust: TrustStore;
+  /** Where refused requests are recorded (`security.envelope.rejected`). */
+  events: EventStore;
+  log: Logger;
+  now?: () => number;
+}
+
+export interface ServedCommands {
+  subscriptions: Subscription[];
+  /** Verifications still hashing in the background. */
+  pending(): number;
+  /** Unsubscribes, then waits for background verifications to finish. */
+  stop(): Promise<void>;
+}
+
+/** A `{ bytesDone, totalBytes }` publisher for one request, at most ~4 messages a second. */
+export function progressPublisher(
+  publish: (payload: string) => void,
+  now: () => number = Date.now,
+  intervalMs = PROGRESS_INTERVAL_MS,
+): { update(bytesDone: number, totalBytes: number): void; finish(): void } {
+  let last = -Infinity;
+  let pending: { bytesDone: number; totalBytes: number } | null = null;
+  const send = (p: { bytesDone: number; totalBytes: number }) => {
+    publish(JSON.stringify(p));
+    last = now();
+    pending = null;
+  };
+  return {
+    update(bytesDone, totalBytes) {
+      const p = { bytesDone, totalBytes };
+      if (now() - last >= intervalMs) send(p);
+      else pending = p;
+    },
+    finish() {
+      if (pending) send(pending);
+    },
+  };
+}
+
+/** Only a refusal's claims that fit the event's schema. */
+function claimsOf(err: EnvelopeError): Record<string, string> {
+  const limits: Record<string, number> = {
+    keyid: 128,
+    source: 256,
+    type: 256,
+    subject: 512,
+    id: 128,
+  };
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(err.claims)) {
+    if (typeof value === 'string' && limits[key]) out[key] = value.slice(0, limits[key]);
+  }
+  return out;
+}
+
+/** The trigger a verification request stands for: the inference service checks before loading. */
+function triggerOf(caller: string): Trigger {
+  return caller === 'inference' ? 'pre_load' : 'request';
+}
+
+function causeOf(caller: string, incidentId: string | undefined): RemovalCause {
+  return incidentId !== undefined
+    ? { kind: 'incident', incidentId }
+    : { kind: 'operator', operator: caller };
+}
+
+const unknownModel = (model: string) =>
+  ({
+    ok: false,
+    code: 'model_unknown',
+    message: `no model sha256:${model} in the registry`,
+  }) as const;
+
+/**
+ * `secai.cmd.registry.verify`, `.quarantine_model` and `.remove`, signed both ways. Refused
+ * requests (bad signature, a caller not listed for the command) are answered with the envelope
+ * error code and recorded as `security.envelope.rejected` on `service/registry`.
+ */
+export function serveCommands(nc: NatsConnection, deps: CommandDeps): ServedCommands {
+  const log = deps.log;
+  const now = deps.now ?? Date.now;
+  const background = new Set<Promise<void>>();
+  const onRejected = async (err: EnvelopeError, bytes: Uint8Array, natsSubject: string) => {
+    log.warn({ code: err.code, natsSubject }, 'refused a command');
+    await deps.events
+      .appendServiceEvent({
+        type: 'security.envelope.rejected',
+        aggregateId: 'registry',
+        data: {
+          consumer: 'registry-commands',
+          code: err.code,
+          reason: err.message.slice(0, 512),
+          natsSubject: natsSubject.slice(0, 512),
+          streamSeq: null,
+          envelopeDigest: envelopeDigest(bytes),
+          claimed: claimsOf(err),
+        },
+      })
+      .catch((e: unknown) => log.error({ err: e }, 'could not record a refused command'));
+  };
+  const onError = (err: unknown) => log.error({ err }, 'registry command failed');
+  const common = { signer: deps.signer, trust: deps.trust, onRejected, onError };
+
+  const verify = serveCommand(nc, {
+    ...common,
+    command: 'registry.verify',
+    handle: async (request, ctx): Promise<CommandReply<'registry.verify'>> => {
+      const target = await deps.registry.verificationTarget(request.model);
+      if (!target.ok) return unknownModel(request.model);
+      const progress = progressPublisher(
+        (payload) => nc.publish(progressSubject('registry', ctx.requestId), payload),
+        now,
+      );
+      const run = deps.registry
+        .verify(request.model, {
+          trigger: triggerOf(ctx.caller),
+          causationId: ctx.requestId,
+          correlationId: ctx.correlationId,
+          onProgress: (done, total) => progress.update(done, total),
+        })
+        .then(
+          () => progress.finish(),
+          (err: unknown) =>
+            log.error({ err, model: request.model }, 'background verification failed'),
+        );
+      background.add(run);
+      void run.finally(() => background.delete(run));
+      return { ok: true, sizeBytes: target.sizeBytes };
+    },
+  });
+
+  const quarantine = serveCommand(nc, {
+    ...common,
+    command: 'registry.quarantine_model',
+    handle: async (request, ctx): Promise<CommandReply<'registry.quarantine_model'>> => {
+      const outcome = await deps.registry.contain(request.model, {
+        cause: causeOf(ctx.caller, request.incidentId),
+        reason: request.reason,
+        causationId: ctx.requestId,
+        correlationId: ctx.correlationId,
+      });
+      if (outcome.decision.refused || outcome.containedPath === null)
+        return unknownModel(request.model);
+      return {
+        ok: true,
+        containedPath: outcome.containedPath,
+        alreadyContained: outcome.alreadyContained,
+      };
+    },
+  });
+
+  const remove = serveCommand(nc, {
+    ...common,
+    command: 'registry.remove',
+    handle: async (request, ctx): Promise<CommandReply<'registry.remove'>> => {
+      const outcome = await deps.registry.remove(request.model, {
+        cause: causeOf(ctx.caller, undefined),
+        reason: request.reason,
+        causationId: ctx.requestId,
+        correlationId: ctx.correlationId,
+      });
+      if (outcome.decision.refused) return unknownModel(request.model);
+      return { ok: true, removed: outcome.removed };
+    },
+  });
+
+  const subscriptions = [verify, quarantine, remove];
+  return {
+    subscriptions,
+    pending: () => background.size,
+    async stop() {
+      for (const s of subscriptions) s.unsubscribe();
+      await Promise.all([...background]);
+    },
+  };
+}
