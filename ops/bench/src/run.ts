@@ -4,6 +4,7 @@ import { SigningPool, VerifierPool, natsServerVersion, streamBounds } from '@sec
 import { startTestAppliance } from '@secai/streams/testing';
 import { policyBench, policyRows, type PolicyBenchResults } from './policy.js';
 import { quarantineBench, quarantineRows } from './quarantine.js';
+import { supplyChainBench, supplyChainRows } from './supplyChain.js';
 import { eventsVerify, readOnly, verifyPooled, verifySingle, type ConsumeRun } from './consume.js';
 import { microBenchmarks } from './micro.js';
 import {
@@ -109,6 +110,9 @@ async function main(): Promise<void> {
 
   log('quarantine: behavioural judge on the corpus, behavioural test on the tiny model');
   const quarantine = await quarantineBench();
+  const supplySize = positiveInt('BENCH_MODEL_MIB', 1024) * 1024 * 1024;
+  log(`supply chain: quarantine of ${supplySize / 2 ** 20} MiB files against sha256sum`);
+  const supplyChain = await supplyChainBench(supplySize, positiveInt('BENCH_SUPPLY_RUNS', 3), log);
 
   const app = await startTestAppliance();
   let pool: VerifierPool | undefined;
@@ -268,7 +272,7 @@ async function main(): Promise<void> {
         `${formatInt.format(EVENTS)} events per run, median of ${RUNS} runs, window ${WINDOW}, ` +
         `envelope ≈ ${micro.envelopeBytes} B (policy.decided), stream ${formatInt.format(info.state.messages)} msgs / ` +
         `${formatInt.format(info.state.bytes / 2 ** 20)} MiB with ${seals} seals; ${Math.round(seconds)} s in all\n\n` +
-        `${renderTable([...rows, ...policyRows(policyResults), ...quarantineRows(quarantine)])}\n\n${quarantine.report}\n\n`,
+        `${renderTable([...rows, ...policyRows(policyResults), ...quarantineRows(quarantine), ...supplyChainRows(supplyChain, positiveInt('BENCH_SUPPLY_RUNS', 3))])}\n\n${quarantine.report}\n\n`,
     );
     await writeJson(RESULTS, {
       date: new Date().toISOString(),
@@ -283,6 +287,7 @@ async function main(): Promise<void> {
           baseline: quarantine.baseline,
           behavioralTest: quarantine.behavioralTest,
         },
+        supplyChain,
       },
       goals: {
         policyEvaluateP99UsAtMost: 50,
@@ -296,6 +301,8 @@ async function main(): Promise<void> {
         signedToRawJudgedOn: 'signedPoolPublish',
         signedToRawMet: results.signedPoolToRaw >= 0.5,
         signedOneThreadToRawMet: results.signedToRaw >= 0.5,
+        supplyChainToSha256sumAtMost: 2,
+        supplyChainMet: supplyChain.every((f) => f.passed && f.ratio <= 2),
         chainOnlyEventsPerSecondAtLeast: 50_000,
         chainOnlyMet: results.eventsVerifyChain.median >= 50_000,
       },

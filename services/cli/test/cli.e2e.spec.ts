@@ -1,74 +1,9 @@
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-// Runs the built CLI exactly as a person would (`npm test` builds before it runs this file).
-const BIN = resolve(import.meta.dirname, '../bin/secai.js');
-const PORT_OFFSET = 20_000 + Math.floor(Math.random() * 5000);
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function secai(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
-interface Booted {
-  child: ChildProcess;
-  lines: string[];
-  exit: Promise<number | null>;
-}
-
-async function startBoot(stateDir: string): Promise<Booted> {
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      'boot',
-      '--state-dir',
-      stateDir,
-      '--nats-port',
-      '0',
-      '--port-offset',
-      String(PORT_OFFSET),
-      '--json',
-    ],
-    {
-      env: { ...process.env, SECAI_SEAL_EVERY_MS: '300', SECAI_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group, as a terminal session is: Ctrl-C reaches the whole group.
-      detached: true,
-    },
-  );
-  const lines: string[] = [];
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const deadline = Date.now() + 60_000;
-  while (!lines.some((l) => l.includes('"state":"running"'))) {
-    if (Date.now() > deadline || child.exitCode !== null)
-      throw new Error(`boot did not come up: ${stderr.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { child, lines, exit };
-}
+import { PORT_OFFSET, secai, startBoot, type Booted } from './harness.js';
 
 async function waitForSeal(stateDir: string): Promise<void> {
   const deadline = Date.now() + 20_000;
@@ -124,6 +59,8 @@ describe('secai boot', () => {
         state: 'running',
         port: 8515 + PORT_OFFSET,
       }),
+      expect.objectContaining({ name: 'registry', state: 'running', port: 8470 + PORT_OFFSET }),
+      expect.objectContaining({ name: 'quarantine', state: 'running' }),
     ]);
   });
 

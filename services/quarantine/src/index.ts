@@ -16,3 +16,6 @@ export * from './sandbox/index.js';
 export * from './scan/index.js';
 export * from './stages/runStage.js';
 export * from './service/index.js';
+export * from './provenance/index.js';
+export * from './testing/signing.js';
+export { peakRssKiB } from './workers/io.js';

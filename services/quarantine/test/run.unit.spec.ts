@@ -38,7 +38,7 @@ function ev<T extends EventType>(
     dataschema: `${type}/1`,
     correlationid,
     data,
-  } as CloudEvent;
+  };
 }
 const isolation = {
   sandbox: 'namespaces',

@@ -222,6 +222,22 @@ describe('detectPolyglot', () => {
     });
   });
 
+  it('ignores an import-free pickle-looking run inside weights (random bytes form them by chance)', () => {
+    // PROTO 2, BININT1 1, STOP: a valid pickle of the number 1, importing nothing.
+    const chance = Uint8Array.from([0x80, 0x02, 0x4b, 0x01, 0x2e]);
+    const weights = new Uint8Array(4096).fill(0x3c);
+    weights.set(chance, 1000);
+    const bytes = buildSafetensors([{ name: 'w', dtype: 'U8', shape: [4096] }], undefined, weights);
+    expect(detectPolyglot(bytes, bytes, { fileSize: bytes.length }).polyglot).toBe(false);
+    // The same place holding a stream that imports a global is reported.
+    const evil = new Uint8Array(4096).fill(0x3c);
+    evil.set(PICKLES.osSystemStackGlobal, 1000);
+    const bad = buildSafetensors([{ name: 'w', dtype: 'U8', shape: [4096] }], undefined, evil);
+    expect(detectPolyglot(bad, bad, { fileSize: bad.length }).findings).toEqual(
+      expect.arrayContaining([expect.objectContaining({ code: 'embedded_pickle' })]),
+    );
+  });
+
   it('flags a valid safetensors whose tensor is a torch zip (EOCD at the end, .pkl member)', async () => {
     const bytes = safetensorsZipPolyglot();
     expect(inspectSafetensorsBuffer(bytes).ok).toBe(true); // the format gate alone is fooled

@@ -1,24 +1,21 @@
-// Weight statistics and the gguf-guard tensor checks (issue 4 §3.5, reference §2.5 item 7, §2.6.3,
-// §2.6.4). Supported types: F32, F16, BF16 and dequantised Q8_0, Q4_0, Q4_K, Q6_K (ggml's reference
-// dequantisation). Other types are reported as `unsupported_type` (info) and skipped.
+// Weight statistics and gguf-guard's tensor-local checks (issue 4 §3.5, reference §2.5 item 7,
+// §2.6.3, §2.6.4). Supported types: F32, F16, BF16 and dequantised Q8_0, Q4_0, Q4_K, Q6_K (ggml's
+// reference dequantisation, `dequantizeBlock`). Other types are reported as `unsupported_type`
+// (info, not scored: it is a gap in our coverage, not an anomaly of the model) and skipped.
 //
 // Memory is bounded: data is read in chunks of whole blocks (≤ 1 MiB) and moments are accumulated
 // online (Terriberry's extension of Welford to M2..M4). At most `maxElements` values (default
 // 1,000,000, as gguf-guard) are read per tensor, as 64 evenly spread block-aligned windows over the
-// whole tensor when it is larger; NaN/Inf/zero counts refer to the values read.
+// whole tensor when it is larger; NaN/Inf/zero counts refer to the values read. A second pass over
+// the same windows counts the values beyond `outlierSigma` (3) standard deviations from the mean.
 //
-// Findings and scores follow gguf-guard 0.2.0's tensor-local checks and its cross-layer group check
-// (tensors `blk.N.<role>`, groups of ≥ 3, a member's mean > 5σ from the group): NaN, Inf and
-// kurtosis > 100 are critical; |mean| > 10, variance < 1e-12 with zero fraction < 0.99, zero
-// fraction > 0.99 and the group outlier are warnings. Severity weights critical 0.30, warning 0.10,
-// info 0.02; score = max(layered, min(1, raw sum)) with layered = 0.30·tensor-local +
-// 0.25·role-group + 0.20·model-global (0.2 when anomalies per affected tensor > 3) (+ 0.25·reference
-// profile, which neither the reference nor we use). Verdict FAIL on any critical or score > 0.5,
-// WARN when score > 0.2, else PASS. Not implemented: the > 10 % beyond 3σ check (needs a second
-// pass), the quantisation-block entropy checks and the structural name checks (inspectGguf covers
-// the structural bounds).
+// Tensor-local findings follow gguf-guard 0.2.0: NaN, Inf and kurtosis > 100 are critical; |mean|
+// > 10, variance < 1e-12 with zero fraction < 0.99, zero fraction > 0.99 and > 10 % of values
+// beyond 3σ are warnings. (By Chebyshev at most 1/9 of any distribution lies beyond 3σ, so the
+// last check only fires for nearly two-point distributions; kept because gguf-guard has it.) The
+// quantisation-block checks, the cross-layer check and the score live in ggufGuard.ts.
 import { open, type FileHandle } from 'node:fs/promises';
-import type { GgufAccepted, GgufTensorInfo } from '../formats/gguf/types.js';
+import type { GgufTensorInfo } from '../formats/gguf/types.js';
 
 export interface WeightStats {
   /** Finite values accumulated. */
@@ -36,6 +33,10 @@ export interface WeightStats {
   infCount: number;
   min: number;
   max: number;
+  /** Finite values with |x − mean| > outlierSigma·σ (0 when σ is 0). */
+  outliers: number;
+  /** outliers / count. */
+  outlierFraction: number;
 }
 
 export const SUPPORTED_WEIGHT_TYPES = [
@@ -47,12 +48,21 @@ export const SUPPORTED_WEIGHT_TYPES = [
   'Q4_K',
   'Q6_K',
 ] as const;
+export type SupportedWeightType = (typeof SUPPORTED_WEIGHT_TYPES)[number];
+
+/** The block-quantised types among them. */
+export const QUANTISED_WEIGHT_TYPES = ['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as const;
+export type QuantisedWeightType = (typeof QUANTISED_WEIGHT_TYPES)[number];
 
 export interface WeightStatsOptions {
   /** Absolute offset of the tensor data section (GgufAccepted.dataOffset). */
   dataOffset: number;
   /** Values read per tensor (default 1,000,000). Infinity reads every value. */
   maxElements?: number;
+  /** Outlier distance in standard deviations (default 3, gguf-guard). */
+  outlierSigma?: number;
+  /** An open handle of the same file, reused instead of opening `path` again. */
+  handle?: FileHandle;
 }
 
 export interface WeightThresholds {
@@ -61,6 +71,10 @@ export interface WeightThresholds {
   maxKurtosis: number;
   maxZeroFraction: number;
   minSamples: number;
+  /** Values further than this many σ from the mean are outliers (gguf-guard: 3). */
+  outlierSigma: number;
+  /** More than this fraction of outliers is a warning (gguf-guard: 0.10). */
+  maxOutlierFraction: number;
   groupSigma: number;
   weights: { critical: number; warning: number; info: number };
   failScore: number;
@@ -74,13 +88,16 @@ export const DEFAULT_WEIGHT_THRESHOLDS: Readonly<WeightThresholds> = Object.free
   maxKurtosis: 100,
   maxZeroFraction: 0.99,
   minSamples: 16,
+  outlierSigma: 3,
+  maxOutlierFraction: 0.1,
   groupSigma: 5,
-  weights: { critical: 0.3, warning: 0.1, info: 0.02 },
+  weights: Object.freeze({ critical: 0.3, warning: 0.1, info: 0.02 }),
   failScore: 0.5,
   warnScore: 0.2,
 });
 
-const half = (h: number): number => {
+/** IEEE binary16 bits → number (NaN and ±Infinity preserved). */
+export const halfToFloat = (h: number): number => {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >>> 10) & 0x1f;
   const m = h & 0x3ff;
@@ -94,91 +111,127 @@ const bf16 = (h: number): number => {
   return bf16Buf.getFloat32(0);
 };
 
-interface TypeLayout {
+export interface TypeLayout {
   blockSize: number;
   typeSize: number;
-  /** Dequantises one block starting at `at` in `b`, calling `emit` for each value. */
+  /** Dequantises one block starting at `at` in `b`, calling `emit` for each value in order. */
   decode: (b: Buffer, at: number, emit: (x: number) => void) => void;
 }
 
-const LAYOUTS: Record<(typeof SUPPORTED_WEIGHT_TYPES)[number], TypeLayout> = {
+/** Q4_K's 6-bit scale and min of sub-block j (ggml `get_scale_min_k4`). */
+export function q4kScaleMin(scales: (k: number) => number, j: number): [number, number] {
+  return j < 4
+    ? [scales(j) & 63, scales(j + 4) & 63]
+    : [
+        (scales(j + 4) & 0xf) | ((scales(j - 4) >>> 6) << 4),
+        (scales(j + 4) >>> 4) | ((scales(j) >>> 6) << 4),
+      ];
+}
+
+export const WEIGHT_LAYOUTS: Readonly<Record<SupportedWeightType, TypeLayout>> = {
   F32: { blockSize: 1, typeSize: 4, decode: (b, at, emit) => emit(b.readFloatLE(at)) },
-  F16: { blockSize: 1, typeSize: 2, decode: (b, at, emit) => emit(half(b.readUInt16LE(at))) },
+  F16: {
+    blockSize: 1,
+    typeSize: 2,
+    decode: (b, at, emit) => emit(halfToFloat(b.readUInt16LE(at))),
+  },
   BF16: { blockSize: 1, typeSize: 2, decode: (b, at, emit) => emit(bf16(b.readUInt16LE(at))) },
+  // block_q8_0: f16 d, int8 qs[32]; x = d·q.
   Q8_0: {
     blockSize: 32,
     typeSize: 34,
     decode: (b, at, emit) => {
-      const d = half(b.readUInt16LE(at));
+      const d = halfToFloat(b.readUInt16LE(at));
       for (let j = 0; j < 32; j++) emit(d * b.readInt8(at + 2 + j));
     },
   },
+  // block_q4_0: f16 d, qs[16]; element j is the low nibble of qs[j], element j+16 the high one;
+  // x = d·(q − 8).
   Q4_0: {
     blockSize: 32,
     typeSize: 18,
     decode: (b, at, emit) => {
-      const d = half(b.readUInt16LE(at));
+      const d = halfToFloat(b.readUInt16LE(at));
       for (let j = 0; j < 16; j++) emit(d * (((b[at + 2 + j] ?? 0) & 0x0f) - 8));
       for (let j = 0; j < 16; j++) emit(d * (((b[at + 2 + j] ?? 0) >>> 4) - 8));
     },
   },
+  // block_q4_K: f16 d, f16 dmin, scales[12] (8 packed 6-bit scales and mins), qs[128]; sub-block
+  // 2i uses the low nibbles of qs[32i..32i+31], sub-block 2i+1 the high ones; x = d·sc·q − dmin·m.
   Q4_K: {
     blockSize: 256,
     typeSize: 144,
     decode: (b, at, emit) => {
-      const d = half(b.readUInt16LE(at));
-      const dmin = half(b.readUInt16LE(at + 2));
+      const d = halfToFloat(b.readUInt16LE(at));
+      const dmin = halfToFloat(b.readUInt16LE(at + 2));
       const sc = (k: number): number => b[at + 4 + k] ?? 0;
-      const scaleMin = (j: number): [number, number] =>
-        j < 4
-          ? [sc(j) & 63, sc(j + 4) & 63]
-          : [
-              (sc(j + 4) & 0xf) | ((sc(j - 4) >>> 6) << 4),
-              (sc(j + 4) >>> 4) | ((sc(j) >>> 6) << 4),
-            ];
       let q = at + 16;
       for (let is = 0; is < 8; is += 2) {
-        const [s1, m1] = scaleMin(is);
-        const [s2, m2] = scaleMin(is + 1);
+        const [s1, m1] = q4kScaleMin(sc, is);
+        const [s2, m2] = q4kScaleMin(sc, is + 1);
         for (let l = 0; l < 32; l++) emit(d * s1 * ((b[q + l] ?? 0) & 0xf) - dmin * m1);
         for (let l = 0; l < 32; l++) emit(d * s2 * ((b[q + l] ?? 0) >>> 4) - dmin * m2);
         q += 32;
       }
     },
   },
+  // block_q6_K: ql[128] (low 4 bits), qh[64] (high 2 bits), int8 scales[16], f16 d at 208;
+  // x = d·scale[e/16]·(q − 32), elements interleaved as in ggml's dequantize_row_q6_K.
   Q6_K: {
     blockSize: 256,
     typeSize: 210,
     decode: (b, at, emit) => {
-      const d = half(b.readUInt16LE(at + 208));
+      const d = halfToFloat(b.readUInt16LE(at + 208));
       const out = new Float64Array(256);
-      let ql = at;
-      let qh = at + 128;
-      let sc = at + 192;
-      for (let n = 0; n < 256; n += 128) {
-        for (let l = 0; l < 32; l++) {
-          const is = l >>> 4;
-          const L = (k: number): number => b[ql + k] ?? 0;
-          const H = b[qh + l] ?? 0;
-          const S = (k: number): number => b.readInt8(sc + k);
-          out[n + l] = d * S(is) * (((L(l) & 0xf) | (((H >>> 0) & 3) << 4)) - 32);
-          out[n + l + 32] = d * S(is + 2) * (((L(l + 32) & 0xf) | (((H >>> 2) & 3) << 4)) - 32);
-          out[n + l + 64] = d * S(is + 4) * (((L(l) >>> 4) | (((H >>> 4) & 3) << 4)) - 32);
-          out[n + l + 96] = d * S(is + 6) * (((L(l + 32) >>> 4) | (((H >>> 6) & 3) << 4)) - 32);
-        }
-        ql += 64;
-        qh += 32;
-        sc += 8;
-      }
+      forEachQ6kCode(b, at, (e, q) => {
+        out[e] = d * b.readInt8(at + 192 + (e >>> 4)) * (q - 32);
+      });
       for (const x of out) emit(x);
     },
   },
 };
 
-export function isSupportedWeightType(
-  type: string,
-): type is (typeof SUPPORTED_WEIGHT_TYPES)[number] {
+/** Calls `f(element, code)` for the 256 6-bit codes (0..63) of a Q6_K block, in ggml's layout. */
+export function forEachQ6kCode(b: Buffer, at: number, f: (e: number, q: number) => void): void {
+  for (let n = 0; n < 2; n++) {
+    const ql = at + 64 * n;
+    const qh = at + 128 + 32 * n;
+    const base = 128 * n;
+    for (let l = 0; l < 32; l++) {
+      const lo = b[ql + l] ?? 0;
+      const lo2 = b[ql + l + 32] ?? 0;
+      const h = b[qh + l] ?? 0;
+      f(base + l, (lo & 0xf) | ((h & 3) << 4));
+      f(base + l + 32, (lo2 & 0xf) | (((h >>> 2) & 3) << 4));
+      f(base + l + 64, (lo >>> 4) | (((h >>> 4) & 3) << 4));
+      f(base + l + 96, (lo2 >>> 4) | (((h >>> 6) & 3) << 4));
+    }
+  }
+}
+
+export function isSupportedWeightType(type: string): type is SupportedWeightType {
   return (SUPPORTED_WEIGHT_TYPES as readonly string[]).includes(type);
+}
+
+export function isQuantisedWeightType(type: string): type is QuantisedWeightType {
+  return (QUANTISED_WEIGHT_TYPES as readonly string[]).includes(type);
+}
+
+/** Dequantises the block(s) of `type` in `bytes` from `at` (tests, hand-computed values). */
+export function dequantizeBlocks(
+  type: SupportedWeightType,
+  bytes: Uint8Array,
+  blocks = 1,
+  at = 0,
+): Float64Array {
+  const layout = WEIGHT_LAYOUTS[type];
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (at + blocks * layout.typeSize > b.length) throw new RangeError('not enough bytes');
+  const out = new Float64Array(blocks * layout.blockSize);
+  let i = 0;
+  for (let k = 0; k < blocks; k++)
+    layout.decode(b, at + k * layout.typeSize, (x) => (out[i++] = x));
+  return out;
 }
 
 class Moments {
@@ -218,7 +271,7 @@ class Moments {
   }
 }
 
-async function readFully(
+export async function readFully(
   fh: FileHandle,
   buf: Buffer,
   length: number,
@@ -233,53 +286,97 @@ async function readFully(
 }
 
 /**
- * Streams one tensor's data (from inspectGguf) and computes its statistics. Throws for an
- * unsupported type or an I/O error (ggufWeightReport turns both into findings).
+ * `[startBlock, blockCount]` windows: everything when `wanted ≥ total`, else `min(64, wanted)`
+ * windows evenly spread from the first block to the last, `wanted` blocks in all.
+ */
+export function sampleWindows(totalBlocks: number, wanted: number): [number, number][] {
+  const blocksWanted = Math.min(totalBlocks, Math.max(1, wanted));
+  if (blocksWanted >= totalBlocks) return totalBlocks > 0 ? [[0, totalBlocks]] : [];
+  const windows: [number, number][] = [];
+  const nWin = Math.min(64, blocksWanted);
+  const per = Math.floor(blocksWanted / nWin);
+  const extra = blocksWanted - per * nWin;
+  for (let w = 0; w < nWin; w++) {
+    const count = per + (w < extra ? 1 : 0);
+    const start = Math.floor(((totalBlocks - count) * w) / Math.max(1, nWin - 1));
+    windows.push([start, count]);
+  }
+  return windows;
+}
+
+/**
+ * Reads the windows of a tensor in chunks of whole blocks (≤ 1 MiB), calling `onChunk(buf, n,
+ * windowStart)` with `n` blocks in `buf` (`windowStart` true for the first chunk of a window).
+ */
+export async function readBlockWindows(
+  fh: FileHandle,
+  base: number,
+  typeSize: number,
+  windows: readonly [number, number][],
+  onChunk: (buf: Buffer, blocks: number, windowStart: boolean) => void,
+): Promise<void> {
+  const chunkBlocks = Math.max(1, Math.floor((1024 * 1024) / typeSize));
+  const buf = Buffer.alloc(chunkBlocks * typeSize);
+  for (const [start, count] of windows) {
+    for (let blk = start; blk < start + count; blk += chunkBlocks) {
+      const n = Math.min(chunkBlocks, start + count - blk);
+      await readFully(fh, buf, n * typeSize, base + blk * typeSize);
+      onChunk(buf, n, blk === start);
+    }
+  }
+}
+
+async function withHandle<T>(
+  path: string,
+  handle: FileHandle | undefined,
+  f: (fh: FileHandle) => Promise<T>,
+): Promise<T> {
+  if (handle !== undefined) return f(handle);
+  const fh = await open(path, 'r');
+  try {
+    return await f(fh);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Streams one tensor's data (from inspectGguf, or a safetensors tensor in the same shape) and
+ * computes its statistics. Throws for an unsupported type or an I/O error (the reports turn both
+ * into findings).
  */
 export async function weightStatistics(
   path: string,
-  tensor: GgufTensorInfo,
+  tensor: Pick<GgufTensorInfo, 'name' | 'type' | 'elements' | 'offset'>,
   options: WeightStatsOptions,
 ): Promise<WeightStats> {
   if (!isSupportedWeightType(tensor.type))
     throw new Error(`unsupported tensor type ${tensor.type}`);
-  const layout = LAYOUTS[tensor.type];
+  const layout = WEIGHT_LAYOUTS[tensor.type];
   const maxElements = options.maxElements ?? 1_000_000;
+  const k = options.outlierSigma ?? DEFAULT_WEIGHT_THRESHOLDS.outlierSigma;
   const totalBlocks = Math.floor(tensor.elements / layout.blockSize);
-  const blocksWanted = Math.min(
-    totalBlocks,
-    Math.max(1, Math.ceil(maxElements / layout.blockSize)),
-  );
-  // Windows: [startBlock, blockCount].
-  const windows: [number, number][] = [];
-  if (blocksWanted >= totalBlocks) windows.push([0, totalBlocks]);
-  else {
-    const nWin = Math.min(64, blocksWanted);
-    const per = Math.floor(blocksWanted / nWin);
-    const extra = blocksWanted - per * nWin;
-    for (let w = 0; w < nWin; w++) {
-      const count = per + (w < extra ? 1 : 0);
-      const start = Math.floor(((totalBlocks - count) * w) / Math.max(1, nWin - 1));
-      windows.push([start, count]);
-    }
-  }
-  const chunkBlocks = Math.max(1, Math.floor((1024 * 1024) / layout.typeSize));
-  const buf = Buffer.alloc(chunkBlocks * layout.typeSize);
-  const m = new Moments();
-  const emit = (x: number): void => m.push(x);
+  const windows = sampleWindows(totalBlocks, Math.ceil(maxElements / layout.blockSize));
   const base = options.dataOffset + tensor.offset;
-  const fh = await open(path, 'r');
-  try {
-    for (const [start, count] of windows) {
-      for (let blk = start; blk < start + count; blk += chunkBlocks) {
-        const n = Math.min(chunkBlocks, start + count - blk);
-        await readFully(fh, buf, n * layout.typeSize, base + blk * layout.typeSize);
-        for (let i = 0; i < n; i++) layout.decode(buf, i * layout.typeSize, emit);
-      }
+  const m = new Moments();
+  let outliers = 0;
+  await withHandle(path, options.handle, async (fh) => {
+    const push = (x: number): void => m.push(x);
+    await readBlockWindows(fh, base, layout.typeSize, windows, (buf, n) => {
+      for (let i = 0; i < n; i++) layout.decode(buf, i * layout.typeSize, push);
+    });
+    const sd = m.n > 0 ? Math.sqrt(m.m2 / m.n) : 0;
+    if (sd > 0) {
+      const mean = m.mean;
+      const limit = k * sd;
+      const count = (x: number): void => {
+        if (Number.isFinite(x) && Math.abs(x - mean) > limit) outliers++;
+      };
+      await readBlockWindows(fh, base, layout.typeSize, windows, (buf, n) => {
+        for (let i = 0; i < n; i++) layout.decode(buf, i * layout.typeSize, count);
+      });
     }
-  } finally {
-    await fh.close();
-  }
+  });
   const variance = m.n > 0 ? m.m2 / m.n : 0;
   return {
     count: m.n,
@@ -293,6 +390,8 @@ export async function weightStatistics(
     infCount: m.inf,
     min: m.n > 0 ? m.min : 0,
     max: m.n > 0 ? m.max : 0,
+    outliers,
+    outlierFraction: m.n > 0 ? outliers / m.n : 0,
   };
 }
 
@@ -304,10 +403,29 @@ export type WeightFindingCode =
   | 'large_mean'
   | 'constant_tensor'
   | 'mostly_zero'
+  | 'high_outlier_ratio'
   | 'group_mean_outlier'
   | 'unsupported_type'
   | 'too_few_samples'
-  | 'read_failed';
+  | 'read_failed'
+  | 'quant_scale_nonfinite'
+  | 'quant_scale_huge'
+  | 'quant_zero_scales'
+  | 'quant_scale_ratio'
+  | 'quant_low_scale_entropy'
+  | 'quant_low_code_entropy'
+  | 'quant_saturation_low'
+  | 'quant_saturation_high'
+  | 'quant_repeated_blocks'
+  | 'quant_degenerate_blocks';
+
+/** The four checks of the reference's in-repo `weight_stats`, which failed on any of them. */
+export const REFERENCE_WEIGHT_STATS_CODES: ReadonlySet<WeightFindingCode> = new Set([
+  'large_mean',
+  'constant_tensor',
+  'extreme_kurtosis',
+  'mostly_zero',
+]);
 
 export interface WeightFinding {
   tensor: string;
@@ -315,26 +433,6 @@ export interface WeightFinding {
   severity: WeightSeverity;
   detail: string;
   layer: 'tensor' | 'group' | 'global';
-}
-
-export interface TensorWeightEntry {
-  name: string;
-  type: string;
-  stats?: WeightStats;
-  skipped?: string;
-}
-
-export interface GgufWeightReport {
-  tensors: TensorWeightEntry[];
-  findings: WeightFinding[];
-  score: number;
-  verdict: 'PASS' | 'WARN' | 'FAIL';
-  tensorsAnalyzed: number;
-}
-
-export interface GgufWeightReportOptions {
-  maxElements?: number;
-  thresholds?: Partial<WeightThresholds>;
 }
 
 /** Tensor-local findings of one tensor's statistics (reference thresholds by default). */
@@ -372,103 +470,12 @@ export function tensorFindings(
       `zero fraction ${s.zeroFraction.toFixed(4)} > ${t.maxZeroFraction}`,
     );
   }
-  return out;
-}
-
-/** Per-tensor statistics of every tensor of an accepted GGUF, anomaly findings and the gguf-guard score. */
-export async function ggufWeightReport(
-  path: string,
-  report: GgufAccepted,
-  options: GgufWeightReportOptions = {},
-): Promise<GgufWeightReport> {
-  const t: WeightThresholds = { ...DEFAULT_WEIGHT_THRESHOLDS, ...options.thresholds };
-  const tensors: TensorWeightEntry[] = [];
-  const findings: WeightFinding[] = [];
-  for (const tensor of report.tensors) {
-    if (!isSupportedWeightType(tensor.type)) {
-      tensors.push({ name: tensor.name, type: tensor.type, skipped: 'unsupported type' });
-      findings.push({
-        tensor: tensor.name,
-        code: 'unsupported_type',
-        severity: 'info',
-        detail: `${tensor.type} is not dequantised (supported: ${SUPPORTED_WEIGHT_TYPES.join(', ')})`,
-        layer: 'tensor',
-      });
-      continue;
-    }
-    try {
-      const stats = await weightStatistics(path, tensor, {
-        dataOffset: report.dataOffset,
-        ...(options.maxElements !== undefined ? { maxElements: options.maxElements } : {}),
-      });
-      tensors.push({ name: tensor.name, type: tensor.type, stats });
-      findings.push(...tensorFindings(tensor.name, stats, t));
-    } catch (err) {
-      tensors.push({ name: tensor.name, type: tensor.type, skipped: 'read failed' });
-      findings.push({
-        tensor: tensor.name,
-        code: 'read_failed',
-        severity: 'critical',
-        detail: (err as Error).message,
-        layer: 'tensor',
-      });
-    }
-  }
-
-  // Cross-layer consistency: blk.N.<role> groups of ≥ 3 members.
-  const groups = new Map<string, { name: string; mean: number }[]>();
-  for (const e of tensors) {
-    const m = /^(?:blk|layers)\.\d+\.(.+)$/.exec(e.name);
-    if (m === null || e.stats === undefined || e.stats.count < t.minSamples) continue;
-    const role = m[1] ?? '';
-    const list = groups.get(role) ?? [];
-    list.push({ name: e.name, mean: e.stats.mean });
-    groups.set(role, list);
-  }
-  for (const [role, members] of groups) {
-    if (members.length < 3) continue;
-    for (const member of members) {
-      const others = members.filter((o) => o !== member);
-      const mu = others.reduce((a, o) => a + o.mean, 0) / others.length;
-      const sd = Math.sqrt(others.reduce((a, o) => a + (o.mean - mu) ** 2, 0) / others.length);
-      if (
-        sd > 0 &&
-        Math.abs(member.mean - mu) > t.groupSigma * sd &&
-        Math.abs(member.mean - mu) > 1e-3
-      ) {
-        findings.push({
-          tensor: member.name,
-          code: 'group_mean_outlier',
-          severity: 'warning',
-          detail: `mean ${member.mean.toPrecision(4)} is > ${t.groupSigma}σ from the other ${role} tensors (${mu.toPrecision(4)} ± ${sd.toPrecision(2)})`,
-          layer: 'group',
-        });
-      }
-    }
-  }
-
-  const w = (f: WeightFinding): number => t.weights[f.severity];
-  const sum = (layer: WeightFinding['layer']): number =>
-    Math.min(
-      1,
-      findings.filter((f) => f.layer === layer).reduce((a, f) => a + w(f), 0),
+  if (s.outlierFraction > t.maxOutlierFraction) {
+    f(
+      'high_outlier_ratio',
+      'warning',
+      `${(s.outlierFraction * 100).toFixed(1)} % of values beyond ${t.outlierSigma}σ (> ${t.maxOutlierFraction * 100} %)`,
     );
-  const counted = findings.filter((f) => f.code !== 'unsupported_type');
-  const affected = new Set(counted.map((f) => f.tensor)).size;
-  const global = affected > 0 && counted.length / affected > 3 ? 0.2 : 0;
-  const layered = 0.3 * sum('tensor') + 0.25 * sum('group') + 0.2 * global;
-  const raw = Math.min(
-    1,
-    findings.reduce((a, f) => a + w(f), 0),
-  );
-  const score = Math.max(layered, raw);
-  const critical = findings.some((f) => f.severity === 'critical');
-  const verdict = critical || score > t.failScore ? 'FAIL' : score > t.warnScore ? 'WARN' : 'PASS';
-  return {
-    tensors,
-    findings,
-    score,
-    verdict,
-    tensorsAnalyzed: tensors.filter((e) => e.stats !== undefined).length,
-  };
+  }
+  return out;
 }

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { parseDocument } from 'yaml';
-import { schemaProblems } from '@secai/contracts';
+// The validator alone: a stage worker should not load the identity and envelope code.
+import { schemaProblems } from '@secai/contracts/validate';
 
 const closed = { additionalProperties: false } as const;
 const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$' });

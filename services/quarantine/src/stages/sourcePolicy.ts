@@ -3,7 +3,7 @@ import {
   normalizeDestinationEntry,
   parseDestination,
   redactedDestination,
-} from '@secai/policy-engine';
+} from '@secai/policy-engine/match';
 
 export interface SourceCheck {
   passed: boolean;

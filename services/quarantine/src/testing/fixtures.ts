@@ -115,7 +115,44 @@ export function buildSafetensors(
   }
   let text = JSON.stringify(header);
   while ((8 + text.length) % 8 !== 0) text += ' ';
-  return encodeSafetensors(text, payload ?? seededBytes(at, 3));
+  return encodeSafetensors(text, payload ?? trainedLikePayload(tensors, at));
+}
+
+/**
+ * Tensor bytes that look like trained weights to the static scan: F32/F16/BF16 values roughly
+ * normal with sd 0.02 (random bytes read as floats are huge, NaN or Inf, and rightly flagged),
+ * other dtypes seeded bytes.
+ */
+function trainedLikePayload(tensors: readonly FixtureTensor[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  const random = seededRandom(3);
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  let at = 0;
+  for (const t of tensors) {
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    const width = DTYPE_BYTES[t.dtype] ?? 1;
+    for (let i = 0; i < count; i++, at += width) {
+      f32[0] = (random() + random() + random() - 1.5) * 0.04;
+      if (t.dtype === 'F32') view.setFloat32(at, f32[0], true);
+      else if (t.dtype === 'BF16') view.setUint16(at, u32[0]! >>> 16, true);
+      else if (t.dtype === 'F16') view.setUint16(at, toHalf(f32[0]), true);
+      else out.set(seededBytes(width, at + 1), at);
+    }
+  }
+  return out;
+}
+
+/** IEEE half precision of a small float (normal range only; enough for weights in ±1). */
+function toHalf(value: number): number {
+  if (value === 0) return 0;
+  const sign = value < 0 ? 0x8000 : 0;
+  const abs = Math.abs(value);
+  const exp = Math.floor(Math.log2(abs));
+  if (exp < -14) return sign; // flushed to zero
+  const mantissa = Math.round((abs / 2 ** exp - 1) * 1024);
+  return sign | ((exp + 15) << 10) | (mantissa & 0x3ff);
 }
 
 export const SMALL_TENSORS: readonly FixtureTensor[] = [

@@ -2,6 +2,13 @@
 // weights, a byte-fallback SentencePiece ("llama") vocabulary and a ChatML chat template, plus broken
 // and malicious variants, one per rejection path of inspectGguf. Nothing is downloaded.
 //
+// Matrix weights may be F32, F16 or quantised as Q8_0, Q4_0, Q4_K or Q6_K with ggml's block
+// layouts (ggml-common.h) and scales chosen as ggml's reference quantisers do (`quantizeRow`); the
+// norms stay F32. K-quants need rows that are multiples of 256 (defaults nEmbd 256, nFf 512).
+// `weightAttack` plants one of four malicious block patterns in a quantised tensor (default
+// blk.0.attn_q.weight): a NaN scale, zeroed blocks, a giant scale or constant weights. These
+// files pass inspectGguf (they are structurally valid); the static scan must flag them.
+//
 // Layout follows the GGUF spec exactly (little-endian): magic "GGUF", u32 version, u64 tensor_count,
 // u64 kv_count; each KV = gguf string key (u64 length + bytes), u32 value type, value; each tensor
 // info = name, u32 n_dims, u64 dims[n_dims] (ne0 = innermost), u32 ggml type, u64 offset relative to
@@ -56,11 +63,28 @@ export const GGUF_VARIANT_REJECTIONS = {
 export type GgufBrokenVariant = keyof typeof GGUF_VARIANT_REJECTIONS;
 export type GgufVariant = 'valid' | GgufBrokenVariant;
 
+/** Matrix weight types the writer can produce. */
+export const TINY_WEIGHT_TYPES = ['f32', 'f16', 'q8_0', 'q4_0', 'q4_k', 'q6_k'] as const;
+export type TinyWeightType = (typeof TINY_WEIGHT_TYPES)[number];
+
+/** Malicious block patterns for quantised tensors (see the header). */
+export const GGUF_WEIGHT_ATTACKS = [
+  'nan_scale',
+  'zeroed_blocks',
+  'giant_scale',
+  'constant_weights',
+] as const;
+export type GgufWeightAttack = (typeof GGUF_WEIGHT_ATTACKS)[number];
+
 export interface TinyLlamaGgufOptions {
   /** PRNG seed for the weights (default 1). */
   seed?: number;
   /** Matrix weight type; norms are always F32 (default 'f32'). */
-  weightType?: 'f32' | 'f16';
+  weightType?: TinyWeightType;
+  /** A malicious block pattern in one quantised tensor (needs a quantised weightType). */
+  weightAttack?: GgufWeightAttack;
+  /** The tensor the attack is planted in (default blk.0.attn_q.weight). */
+  attackTensor?: string;
   nEmbd?: number;
   nLayer?: number;
   nHead?: number;
@@ -74,9 +98,11 @@ export interface TinyLlamaGgufOptions {
   variant?: GgufVariant;
 }
 
+export type TinyTensorType = 'F32' | 'F16' | 'Q8_0' | 'Q4_0' | 'Q4_K' | 'Q6_K';
+
 export interface TinyGgufTensor {
   name: string;
-  type: 'F32' | 'F16';
+  type: TinyTensorType;
   dims: number[];
   offset: number;
   sizeBytes: number;
@@ -197,9 +223,224 @@ export function toHalf(v: number): number {
 
 interface TensorDraft {
   name: string;
-  type: 0 | 1;
+  type: TinyTensorType;
   dims: number[];
   data: Buffer;
+}
+
+// --- quantisation (ggml's reference quantisers, ggml-quants.c) ----------------------------------
+
+/** ggml type ids. */
+export const GGML_TYPE_IDS: Readonly<Record<TinyTensorType, number>> = {
+  F32: 0,
+  F16: 1,
+  Q4_0: 2,
+  Q8_0: 8,
+  Q4_K: 12,
+  Q6_K: 14,
+};
+
+/** Block geometry: elements per block, bytes per block, byte offset of the f16 scale d. */
+export const QUANT_BLOCKS: Readonly<
+  Record<'Q8_0' | 'Q4_0' | 'Q4_K' | 'Q6_K', { blockSize: number; typeSize: number; dAt: number }>
+> = {
+  Q8_0: { blockSize: 32, typeSize: 34, dAt: 0 },
+  Q4_0: { blockSize: 32, typeSize: 18, dAt: 0 },
+  Q4_K: { blockSize: 256, typeSize: 144, dAt: 0 },
+  Q6_K: { blockSize: 256, typeSize: 210, dAt: 208 },
+};
+export type QuantType = keyof typeof QUANT_BLOCKS;
+
+/** The number an f16 holds (for computing what the quantisers store). */
+function fromHalf(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >>> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return s * m * 2 ** -24;
+  if (e === 31) return m === 0 ? s * Infinity : NaN;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/** Round half away from zero (C roundf). */
+const roundf = (v: number): number => Math.sign(v) * Math.floor(Math.abs(v) + 0.5);
+
+function quantQ8_0(x: ArrayLike<number>, o: number, out: Buffer, at: number): void {
+  let amax = 0;
+  for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[o + j] ?? 0));
+  const d = amax / 127;
+  const id = d !== 0 ? 1 / d : 0;
+  out.writeUInt16LE(toHalf(d), at);
+  for (let j = 0; j < 32; j++) out.writeInt8(roundf((x[o + j] ?? 0) * id), at + 2 + j);
+}
+
+function quantQ4_0(x: ArrayLike<number>, o: number, out: Buffer, at: number): void {
+  let amax = 0;
+  let max = 0;
+  for (let j = 0; j < 32; j++) {
+    const v = x[o + j] ?? 0;
+    if (Math.abs(v) > amax) {
+      amax = Math.abs(v);
+      max = v;
+    }
+  }
+  const d = max / -8;
+  const id = d !== 0 ? 1 / d : 0;
+  out.writeUInt16LE(toHalf(d), at);
+  for (let j = 0; j < 16; j++) {
+    const q0 = Math.min(15, Math.trunc((x[o + j] ?? 0) * id + 8.5));
+    const q1 = Math.min(15, Math.trunc((x[o + 16 + j] ?? 0) * id + 8.5));
+    out[at + 2 + j] = q0 | (q1 << 4);
+  }
+}
+
+function quantQ4_K(x: ArrayLike<number>, o: number, out: Buffer, at: number): void {
+  // Sub-block j of 32: range [min(0, x), max x] over 15 steps; 6-bit scale and min per sub-block.
+  const scales: number[] = [];
+  const mins: number[] = [];
+  for (let j = 0; j < 8; j++) {
+    let mn = 0;
+    let mx = -Infinity;
+    for (let l = 0; l < 32; l++) {
+      const v = x[o + 32 * j + l] ?? 0;
+      mn = Math.min(mn, v);
+      mx = Math.max(mx, v);
+    }
+    scales.push(Math.max(0, mx - mn) / 15);
+    mins.push(-mn);
+  }
+  const maxScale = Math.max(...scales);
+  const maxMin = Math.max(...mins);
+  const invScale = maxScale > 0 ? 63 / maxScale : 0;
+  const invMin = maxMin > 0 ? 63 / maxMin : 0;
+  const ls = scales.map((v) => Math.min(63, roundf(invScale * v)));
+  const lm = mins.map((v) => Math.min(63, roundf(invMin * v)));
+  const packed = Buffer.alloc(12);
+  for (let j = 0; j < 8; j++) {
+    const l = ls[j] ?? 0;
+    const m = lm[j] ?? 0;
+    if (j < 4) {
+      packed[j] = l;
+      packed[j + 4] = m;
+    } else {
+      packed[j + 4] = (l & 0xf) | ((m & 0xf) << 4);
+      packed[j - 4] = (packed[j - 4] ?? 0) | ((l >>> 4) << 6);
+      packed[j] = (packed[j] ?? 0) | ((m >>> 4) << 6);
+    }
+  }
+  const dh = toHalf(maxScale / 63);
+  const dminh = toHalf(maxMin / 63);
+  out.writeUInt16LE(dh, at);
+  out.writeUInt16LE(dminh, at + 2);
+  packed.copy(out, at + 4);
+  const d = fromHalf(dh);
+  const dmin = fromHalf(dminh);
+  const L = new Uint8Array(256);
+  for (let j = 0; j < 8; j++) {
+    const sd = d * (ls[j] ?? 0);
+    if (sd === 0) continue;
+    const dm = dmin * (lm[j] ?? 0);
+    for (let l = 0; l < 32; l++) {
+      L[32 * j + l] = Math.max(0, Math.min(15, roundf(((x[o + 32 * j + l] ?? 0) + dm) / sd)));
+    }
+  }
+  for (let j = 0; j < 256; j += 64) {
+    for (let l = 0; l < 32; l++) {
+      out[at + 16 + j / 2 + l] = (L[j + l] ?? 0) | ((L[j + l + 32] ?? 0) << 4);
+    }
+  }
+}
+
+function quantQ6_K(x: ArrayLike<number>, o: number, out: Buffer, at: number): void {
+  // Sub-block ib of 16: the value of largest magnitude maps to −32; int8 scales over a shared d.
+  const scales: number[] = [];
+  for (let ib = 0; ib < 16; ib++) {
+    let amax = 0;
+    let max = 0;
+    for (let l = 0; l < 16; l++) {
+      const v = x[o + 16 * ib + l] ?? 0;
+      if (Math.abs(v) > amax) {
+        amax = Math.abs(v);
+        max = v;
+      }
+    }
+    scales.push(max / -32);
+  }
+  let maxScale = 0;
+  for (const sc of scales) if (Math.abs(sc) > Math.abs(maxScale)) maxScale = sc;
+  const L = new Uint8Array(256).fill(32);
+  if (maxScale !== 0) {
+    const iscale = -128 / maxScale;
+    const dh = toHalf(1 / iscale);
+    out.writeUInt16LE(dh, at + 208);
+    const d = fromHalf(dh);
+    for (let ib = 0; ib < 16; ib++) {
+      const sc = Math.max(-128, Math.min(127, roundf(iscale * (scales[ib] ?? 0))));
+      out.writeInt8(sc, at + 192 + ib);
+      const sd = d * sc;
+      if (sd === 0) continue;
+      for (let l = 0; l < 16; l++) {
+        const q = roundf((x[o + 16 * ib + l] ?? 0) / sd);
+        L[16 * ib + l] = Math.max(-32, Math.min(31, q)) + 32;
+      }
+    }
+  } else {
+    out.writeUInt16LE(0, at + 208);
+    out.fill(0, at + 192, at + 208);
+  }
+  for (let n = 0; n < 2; n++) {
+    const j = 128 * n;
+    const ql = at + 64 * n;
+    const qh = at + 128 + 32 * n;
+    for (let l = 0; l < 32; l++) {
+      const q1 = L[j + l] ?? 0;
+      const q2 = L[j + l + 32] ?? 0;
+      const q3 = L[j + l + 64] ?? 0;
+      const q4 = L[j + l + 96] ?? 0;
+      out[ql + l] = (q1 & 0xf) | ((q3 & 0xf) << 4);
+      out[ql + l + 32] = (q2 & 0xf) | ((q4 & 0xf) << 4);
+      out[qh + l] = (q1 >>> 4) | ((q2 >>> 4) << 2) | ((q3 >>> 4) << 4) | ((q4 >>> 4) << 6);
+    }
+  }
+}
+
+const QUANTISERS: Record<QuantType, typeof quantQ8_0> = {
+  Q8_0: quantQ8_0,
+  Q4_0: quantQ4_0,
+  Q4_K: quantQ4_K,
+  Q6_K: quantQ6_K,
+};
+
+/** Quantises `values` (a multiple of the block size) into ggml blocks of `type`. */
+export function quantizeRow(type: QuantType, values: ArrayLike<number>): Buffer {
+  const { blockSize, typeSize } = QUANT_BLOCKS[type];
+  if (values.length % blockSize !== 0)
+    throw new RangeError(`${type} needs a multiple of ${blockSize} values`);
+  const blocks = values.length / blockSize;
+  const out = Buffer.alloc(blocks * typeSize);
+  for (let b = 0; b < blocks; b++) QUANTISERS[type](values, b * blockSize, out, b * typeSize);
+  return out;
+}
+
+/** Plants `attack` in the quantised data of one tensor (in place). */
+export function plantWeightAttack(type: QuantType, data: Buffer, attack: GgufWeightAttack): void {
+  const { typeSize, dAt } = QUANT_BLOCKS[type];
+  const blocks = data.length / typeSize;
+  if (blocks < 8) throw new RangeError('the attacked tensor needs at least 8 blocks');
+  const target = Math.floor(blocks / 3);
+  switch (attack) {
+    case 'nan_scale':
+      data.writeUInt16LE(0x7e00, target * typeSize + dAt);
+      break;
+    case 'giant_scale':
+      data.writeUInt16LE(toHalf(30000), target * typeSize + dAt);
+      break;
+    case 'zeroed_blocks':
+      data.fill(0, 0, Math.floor((blocks * 3) / 4) * typeSize);
+      break;
+    case 'constant_weights':
+      // Written by the caller: the tensor is quantised from a constant.
+      break;
+  }
 }
 
 interface TensorInfoDraft {
@@ -221,17 +462,37 @@ function tokenizer(): { tokens: string[]; scores: number[]; types: number[] } {
   return { tokens, scores: tokens.map(() => 0), types };
 }
 
+/** llama.cpp `llama_ftype` of a model whose matrices are all of one type. */
+const LLAMA_FILE_TYPES: Record<TinyTensorType, number> = {
+  F32: 0,
+  F16: 1,
+  Q4_0: 2,
+  Q8_0: 7,
+  Q4_K: 14, // MOSTLY_Q4_K_S
+  Q6_K: 18,
+};
+
 /** Builds the file in memory. */
 export function buildTinyLlamaGguf(options: TinyLlamaGgufOptions = {}): TinyGguf {
   const variant: GgufVariant = options.variant ?? 'valid';
-  const nEmbd = options.nEmbd ?? 64;
+  const kQuant = options.weightType === 'q4_k' || options.weightType === 'q6_k';
+  const nEmbd = options.nEmbd ?? (kQuant ? 256 : 64);
   const nLayer = options.nLayer ?? 2;
   const nHead = options.nHead ?? 4;
   const nHeadKv = options.nHeadKv ?? nHead;
-  const nFf = options.nFf ?? 128;
+  const nFf = options.nFf ?? (kQuant ? 512 : 128);
   const ctx = options.contextLength ?? 256;
   const headDim = nEmbd / nHead;
-  const wType: 0 | 1 = options.weightType === 'f16' ? 1 : 0;
+  const wType: TinyTensorType = (options.weightType ?? 'f32').toUpperCase() as TinyTensorType;
+  const quantised = wType !== 'F32' && wType !== 'F16';
+  if (quantised) {
+    const { blockSize } = QUANT_BLOCKS[wType];
+    if (nEmbd % blockSize !== 0 || nFf % blockSize !== 0)
+      throw new RangeError(`${wType} needs nEmbd and nFf to be multiples of ${blockSize}`);
+  }
+  if (options.weightAttack !== undefined && !quantised)
+    throw new RangeError('weight attacks need a quantised weightType');
+  const attackTensor = options.attackTensor ?? 'blk.0.attn_q.weight';
   const rand = mulberry32(options.seed ?? 1);
   const gauss = (): number => {
     const u = rand() || 1e-12;
@@ -248,18 +509,30 @@ export function buildTinyLlamaGguf(options: TinyLlamaGgufOptions = {}): TinyGguf
 
   const matrix = (tname: string, dims: number[], std: number): TensorDraft => {
     const n = dims.reduce((a, b) => a * b, 1);
-    const data = Buffer.alloc(n * (wType === 1 ? 2 : 4));
+    const values = new Float64Array(n);
+    const attacked = options.weightAttack !== undefined && tname === attackTensor;
     for (let i = 0; i < n; i++) {
       const x = gauss() * std;
-      if (wType === 1) data.writeUInt16LE(toHalf(x), i * 2);
-      else data.writeFloatLE(x, i * 4);
+      values[i] = attacked && options.weightAttack === 'constant_weights' ? 0.05 : x;
+    }
+    let data: Buffer;
+    if (wType === 'F32' || wType === 'F16') {
+      data = Buffer.alloc(n * (wType === 'F16' ? 2 : 4));
+      for (let i = 0; i < n; i++) {
+        if (wType === 'F16') data.writeUInt16LE(toHalf(values[i] ?? 0), i * 2);
+        else data.writeFloatLE(values[i] ?? 0, i * 4);
+      }
+    } else {
+      data = quantizeRow(wType, values);
+      if (attacked && options.weightAttack !== undefined)
+        plantWeightAttack(wType, data, options.weightAttack);
     }
     return { name: tname, type: wType, dims, data };
   };
   const norm = (tname: string): TensorDraft => {
     const data = Buffer.alloc(nEmbd * 4);
     for (let i = 0; i < nEmbd; i++) data.writeFloatLE(1 + gauss() * 0.01, i * 4);
-    return { name: tname, type: 0, dims: [nEmbd], data };
+    return { name: tname, type: 'F32', dims: [nEmbd], data };
   };
 
   const drafts: TensorDraft[] = [matrix('token_embd.weight', [nEmbd, nVocab], 0.02)];
@@ -286,7 +559,7 @@ export function buildTinyLlamaGguf(options: TinyLlamaGgufOptions = {}): TinyGguf
     cursor = Math.ceil(cursor / alignment) * alignment;
     tensors.push({
       name: d.name,
-      type: d.type === 1 ? 'F16' : 'F32',
+      type: d.type,
       dims: d.dims,
       offset: cursor,
       sizeBytes: d.data.length,
@@ -299,7 +572,7 @@ export function buildTinyLlamaGguf(options: TinyLlamaGgufOptions = {}): TinyGguf
   const infos: TensorInfoDraft[] = tensors.map((t, i) => ({
     name: Buffer.from(t.name, 'utf8'),
     dims: t.dims.map(BigInt),
-    type: drafts[i]?.type ?? 0,
+    type: GGML_TYPE_IDS[drafts[i]?.type ?? 'F32'],
     offset: BigInt(t.offset),
   }));
 
@@ -307,7 +580,7 @@ export function buildTinyLlamaGguf(options: TinyLlamaGgufOptions = {}): TinyGguf
     const kvs: Kv[] = [
       kvStr('general.architecture', 'llama'),
       kvStr('general.name', name),
-      kvU32('general.file_type', wType === 1 ? 1 : 0),
+      kvU32('general.file_type', LLAMA_FILE_TYPES[wType]),
       kvU32('general.quantization_version', 2),
       kvU32('llama.context_length', ctx),
       kvU32('llama.embedding_length', nEmbd),

@@ -2,6 +2,7 @@
 // pinned trust can vouch for a signature). Reads `{ path, kind, params }` on stdin, prints one
 // JSON verdict on stdout. The bundle arrives as an extra read-only path.
 import { verifyModelSignature, type PinnedKey } from '../provenance/index.js';
+import { printVerdict, readRequest } from './io.js';
 
 interface Params {
   bundlePath: string | null;
@@ -10,8 +11,11 @@ interface Params {
   requireSignature: boolean;
 }
 
-let raw = '';
-for await (const chunk of process.stdin) raw += String(chunk);
+const input = (await readRequest<unknown>()) as {
+  path?: unknown;
+  kind?: unknown;
+  params?: unknown;
+};
 
 function isParams(value: unknown): value is Params {
   if (typeof value !== 'object' || value === null) return false;
@@ -25,7 +29,6 @@ function isParams(value: unknown): value is Params {
 }
 
 async function provenance(): Promise<Record<string, unknown>> {
-  const input = JSON.parse(raw) as { path?: unknown; kind?: unknown; params?: unknown };
   if (typeof input.path !== 'string' || (input.kind !== 'file' && input.kind !== 'directory'))
     return { passed: false, reasonCode: 'config_invalid', detail: 'bad stage request' };
   if (!isParams(input.params))
@@ -54,4 +57,4 @@ async function provenance(): Promise<Record<string, unknown>> {
   };
 }
 
-process.stdout.write(JSON.stringify(await provenance()));
+printVerdict(await provenance());

@@ -1,0 +1,639 @@
+// gguf-guard, in-process (issue 4 §3.5, reference §2.6.4): the quantisation-block checks, the
+// cross-layer group check and the score, on top of the tensor-local statistics of weights.ts.
+//
+// Quantisation-block checks (Q8_0, Q4_0, Q4_K, Q6_K; ≤ 64 MiB of blocks read per tensor, as 64
+// evenly spread windows when the tensor is larger). They look at the raw blocks, not the
+// dequantised values, so they see anomalies hidden in scale placement, code usage and block
+// structure. gguf-guard's seven, with its thresholds and severities:
+//   - scale entropy < 1.0 bit (64-bin histogram of the block scales d between their min and max)
+//     with > 10 blocks: warning `quant_low_scale_entropy`;
+//   - max/min scale ratio > 1e6: warning `quant_scale_ratio` (ours: ratio of magnitudes over the
+//     scales ≥ 1e-10; gguf-guard divides signed values, which Q4_0/Q6_K's negative d confuses);
+//   - code entropy < 2.0 bits with > 10 blocks: warning `quant_low_code_entropy`;
+//   - > 50 % of codes at the minimum code / at the maximum code: warnings `quant_saturation_low` /
+//     `quant_saturation_high` (Q8_0's minimum is −127 or −128: ggml never writes −128);
+//   - > 10 % of blocks byte-identical to the previous block: critical `quant_repeated_blocks`;
+//   - > 50 % of blocks with |d| < 1e-10: warning `quant_zero_scales`.
+// Ours in addition (gguf-guard only sees these through the dequantised values):
+//   - any block whose d or dmin is NaN or ±Inf: critical `quant_scale_nonfinite`;
+//   - any block whose |d| or |dmin| exceeds 1,000: critical `quant_scale_huge`. A trained
+//     transformer's scales are ≲ 1 (Q8_0's d is max|w|/127, a K-quant's d a scale of 6-bit
+//     sub-scales); a d of 1,000 already means dequantised weights of 10⁵–10⁶, which only an attack
+//     on the numerics (overflow to Inf in f16 activations) or corruption produces;
+//   - > 50 % degenerate blocks (d = 0 or every code equal: the block dequantises to a constant):
+//     warning `quant_degenerate_blocks`.
+//
+// Score (gguf-guard): severity weights critical 0.30, warning 0.10, info 0.02; score =
+// max(layered, min(1, raw sum)) with layered = 0.30·tensor-local + 0.25·role-group + 0.20·global
+// (0.2 when anomalies per affected tensor > 3) (+ 0.25·reference profile, which neither the
+// reference nor we use), each layer capped at 1. Verdict FAIL on any critical or score > 0.5,
+// WARN when score > 0.2, else PASS. `unsupported_type` findings are reported but not scored.
+import { open, type FileHandle } from 'node:fs/promises';
+import type { GgufAccepted, GgufTensorInfo } from '../formats/gguf/types.js';
+import type { SafetensorsTensor } from '../formats/safetensors.js';
+import {
+  DEFAULT_WEIGHT_THRESHOLDS,
+  SUPPORTED_WEIGHT_TYPES,
+  WEIGHT_LAYOUTS,
+  forEachQ6kCode,
+  halfToFloat,
+  isQuantisedWeightType,
+  isSupportedWeightType,
+  readBlockWindows,
+  sampleWindows,
+  tensorFindings,
+  weightStatistics,
+  type QuantisedWeightType,
+  type WeightFinding,
+  type WeightSeverity,
+  type WeightStats,
+  type WeightThresholds,
+} from './weights.js';
+
+export interface QuantBlockThresholds {
+  /** Bytes of blocks read per tensor (gguf-guard: 64 MiB). */
+  maxBytesPerTensor: number;
+  /** The entropy checks need more than this many blocks (gguf-guard: 10). */
+  minBlocks: number;
+  minScaleEntropyBits: number;
+  maxScaleRatio: number;
+  minCodeEntropyBits: number;
+  maxSaturationFraction: number;
+  maxRepeatedBlockFraction: number;
+  maxZeroScaleFraction: number;
+  /** |d| below this is a zero scale (gguf-guard: 1e-10). */
+  zeroScale: number;
+  /** |d| or |dmin| above this is a huge scale (ours: 1,000). */
+  maxAbsScale: number;
+  maxDegenerateBlockFraction: number;
+}
+
+export const DEFAULT_QUANT_BLOCK_THRESHOLDS: Readonly<QuantBlockThresholds> = Object.freeze({
+  maxBytesPerTensor: 64 * 1024 * 1024,
+  minBlocks: 10,
+  minScaleEntropyBits: 1,
+  maxScaleRatio: 1e6,
+  minCodeEntropyBits: 2,
+  maxSaturationFraction: 0.5,
+  maxRepeatedBlockFraction: 0.1,
+  maxZeroScaleFraction: 0.5,
+  zeroScale: 1e-10,
+  maxAbsScale: 1000,
+  maxDegenerateBlockFraction: 0.5,
+});
+
+export interface QuantBlockStats {
+  type: QuantisedWeightType;
+  totalBlocks: number;
+  /** Blocks read. */
+  blocks: number;
+  /** Blocks whose d (or Q4_K's dmin) is NaN or ±Infinity. */
+  nonFiniteScales: number;
+  /** Blocks whose |d| or |dmin| exceeds `maxAbsScale`. */
+  hugeScales: number;
+  /** Blocks with |d| < `zeroScale`. */
+  zeroScales: number;
+  /** Blocks that dequantise to a constant: d = 0 or every code equal. */
+  degenerateBlocks: number;
+  /** Blocks byte-identical to the block before them (inside a window). */
+  repeatedBlocks: number;
+  /** Over the finite d values. */
+  scaleMin: number;
+  scaleMax: number;
+  /** Largest finite |d| or |dmin|. */
+  maxAbsScale: number;
+  /** Shannon entropy (bits) of a 64-bin histogram of the finite d values. */
+  scaleEntropy: number;
+  /** max|d| / min|d| over the finite |d| ≥ zeroScale (0 when there are none). */
+  scaleRatio: number;
+  /** Shannon entropy (bits) of the quantised codes. */
+  codeEntropy: number;
+  saturationLow: number;
+  saturationHigh: number;
+}
+
+interface QuantCodec {
+  /** Number of distinct codes; `low` codes count as the minimum, `high` is the maximum. */
+  codes: number;
+  low: readonly number[];
+  high: number;
+  /** Byte offsets of d, and of dmin (Q4_K). */
+  dAt: number;
+  dminAt?: number;
+  /**
+   * How the codes are stored: `bytes` (Q8_0: one int8 per code, code = byte ^ 0x80 so −128 → 0,
+   * 127 → 255), `nibbles` (two 4-bit codes per byte), `q6k` (ql nibbles + qh bit pairs).
+   */
+  packing: 'bytes' | 'nibbles' | 'q6k';
+  /** Where the code bytes start and how many there are (bytes and nibbles packings). */
+  from: number;
+  count: number;
+}
+
+const CODECS: Record<QuantisedWeightType, QuantCodec> = {
+  Q8_0: { codes: 256, low: [0, 1], high: 255, dAt: 0, packing: 'bytes', from: 2, count: 32 },
+  Q4_0: { codes: 16, low: [0], high: 15, dAt: 0, packing: 'nibbles', from: 2, count: 16 },
+  Q4_K: {
+    codes: 16,
+    low: [0],
+    high: 15,
+    dAt: 0,
+    dminAt: 2,
+    packing: 'nibbles',
+    from: 16,
+    count: 128,
+  },
+  Q6_K: { codes: 64, low: [0], high: 63, dAt: 208, packing: 'q6k', from: 0, count: 192 },
+};
+
+/**
+ * Adds the codes of one block to the histograms; returns true when every code is the same.
+ * `byteCounts` collects raw bytes (bytes and nibbles packings, mapped to codes at the end, which
+ * keeps the hot loop to one increment per byte); `codeCounts` collects Q6_K codes directly.
+ */
+function countCodes(
+  codec: QuantCodec,
+  b: Buffer,
+  at: number,
+  byteCounts: Float64Array,
+  codeCounts: Float64Array,
+): boolean {
+  if (codec.packing === 'q6k') {
+    let first = -1;
+    let same = true;
+    forEachQ6kCode(b, at, (_e, q) => {
+      codeCounts[q] = (codeCounts[q] ?? 0) + 1;
+      if (first < 0) first = q;
+      else if (q !== first) same = false;
+    });
+    return same;
+  }
+  const start = at + codec.from;
+  const end = start + codec.count;
+  const first = b[start] ?? 0;
+  let same = true;
+  for (let i = start; i < end; i++) {
+    const v = b[i] ?? 0;
+    byteCounts[v] = (byteCounts[v] ?? 0) + 1;
+    if (v !== first) same = false;
+  }
+  return codec.packing === 'nibbles' ? same && (first & 0x0f) === first >>> 4 : same;
+}
+
+/** Folds the raw byte histogram into the code histogram. */
+function foldByteCounts(
+  codec: QuantCodec,
+  byteCounts: Float64Array,
+  codeCounts: Float64Array,
+): void {
+  for (let v = 0; v < 256; v++) {
+    const n = byteCounts[v] ?? 0;
+    if (n === 0) continue;
+    if (codec.packing === 'bytes') codeCounts[v ^ 0x80] = (codeCounts[v ^ 0x80] ?? 0) + n;
+    else if (codec.packing === 'nibbles') {
+      codeCounts[v & 0x0f] = (codeCounts[v & 0x0f] ?? 0) + n;
+      codeCounts[v >>> 4] = (codeCounts[v >>> 4] ?? 0) + n;
+    }
+  }
+}
+
+function entropyOf(counts: ArrayLike<number>, total: number): number {
+  if (total === 0) return 0;
+  let h = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i] ?? 0;
+    if (c === 0) continue;
+    const p = c / total;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}
+
+/** gguf-guard's scale entropy: 64 bins between min and max, 0 when the range is < 1e-10. */
+export function scaleHistogramEntropy(scales: ArrayLike<number>, bins = 64): number {
+  let min = Infinity;
+  let max = -Infinity;
+  let n = 0;
+  for (let i = 0; i < scales.length; i++) {
+    const s = scales[i] ?? NaN;
+    if (!Number.isFinite(s)) continue;
+    n++;
+    if (s < min) min = s;
+    if (s > max) max = s;
+  }
+  if (n < 2 || max - min < 1e-10) return 0;
+  const counts = new Float64Array(bins);
+  for (let i = 0; i < scales.length; i++) {
+    const s = scales[i] ?? NaN;
+    if (!Number.isFinite(s)) continue;
+    const idx = Math.min(bins - 1, Math.max(0, Math.floor(((bins - 1) * (s - min)) / (max - min))));
+    counts[idx] = (counts[idx] ?? 0) + 1;
+  }
+  return entropyOf(counts, n);
+}
+
+export interface QuantBlockStatsOptions {
+  dataOffset: number;
+  thresholds?: Partial<QuantBlockThresholds>;
+  handle?: FileHandle;
+}
+
+/** Reads the raw blocks of one quantised tensor and computes gguf-guard's block statistics. */
+export async function quantBlockStatistics(
+  path: string,
+  tensor: Pick<GgufTensorInfo, 'name' | 'type' | 'elements' | 'offset'>,
+  options: QuantBlockStatsOptions,
+): Promise<QuantBlockStats> {
+  if (!isQuantisedWeightType(tensor.type)) throw new Error(`${tensor.type} is not block-quantised`);
+  const type = tensor.type;
+  const t = { ...DEFAULT_QUANT_BLOCK_THRESHOLDS, ...options.thresholds };
+  const layout = WEIGHT_LAYOUTS[type];
+  const codec = CODECS[type];
+  const totalBlocks = Math.floor(tensor.elements / layout.blockSize);
+  const windows = sampleWindows(
+    totalBlocks,
+    Math.max(1, Math.floor(t.maxBytesPerTensor / layout.typeSize)),
+  );
+  const wanted = windows.reduce((a, [, n]) => a + n, 0);
+  const dValues = new Float32Array(wanted);
+  const codeCounts = new Float64Array(codec.codes);
+  const byteCounts = new Float64Array(256);
+  let blocks = 0;
+  let nonFinite = 0;
+  let huge = 0;
+  let zero = 0;
+  let degenerate = 0;
+  let repeated = 0;
+  let maxAbs = 0;
+  const prev = Buffer.alloc(layout.typeSize);
+  let havePrev = false;
+  const scale = (x: number): void => {
+    if (!Number.isFinite(x)) return;
+    const a = Math.abs(x);
+    if (a > maxAbs) maxAbs = a;
+  };
+
+  const run = async (fh: FileHandle): Promise<void> => {
+    await readBlockWindows(
+      fh,
+      options.dataOffset + tensor.offset,
+      layout.typeSize,
+      windows,
+      (buf, n, windowStart) => {
+        if (windowStart) havePrev = false;
+        for (let i = 0; i < n; i++) {
+          const at = i * layout.typeSize;
+          const d = halfToFloat(buf.readUInt16LE(at + codec.dAt));
+          const dmin =
+            codec.dminAt === undefined ? 0 : halfToFloat(buf.readUInt16LE(at + codec.dminAt));
+          dValues[blocks] = d;
+          if (!Number.isFinite(d) || !Number.isFinite(dmin)) nonFinite++;
+          scale(d);
+          scale(dmin);
+          if (Math.abs(d) > t.maxAbsScale || Math.abs(dmin) > t.maxAbsScale) huge++;
+          if (Math.abs(d) < t.zeroScale) zero++;
+          const allEqual = countCodes(codec, buf, at, byteCounts, codeCounts);
+          if (d === 0 || allEqual) degenerate++;
+          if (havePrev && buf.compare(prev, 0, layout.typeSize, at, at + layout.typeSize) === 0)
+            repeated++;
+          buf.copy(prev, 0, at, at + layout.typeSize);
+          havePrev = true;
+          blocks++;
+        }
+      },
+    );
+  };
+  if (options.handle !== undefined) await run(options.handle);
+  else {
+    const fh = await open(path, 'r');
+    try {
+      await run(fh);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  let scaleMin = Infinity;
+  let scaleMax = -Infinity;
+  let absMin = Infinity;
+  let absMax = 0;
+  for (const d of dValues.subarray(0, blocks)) {
+    if (!Number.isFinite(d)) continue;
+    if (d < scaleMin) scaleMin = d;
+    if (d > scaleMax) scaleMax = d;
+    const a = Math.abs(d);
+    if (a >= t.zeroScale) {
+      if (a < absMin) absMin = a;
+      if (a > absMax) absMax = a;
+    }
+  }
+  foldByteCounts(codec, byteCounts, codeCounts);
+  const codesTotal = blocks * layout.blockSize;
+  const lowCodes = codec.low.reduce((a, c) => a + (codeCounts[c] ?? 0), 0);
+  return {
+    type,
+    totalBlocks,
+    blocks,
+    nonFiniteScales: nonFinite,
+    hugeScales: huge,
+    zeroScales: zero,
+    degenerateBlocks: degenerate,
+    repeatedBlocks: repeated,
+    scaleMin: Number.isFinite(scaleMin) ? scaleMin : 0,
+    scaleMax: Number.isFinite(scaleMax) ? scaleMax : 0,
+    maxAbsScale: maxAbs,
+    scaleEntropy: scaleHistogramEntropy(dValues.subarray(0, blocks)),
+    scaleRatio: Number.isFinite(absMin) && absMin > 0 ? absMax / absMin : 0,
+    codeEntropy: entropyOf(codeCounts, codesTotal),
+    saturationLow: codesTotal > 0 ? lowCodes / codesTotal : 0,
+    saturationHigh: codesTotal > 0 ? (codeCounts[codec.high] ?? 0) / codesTotal : 0,
+  };
+}
+
+/** gguf-guard's block findings (and ours, see the header) of one tensor's block statistics. */
+export function quantBlockFindings(
+  name: string,
+  s: QuantBlockStats,
+  thresholds: Partial<QuantBlockThresholds> = {},
+): WeightFinding[] {
+  const t = { ...DEFAULT_QUANT_BLOCK_THRESHOLDS, ...thresholds };
+  const out: WeightFinding[] = [];
+  const f = (code: WeightFinding['code'], severity: WeightSeverity, detail: string): void => {
+    out.push({ tensor: name, code, severity, detail, layer: 'tensor' });
+  };
+  if (s.blocks === 0) return out;
+  const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+  if (s.nonFiniteScales > 0)
+    f('quant_scale_nonfinite', 'critical', `${s.nonFiniteScales} blocks with a NaN/Inf scale`);
+  if (s.hugeScales > 0)
+    f(
+      'quant_scale_huge',
+      'critical',
+      `${s.hugeScales} blocks with a scale above ${t.maxAbsScale} (max ${s.maxAbsScale.toPrecision(4)})`,
+    );
+  if (s.blocks > t.minBlocks && s.scaleEntropy < t.minScaleEntropyBits)
+    f(
+      'quant_low_scale_entropy',
+      'warning',
+      `scale entropy ${s.scaleEntropy.toFixed(2)} bits < ${t.minScaleEntropyBits}`,
+    );
+  if (s.scaleRatio > t.maxScaleRatio)
+    f(
+      'quant_scale_ratio',
+      'warning',
+      `max/min scale ratio ${s.scaleRatio.toExponential(2)} > ${t.maxScaleRatio}`,
+    );
+  if (s.blocks > t.minBlocks && s.codeEntropy < t.minCodeEntropyBits)
+    f(
+      'quant_low_code_entropy',
+      'warning',
+      `code entropy ${s.codeEntropy.toFixed(2)} bits < ${t.minCodeEntropyBits}`,
+    );
+  if (s.saturationLow > t.maxSaturationFraction)
+    f('quant_saturation_low', 'warning', `${pct(s.saturationLow)} of codes at the minimum`);
+  if (s.saturationHigh > t.maxSaturationFraction)
+    f('quant_saturation_high', 'warning', `${pct(s.saturationHigh)} of codes at the maximum`);
+  const repeated = s.repeatedBlocks / s.blocks;
+  if (repeated > t.maxRepeatedBlockFraction)
+    f('quant_repeated_blocks', 'critical', `${pct(repeated)} of blocks repeat the previous one`);
+  const zero = s.zeroScales / s.blocks;
+  if (zero > t.maxZeroScaleFraction)
+    f('quant_zero_scales', 'warning', `${pct(zero)} of blocks have a zero scale`);
+  const degenerate = s.degenerateBlocks / s.blocks;
+  if (degenerate > t.maxDegenerateBlockFraction)
+    f('quant_degenerate_blocks', 'warning', `${pct(degenerate)} of blocks are constant`);
+  return out;
+}
+
+export interface GuardScore {
+  score: number;
+  verdict: 'PASS' | 'WARN' | 'FAIL';
+}
+
+/** gguf-guard's score and verdict of a list of findings (see the header). */
+export function scoreGuardFindings(
+  findings: readonly WeightFinding[],
+  t: Pick<WeightThresholds, 'weights' | 'failScore' | 'warnScore'> = DEFAULT_WEIGHT_THRESHOLDS,
+): GuardScore {
+  const scored = findings.filter((f) => f.code !== 'unsupported_type');
+  const w = (f: WeightFinding): number => t.weights[f.severity];
+  const sum = (layer: WeightFinding['layer']): number =>
+    Math.min(
+      1,
+      scored.filter((f) => f.layer === layer).reduce((a, f) => a + w(f), 0),
+    );
+  const affected = new Set(scored.map((f) => f.tensor)).size;
+  const global = affected > 0 && scored.length / affected > 3 ? 0.2 : 0;
+  const layered = 0.3 * sum('tensor') + 0.25 * sum('group') + 0.2 * global;
+  const raw = Math.min(
+    1,
+    scored.reduce((a, f) => a + w(f), 0),
+  );
+  const score = Math.max(layered, raw);
+  const critical = scored.some((f) => f.severity === 'critical');
+  const verdict = critical || score > t.failScore ? 'FAIL' : score > t.warnScore ? 'WARN' : 'PASS';
+  return { score, verdict };
+}
+
+export interface TensorWeightEntry {
+  name: string;
+  type: string;
+  stats?: WeightStats;
+  blocks?: QuantBlockStats;
+  skipped?: string;
+}
+
+export interface WeightReport {
+  tensors: TensorWeightEntry[];
+  findings: WeightFinding[];
+  score: number;
+  verdict: 'PASS' | 'WARN' | 'FAIL';
+  /** Tensors whose values were analysed. */
+  tensorsAnalyzed: number;
+  /** Tensors skipped (type not dequantised). */
+  tensorsSkipped: number;
+}
+/** The first release's name of WeightReport. */
+export type GgufWeightReport = WeightReport;
+
+export interface WeightReportOptions {
+  maxElements?: number;
+  thresholds?: Partial<WeightThresholds>;
+  quant?: Partial<QuantBlockThresholds>;
+}
+/** The first release's name of WeightReportOptions. */
+export type GgufWeightReportOptions = WeightReportOptions;
+
+type TensorRef = Pick<GgufTensorInfo, 'name' | 'type' | 'elements' | 'offset'>;
+
+async function analyseTensors(
+  path: string,
+  dataOffset: number,
+  refs: readonly TensorRef[],
+  options: WeightReportOptions,
+  t: WeightThresholds,
+  reportUnsupported: boolean,
+): Promise<{ tensors: TensorWeightEntry[]; findings: WeightFinding[] }> {
+  const tensors: TensorWeightEntry[] = [];
+  const findings: WeightFinding[] = [];
+  const fh = await open(path, 'r');
+  try {
+    for (const tensor of refs) {
+      if (!isSupportedWeightType(tensor.type)) {
+        tensors.push({ name: tensor.name, type: tensor.type, skipped: 'unsupported type' });
+        if (reportUnsupported)
+          findings.push({
+            tensor: tensor.name,
+            code: 'unsupported_type',
+            severity: 'info',
+            detail: `${tensor.type} is not dequantised (supported: ${SUPPORTED_WEIGHT_TYPES.join(', ')})`,
+            layer: 'tensor',
+          });
+        continue;
+      }
+      try {
+        const stats = await weightStatistics(path, tensor, {
+          dataOffset,
+          handle: fh,
+          outlierSigma: t.outlierSigma,
+          ...(options.maxElements !== undefined ? { maxElements: options.maxElements } : {}),
+        });
+        const entry: TensorWeightEntry = { name: tensor.name, type: tensor.type, stats };
+        findings.push(...tensorFindings(tensor.name, stats, t));
+        if (isQuantisedWeightType(tensor.type)) {
+          const blocks = await quantBlockStatistics(path, tensor, {
+            dataOffset,
+            handle: fh,
+            ...(options.quant !== undefined ? { thresholds: options.quant } : {}),
+          });
+          entry.blocks = blocks;
+          findings.push(...quantBlockFindings(tensor.name, blocks, options.quant));
+        }
+        tensors.push(entry);
+      } catch (err) {
+        tensors.push({ name: tensor.name, type: tensor.type, skipped: 'read failed' });
+        findings.push({
+          tensor: tensor.name,
+          code: 'read_failed',
+          severity: 'critical',
+          detail: (err as Error).message,
+          layer: 'tensor',
+        });
+      }
+    }
+  } finally {
+    await fh.close();
+  }
+  return { tensors, findings };
+}
+
+function finish(
+  tensors: TensorWeightEntry[],
+  findings: WeightFinding[],
+  t: WeightThresholds,
+): WeightReport {
+  return {
+    tensors,
+    findings,
+    ...scoreGuardFindings(findings, t),
+    tensorsAnalyzed: tensors.filter((e) => e.stats !== undefined).length,
+    tensorsSkipped: tensors.filter((e) => e.stats === undefined).length,
+  };
+}
+
+/**
+ * Per-tensor statistics, quantisation-block checks and cross-layer check of every tensor of an
+ * accepted GGUF, with gguf-guard's score.
+ */
+export async function ggufWeightReport(
+  path: string,
+  report: GgufAccepted,
+  options: WeightReportOptions = {},
+): Promise<WeightReport> {
+  const t: WeightThresholds = { ...DEFAULT_WEIGHT_THRESHOLDS, ...options.thresholds };
+  const { tensors, findings } = await analyseTensors(
+    path,
+    report.dataOffset,
+    report.tensors,
+    options,
+    t,
+    true,
+  );
+
+  // Cross-layer consistency: blk.N.<role> groups of ≥ 3 members.
+  const groups = new Map<string, { name: string; mean: number }[]>();
+  for (const e of tensors) {
+    const m = /^(?:blk|layers)\.\d+\.(.+)$/.exec(e.name);
+    if (m === null || e.stats === undefined || e.stats.count < t.minSamples) continue;
+    const role = m[1] ?? '';
+    const list = groups.get(role) ?? [];
+    list.push({ name: e.name, mean: e.stats.mean });
+    groups.set(role, list);
+  }
+  for (const [role, members] of groups) {
+    if (members.length < 3) continue;
+    for (const member of members) {
+      const others = members.filter((o) => o !== member);
+      const mu = others.reduce((a, o) => a + o.mean, 0) / others.length;
+      const sd = Math.sqrt(others.reduce((a, o) => a + (o.mean - mu) ** 2, 0) / others.length);
+      if (
+        sd > 0 &&
+        Math.abs(member.mean - mu) > t.groupSigma * sd &&
+        Math.abs(member.mean - mu) > 1e-3
+      ) {
+        findings.push({
+          tensor: member.name,
+          code: 'group_mean_outlier',
+          severity: 'warning',
+          detail: `mean ${member.mean.toPrecision(4)} is > ${t.groupSigma}σ from the other ${role} tensors (${mu.toPrecision(4)} ± ${sd.toPrecision(2)})`,
+          layer: 'group',
+        });
+      }
+    }
+  }
+  return finish(tensors, findings, t);
+}
+
+/** The floating-point safetensors dtypes analysed; integer and boolean tensors are skipped. */
+const SAFETENSORS_FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16']);
+
+/**
+ * Per-tensor statistics of the F32/F16/BF16 tensors of an accepted safetensors file, with the
+ * tensor-local findings and gguf-guard's score (the reference analysed only the 20 largest F32/F16
+ * tensors; every float tensor is analysed here, ≤ maxElements values each). No cross-layer check:
+ * safetensors names have no common layer scheme.
+ */
+export async function safetensorsWeightReport(
+  path: string,
+  inspection: {
+    readonly tensors: readonly SafetensorsTensor[];
+    readonly headerLength: number;
+  },
+  options: WeightReportOptions = {},
+): Promise<WeightReport> {
+  const t: WeightThresholds = { ...DEFAULT_WEIGHT_THRESHOLDS, ...options.thresholds };
+  const refs: TensorRef[] = [];
+  const skipped: TensorWeightEntry[] = [];
+  for (const s of inspection.tensors) {
+    if (!SAFETENSORS_FLOAT_DTYPES.has(s.dtype) || s.elements > BigInt(Number.MAX_SAFE_INTEGER)) {
+      skipped.push({ name: s.name, type: s.dtype, skipped: 'not a float tensor' });
+      continue;
+    }
+    refs.push({ name: s.name, type: s.dtype, elements: Number(s.elements), offset: s.begin });
+  }
+  const { tensors, findings } = await analyseTensors(
+    path,
+    8 + inspection.headerLength,
+    refs,
+    options,
+    t,
+    false,
+  );
+  return finish([...tensors, ...skipped], findings, t);
+}
+
+/** Orders findings most severe first (critical, warning, info), stable otherwise. */
+export function bySeverity(findings: readonly WeightFinding[]): WeightFinding[] {
+  const rank: Record<WeightSeverity, number> = { critical: 0, warning: 1, info: 2 };
+  return [...findings].sort((a, b) => rank[a.severity] - rank[b.severity]);
+}
