@@ -31,11 +31,17 @@ describe('NATS permissions mirror the authority table', () => {
     expect(allow).not.toContain('secai.evt.model.*');
   });
 
-  it('lets a service subscribe only to its own inbox and its own commands', () => {
+  it('lets a service subscribe only to its own inbox, its own commands and the progress of the commands it sends', () => {
     expect(permissionsFor('registry').subscribe.allow).toEqual([
       `${inboxPrefixOf('registry')}.>`,
       'secai.cmd.registry.>',
+      'secai.progress.policy-engine.>',
     ]);
+    expect(permissionsFor('cli').subscribe.allow).toEqual(
+      expect.arrayContaining(['secai.progress.quarantine.>', 'secai.progress.registry.>']),
+    );
+    expect(permissionsFor('quarantine').publish.allow).toContain('secai.progress.quarantine.>');
+    expect(permissionsFor('quarantine').publish.allow).not.toContain('secai.progress.registry.>');
   });
 
   it('allows the seal command only to its listed callers', () => {

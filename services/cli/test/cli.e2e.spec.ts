@@ -392,7 +392,7 @@ describe('secai identity revoke', () => {
     const r = await secai([
       'identity',
       'revoke',
-      'registry',
+      'airlock',
       '--reason',
       'e2e drill',
       '--state-dir',
@@ -411,11 +411,11 @@ describe('secai identity revoke', () => {
       'identity.revoked',
       '--json',
     ]);
-    expect(tail.stdout).toContain('"service":"registry"');
+    expect(tail.stdout).toContain('"service":"airlock"');
     const again = await secai([
       'identity',
       'revoke',
-      'registry',
+      'airlock',
       '--reason',
       'twice',
       '--state-dir',

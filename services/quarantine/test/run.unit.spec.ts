@@ -13,6 +13,7 @@ import {
   planFor,
   stageRejectedEvent,
   startedEvent,
+  staticScanOverrides,
   viewRun,
 } from '../src/index.js';
 
@@ -255,5 +256,17 @@ describe('promotion decision', () => {
       }),
     );
     expect(decisionOutcome(viewRun(HEX, events)!, decided('allow', completedId))).toBeNull();
+  });
+});
+
+describe('policy bundle', () => {
+  it('maps snake_case static-scan thresholds from policy onto the scanner names', () => {
+    expect(
+      staticScanOverrides({
+        entropy_max_bits_per_byte: 7.9,
+        pickle_opcodes_per_mib: 5,
+        bogus_key: 1,
+      }),
+    ).toEqual({ entropyMaxBitsPerByte: 7.9, pickleOpcodesPerMiB: 5, bogus_key: 1 });
   });
 });

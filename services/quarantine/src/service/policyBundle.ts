@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson, sha256Hex } from '@secai/contracts';
 import { formatPolicyProblem, loadPolicyDir, type MainPolicy } from '@secai/policy-engine';
+import { DEFAULT_STATIC_SCAN_THRESHOLDS, parseStaticScanThresholds } from '../scan/thresholds.js';
 import { DEFAULT_YARA_RULES_PATH } from '../scan/yara.js';
 
 /** The lock of pins and blocked hashes, beside the policy (optional: absent = no pins). */
@@ -20,6 +21,8 @@ export interface PolicyBundle {
   policy: MainPolicy;
   /** The lock's text, null when there is none; parsed (and judged) by the hash_pin stage. */
   lockText: string | null;
+  /** `quarantine.static_scan` overrides, under the scanner's own (camelCase) names. */
+  staticScan: Record<string, number>;
   rulesPath: string;
 }
 
@@ -48,6 +51,9 @@ export async function loadPolicyBundle(
       ok: false,
       problem: loaded.problems.slice(0, 5).map(formatPolicyProblem).join('; '),
     };
+  const staticScan = staticScanOverrides(loaded.snapshot.documents.policy.quarantine.static_scan);
+  const checked = parseStaticScanThresholds(staticScan);
+  if (!checked.ok) return { ok: false, problem: `quarantine.static_scan: ${checked.detail}` };
   let lockText: string | null;
   let rules: string;
   try {
@@ -70,7 +76,25 @@ export async function loadPolicyBundle(
       policyDigest: loaded.snapshot.digest,
       policy: loaded.snapshot.documents.policy,
       lockText,
+      staticScan,
       rulesPath,
     },
   };
+}
+
+/**
+ * Policy keys are snake_case (`entropy_max_bits_per_byte`, `pickle_opcodes_per_mib`); the
+ * scanner's are camelCase. Names are matched ignoring case and underscores; an unknown one is
+ * passed on as given, so that validation names it.
+ */
+export function staticScanOverrides(
+  policy: Record<string, number> | undefined,
+): Record<string, number> {
+  const byFolded = new Map(
+    Object.keys(DEFAULT_STATIC_SCAN_THRESHOLDS).map((k) => [k.toLowerCase(), k]),
+  );
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(policy ?? {}))
+    out[byFolded.get(key.replace(/_/g, '').toLowerCase()) ?? key] = value;
+  return out;
 }

@@ -86,7 +86,7 @@ export function stageRequest(stage: QuarantineStageName, ctx: StageContext): Sta
           : {}),
       };
     case 'static_scan':
-      return { ...base, params: { thresholds: q.static_scan ?? {}, rulesPath: bundle.rulesPath } };
+      return { ...base, params: { thresholds: bundle.staticScan } };
     case 'behavioral_test':
       return {
         ...base,
