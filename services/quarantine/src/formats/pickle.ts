@@ -17,6 +17,19 @@ export interface PickleGlobal {
   readonly offset: number;
 }
 
+/**
+ * Whether an import could name anything real. Python resolves a global by importing the module
+ * (a file or package on sys.path) and looking the name up on it: a module or name holding
+ * control, whitespace, non-ASCII or path-separator characters names nothing an attacker can rely
+ * on. Random weight bytes form such "imports" by chance (seen on 1 GiB of F32 weights), so the
+ * scans of data embedded in a model ignore them. Anything printable is kept as importable.
+ */
+export function isImportableGlobal(g: Pick<PickleGlobal, 'module' | 'name'>): boolean {
+  const plausible = (text: string) =>
+    text.length > 0 && /^[\x21-\x7e]+$/.test(text) && !/[/\\]/.test(text);
+  return plausible(g.module) && plausible(g.name);
+}
+
 export type PickleFindingCode =
   | 'dangerous_import'
   | 'unknown_import'

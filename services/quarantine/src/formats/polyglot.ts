@@ -5,7 +5,7 @@
 // members, and PROTO-led pickle streams anywhere in the sampled head and tail.
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { findEmbeddedPickles, scanPickle } from './pickle.js';
+import { findEmbeddedPickles, isImportableGlobal, scanPickle } from './pickle.js';
 
 export type PolyglotCode =
   | 'pickle_prefix'
@@ -130,7 +130,7 @@ export function detectPolyglot(
         // Random weight bytes form short import-free "streams" by chance (17 of 200 random 2 MiB
         // samples did): a stream that imports nothing can only build plain data, so it is no
         // second container. Anything that names a global is reported.
-        if (hit.kind === 'proto' && (hit.scan?.globals.length ?? 0) === 0) continue;
+        if (hit.kind === 'proto' && !(hit.scan?.globals ?? []).some(isImportableGlobal)) continue;
         if (hit.kind === 'zip-entry') {
           findings.push({
             code: 'embedded_zip_pickle',

@@ -22,7 +22,12 @@
 //   none       — no stream at all
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { findEmbeddedPickles, scanPickle, type EmbeddedPickle } from '../formats/pickle.js';
+import {
+  findEmbeddedPickles,
+  isImportableGlobal,
+  scanPickle,
+  type EmbeddedPickle,
+} from '../formats/pickle.js';
 import { readFully } from './weights.js';
 
 export type FilePickleVerdict =
@@ -89,13 +94,16 @@ function classify(p: EmbeddedPickle): { verdict: FilePickleVerdict; detail: stri
   if (p.unscanned !== undefined || p.scan === undefined)
     return { verdict: 'incomplete', detail: p.unscanned ?? 'not scanned' };
   const s = p.scan;
-  const imports = s.globals
+  // An "import" of a name no module can have (control or non-ASCII bytes) fails in the
+  // unpickler before anything runs: a chance run of weight bytes, not a payload.
+  const globals = s.globals.filter(isImportableGlobal);
+  const imports = globals
     .slice(0, 3)
     .map((g) => `${g.module}.${g.name}`)
     .join(', ');
   if (s.verdict === 'malicious')
     return { verdict: 'malicious', detail: `imports ${imports || 'a dangerous callable'}` };
-  if (s.globals.some((g) => g.risk !== 'safe'))
+  if (globals.some((g) => g.risk !== 'safe'))
     return { verdict: 'suspicious', detail: `imports ${imports}` };
   const opaqueImport = s.findings.find(
     (f) => f.code === 'extension_registry' || f.code === 'unresolved_stack_global',
@@ -104,8 +112,14 @@ function classify(p: EmbeddedPickle): { verdict: FilePickleVerdict; detail: stri
     return { verdict: 'suspicious', detail: `${opaqueImport.code} then a call` };
   if (p.kind === 'zip-entry')
     return { verdict: 'embedded', detail: 'pickle member of an embedded zip archive' };
-  if (s.globals.length > 0) return { verdict: 'embedded', detail: `imports ${imports}` };
-  return { verdict: 'clean', detail: 'inert stream without imports' };
+  if (globals.length > 0) return { verdict: 'embedded', detail: `imports ${imports}` };
+  return {
+    verdict: 'clean',
+    detail:
+      s.globals.length > 0
+        ? 'inert stream: it imports nothing importable'
+        : 'inert stream without imports',
+  };
 }
 
 /**
