@@ -1,6 +1,15 @@
 import { Type, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
 import { DecisionRequest, DecisionResponse } from './decisions.js';
-import { Count, GitRevision, Seq, Sha256Hex, SubjectToken, closed } from './events/common.js';
+import {
+  Count,
+  EventId,
+  GitRevision,
+  Operator,
+  Seq,
+  Sha256Hex,
+  SubjectToken,
+  closed,
+} from './events/common.js';
 import { ModelName, SourceUrl } from './events/supplyChain.js';
 import type { ServiceName } from './services.js';
 
@@ -60,6 +69,31 @@ const ImportRequest = Type.Object(
     signaturePath: Type.Optional(
       Type.String({ minLength: 2, maxLength: 4096, pattern: '^/[^\\x00]*$' }),
     ),
+  },
+  closed,
+);
+
+/**
+ * A containment action asked of its owner by the incident recorder (or an operator). The owner
+ * answers whether the action holds now, and confirms with its own event where it has one.
+ */
+const ContainmentRequest = Type.Object(
+  {
+    incidentId: Type.Optional(SubjectToken(64)),
+    reason: Type.String({ minLength: 1, maxLength: 512 }),
+  },
+  closed,
+);
+const ContainmentReply = answer({
+  /** True when the action already held before this request (the commands are idempotent). */
+  alreadyDone: Type.Boolean(),
+});
+/** An operator step on an incident: who, and what they say. */
+const IncidentStep = Type.Object(
+  {
+    incidentId: SubjectToken(64),
+    operator: Operator,
+    note: Type.String({ maxLength: 1024 }),
   },
   closed,
 );
@@ -161,6 +195,83 @@ export const COMMANDS = {
       closed,
     ),
     reply: answer({ removed: Type.Boolean() }),
+  }),
+  'agent.freeze': defineCommand({
+    handler: 'agent',
+    name: 'freeze',
+    version: 1,
+    callers: ['incident-recorder', 'cli'],
+    request: ContainmentRequest,
+    reply: ContainmentReply,
+  }),
+  'airlock.disable': defineCommand({
+    handler: 'airlock',
+    name: 'disable',
+    version: 1,
+    callers: ['incident-recorder', 'cli'],
+    request: ContainmentRequest,
+    reply: ContainmentReply,
+  }),
+  // The vault belongs to the appliance itself (its key is the appliance's to release).
+  'appliance.relock_vault': defineCommand({
+    handler: 'appliance',
+    name: 'relock_vault',
+    version: 1,
+    callers: ['incident-recorder', 'cli'],
+    request: ContainmentRequest,
+    reply: ContainmentReply,
+  }),
+  'runtime-attestor.attest': defineCommand({
+    handler: 'runtime-attestor',
+    name: 'attest',
+    version: 1,
+    callers: ['cli', 'appliance', 'incident-recorder', 'ui'],
+    request: WithReason,
+    // A fresh quote, answered once its `attestation.*` event is stored.
+    reply: answer({
+      outcome: Type.Union([
+        Type.Literal('verified'),
+        Type.Literal('degraded'),
+        Type.Literal('failed'),
+      ]),
+      eventId: EventId,
+    }),
+  }),
+  'integrity-monitor.scan': defineCommand({
+    handler: 'integrity-monitor',
+    name: 'scan',
+    version: 1,
+    callers: ['cli', 'appliance', 'incident-recorder'],
+    request: WithReason,
+    reply: answer({ filesChecked: Count, violations: Count }),
+  }),
+  'integrity-monitor.rebaseline': defineCommand({
+    handler: 'integrity-monitor',
+    name: 'rebaseline',
+    version: 1,
+    callers: ['cli'],
+    request: Type.Object(
+      { reason: Type.String({ minLength: 1, maxLength: 512 }), operator: Operator },
+      closed,
+    ),
+    // The `integrity.rebaselined` event names every difference accepted.
+    reply: answer({ eventId: EventId, differences: Count }),
+  }),
+  'incident-recorder.acknowledge': defineCommand({
+    handler: 'incident-recorder',
+    name: 'acknowledge',
+    version: 1,
+    callers: ['cli', 'ui'],
+    request: IncidentStep,
+    reply: answer({ state: Type.String({ minLength: 1, maxLength: 64 }) }),
+  }),
+  'incident-recorder.resolve': defineCommand({
+    handler: 'incident-recorder',
+    name: 'resolve',
+    version: 1,
+    callers: ['cli', 'ui'],
+    request: IncidentStep,
+    reply: answer({ state: Type.String({ minLength: 1, maxLength: 64 }) }),
   }),
 } as const;
 
