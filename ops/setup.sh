@@ -17,8 +17,12 @@ if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.
 fi
 
 # Debian packages: binary -> package. Tests use the same real parts the appliance runs: the bus,
-# the YARA scanner, and util-linux's unshare/prlimit for the quarantine sandbox.
-declare -A needed=([nats-server]=nats-server [yara]=yara [unshare]=util-linux [prlimit]=util-linux)
+# the YARA scanner, util-linux's unshare/prlimit for the quarantine sandbox, a software TPM
+# (swtpm) with tpm2-tools for attestation, and AIDE as the integrity benchmark's baseline.
+declare -A needed=(
+  [nats-server]=nats-server [yara]=yara [unshare]=util-linux [prlimit]=util-linux
+  [swtpm]=swtpm [swtpm_setup]=swtpm-tools [tpm2_quote]=tpm2-tools [aide]=aide
+)
 missing=()
 for bin in "${!needed[@]}"; do
   if ! command -v "$bin" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$bin" ] && [ ! -x "/usr/bin/$bin" ]; then

@@ -10,6 +10,7 @@ import {
 import {
   completedEvent,
   decisionOutcome,
+  insideDir,
   planFor,
   stageRejectedEvent,
   startedEvent,
@@ -268,5 +269,25 @@ describe('policy bundle', () => {
         bogus_key: 1,
       }),
     ).toEqual({ entropyMaxBitsPerByte: 7.9, pickleOpcodesPerMiB: 5, bogus_key: 1 });
+  });
+});
+
+describe('import staging', () => {
+  it('keeps a staging-only caller inside the staging area, through .. and symlinked parents', async () => {
+    const { mkdtemp, mkdir, symlink, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const root = await mkdtemp(join(tmpdir(), 'secai-staging-'));
+    try {
+      const staging = join(root, 'import-staging');
+      await mkdir(join(staging, 'sub'), { recursive: true });
+      await symlink('/etc', join(staging, 'escape'));
+      expect(await insideDir(join(staging, 'sub', 'model.gguf'), staging)).toBe(true);
+      expect(await insideDir(join(staging, '..', 'secret'), staging)).toBe(false);
+      expect(await insideDir(join(staging, 'escape', 'shadow'), staging)).toBe(false);
+      expect(await insideDir('/etc/shadow', staging)).toBe(false);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });

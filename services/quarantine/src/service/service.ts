@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, realpath } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { progressSubject, type EventData, type ServiceName } from '@secai/contracts';
 import {
   runConsumer,
@@ -125,7 +126,7 @@ export async function startQuarantine(
       await refresh();
       if (
         STAGING_ONLY.includes(ctx.caller as ServiceName) &&
-        !req.path.startsWith(`${config.stateDir}/import-staging/`)
+        !(await insideDir(req.path, join(config.stateDir, 'import-staging')))
       )
         return {
           ok: false,
@@ -217,4 +218,18 @@ function intakeLimits(bundle: PolicyBundle | null): Partial<IntakeLimits> {
     ...(i.max_files !== undefined ? { maxFiles: i.max_files, maxEntries: i.max_files } : {}),
     ...(i.reserve_bytes !== undefined ? { reserveBytes: i.reserve_bytes } : {}),
   };
+}
+
+/**
+ * Whether `path` lies inside `dir` once `..` and symlinked parents are resolved (the entry itself
+ * is not followed: intake refuses a symlink of its own).
+ */
+export async function insideDir(path: string, dir: string): Promise<boolean> {
+  try {
+    const parent = await realpath(dirname(resolve(path)));
+    const root = await realpath(dir);
+    return join(parent, basename(path)).startsWith(root + sep);
+  } catch {
+    return false;
+  }
 }
