@@ -1,3 +1,6 @@
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   IllegalStateError,
@@ -274,9 +277,6 @@ describe('policy bundle', () => {
 
 describe('import staging', () => {
   it('keeps a staging-only caller inside the staging area, through .. and symlinked parents', async () => {
-    const { mkdtemp, mkdir, symlink, rm } = await import('node:fs/promises');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
     const root = await mkdtemp(join(tmpdir(), 'secai-staging-'));
     try {
       const staging = join(root, 'import-staging');
