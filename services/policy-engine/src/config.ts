@@ -33,17 +33,21 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<EngineConfig> {
 
 /**
  * The operator edits the policy in the state dir; the first start puts the shipped defaults
- * there. An existing directory is never overwritten.
+ * there. Each missing document is copied on its own (other services keep their own files in the
+ * same directory and may have created it first); an existing file is never overwritten.
  */
 export async function ensurePolicyDir(dir: string): Promise<'created' | 'exists'> {
-  const exists = await stat(dir).then(
-    () => true,
-    () => false,
-  );
-  if (exists) return 'exists';
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  let created = false;
   for (const file of ['policy.yaml', 'agent.yaml']) {
-    await cp(join(DEFAULT_POLICY_DIR, file), join(dir, file), { errorOnExist: true, force: false });
+    const target = join(dir, file);
+    const exists = await stat(target).then(
+      () => true,
+      () => false,
+    );
+    if (exists) continue;
+    await cp(join(DEFAULT_POLICY_DIR, file), target, { errorOnExist: true, force: false });
+    created = true;
   }
-  return 'created';
+  return created ? 'created' : 'exists';
 }

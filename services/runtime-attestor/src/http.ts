@@ -1,0 +1,130 @@
+import type { FastifyInstance } from 'fastify';
+import { isServiceName, type ServiceName, type TrustStore } from '@secai/contracts';
+import { createGateway, sendProblem, type Logger } from '@secai/streams';
+import { AttestorError, type Attestor } from './attestor.js';
+import { verifyAnswer } from './decider.js';
+
+/** Who may call what (ARCHITECTURE §2): the same callers as `runtime-attestor.attest`. */
+export const SCOPES = {
+  read: ['appliance', 'cli', 'ui', 'incident-recorder'],
+  attest: ['appliance', 'cli', 'ui', 'incident-recorder'],
+} as const satisfies Record<string, readonly ServiceName[]>;
+
+export interface HttpDeps {
+  attestor: Attestor;
+  trust: TrustStore;
+  /** A result older than this does not satisfy the gate (null: no limit, periodic refresh off). */
+  maxAgeMs: number | null;
+  log?: Logger;
+  now?: () => Date;
+}
+
+interface AttestBody {
+  reason?: string;
+  nonce?: string;
+}
+
+/**
+ * The attestor's gateway on 127.0.0.1:8505: health, the boot gate (`verify`), the latest signed
+ * state, the enrolment, and a synchronous attestation. Every error is a problem document.
+ */
+export function buildHttp(deps: HttpDeps): FastifyInstance {
+  const now = deps.now ?? (() => new Date());
+  const { attestor } = deps;
+  const app = createGateway({
+    service: 'runtime-attestor',
+    trust: deps.trust,
+    scopes: SCOPES,
+    ...(deps.log ? { log: deps.log } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+
+  app.get('/health', { config: { public: true } }, (_req, reply) => {
+    const latest = attestor.latest;
+    return reply.send({
+      status: 'ok',
+      mode: attestor.mode,
+      outcome: latest ? latest.type.slice('attestation.'.length) : 'pending',
+      lastEventId: latest?.eventId ?? null,
+    });
+  });
+
+  app.get('/api/v1/verify', { config: { scope: 'read' } }, (_req, reply) =>
+    reply.send(verifyAnswer(attestor.policy, attestor.mode, attestor.latest, now(), deps.maxAgeMs)),
+  );
+
+  app.get('/api/v1/state', { config: { scope: 'read' } }, async (_req, reply) => {
+    const latest = attestor.latest;
+    if (!latest)
+      return sendProblem(reply, 404, 'NO_ATTESTATION', 'no attestation has been recorded yet');
+    return reply.send({
+      eventId: latest.eventId,
+      seq: latest.seq,
+      type: latest.type,
+      event: latest.event,
+      envelope: latest.envelope,
+      bundle: await attestor.readBundle(latest.data.bundleDigest),
+    });
+  });
+
+  app.get('/api/v1/enrolment', { config: { scope: 'read' } }, (_req, reply) => {
+    const p = attestor.profile;
+    if (!p)
+      return sendProblem(
+        reply,
+        404,
+        'NOT_ENROLLED',
+        attestor.enrolmentProblem ?? 'this host is not enrolled',
+      );
+    return reply.send({
+      ...p.enrolment,
+      akHandle: p.akHandle,
+      akPublicPem: p.akPublicPem,
+      tcti: p.tcti,
+      enrolledAt: p.enrolledAt,
+      eventId: p.eventId,
+    });
+  });
+
+  app.post<{ Body: AttestBody | undefined }>(
+    '/api/v1/attest',
+    {
+      config: { scope: 'attest' },
+      schema: {
+        body: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          properties: {
+            reason: { type: 'string', minLength: 1, maxLength: 256 },
+            nonce: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body ?? {};
+      const caller = request.caller;
+      try {
+        const result = await attestor.attest({
+          requestedBy: caller !== null && isServiceName(caller) ? caller : null,
+          ...(body.nonce !== undefined ? { nonce: body.nonce } : {}),
+        });
+        return reply.send({
+          outcome: result.outcome,
+          eventId: result.eventId,
+          seq: result.seq,
+          mode: result.data.mode,
+          nonce: result.data.nonce,
+          policySatisfied: result.data.policySatisfied,
+          reasons: result.data.reasons ?? [],
+          event: result.stored.event,
+        });
+      } catch (err) {
+        if (err instanceof AttestorError) return sendProblem(reply, 503, err.code, err.message);
+        throw err;
+      }
+    },
+  );
+
+  return app;
+}
