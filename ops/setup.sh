@@ -29,6 +29,11 @@ for bin in "${!needed[@]}"; do
     missing+=("${needed[$bin]}")
   fi
 done
+# Libraries have no binary to look for: tpm2-tools reaches swtpm through this TCTI plug-in.
+if command -v dpkg-query >/dev/null 2>&1 &&
+  ! dpkg-query -W -f='${Status}' libtss2-tcti-swtpm0 2>/dev/null | grep -q 'install ok installed'; then
+  missing+=(libtss2-tcti-swtpm0)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

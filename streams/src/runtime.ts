@@ -28,6 +28,8 @@ export interface RuntimeInfo {
   natsUrl: string;
   startedAt: string;
   stateDir: string;
+  /** Each service's HTTP port as booted (`--port-offset` included), for clients on this host. */
+  httpPorts?: Record<string, number>;
 }
 
 export function runtimeInfoPath(stateDir: string): string {

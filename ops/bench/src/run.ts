@@ -5,6 +5,9 @@ import { startTestAppliance } from '@secai/streams/testing';
 import { policyBench, policyRows, type PolicyBenchResults } from './policy.js';
 import { quarantineBench, quarantineRows } from './quarantine.js';
 import { supplyChainBench, supplyChainRows } from './supplyChain.js';
+import { attestationBench, attestationRows } from './enforcement.js';
+import { incidentBench, incidentRows } from './incident.js';
+import { integrityBench, integrityRows } from './integrity.js';
 import { eventsVerify, readOnly, verifyPooled, verifySingle, type ConsumeRun } from './consume.js';
 import { microBenchmarks } from './micro.js';
 import {
@@ -113,6 +116,12 @@ async function main(): Promise<void> {
   const supplySize = positiveInt('BENCH_MODEL_MIB', 1024) * 1024 * 1024;
   log(`supply chain: quarantine of ${supplySize / 2 ** 20} MiB files against sha256sum`);
   const supplyChain = await supplyChainBench(supplySize, positiveInt('BENCH_SUPPLY_RUNS', 3), log);
+  log(
+    'enforcement: detection-to-containment, integrity scan against sha256sum and AIDE, attestation',
+  );
+  const incident = await incidentBench({ runs: positiveInt('BENCH_INCIDENT_RUNS', 50), log });
+  const integrity = await integrityBench({ log });
+  const attestation = await attestationBench(positiveInt('BENCH_ATTEST_RUNS', 100));
 
   const app = await startTestAppliance();
   let pool: VerifierPool | undefined;
@@ -272,7 +281,7 @@ async function main(): Promise<void> {
         `${formatInt.format(EVENTS)} events per run, median of ${RUNS} runs, window ${WINDOW}, ` +
         `envelope ≈ ${micro.envelopeBytes} B (policy.decided), stream ${formatInt.format(info.state.messages)} msgs / ` +
         `${formatInt.format(info.state.bytes / 2 ** 20)} MiB with ${seals} seals; ${Math.round(seconds)} s in all\n\n` +
-        `${renderTable([...rows, ...policyRows(policyResults), ...quarantineRows(quarantine), ...supplyChainRows(supplyChain, positiveInt('BENCH_SUPPLY_RUNS', 3))])}\n\n${quarantine.report}\n\n`,
+        `${renderTable([...rows, ...policyRows(policyResults), ...quarantineRows(quarantine), ...supplyChainRows(supplyChain, positiveInt('BENCH_SUPPLY_RUNS', 3)), ...incidentRows(incident), ...integrityRows(integrity), ...attestationRows(attestation)])}\n\n${quarantine.report}\n\n`,
     );
     await writeJson(RESULTS, {
       date: new Date().toISOString(),
@@ -288,6 +297,9 @@ async function main(): Promise<void> {
           behavioralTest: quarantine.behavioralTest,
         },
         supplyChain,
+        incident,
+        integrity,
+        attestation,
       },
       goals: {
         policyEvaluateP99UsAtMost: 50,

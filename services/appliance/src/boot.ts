@@ -31,6 +31,7 @@ import {
   type NatsServerHandle,
   type RuntimeInfo,
 } from '@secai/streams';
+import { checkAttestation, type AttestationGate } from './attestationGate.js';
 import { ApplianceError } from './errors.js';
 import { acquireBootLock } from './lock.js';
 import {
@@ -55,12 +56,19 @@ export interface BootOptions {
   log: Logger;
   /** How long to wait for each service's `service.started`. */
   readyTimeoutMs?: number;
+  /**
+   * Refuse to start the other services unless attestation satisfies its policy. Off by default
+   * (development mode: boot starts them and says loudly that it runs unattested).
+   */
+  requireAttestation?: boolean;
 }
 
 export interface BootedAppliance {
   natsUrl: string;
   firstBoot: boolean;
   status(): ServiceStatus[];
+  /** What the runtime attestor said before the other services started; null without one. */
+  attestation: AttestationGate | null;
   /** Stops services, drains the bus connection, stops nats-server; idempotent. */
   shutdown(reason: string): Promise<void>;
 }
@@ -181,7 +189,16 @@ async function bootLocked(
   for (const issued of identities.issued) await recordIssued(store, issued);
 
   // 4. Runtime info, so every other process finds this bus.
-  const info: RuntimeInfo = { pid: process.pid, natsUrl, startedAt: now.toISOString(), stateDir };
+  const httpPorts: Record<string, number> = {};
+  for (const d of options.services ?? SERVICE_DEFINITIONS)
+    if (d.port !== undefined) httpPorts[d.name] = d.port + (options.portOffset ?? 0);
+  const info: RuntimeInfo = {
+    pid: process.pid,
+    natsUrl,
+    startedAt: now.toISOString(),
+    stateDir,
+    httpPorts,
+  };
   await writeFileAtomic(runtimeInfoPath(stateDir), `${JSON.stringify(info, null, 2)}\n`, 0o600);
   cleanups.push(() => rm(runtimeInfoPath(stateDir), { force: true }));
 
@@ -195,7 +212,6 @@ async function bootLocked(
       configDigest: `sha256:${sha256Hex(canonicalJson({ natsUrl, portOffset: options.portOffset ?? 0, services: (options.services ?? SERVICE_DEFINITIONS).map((d) => d.name) }))}`,
     },
   });
-  log.warn('no runtime attestor in this release: running unattested (development mode)');
 
   // 5. Services, in dependency order, each waiting for its own service.started.
   const supervisor = new Supervisor(
@@ -250,6 +266,7 @@ async function bootLocked(
   cleanups.push(() => Promise.resolve(readySub.unsubscribe()));
   cleanups.push(() => supervisor.stopAll());
 
+  let attestation: AttestationGate | null = null;
   for (const def of startOrder(options.services ?? SERVICE_DEFINITIONS)) {
     const port = def.port === undefined ? undefined : def.port + (options.portOffset ?? 0);
     const started = new Promise<void>((resolve) => ready.set(def.name, resolve));
@@ -270,13 +287,38 @@ async function bootLocked(
         `${def.name} did not report service.started within ${timeout} ms (see ${join(stateDir, 'logs', `${def.name}.log`)})`,
       );
     log.info({ service: def.name, port }, 'service running');
+    if (def.name === 'runtime-attestor' && port !== undefined) {
+      // The gate (ARCHITECTURE §5.5): nothing else starts before the host has been attested.
+      attestation = await checkAttestation(port, createSigner(applianceIdentity), {
+        now: () => new Date(),
+      });
+      if (attestation.satisfied) {
+        log.info(
+          { mode: attestation.mode, event: attestation.lastEventId },
+          'attestation satisfies policy',
+        );
+      } else if (options.requireAttestation) {
+        throw new ApplianceError(
+          'ATTESTATION_UNSATISFIED',
+          `attestation does not satisfy policy (${attestation.mode ?? 'no result'}): ${attestation.reasons.join('; ') || 'no reason given'}`,
+        );
+      } else {
+        log.warn(
+          { mode: attestation.mode, reasons: attestation.reasons },
+          'running UNATTESTED (development mode): attestation does not satisfy policy; secai boot --require-attestation refuses this',
+        );
+      }
+    }
   }
+  if (!(options.services ?? SERVICE_DEFINITIONS).some((d) => d.name === 'runtime-attestor'))
+    log.warn('no runtime attestor configured: running unattested (development mode)');
 
   let shutdownPromise: Promise<void> | undefined;
   return {
     natsUrl,
     firstBoot: identities.created,
     status: () => supervisor.status(),
+    attestation,
     shutdown(reason) {
       shutdownPromise ??= (async () => {
         log.info({ reason }, 'shutting down');

@@ -17,6 +17,13 @@ export interface ServiceDefinition {
  */
 export const SERVICE_DEFINITIONS: readonly ServiceDefinition[] = [
   {
+    // First: boot asks it whether the host is attested before it starts anything else.
+    name: 'runtime-attestor',
+    entry: '@secai/runtime-attestor/main',
+    dependsOn: [],
+    port: SERVICE_PORTS['runtime-attestor'],
+  },
+  {
     name: 'policy-engine',
     entry: '@secai/policy-engine/main',
     dependsOn: [],
@@ -40,6 +47,13 @@ export const SERVICE_DEFINITIONS: readonly ServiceDefinition[] = [
     entry: '@secai/quarantine/main',
     dependsOn: ['policy-engine', 'registry'],
     port: undefined,
+  },
+  {
+    // Checks models against the registry's manifest, so it comes after the registry.
+    name: 'integrity-monitor',
+    entry: '@secai/integrity-monitor/main',
+    dependsOn: ['registry'],
+    port: SERVICE_PORTS['integrity-monitor'],
   },
 ];
 

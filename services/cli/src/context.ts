@@ -25,6 +25,8 @@ export interface CliContext {
   trust: TrustCache;
   signer: Signer;
   stream: string;
+  /** HTTP ports of the booted services (from the runtime info `secai boot` wrote); may be empty. */
+  httpPorts: Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ export async function openContext(options: GlobalOptions): Promise<CliContext> {
     throw cause;
   }
   const { nc, js, jsm, trust, signer } = connected;
+  const info = await readRuntimeInfo(options.stateDir);
   return {
     nc,
     js,
@@ -66,6 +69,7 @@ export async function openContext(options: GlobalOptions): Promise<CliContext> {
     trust,
     signer,
     stream: EVENTS_STREAM,
+    httpPorts: info?.httpPorts ?? {},
     async close() {
       trust.close();
       await nc.close();

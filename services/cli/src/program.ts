@@ -10,6 +10,8 @@ import { exportCommand } from './commands/export.js';
 import { replayCommand } from './commands/replay.js';
 import { tail } from './commands/tail.js';
 import { verifyBundleFile, verifyStream } from './commands/verify.js';
+import { addIncidentCommands } from './incidentProgram.js';
+import { addIntegrityCommands } from './integrityProgram.js';
 import { addModelCommands } from './modelProgram.js';
 import {
   count,
@@ -67,6 +69,10 @@ export function buildProgram(io: Io): Command {
         .argParser(port)
         .default(0),
     )
+    .option(
+      '--require-attestation',
+      'start nothing after the runtime attestor unless attestation satisfies policy (default: warn and run unattested)',
+    )
     .addOption(jsonOption())
     .action(
       async (opts: {
@@ -74,10 +80,16 @@ export function buildProgram(io: Io): Command {
         natsUrl?: string;
         natsPort: number;
         portOffset: number;
+        requireAttestation?: boolean;
         json?: boolean;
       }) => {
         await bootCommand(
-          { ...globals(opts), natsPort: opts.natsPort, portOffset: opts.portOffset },
+          {
+            ...globals(opts),
+            natsPort: opts.natsPort,
+            portOffset: opts.portOffset,
+            ...(opts.requireAttestation ? { requireAttestation: true } : {}),
+          },
           io.out,
         );
       },
@@ -406,5 +418,7 @@ export function buildProgram(io: Io): Command {
     );
 
   addModelCommands(program, io);
+  addIncidentCommands(program, io);
+  addIntegrityCommands(program, io);
   return program;
 }

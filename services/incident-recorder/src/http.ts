@@ -1,48 +1,278 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import {
+  INCIDENT_CLASSES,
+  INCIDENT_SEVERITIES,
+  type ServiceName,
+  type TrustStore,
+} from '@secai/contracts';
+import { createGateway, sendProblem, type Logger } from '@secai/streams';
+import type { IncidentBook } from './book.js';
+import type { RefusalCode } from './decider.js';
+import { ExportError, type IncidentExport } from './export.js';
+import { isActive, type IncidentStateName } from './machine.js';
+import type { IncidentPolicy } from './policy/schema.js';
+import type { IncidentRecorder, StepOutcome } from './recorder.js';
+import { byPriority, incidentView } from './view.js';
+
+/** Who may call what (ARCHITECTURE §2); the forensic export is for operators' tools only. */
+export const SCOPES = {
+  read: ['ui', 'cli', 'appliance'],
+  operate: ['ui', 'cli'],
+  forensic: ['cli'],
+} as const satisfies Record<string, readonly ServiceName[]>;
+
+export const INCIDENT_STATES: readonly IncidentStateName[] = [
+  'open',
+  'contained',
+  'containment_failed',
+  'resolved',
+  'acknowledged',
+];
 
 export interface HttpDeps {
-  health: () => {
+  book: IncidentBook;
+  recorder: IncidentRecorder;
+  policy: () => { policy: IncidentPolicy; digest: string; path: string };
+  reload: () => Promise<
+    { ok: true; digest: string; changed: boolean } | { ok: false; problems: string[] }
+  >;
+  exportIncident: (id: string) => Promise<IncidentExport>;
+  chain: () => {
+    lastSeq: number;
+    sealedToSeq: number;
+    head: string;
+    mismatches: number;
     ok: boolean;
-    chain: { lastSeq: number; sealedToSeq: number; head: string; mismatches: number };
   };
+  trust: TrustStore;
+  log?: Logger;
+  now?: () => Date;
 }
 
+const ID = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' } as const;
+const idParams = { type: 'object', required: ['id'], properties: { id: ID } } as const;
+const stepBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['operator'],
+  properties: {
+    operator: { type: 'string', minLength: 1, maxLength: 256, pattern: '^[^\\x00-\\x1f\\x7f]+$' },
+    note: { type: 'string', maxLength: 1024 },
+  },
+} as const;
+
+const STATUS: Record<RefusalCode, number> = {
+  incident_unknown: 404,
+  incident_exists: 409,
+  incident_closed: 409,
+  containment_in_progress: 409,
+  reattestation_required: 409,
+  not_resolved: 409,
+  operator_invalid: 400,
+};
+
 /**
- * The recorder's gateway. Only `GET /health` exists in this release, and it needs no token
- * (ARCHITECTURE §2); the incident routes arrive with the incident lifecycle.
+ * The recorder's gateway on 127.0.0.1:8515: incidents (list, show with the full timeline,
+ * resolve, acknowledge, stats), the per-incident forensic export, a policy reload, and the
+ * public health. Every error is a problem document with a stable code.
  */
 export function buildHttp(deps: HttpDeps): FastifyInstance {
-  const app = Fastify({ logger: false });
-  app.get(
-    '/health',
+  const app = createGateway({
+    service: 'incident-recorder',
+    trust: deps.trust,
+    scopes: SCOPES,
+    ...(deps.log ? { log: deps.log } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+  const views = () => {
+    const { policy } = deps.policy();
+    return deps.book.all().map(([id, record]) => incidentView(id, record, policy));
+  };
+  const unknown = (reply: FastifyReply, id: string) =>
+    sendProblem(reply, 404, 'INCIDENT_UNKNOWN', `no incident ${id}`);
+
+  app.get('/health', { config: { public: true } }, (_req, reply) => {
+    const chain = deps.chain();
+    const all = deps.book.all();
+    const anomalies = deps.book.anomalies();
+    return reply.send({
+      status: chain.ok && anomalies === 0 ? 'ok' : 'degraded',
+      chain: {
+        lastSeq: chain.lastSeq,
+        sealedToSeq: chain.sealedToSeq,
+        head: chain.head,
+        mismatches: chain.mismatches,
+      },
+      incidents: {
+        total: all.length,
+        open: all.filter(([, r]) => isActive(r.snapshot)).length,
+        anomalies,
+      },
+      policyDigest: deps.policy().digest,
+    });
+  });
+
+  app.get<{
+    Querystring: {
+      class?: string;
+      state?: string;
+      severity?: string;
+      subject?: string;
+      limit?: string;
+    };
+  }>(
+    '/api/v1/incidents',
     {
+      config: { scope: 'read' },
       schema: {
-        response: {
-          200: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['status', 'chain'],
-            properties: {
-              status: { type: 'string' },
-              chain: {
-                type: 'object',
-                additionalProperties: false,
-                properties: {
-                  lastSeq: { type: 'integer' },
-                  sealedToSeq: { type: 'integer' },
-                  head: { type: 'string' },
-                  mismatches: { type: 'integer' },
-                },
-              },
-            },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            class: { type: 'string', enum: [...INCIDENT_CLASSES] },
+            state: { type: 'string', enum: [...INCIDENT_STATES] },
+            severity: { type: 'string', enum: [...INCIDENT_SEVERITIES] },
+            subject: { type: 'string', maxLength: 200 },
+            limit: { type: 'string', pattern: '^[1-9][0-9]{0,3}$' },
           },
         },
       },
     },
-    () => {
-      const h = deps.health();
-      return { status: h.ok ? 'ok' : 'degraded', chain: h.chain };
+    (request, reply) => {
+      const q = request.query;
+      const matching = views()
+        .filter(
+          (v) =>
+            (q.class === undefined || v.class === q.class) &&
+            (q.state === undefined || v.state === q.state) &&
+            (q.severity === undefined || v.severity === q.severity) &&
+            (q.subject === undefined || v.subject === q.subject),
+        )
+        .sort(byPriority);
+      const limit = q.limit === undefined ? 200 : Number(q.limit);
+      return reply.send({ incidents: matching.slice(0, limit), total: matching.length });
     },
   );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/incidents/:id',
+    { config: { scope: 'read' }, schema: { params: idParams } },
+    async (request, reply) => {
+      const { id } = request.params;
+      const { record, events } = await deps.book.load(id);
+      if (record.lastSequence === 0) return unknown(reply, id);
+      return reply.send({
+        incident: incidentView(id, record, deps.policy().policy),
+        timeline: events.map((e) => ({
+          seq: e.seq,
+          id: e.id,
+          type: e.type,
+          time: e.time,
+          data: e.data,
+        })),
+      });
+    },
+  );
+
+  const step = (kind: 'resolve' | 'acknowledge') =>
+    app.post<{ Params: { id: string }; Body: { operator: string; note?: string } }>(
+      `/api/v1/incidents/:id/${kind}`,
+      { config: { scope: 'operate' }, schema: { params: idParams, body: stepBody } },
+      async (request, reply) => {
+        const { id } = request.params;
+        const args = { operator: request.body.operator, note: request.body.note ?? '' };
+        const outcome: StepOutcome =
+          kind === 'resolve'
+            ? await deps.recorder.resolve(id, args)
+            : await deps.recorder.acknowledge(id, args);
+        if (outcome.refusal) {
+          const { code, message } = outcome.refusal;
+          return sendProblem(reply, STATUS[code], code.toUpperCase(), message);
+        }
+        const record = deps.book.get(id)!;
+        return reply.send({ incident: incidentView(id, record, deps.policy().policy) });
+      },
+    );
+  step('resolve');
+  step('acknowledge');
+
+  app.get<{ Params: { id: string } }>(
+    '/api/v1/incidents/:id/export',
+    { config: { scope: 'forensic' }, schema: { params: idParams } },
+    async (request, reply) => {
+      const { id } = request.params;
+      let exported: IncidentExport;
+      try {
+        exported = await deps.exportIncident(id);
+      } catch (err) {
+        if (err instanceof ExportError)
+          return err.code === 'INCIDENT_UNKNOWN'
+            ? unknown(reply, id)
+            : sendProblem(reply, 413, err.code, err.message);
+        throw err;
+      }
+      const { header } = exported;
+      return reply
+        .header('content-type', 'application/x-ndjson')
+        .header('content-disposition', `attachment; filename="incident-${id}.bundle.jsonl"`)
+        .header('secai-bundle-from-seq', String(header.fromSeq))
+        .header('secai-bundle-to-seq', String(header.toSeq))
+        .header('secai-bundle-sealed', String(exported.sealed))
+        .header('secai-selection-count', String(exported.selection.length))
+        .header('secai-selection', exported.selection.join(',').slice(0, 4096))
+        .send(exported.bytes);
+    },
+  );
+
+  app.get('/api/v1/stats', { config: { scope: 'read' } }, (_req, reply) => {
+    const all = views();
+    const count = <K extends string>(keys: readonly K[], of: (v: (typeof all)[number]) => string) =>
+      Object.fromEntries(keys.map((k) => [k, all.filter((v) => of(v) === k).length])) as Record<
+        K,
+        number
+      >;
+    const active = all.filter(
+      (v) => v.state === 'open' || v.state === 'contained' || v.state === 'containment_failed',
+    );
+    return reply.send({
+      total: all.length,
+      open: active.length,
+      byState: count(INCIDENT_STATES, (v) => v.state),
+      byClass: count(INCIDENT_CLASSES, (v) => v.class),
+      openBySeverity: Object.fromEntries(
+        INCIDENT_SEVERITIES.map((s) => [s, active.filter((v) => v.severity === s).length]),
+      ),
+      observations: all.reduce((n, v) => n + v.observationCount, 0),
+      containment: {
+        contained: all.filter(
+          (v) =>
+            v.containment.concludedAt &&
+            v.containment.actions.every((a) => a.status === 'succeeded'),
+        ).length,
+        failed: all.filter((v) => v.containment.actions.some((a) => a.status === 'failed')).length,
+        pending: all.filter((v) => v.containment.actions.some((a) => a.status === 'pending'))
+          .length,
+      },
+      policyDigest: deps.policy().digest,
+    });
+  });
+
+  app.post('/api/v1/reload', { config: { scope: 'operate' } }, async (_req, reply) => {
+    const result = await deps.reload();
+    if (!result.ok)
+      return reply
+        .code(422)
+        .type('application/problem+json')
+        .send({
+          type: 'urn:secai:problem:POLICY_INVALID',
+          title: 'POLICY_INVALID',
+          status: 422,
+          code: 'POLICY_INVALID',
+          detail: `${deps.policy().path} is not a valid incident policy; the previous one stays active`,
+          problems: result.problems.slice(0, 100),
+        });
+    return reply.send({ status: 'reloaded', digest: result.digest, changed: result.changed });
+  });
+
   return app;
 }

@@ -1,4 +1,63 @@
 export { loadConfig, type RecorderConfig } from './config.js';
-export { buildHttp, type HttpDeps } from './http.js';
 export * from './sealer/decider.js';
 export { startSealer, type Sealer, type SealResult } from './sealer/follower.js';
+export * from './policy/schema.js';
+export {
+  DEFAULT_POLICY_FILE,
+  IncidentPolicyError,
+  POLICY_FILE_NAME,
+  defaultIncidentPolicy,
+  loadIncidentPolicy,
+  parseIncidentPolicy,
+  readIncidentPolicy,
+  type IncidentPolicyErrorCode,
+  type LoadedPolicy,
+  type ParseResult,
+} from './policy/load.js';
+export {
+  MAX_BURST_KEYS,
+  OBSERVED_TYPES,
+  classify,
+  initialBurstState,
+  isObservedType,
+  maxSeverity,
+  modelOfPath,
+  observeDecision,
+  type BurstState,
+  type Observation,
+  type ObservedEvent,
+  type ObservedType,
+} from './classifier.js';
+export * from './machine.js';
+export * from './decider.js';
+export {
+  IncidentBook,
+  INCIDENT_FILTER,
+  toIncidentEvent,
+  type IncidentRecord,
+  type RecorderConnection,
+  type TransactResult,
+} from './book.js';
+export { findAttestation, obtainAttestation, satisfies } from './attestation.js';
+export {
+  ACTION_COMMANDS,
+  ContainmentExecutor,
+  type ActionOutcome,
+  type ExecutorDeps,
+} from './containment.js';
+export { IncidentRecorder, observedOf, type RecorderDeps, type StepOutcome } from './recorder.js';
+export { OBSERVATIONS_DURABLE, runObservationConsumer, warmBurstWindows } from './consumer.js';
+export { serveCommands, type CommandDeps } from './commands.js';
+export {
+  ExportError,
+  MAX_EXPORT_BYTES,
+  exportIncident,
+  incidentSelection,
+  uuidV7Time,
+  type ExportDeps,
+  type ExportErrorCode,
+  type IncidentExport,
+} from './export.js';
+export { INCIDENT_STATES, SCOPES, buildHttp, type HttpDeps } from './http.js';
+export { byPriority, incidentView, trustBundleOf, type IncidentView } from './view.js';
+export { startRecorder, type RunningRecorder, type StartRecorderOptions } from './service.js';

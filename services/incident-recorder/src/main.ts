@@ -1,10 +1,9 @@
-import { createLogger, serveCommand, startServiceRuntime } from '@secai/streams';
+import { createLogger, startServiceRuntime } from '@secai/streams';
 import { loadConfig } from './config.js';
-import { buildHttp } from './http.js';
-import { startSealer } from './sealer/follower.js';
+import { startRecorder } from './service.js';
 
 const SERVICE = 'incident-recorder';
-const VERSION = '0.1.0';
+const VERSION = '0.2.0';
 
 async function main(): Promise<void> {
   const log = createLogger(SERVICE);
@@ -14,51 +13,33 @@ async function main(): Promise<void> {
     version: VERSION,
     config,
   });
-  const sealer = startSealer(rt, config.seal, log);
-  const sub = serveCommand(rt.nc, {
-    command: 'incident-recorder.seal',
-    signer: rt.signer,
-    trust: rt.trust,
-    handle: async (req, ctx) => {
-      log.info({ caller: ctx.caller, reason: req.reason }, 'seal requested');
-      const result = await sealer.sealNow(ctx.requestId);
-      return { ok: true, ...result };
-    },
-    onRejected: (err, _bytes, natsSubject) => {
-      log.warn({ code: err.code, natsSubject }, 'refused a seal command');
-    },
-    onError: (err) => log.error({ err }, 'seal command failed'),
+  const recorder = await startRecorder(rt, {
+    policyDir: config.policyDir,
+    seal: config.seal,
+    log,
   });
-  const http = buildHttp({
-    health: () => {
-      const s = sealer.status();
-      return {
-        ok: s.mismatches === 0 && s.lastError === null,
-        chain: {
-          lastSeq: s.lastSeq,
-          sealedToSeq: s.sealedToSeq,
-          head: s.head,
-          mismatches: s.mismatches,
-        },
-      };
-    },
-  });
-  await http.listen({ host: config.host, port: config.port });
-  log.info({ port: config.port }, 'incident recorder ready');
+  await recorder.http.listen({ host: config.host, port: config.port });
+  log.info(
+    { port: config.port, incidents: recorder.book.size, policy: recorder.policy().digest },
+    'incident recorder ready',
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
-    await http.close();
-    sub.unsubscribe();
-    await sealer.stop();
+    await recorder.http.close();
+    await recorder.stop();
     await rt.close(`signal ${signal}`);
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+  // SIGHUP re-reads incidents.yaml (as POST /api/v1/reload does); a bad file keeps the old one.
+  process.on('SIGHUP', () => {
+    recorder.reload().catch((err: unknown) => log.error({ err }, 'incident policy reload failed'));
+  });
 }
 
 main().catch((err: unknown) => {

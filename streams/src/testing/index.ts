@@ -138,3 +138,4 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+export * from './containment.js';

@@ -7,6 +7,7 @@ export interface BootCommandOptions {
   natsUrl?: string;
   natsPort?: number;
   portOffset?: number;
+  requireAttestation?: boolean;
   json?: boolean;
 }
 
@@ -22,6 +23,7 @@ export async function bootCommand(
     ...(options.natsUrl ? { natsUrl: options.natsUrl } : {}),
     ...(options.natsPort !== undefined ? { natsPort: options.natsPort } : {}),
     ...(options.portOffset !== undefined ? { portOffset: options.portOffset } : {}),
+    ...(options.requireAttestation ? { requireAttestation: true } : {}),
   });
   const status = appliance.status();
   if (options.json) {
@@ -31,12 +33,19 @@ export async function bootCommand(
         stateDir: options.stateDir,
         natsUrl: appliance.natsUrl,
         firstBoot: appliance.firstBoot,
+        attestation: appliance.attestation,
         services: status,
       }),
     );
   } else {
     out(
       `SecAI appliance running (state dir ${options.stateDir}, bus ${appliance.natsUrl}${appliance.firstBoot ? ', first boot' : ''})`,
+    );
+    const a = appliance.attestation;
+    out(
+      a?.satisfied
+        ? `attested (${a.mode ?? '?'} mode)`
+        : `UNATTESTED (development mode): ${a ? `${a.mode ?? 'no result'}: ${a.reasons.join('; ')}` : 'no runtime attestor'}`,
     );
     out(
       table(

@@ -1,0 +1,231 @@
+import {
+  INCIDENT_SEVERITIES,
+  serviceOfSource,
+  type EventData,
+  type IncidentClassName,
+  type IncidentSeverityName,
+} from '@secai/contracts';
+import type { IncidentPolicy, ObservationKind } from './policy/schema.js';
+
+// Observations from every zone, classified into the nine incident classes (pure: the event, the
+// policy and, for denial bursts, the detector's state come in; nothing is read or written).
+
+/** The event types the recorder consumes. */
+export const OBSERVED_TYPES = [
+  'integrity.violation.detected',
+  'attestation.failed',
+  'attestation.degraded',
+  'security.envelope.rejected',
+  'policy.decided',
+  'model.behavior.anomaly',
+  'model.verification.failed',
+] as const;
+export type ObservedType = (typeof OBSERVED_TYPES)[number];
+
+export function isObservedType(type: string): type is ObservedType {
+  return (OBSERVED_TYPES as readonly string[]).includes(type);
+}
+
+/** A verified event as the classifier reads it. */
+export interface ObservedEvent {
+  id: string;
+  type: string;
+  /** The signing service. */
+  source: string;
+  /** `<aggregateType>/<aggregateId>` */
+  subject: string;
+  time: string;
+  correlationId: string;
+  data: unknown;
+}
+
+/** One observation that opens an incident or is attached to the open one. */
+export interface Observation {
+  class: IncidentClassName;
+  severity: IncidentSeverityName;
+  /** What the incident is about (`model/<hex>`, `integrity/<pathClass>`, `service/<name>`...). */
+  subject: string;
+  reportedBy: string;
+  description: string;
+  /** The event that is this observation (its id dedupes redeliveries). */
+  causeId: string;
+  /** Every event that makes it up (a burst lists its denials), the cause included, at most 32. */
+  causeIds: string[];
+  time: string;
+  correlationId: string;
+}
+
+export const maxSeverity = (
+  a: IncidentSeverityName,
+  b: IncidentSeverityName,
+): IncidentSeverityName =>
+  INCIDENT_SEVERITIES.indexOf(a) >= INCIDENT_SEVERITIES.indexOf(b) ? a : b;
+
+/** `<hex>` of a path in the content-addressed store (`.../sha256/<hex>/...`), else null. */
+export function modelOfPath(path: string): string | null {
+  return /\/sha256\/([0-9a-f]{64})(?:\/|$)/.exec(path)?.[1] ?? null;
+}
+
+const clip = (text: string, max = 1024) =>
+  text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+const short = (fact: string | null) =>
+  fact === null ? 'nothing' : fact.startsWith('sha256:') ? `${fact.slice(0, 19)}…` : fact;
+
+function serviceOf(event: ObservedEvent): string {
+  return serviceOfSource(event.source) ?? event.source;
+}
+
+/**
+ * The observation an event stands for under `policy`, or null (not an incident, or a type the
+ * burst detector handles). Severity: the rule's fixed one, else the class default raised to the
+ * severity the event reports (a reporter can raise, never lower, what policy says).
+ */
+export function classify(event: ObservedEvent, policy: IncidentPolicy): Observation | null {
+  const build = (
+    kind: ObservationKind,
+    subject: string,
+    description: string,
+    reported?: IncidentSeverityName,
+  ): Observation | null => {
+    const rule = policy.observations[kind];
+    if (!rule) return null;
+    const base = policy.classes[rule.class].severity;
+    const severity = rule.severity ?? (reported ? maxSeverity(base, reported) : base);
+    return {
+      class: rule.class,
+      severity,
+      subject,
+      reportedBy: serviceOf(event),
+      description: clip(description),
+      causeId: event.id,
+      causeIds: [event.id],
+      time: event.time,
+      correlationId: event.correlationId,
+    };
+  };
+  switch (event.type) {
+    case 'integrity.violation.detected': {
+      const d = event.data as EventData<'integrity.violation.detected'>;
+      const text = `integrity violation: ${d.path} ${d.kind} (${d.pathClass}), expected ${short(d.expected)}, found ${short(d.actual)}`;
+      if (d.pathClass === 'model_file') {
+        const hex = modelOfPath(d.path);
+        return build(
+          'model_file_violation',
+          hex ? `model/${hex}` : event.subject,
+          text,
+          d.severity,
+        );
+      }
+      return build('integrity_violation', event.subject, text, d.severity);
+    }
+    case 'attestation.failed':
+    case 'attestation.degraded': {
+      const d = event.data as EventData<'attestation.failed'>;
+      const outcome = event.type === 'attestation.failed' ? 'failed' : 'degraded';
+      return build(
+        event.type === 'attestation.failed' ? 'attestation_failed' : 'attestation_degraded',
+        event.subject,
+        `attestation ${outcome} on ${d.host} (${d.mode}): ${d.reasons.join('; ')}`,
+      );
+    }
+    case 'security.envelope.rejected': {
+      const d = event.data as EventData<'security.envelope.rejected'>;
+      // Every consumer that refuses the same forgery reports it: they correlate on the identity
+      // the envelope claimed, when it claims one of ours.
+      const claimed = d.claimed.source ? serviceOfSource(d.claimed.source) : null;
+      const subject =
+        claimed && /^[a-z][a-z0-9-]*$/.test(claimed) ? `service/${claimed}` : event.subject;
+      return build(
+        'envelope_rejected',
+        subject,
+        `${serviceOf(event)} (${d.consumer}) refused an envelope: ${d.code}, claiming ${d.claimed.type ?? 'an unknown type'} from ${d.claimed.source ?? 'an unknown source'}: ${d.reason}`,
+      );
+    }
+    case 'model.verification.failed': {
+      const d = event.data as EventData<'model.verification.failed'>;
+      return build(
+        'model_verification_failed',
+        event.subject,
+        `${event.subject} failed verification (${d.problem}, ${d.trigger}): expected ${short(d.expected)}, found ${short(d.actual)}`,
+      );
+    }
+    case 'model.behavior.anomaly': {
+      const d = event.data as EventData<'model.behavior.anomaly'>;
+      return build(
+        'model_behavior_anomaly',
+        event.subject,
+        `${event.subject} behaved anomalously (${d.kind}): ${d.detail}`,
+        d.severity,
+      );
+    }
+    default:
+      return null;
+  }
+}
+
+// ---- Denial bursts ----------------------------------------------------------------------------
+
+/**
+ * Recent denials per rule and key (caller, or caller and subject), oldest first, least recently
+ * used key first. An accumulator the detector updates in place: copying it per denial would cost
+ * more than the rule itself.
+ */
+export interface BurstState {
+  windows: Map<string, { id: string; at: number }[]>;
+}
+
+export const MAX_BURST_KEYS = 10_000;
+
+export function initialBurstState(): BurstState {
+  return { windows: new Map() };
+}
+
+/**
+ * Feeds one `policy.decided` to the burst rules (updating `state`): a denial from a caller is
+ * remembered per rule in its window, and from the rule's threshold on every further denial is an
+ * observation of the rule's class about `service/<caller>`. Times are the decisions' own (stream)
+ * times, so a replay of the same events gives the same observations.
+ */
+export function observeDecision(
+  state: BurstState,
+  event: ObservedEvent,
+  policy: IncidentPolicy,
+): Observation[] {
+  if (event.type !== 'policy.decided') return [];
+  const d = event.data as EventData<'policy.decided'>;
+  if (d.decision !== 'deny') return [];
+  const at = Date.parse(event.time);
+  const windows = state.windows;
+  const observations: Observation[] = [];
+  for (const rule of policy.denyBursts) {
+    if (!rule.domains.includes(d.domain) || rule.excludeCallers.includes(d.caller)) continue;
+    const key = rule.sameSubject
+      ? `${rule.id}|${d.caller}|${d.subject.digest}`
+      : `${rule.id}|${d.caller}`;
+    const keep = Math.max(rule.threshold, 32);
+    const recent = (windows.get(key) ?? []).filter((e) => e.at > at - rule.windowSeconds * 1000);
+    const next = [...recent, { id: event.id, at }].slice(-keep);
+    windows.delete(key); // re-insert: iteration order is least recently used first
+    windows.set(key, next);
+    if (next.length < rule.threshold) continue;
+    const base = policy.classes[rule.class].severity;
+    const what = rule.sameSubject
+      ? `the same ${d.domain} request (${d.subject.redacted})`
+      : d.domain;
+    observations.push({
+      class: rule.class,
+      severity: base,
+      subject: `service/${d.caller}`,
+      reportedBy: serviceOf(event),
+      description: clip(
+        `${next.length} policy denials of ${what} for ${d.caller} within ${rule.windowSeconds} s (rule ${rule.id}; last: ${d.evidence.ruleId})`,
+      ),
+      causeId: event.id,
+      causeIds: next.slice(-32).map((e) => e.id),
+      time: event.time,
+      correlationId: event.correlationId,
+    });
+  }
+  while (windows.size > MAX_BURST_KEYS) windows.delete(windows.keys().next().value!);
+  return observations;
+}

@@ -1,0 +1,111 @@
+import { readFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_POLICY_FILE,
+  IncidentPolicyError,
+  defaultIncidentPolicy,
+  loadIncidentPolicy,
+  parseIncidentPolicy,
+} from '../src/index.js';
+
+const shipped = () => readFile(DEFAULT_POLICY_FILE, 'utf8');
+
+describe('incident policy (incidents.yaml)', () => {
+  describe('given the shipped default', () => {
+    it('holds the reference table: nine classes, severities, actions, latches', async () => {
+      const { policy, digest } = await defaultIncidentPolicy();
+      expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(Object.keys(policy.classes)).toHaveLength(9);
+      expect(policy.classes.attestation_failure).toEqual({
+        severity: 'critical',
+        autoContain: true,
+        latched: true,
+        actions: ['freeze_agent', 'disable_airlock', 'force_vault_relock'],
+      });
+      expect(policy.classes.manifest_mismatch.actions).toEqual([
+        'quarantine_model',
+        'freeze_agent',
+      ]);
+      expect(policy.classes.forbidden_airlock_request.autoContain).toBe(false);
+      expect(policy.classes.unauthorized_access.actions).toEqual([
+        'freeze_agent',
+        'force_vault_relock',
+        'log_alert',
+      ]);
+      const latched = Object.entries(policy.classes)
+        .filter(([, r]) => r.latched)
+        .map(([c]) => c)
+        .sort();
+      expect(latched).toEqual([
+        'attestation_failure',
+        'integrity_violation',
+        'manifest_mismatch',
+        'unauthorized_access',
+      ]);
+      expect(policy.escalation.map((e) => [e.class, e.threshold, e.windowSeconds, e.to])).toEqual([
+        ['prompt_injection', 3, 300, 'critical'],
+        ['tool_call_burst', 5, 60, 'high'],
+        ['policy_bypass_attempt', 2, 600, 'critical'],
+        ['forbidden_airlock_request', 5, 300, 'high'],
+        ['model_behavior_anomaly', 3, 900, 'critical'],
+      ]);
+    });
+
+    it('digests the content, not the comments or the layout', async () => {
+      const text = await shipped();
+      const a = parseIncidentPolicy(text);
+      const b = parseIncidentPolicy(`# another comment\n${text.replace(/ # .*$/gm, '')}`);
+      expect(a.ok && b.ok && a.digest === b.digest).toBe(true);
+    });
+  });
+
+  describe('when the file is wrong', () => {
+    it('refuses an unknown key, naming it', async () => {
+      const result = parseIncidentPolicy(`${await shipped()}\nsurprise: true\n`);
+      expect(result.ok).toBe(false);
+      expect(!result.ok && result.problems.join()).toMatch(/additional properties/);
+    });
+
+    it('refuses a missing class', async () => {
+      const text = (await shipped()).replace(/ {2}tool_call_burst:\n(?: {4}.*\n){4}/, '');
+      expect(parseIncidentPolicy(text).ok).toBe(false);
+    });
+
+    it('refuses an escalation that could never fire', async () => {
+      const text = (await shipped()).replace(
+        /class: tool_call_burst\n {4}threshold: 5\n {4}window_seconds: 60\n {4}to: high/,
+        'class: tool_call_burst\n    threshold: 5\n    window_seconds: 60\n    to: low',
+      );
+      const result = parseIncidentPolicy(text);
+      expect(!result.ok && result.problems.join()).toMatch(/never fires/);
+    });
+
+    it('refuses duplicate keys, several documents and non-YAML', async () => {
+      expect(parseIncidentPolicy('version: 1\nversion: 1\n').ok).toBe(false);
+      expect(parseIncidentPolicy(`${await shipped()}\n---\nversion: 1\n`).ok).toBe(false);
+      expect(parseIncidentPolicy('{ unclosed').ok).toBe(false);
+    });
+  });
+
+  describe('when the recorder starts', () => {
+    it('copies the shipped default into an empty policy dir, and never overwrites', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'secai-incident-policy-'));
+      try {
+        const first = await loadIncidentPolicy(join(dir, 'policy'));
+        expect(first.created).toBe(true);
+        const again = await loadIncidentPolicy(join(dir, 'policy'));
+        expect(again.created).toBe(false);
+        expect(again.digest).toBe(first.digest);
+        await writeFile(join(dir, 'policy', 'incidents.yaml'), 'version: 2\n');
+        await expect(loadIncidentPolicy(join(dir, 'policy'))).rejects.toBeInstanceOf(
+          IncidentPolicyError,
+        );
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  });
+});

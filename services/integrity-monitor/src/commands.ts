@@ -1,0 +1,112 @@
+import {
+  envelopeDigest,
+  type CommandReply,
+  type EnvelopeError,
+  type Signer,
+  type TrustStore,
+} from '@secai/contracts';
+import {
+  serveCommand,
+  type EventStore,
+  type Logger,
+  type NatsConnection,
+  type Subscription,
+} from '@secai/streams';
+import type { IntegrityMonitor } from './monitor.js';
+
+export interface CommandDeps {
+  monitor: IntegrityMonitor;
+  signer: Signer;
+  trust: TrustStore;
+  /** Where refused requests are recorded (`security.envelope.rejected`). */
+  events: EventStore;
+  log: Logger;
+}
+
+export interface ServedCommands {
+  subscriptions: Subscription[];
+  stop(): void;
+}
+
+/** Only a refusal's claims that fit the event's schema. */
+function claimsOf(err: EnvelopeError): Record<string, string> {
+  const limits: Record<string, number> = {
+    keyid: 128,
+    source: 256,
+    type: 256,
+    subject: 512,
+    id: 128,
+  };
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(err.claims))
+    if (typeof value === 'string' && limits[key]) out[key] = value.slice(0, limits[key]);
+  return out;
+}
+
+/**
+ * `secai.cmd.integrity-monitor.scan` (cli, appliance, incident-recorder) and `.rebaseline` (cli
+ * only: the operator ceremony), signed both ways. A refused request (bad signature, a signer not
+ * listed as a caller) is answered with the envelope error code and recorded as
+ * `security.envelope.rejected` on `service/integrity-monitor`.
+ */
+export function serveCommands(nc: NatsConnection, deps: CommandDeps): ServedCommands {
+  const { log } = deps;
+  const onRejected = async (err: EnvelopeError, bytes: Uint8Array, natsSubject: string) => {
+    log.warn({ code: err.code, natsSubject }, 'refused a command');
+    await deps.events
+      .appendServiceEvent({
+        type: 'security.envelope.rejected',
+        aggregateId: 'integrity-monitor',
+        data: {
+          consumer: 'integrity-monitor-commands',
+          code: err.code,
+          reason: err.message.slice(0, 512),
+          natsSubject: natsSubject.slice(0, 512),
+          streamSeq: null,
+          envelopeDigest: envelopeDigest(bytes),
+          claimed: claimsOf(err),
+        },
+      })
+      .catch((e: unknown) => log.error({ err: e }, 'could not record a refused command'));
+  };
+  const onError = (err: unknown) => log.error({ err }, 'integrity command failed');
+  const common = { signer: deps.signer, trust: deps.trust, onRejected, onError };
+
+  const scan = serveCommand(nc, {
+    ...common,
+    command: 'integrity-monitor.scan',
+    handle: async (request, ctx): Promise<CommandReply<'integrity-monitor.scan'>> => {
+      log.info({ caller: ctx.caller, reason: request.reason }, 'scan requested');
+      const summary = await deps.monitor.scan('request', {
+        causationId: ctx.requestId,
+        correlationId: ctx.correlationId,
+      });
+      return { ok: true, filesChecked: summary.filesChecked, violations: summary.violations };
+    },
+  });
+
+  const rebaseline = serveCommand(nc, {
+    ...common,
+    command: 'integrity-monitor.rebaseline',
+    handle: async (request, ctx): Promise<CommandReply<'integrity-monitor.rebaseline'>> => {
+      log.warn(
+        { caller: ctx.caller, operator: request.operator, reason: request.reason },
+        'rebaseline requested',
+      );
+      const outcome = await deps.monitor.rebaseline(request.operator, request.reason, {
+        causationId: ctx.requestId,
+        correlationId: ctx.correlationId,
+      });
+      if (!outcome.ok) return outcome;
+      return { ok: true, eventId: outcome.eventId, differences: outcome.differences };
+    },
+  });
+
+  const subscriptions = [scan, rebaseline];
+  return {
+    subscriptions,
+    stop() {
+      for (const s of subscriptions) s.unsubscribe();
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import { BaseError } from '@secai/contracts';
+
+export const INTEGRITY_ERROR_CODES = [
+  /** integrity.yaml is not strict YAML or does not satisfy its schema (`problems` lists each). */
+  'CONFIG_INVALID',
+  /** A path class holds more entries than a baseline may (`MAX_ENTRIES`). */
+  'TOO_MANY_ENTRIES',
+] as const;
+export type IntegrityErrorCode = (typeof INTEGRITY_ERROR_CODES)[number];
+
+/** A coded failure of the integrity monitor (expected negative outcomes are events instead). */
+export class IntegrityError extends BaseError<IntegrityErrorCode> {
+  readonly problems: readonly string[];
+  constructor(
+    code: IntegrityErrorCode,
+    message: string,
+    options: { cause?: unknown; problems?: readonly string[] } = {},
+  ) {
+    super(code, message, options.cause === undefined ? {} : { cause: options.cause });
+    this.problems = options.problems ?? [];
+  }
+}
