@@ -45,10 +45,20 @@ describe('secai boot', () => {
   it('reports every service running, with its port, on first boot', () => {
     const status = JSON.parse(booted.lines.find((l) => l.includes('"state":"running"'))!) as {
       firstBoot: boolean;
+      attestation: { satisfied: boolean; mode: string; lastEventId: string | null } | null;
       services: { name: string; state: string; port: number }[];
     };
     expect(status.firstBoot).toBe(true);
+    // No TPM on this machine: the attestor ran (its event exists) in software mode, which never
+    // satisfies the shipped policy, and boot went on in development mode, saying so.
+    expect(status.attestation).toMatchObject({ satisfied: false, mode: 'software' });
+    expect(status.attestation?.lastEventId).toEqual(expect.any(String));
     expect(status.services).toEqual([
+      expect.objectContaining({
+        name: 'runtime-attestor',
+        state: 'running',
+        port: 8505 + PORT_OFFSET,
+      }),
       expect.objectContaining({
         name: 'policy-engine',
         state: 'running',
@@ -61,8 +71,33 @@ describe('secai boot', () => {
       }),
       expect.objectContaining({ name: 'registry', state: 'running', port: 8470 + PORT_OFFSET }),
       expect.objectContaining({ name: 'quarantine', state: 'running' }),
+      expect.objectContaining({
+        name: 'integrity-monitor',
+        state: 'running',
+        port: 8510 + PORT_OFFSET,
+      }),
     ]);
   });
+
+  it('with --require-attestation, refuses to start the other services on an unattested host', async () => {
+    const other = await mkdtemp(join(tmpdir(), 'secai-attest-gate-'));
+    try {
+      const r = await secai([
+        'boot',
+        '--state-dir',
+        other,
+        '--nats-port',
+        '0',
+        '--port-offset',
+        String(PORT_OFFSET + 7),
+        '--require-attestation',
+      ]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('ATTESTATION_UNSATISFIED');
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it('refuses a second boot on the same state dir', async () => {
     const second = await secai(['boot', '--state-dir', stateDir, '--nats-port', '0']);
