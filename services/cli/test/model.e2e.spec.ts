@@ -101,6 +101,40 @@ describe('secai model', () => {
     expect(JSON.parse(after.stdout)).toEqual([]);
   }, 60_000);
 
+  it('a model file tampered in the store is found by the integrity monitor and contained by the incident recorder', async () => {
+    const path = join(work, 'second.gguf');
+    await writeTinyLlamaGguf(path, { seed: 21 });
+    const imported = await secai(['model', 'import', path, '--name', 'Second', ...sd(), '--json']);
+    expect(imported.code).toBe(0);
+    const second = (JSON.parse(imported.stdout.trim().split('\n').at(-1)!) as { digest: string })
+      .digest;
+    const hex = second.slice(7);
+    const file = join(stateDir, 'registry', 'store', 'sha256', hex, 'second.gguf');
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && !(await stat(file).catch(() => null))) {
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    // Nobody asks for a verification: the monitor sees the change, the recorder contains it.
+    await chmod(file, 0o644);
+    const bytes = await readFile(file);
+    bytes[bytes.length - 1] ^= 0xff;
+    await writeFile(file, bytes);
+    let contained: { digest: string; status: string }[] = [];
+    const until = Date.now() + 90_000;
+    while (Date.now() < until) {
+      const all = await secai(['model', 'list', '--all', ...sd(), '--json']);
+      contained = (JSON.parse(all.stdout) as { digest: string; status: string }[]).filter(
+        (m) => m.digest === second && m.status === 'contained',
+      );
+      if (contained.length > 0) break;
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    expect(contained).toHaveLength(1);
+    const incidents = await secai(['incident', 'list', ...sd(), '--json']);
+    expect(incidents.code).toBe(0);
+    expect(incidents.stdout).toContain(hex);
+  }, 180_000);
+
   it('names what was wrong with bad input, with a non-zero exit', async () => {
     const missing = await secai(['model', 'import', join(work, 'nope.gguf'), ...sd()]);
     expect(missing.code).toBe(2);
