@@ -113,16 +113,6 @@ async function main(): Promise<void> {
 
   log('quarantine: behavioural judge on the corpus, behavioural test on the tiny model');
   const quarantine = await quarantineBench();
-  const supplySize = positiveInt('BENCH_MODEL_MIB', 1024) * 1024 * 1024;
-  log(`supply chain: quarantine of ${supplySize / 2 ** 20} MiB files against sha256sum`);
-  const supplyChain = await supplyChainBench(supplySize, positiveInt('BENCH_SUPPLY_RUNS', 3), log);
-  log(
-    'enforcement: detection-to-containment, integrity scan against sha256sum and AIDE, attestation',
-  );
-  const incident = await incidentBench({ runs: positiveInt('BENCH_INCIDENT_RUNS', 50), log });
-  const integrity = await integrityBench({ log });
-  const attestation = await attestationBench(positiveInt('BENCH_ATTEST_RUNS', 100));
-
   const app = await startTestAppliance();
   let pool: VerifierPool | undefined;
   let signingPool: SigningPool | undefined;
@@ -274,6 +264,20 @@ async function main(): Promise<void> {
         seals,
       },
     };
+    // Last: these write gigabyte files and hold large buffers, which would skew (a)-(e).
+    const supplySize = positiveInt('BENCH_MODEL_MIB', 1024) * 1024 * 1024;
+    log(`supply chain: quarantine of ${supplySize / 2 ** 20} MiB files against sha256sum`);
+    const supplyChain = await supplyChainBench(
+      supplySize,
+      positiveInt('BENCH_SUPPLY_RUNS', 3),
+      log,
+    );
+    log(
+      'enforcement: detection-to-containment, integrity scan against sha256sum and AIDE, attestation',
+    );
+    const incident = await incidentBench({ runs: positiveInt('BENCH_INCIDENT_RUNS', 50), log });
+    const integrity = await integrityBench({ log });
+    const attestation = await attestationBench(positiveInt('BENCH_ATTEST_RUNS', 100));
     const seconds = secondsSince(started);
     const rows = tableRows(results, config.stream.messages, signThreads, signBatch);
     process.stdout.write(
