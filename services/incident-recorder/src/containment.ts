@@ -43,7 +43,11 @@ export interface ExecutorDeps {
 class Aborted extends Error {}
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new Aborted('stopped'));
+  if (signal.aborted) {
+    // The work was already started: its own failure must not surface as an unhandled rejection.
+    promise.catch(() => undefined);
+    return Promise.reject(new Aborted('stopped'));
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(new Aborted('stopped'));
     signal.addEventListener('abort', onAbort, { once: true });
