@@ -6,13 +6,9 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
-import {
-  EnvelopeError,
-  envelopeDigest,
-  type EventType,
-  type VerifiedEvent,
-} from '@secai/contracts';
+import { EnvelopeError, type EventType, type VerifiedEvent } from '@secai/contracts';
 import type { EventStore } from './eventStore.js';
+import { rejectionData } from './rejection.js';
 import { TYPE_HEADER } from './eventStore.js';
 
 export interface DeliveryMeta {
@@ -183,29 +179,10 @@ async function recordRejection(
   await options.store.appendServiceEvent({
     type: 'security.envelope.rejected',
     aggregateId: service,
-    data: {
-      consumer: options.durable,
-      code: err.code,
-      reason: err.message.slice(0, 512),
-      natsSubject: m.subject.slice(0, 512),
-      streamSeq: m.seq,
-      envelopeDigest: envelopeDigest(m.data),
-      claimed: truncateClaims(err.claims),
-    },
+    data: rejectionData(
+      { consumer: options.durable, natsSubject: m.subject, streamSeq: m.seq },
+      err,
+      m.data,
+    ),
   });
-}
-
-function truncateClaims(claims: EnvelopeError['claims']): Record<string, string> {
-  const limits: Record<string, number> = {
-    keyid: 128,
-    source: 256,
-    type: 256,
-    subject: 512,
-    id: 128,
-  };
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(claims)) {
-    if (typeof value === 'string' && limits[key]) out[key] = value.slice(0, limits[key]);
-  }
-  return out;
 }

@@ -93,3 +93,5 @@ export {
   type SigningPoolOptions,
 } from './signingPool.js';
 export { createGateway, sendProblem, type GatewayOptions, type Problem } from './http/gateway.js';
+export { recordRefusedCommand, rejectionData } from './rejection.js';
+export { KeyedMutex } from './keyedMutex.js';

@@ -2,22 +2,18 @@ import { Option, type Command } from 'commander';
 import { INCIDENT_CLASSES, INCIDENT_SEVERITIES } from '@secai/contracts';
 import { incidentExport, incidentList, incidentShow, incidentStep } from './commands/incident.js';
 import {
+  connected,
+  type ConnectedOptions,
   count,
   globals,
-  jsonOption,
-  natsUrlOption,
-  stateDirOption,
+  jsonFlag,
   withContext,
 } from './options.js';
 import type { Io } from './program.js';
 
-interface Conn {
-  stateDir?: string;
-  natsUrl?: string;
-  json?: boolean;
-}
+type Conn = ConnectedOptions;
 
-const json = (opts: { json?: boolean }) => (opts.json ? { json: true } : {});
+const json = jsonFlag;
 const STATES = ['open', 'contained', 'containment_failed', 'resolved', 'acknowledged'];
 const urlOption = () =>
   new Option(
@@ -30,8 +26,6 @@ export function addIncidentCommands(program: Command, io: Io): void {
   const incident = program
     .command('incident')
     .description('incidents: list, show, resolve (recovery ceremony), acknowledge, export');
-  const connected = (cmd: Command) =>
-    cmd.addOption(stateDirOption()).addOption(natsUrlOption()).addOption(jsonOption());
 
   connected(
     incident

@@ -2,22 +2,18 @@ import { userInfo } from 'node:os';
 import { Option, type Command } from 'commander';
 import { integrityRebaseline, integrityScan, integrityStatus } from './commands/integrity.js';
 import {
+  connected,
+  type ConnectedOptions,
   count,
   globals,
-  jsonOption,
-  natsUrlOption,
-  stateDirOption,
+  jsonFlag,
   withContext,
 } from './options.js';
 import type { Io } from './program.js';
 
-interface Conn {
-  stateDir?: string;
-  natsUrl?: string;
-  json?: boolean;
-}
+type Conn = ConnectedOptions;
 
-const json = (opts: { json?: boolean }) => (opts.json ? { json: true } : {});
+const json = jsonFlag;
 
 /** Who runs the ceremony when --operator is not given: the sudo caller, else the login user. */
 export function defaultOperator(env: NodeJS.ProcessEnv = process.env): string {
@@ -37,8 +33,6 @@ export function addIntegrityCommands(program: Command, io: Io): void {
     .description(
       'file integrity: status of each path class, scan now, rebaseline (operator ceremony)',
     );
-  const connected = (cmd: Command) =>
-    cmd.addOption(stateDirOption()).addOption(natsUrlOption()).addOption(jsonOption());
 
   connected(
     integrity

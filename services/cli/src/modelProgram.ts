@@ -1,30 +1,24 @@
 import { Option, type Command } from 'commander';
 import { modelImport, modelList, modelRemove, modelShow, modelVerify } from './commands/model.js';
 import {
+  connected,
+  type ConnectedOptions,
   count,
   globals,
-  jsonOption,
-  natsUrlOption,
-  stateDirOption,
+  jsonFlag,
   withContext,
 } from './options.js';
 import type { Io } from './program.js';
 
-interface Conn {
-  stateDir?: string;
-  natsUrl?: string;
-  json?: boolean;
-}
+type Conn = ConnectedOptions;
 
-const json = (opts: { json?: boolean }) => (opts.json ? { json: true } : {});
+const json = jsonFlag;
 
 /** `secai model ...`: the supply chain from the operator's side (quarantine and registry). */
 export function addModelCommands(program: Command, io: Io): void {
   const model = program
     .command('model')
     .description('import models through quarantine; list, show, verify, contain and remove them');
-  const connected = (cmd: Command) =>
-    cmd.addOption(stateDirOption()).addOption(natsUrlOption()).addOption(jsonOption());
 
   connected(
     model

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { resolveStateDir } from '@secai/appliance';
 import { openContext, type CliContext, type GlobalOptions } from './context.js';
 
@@ -56,3 +56,19 @@ export function globals(opts: {
   if (opts.json) g.json = true;
   return g;
 }
+
+/** The options every connected command takes. */
+export interface ConnectedOptions {
+  stateDir?: string;
+  natsUrl?: string;
+  json?: boolean;
+}
+
+/** Adds `--state-dir`, `--nats-url` and `--json` to a command that talks to the appliance. */
+export function connected(cmd: Command): Command {
+  return cmd.addOption(stateDirOption()).addOption(natsUrlOption()).addOption(jsonOption());
+}
+
+/** `--json` as the library options spell it. */
+export const jsonFlag = (opts: { json?: boolean }): { json?: true } =>
+  opts.json ? { json: true } : {};

@@ -22,7 +22,7 @@ import {
   type IncidentEvent,
   type IncidentSnapshot,
 } from './machine.js';
-import { KeyedMutex } from './mutex.js';
+import { KeyedMutex } from '@secai/streams';
 
 /** One identity connected to the bus (a `ServiceRuntime`, or a test appliance's client). */
 export interface RecorderConnection {

@@ -1,11 +1,6 @@
+import { type CommandReply, type Signer, type TrustStore } from '@secai/contracts';
 import {
-  envelopeDigest,
-  type CommandReply,
-  type EnvelopeError,
-  type Signer,
-  type TrustStore,
-} from '@secai/contracts';
-import {
+  recordRefusedCommand,
   serveCommand,
   type EventStore,
   type Logger,
@@ -23,21 +18,6 @@ export interface CommandDeps {
   /** Where refused requests are recorded (`security.envelope.rejected`). */
   events: EventStore;
   log: Logger;
-}
-
-function claimsOf(err: EnvelopeError): Record<string, string> {
-  const limits: Record<string, number> = {
-    keyid: 128,
-    source: 256,
-    type: 256,
-    subject: 512,
-    id: 128,
-  };
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(err.claims)) {
-    if (typeof value === 'string' && limits[key]) out[key] = value.slice(0, limits[key]);
-  }
-  return out;
 }
 
 function replyOf(outcome: StepOutcome): CommandReply<'incident-recorder.resolve'> {
@@ -58,24 +38,7 @@ function replyOf(outcome: StepOutcome): CommandReply<'incident-recorder.resolve'
  */
 export function serveCommands(nc: NatsConnection, deps: CommandDeps): Subscription[] {
   const { log } = deps;
-  const onRejected = async (err: EnvelopeError, bytes: Uint8Array, natsSubject: string) => {
-    log.warn({ code: err.code, natsSubject }, 'refused a command');
-    await deps.events
-      .appendServiceEvent({
-        type: 'security.envelope.rejected',
-        aggregateId: 'incident-recorder',
-        data: {
-          consumer: 'incident-recorder-commands',
-          code: err.code,
-          reason: err.message.slice(0, 512),
-          natsSubject: natsSubject.slice(0, 512),
-          streamSeq: null,
-          envelopeDigest: envelopeDigest(bytes),
-          claimed: claimsOf(err),
-        },
-      })
-      .catch((e: unknown) => log.error({ err: e }, 'could not record a refused command'));
-  };
+  const onRejected = recordRefusedCommand(deps.events, 'incident-recorder-commands', log);
   const onError = (err: unknown) => log.error({ err }, 'incident recorder command failed');
   const common = { signer: deps.signer, trust: deps.trust, onRejected, onError };
   return [

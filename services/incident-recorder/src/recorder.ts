@@ -20,7 +20,7 @@ import {
   type RefusalCode,
 } from './decider.js';
 import { stateOf, type IncidentStateName } from './machine.js';
-import { KeyedMutex } from './mutex.js';
+import { KeyedMutex } from '@secai/streams';
 import type { IncidentPolicy } from './policy/schema.js';
 
 export interface RecorderDeps {

@@ -1,11 +1,6 @@
+import { type CommandReply, type Signer, type TrustStore } from '@secai/contracts';
 import {
-  envelopeDigest,
-  type CommandReply,
-  type EnvelopeError,
-  type Signer,
-  type TrustStore,
-} from '@secai/contracts';
-import {
+  recordRefusedCommand,
   serveCommand,
   type EventStore,
   type Logger,
@@ -29,19 +24,6 @@ export interface ServedCommands {
 }
 
 /** Only a refusal's claims that fit the event's schema. */
-function claimsOf(err: EnvelopeError): Record<string, string> {
-  const limits: Record<string, number> = {
-    keyid: 128,
-    source: 256,
-    type: 256,
-    subject: 512,
-    id: 128,
-  };
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(err.claims))
-    if (typeof value === 'string' && limits[key]) out[key] = value.slice(0, limits[key]);
-  return out;
-}
 
 /**
  * `secai.cmd.integrity-monitor.scan` (cli, appliance, incident-recorder) and `.rebaseline` (cli
@@ -51,24 +33,7 @@ function claimsOf(err: EnvelopeError): Record<string, string> {
  */
 export function serveCommands(nc: NatsConnection, deps: CommandDeps): ServedCommands {
   const { log } = deps;
-  const onRejected = async (err: EnvelopeError, bytes: Uint8Array, natsSubject: string) => {
-    log.warn({ code: err.code, natsSubject }, 'refused a command');
-    await deps.events
-      .appendServiceEvent({
-        type: 'security.envelope.rejected',
-        aggregateId: 'integrity-monitor',
-        data: {
-          consumer: 'integrity-monitor-commands',
-          code: err.code,
-          reason: err.message.slice(0, 512),
-          natsSubject: natsSubject.slice(0, 512),
-          streamSeq: null,
-          envelopeDigest: envelopeDigest(bytes),
-          claimed: claimsOf(err),
-        },
-      })
-      .catch((e: unknown) => log.error({ err: e }, 'could not record a refused command'));
-  };
+  const onRejected = recordRefusedCommand(deps.events, 'integrity-monitor-commands', log);
   const onError = (err: unknown) => log.error({ err }, 'integrity command failed');
   const common = { signer: deps.signer, trust: deps.trust, onRejected, onError };
 

@@ -1,12 +1,6 @@
+import { progressSubject, type CommandReply, type Signer, type TrustStore } from '@secai/contracts';
 import {
-  envelopeDigest,
-  progressSubject,
-  type CommandReply,
-  type EnvelopeError,
-  type Signer,
-  type TrustStore,
-} from '@secai/contracts';
-import {
+  recordRefusedCommand,
   serveCommand,
   type EventStore,
   type Logger,
@@ -63,20 +57,6 @@ export function progressPublisher(
 }
 
 /** Only a refusal's claims that fit the event's schema. */
-function claimsOf(err: EnvelopeError): Record<string, string> {
-  const limits: Record<string, number> = {
-    keyid: 128,
-    source: 256,
-    type: 256,
-    subject: 512,
-    id: 128,
-  };
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(err.claims)) {
-    if (typeof value === 'string' && limits[key]) out[key] = value.slice(0, limits[key]);
-  }
-  return out;
-}
 
 /** The trigger a verification request stands for: the inference service checks before loading. */
 function triggerOf(caller: string): Trigger {
@@ -105,24 +85,7 @@ export function serveCommands(nc: NatsConnection, deps: CommandDeps): ServedComm
   const log = deps.log;
   const now = deps.now ?? Date.now;
   const background = new Set<Promise<void>>();
-  const onRejected = async (err: EnvelopeError, bytes: Uint8Array, natsSubject: string) => {
-    log.warn({ code: err.code, natsSubject }, 'refused a command');
-    await deps.events
-      .appendServiceEvent({
-        type: 'security.envelope.rejected',
-        aggregateId: 'registry',
-        data: {
-          consumer: 'registry-commands',
-          code: err.code,
-          reason: err.message.slice(0, 512),
-          natsSubject: natsSubject.slice(0, 512),
-          streamSeq: null,
-          envelopeDigest: envelopeDigest(bytes),
-          claimed: claimsOf(err),
-        },
-      })
-      .catch((e: unknown) => log.error({ err: e }, 'could not record a refused command'));
-  };
+  const onRejected = recordRefusedCommand(deps.events, 'registry-commands', log);
   const onError = (err: unknown) => log.error({ err }, 'registry command failed');
   const common = { signer: deps.signer, trust: deps.trust, onRejected, onError };
 

@@ -1,6 +1,5 @@
 export { DEFAULT_VERIFY_EVERY_MS, loadConfig, type RegistryConfig } from './config.js';
 export * from './decider.js';
-export { KeyedMutex } from './mutex.js';
 export {
   ModelStore,
   StoreError,

@@ -24,7 +24,7 @@ import {
   type RemovalCause,
   type Trigger,
 } from './decider.js';
-import { KeyedMutex } from './mutex.js';
+import { KeyedMutex } from '@secai/streams';
 import type { ModelStore } from './store.js';
 
 const NOT_CHECKED: Observation = { kind: 'not_checked' };

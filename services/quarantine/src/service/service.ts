@@ -2,6 +2,7 @@ import { mkdir, realpath } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { progressSubject, type EventData, type ServiceName } from '@secai/contracts';
 import {
+  recordRefusedCommand,
   runConsumer,
   serveCommand,
   type EventStore,
@@ -186,8 +187,7 @@ export async function startQuarantine(
       if (first.ok) return { ok: true, totalBytes: 0, files: 0 };
       return { ok: false, code: first.code, message: first.message };
     },
-    onRejected: (err, _bytes, natsSubject) =>
-      log.warn({ code: err.code, natsSubject }, 'refused an import command'),
+    onRejected: recordRefusedCommand(client.store, 'quarantine-commands', log),
     onError: (err) => log.error({ err }, 'import command failed'),
   });
 

@@ -1,4 +1,4 @@
-/** Runs async sections one at a time per key (one incident's decide → append). */
+/** Runs async sections one at a time per key (one aggregate's decide → effect → append). */
 export class KeyedMutex {
   readonly #tails = new Map<string, Promise<unknown>>();
 
