@@ -12,8 +12,8 @@ import { BaseError } from './errors.js';
 //   one per regular file in the tree, sorted by the UTF-8 bytes of the relative POSIX path.
 //   Directories themselves do not enter the digest.
 //
-// It is the definition of `directoryDigestHex` in services/quarantine/src/intake/snapshot.ts; the
-// two must stay identical (a unit test checks this one against the formula).
+// `directoryDigestHex` below is the one definition: quarantine intake (hashing while it copies)
+// and the registry (re-hashing from disk) both use it; a unit test checks it against the formula.
 //
 // Symbolic links, devices, FIFOs and sockets are refused with a typed error, never followed or
 // read; so are names that are not valid UTF-8 or that contain a NUL or newline (they would make
@@ -230,14 +230,28 @@ export async function hashArtifact(
     const { hex, size } = await hashFile(files[0]!, buf, progress);
     return { digest: `sha256:${hex}`, sizeBytes: size, files: 1 };
   }
-  const lines = createHash('sha256');
+  const hashed: { rel: string; size: number; sha256: string }[] = [];
   let sizeBytes = 0;
   for (const f of files) {
     const { hex, size } = await hashFile(f, buf, progress);
     if (size !== f.size)
       throw new ArtifactDigestError('ARTIFACT_CHANGED', f.abs, `${f.abs} changed size`);
-    lines.update(`${f.rel}\0${size}\0${hex}\n`, 'utf8');
+    hashed.push({ rel: f.rel, size, sha256: hex });
     sizeBytes += size;
   }
-  return { digest: `sha256:${lines.digest('hex')}`, sizeBytes, files: files.length };
+  return { digest: `sha256:${directoryDigestHex(hashed)}`, sizeBytes, files: files.length };
+}
+
+/**
+ * The directory digest: SHA-256 over `<relative path>\0<size>\0<file sha256 hex>\n`, one line
+ * per regular file, sorted by the UTF-8 bytes of the path. The one definition: quarantine intake
+ * (hashing while it copies) and the registry (re-hashing from disk) both use it.
+ */
+export function directoryDigestHex(
+  files: readonly { rel: string; size: number; sha256: string }[],
+): string {
+  const hash = createHash('sha256');
+  const sorted = [...files].sort((a, b) => Buffer.compare(Buffer.from(a.rel), Buffer.from(b.rel)));
+  for (const f of sorted) hash.update(`${f.rel}\0${f.size}\0${f.sha256}\n`, 'utf8');
+  return hash.digest('hex');
 }

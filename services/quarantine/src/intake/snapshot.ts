@@ -26,7 +26,7 @@ import {
   type FileHandle,
 } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { LogicalName, schemaProblems } from '@secai/contracts';
+import { LogicalName, directoryDigestHex, schemaProblems } from '@secai/contracts';
 
 const GiB = 1024 * 1024 * 1024;
 const MiB = 1024 * 1024;
@@ -377,18 +377,8 @@ async function fsyncDir(path: string): Promise<void> {
   }
 }
 
-function sortedByBytes<T extends { rel: string }>(entries: readonly T[]): T[] {
-  return [...entries].sort((a, b) => Buffer.compare(Buffer.from(a.rel), Buffer.from(b.rel)));
-}
-
-/** The directory digest line format (see the header comment); exported for the registry's verify. */
-export function directoryDigestHex(
-  files: readonly { rel: string; size: number; sha256: string }[],
-): string {
-  const hash = createHash('sha256');
-  for (const f of sortedByBytes(files)) hash.update(`${f.rel}\0${f.size}\0${f.sha256}\n`, 'utf8');
-  return hash.digest('hex');
-}
+/** The directory digest is contracts' (one definition for intake and the registry's re-hash). */
+export { directoryDigestHex };
 
 /**
  * Snapshots `source` (a file or a directory) into `quarantineDir`. Returns a `Snapshot`, or a
