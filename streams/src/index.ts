@@ -65,6 +65,7 @@ export {
   type RuntimeInfo,
   type RuntimeOptions,
   type ServiceRuntime,
+  stopOnSignals,
 } from './runtime.js';
 export { createLogger, type Logger } from './logger.js';
 export type { JsMsg, JetStreamClient, JetStreamManager } from '@nats-io/jetstream';

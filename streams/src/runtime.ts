@@ -171,3 +171,26 @@ export async function startServiceRuntime(
     },
   };
 }
+
+/**
+ * A service process's shutdown: on the first SIGTERM or SIGINT, run `stopService` (close its
+ * gateway, consumers, commands), record `service.stopped` and drain (`rt.close`), then exit 0.
+ * Later signals are ignored while that runs.
+ */
+export function stopOnSignals(
+  rt: Pick<ServiceRuntime, 'close'>,
+  log: { info(obj: object, msg: string): void },
+  stopService: () => Promise<void>,
+): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    await stopService();
+    await rt.close(`signal ${signal}`);
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}

@@ -1,4 +1,4 @@
-import { createLogger, startServiceRuntime } from '@secai/streams';
+import { createLogger, startServiceRuntime, stopOnSignals } from '@secai/streams';
 import { loadConfig } from './config.js';
 import { startRecorder } from './service.js';
 
@@ -24,18 +24,10 @@ async function main(): Promise<void> {
     'incident recorder ready',
   );
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
+  stopOnSignals(rt, log, async () => {
     await recorder.http.close();
     await recorder.stop();
-    await rt.close(`signal ${signal}`);
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  });
   // SIGHUP re-reads incidents.yaml (as POST /api/v1/reload does); a bad file keeps the old one.
   process.on('SIGHUP', () => {
     recorder.reload().catch((err: unknown) => log.error({ err }, 'incident policy reload failed'));

@@ -1,4 +1,4 @@
-import { SigningPool, createLogger, startServiceRuntime } from '@secai/streams';
+import { createLogger, SigningPool, startServiceRuntime, stopOnSignals } from '@secai/streams';
 import { serveCommands } from './commands.js';
 import { ensurePolicyDir, loadConfig } from './config.js';
 import { runPromotionConsumer } from './consumer.js';
@@ -51,21 +51,13 @@ async function main(): Promise<void> {
   log.info({ port: config.port, policy: engine.snapshot?.digest ?? null }, 'policy engine ready');
 
   process.on('SIGHUP', () => void host.reload('signal'));
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
+  stopOnSignals(rt, log, async () => {
     host.close();
     await http.close();
     for (const s of subs) s.unsubscribe();
     await consumer.stop();
     await signing.close();
-    await rt.close(`signal ${signal}`);
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  });
 }
 
 main().catch((err: unknown) => {

@@ -1,4 +1,4 @@
-import { createLogger, startServiceRuntime } from '@secai/streams';
+import { createLogger, startServiceRuntime, stopOnSignals } from '@secai/streams';
 import { loadConfig } from './service/config.js';
 import { startQuarantine } from './service/service.js';
 
@@ -15,17 +15,9 @@ async function main(): Promise<void> {
   });
   const service = await startQuarantine(rt, { config, log });
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
+  stopOnSignals(rt, log, async () => {
     await service.stop();
-    await rt.close(`signal ${signal}`);
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  });
 }
 
 main().catch((err: unknown) => {

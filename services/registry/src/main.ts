@@ -1,4 +1,4 @@
-import { createLogger, startServiceRuntime } from '@secai/streams';
+import { createLogger, startServiceRuntime, stopOnSignals } from '@secai/streams';
 import { loadConfig } from './config.js';
 import { startRegistry } from './service.js';
 
@@ -28,18 +28,10 @@ async function main(): Promise<void> {
     'registry ready',
   );
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'stopping');
+  stopOnSignals(rt, log, async () => {
     await registry.http.close();
     await registry.stop();
-    await rt.close(`signal ${signal}`);
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  });
 }
 
 main().catch((err: unknown) => {
