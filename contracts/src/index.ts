@@ -5,6 +5,7 @@ export * from './authority.js';
 export * from './commands.js';
 export * from './decisions.js';
 export * from './errors.js';
+export * from './decider.js';
 export * from './services.js';
 export * from './subjects.js';
 export { newEventId } from './ids.js';

@@ -96,3 +96,13 @@ export {
 export { createGateway, sendProblem, type GatewayOptions, type Problem } from './http/gateway.js';
 export { recordRefusedCommand, rejectionData } from './rejection.js';
 export { KeyedMutex } from './keyedMutex.js';
+export {
+  CommandHandler,
+  MAX_COMMAND_ATTEMPTS,
+  type AggregateRef,
+  type AggregateState,
+  type CommandHandlerOptions,
+  type CommandMetadata,
+  type HandleOptions,
+  type HandledCommand,
+} from './handleCommand.js';

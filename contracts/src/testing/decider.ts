@@ -1,35 +1,64 @@
+import { expect } from 'vitest';
+import { foldEvents, type Decider, type Decision } from '../decider.js';
+
 /**
  * given/when/then for deciders (emmett's DeciderSpecification, in our own words):
- * `spec.given(events).when(command).then(expectedEvents)`.
+ * `spec.given(events).when(command).then(expectedEvents)`. Comparison is vitest's deep equality
+ * (key order does not matter, and a failure shows a structural diff).
  */
-export interface Decider<Command, Event, State> {
-  decide: (command: Command, state: State) => Event[];
-  evolve: (state: State, event: Event) => State;
-  initialState: () => State;
-}
-
-export interface DeciderThen<Event> {
-  then(expected: Event[]): void;
-  thenNothingHappened(): void;
+export interface DeciderThen<Event, Effect> {
+  /** The decision appends exactly `expected` and refuses nothing. */
+  then(expected: Event[]): Decision<Event, Effect>;
+  /** The whole decision: events, refusal, effects and outcome (absent fields must be absent). */
+  thenDecides(expected: Decision<Event, Effect>): Decision<Event, Effect>;
+  /** The command is refused with `code` (and, when given, exactly these events). */
+  thenRefuses(code: string, events?: Event[]): Decision<Event, Effect>;
+  /** The decision carries exactly these effects. */
+  thenEffects(expected: Effect[]): Decision<Event, Effect>;
+  /** No events and no refusal. */
+  thenNothingHappened(): Decision<Event, Effect>;
   thenThrows<E extends Error>(
     errorClass: new (...args: never[]) => E,
     check?: (error: E) => boolean,
   ): void;
 }
 
-export function deciderSpec<Command, Event, State>(decider: Decider<Command, Event, State>) {
+export function deciderSpec<Command, Event, State, Effect = never>(
+  decider: Decider<Command, Event, State, Effect>,
+) {
   return {
     given(events: Event[]) {
       return {
-        when(command: Command): DeciderThen<Event> {
-          const run = () =>
-            decider.decide(command, events.reduce(decider.evolve, decider.initialState()));
+        when(command: Command): DeciderThen<Event, Effect> {
+          const run = () => decider.decide(command, foldEvents(decider, events));
           return {
             then(expected) {
-              assertDeepEqual(run(), expected);
+              const decision = run();
+              expect(decision.refusal, 'refusal').toBeUndefined();
+              expect(decision.events).toEqual(expected);
+              return decision;
+            },
+            thenDecides(expected) {
+              const decision = run();
+              expect(decision).toEqual(expected);
+              return decision;
+            },
+            thenRefuses(code, expectedEvents) {
+              const decision = run();
+              expect(decision.refusal?.code, 'refusal code').toBe(code);
+              if (expectedEvents !== undefined) expect(decision.events).toEqual(expectedEvents);
+              return decision;
+            },
+            thenEffects(expected) {
+              const decision = run();
+              expect(decision.effects ?? []).toEqual(expected);
+              return decision;
             },
             thenNothingHappened() {
-              assertDeepEqual(run(), []);
+              const decision = run();
+              expect(decision.refusal, 'refusal').toBeUndefined();
+              expect(decision.events).toEqual([]);
+              return decision;
             },
             thenThrows(errorClass, check) {
               let thrown: unknown;
@@ -38,21 +67,12 @@ export function deciderSpec<Command, Event, State>(decider: Decider<Command, Eve
               } catch (err) {
                 thrown = err;
               }
-              if (!(thrown instanceof errorClass)) {
-                throw new Error(`expected ${errorClass.name} to be thrown, got ${String(thrown)}`);
-              }
-              if (check && !check(thrown))
-                throw new Error(`${errorClass.name} did not pass the check`);
+              expect(thrown, `expected ${errorClass.name} to be thrown`).toBeInstanceOf(errorClass);
+              if (check) expect(check(thrown as never), `${errorClass.name} check`).toBe(true);
             },
           };
         },
       };
     },
   };
-}
-
-function assertDeepEqual(actual: unknown, expected: unknown): void {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  if (a !== e) throw new Error(`events differ\n  expected: ${e}\n  actual:   ${a}`);
 }

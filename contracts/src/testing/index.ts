@@ -1,4 +1,5 @@
-export { deciderSpec, type Decider, type DeciderThen } from './decider.js';
+export { deciderSpec, type DeciderThen } from './decider.js';
+export type { Decider } from '../decider.js';
 export {
   TEST_PKI_EPOCH,
   createOutsiderPki,
