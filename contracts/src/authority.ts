@@ -39,6 +39,7 @@ export const AUTHORITY: Readonly<Record<EventType, Emitters>> = {
   'policy.decided': ['policy-engine'],
 
   'attestation.enrolled': ['runtime-attestor'],
+  'attestation.development_mode.declared': ['runtime-attestor'],
   'attestation.verified': ['runtime-attestor'],
   'attestation.degraded': ['runtime-attestor'],
   'attestation.failed': ['runtime-attestor'],

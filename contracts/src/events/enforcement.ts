@@ -168,6 +168,29 @@ export const enforcementEvents = {
     ),
     'The host was enrolled for attestation: mode, attestation key and PCR baseline.',
   ),
+  'attestation.development_mode.declared': defineEvent(
+    'attestation.development_mode.declared',
+    'attestation',
+    Type.Object(
+      {
+        host: HostId,
+        /** Development mode is software mode by definition: no TPM, nothing measured. */
+        mode: Type.Literal('software'),
+        /** The attestation policy's `require` at the declaration (what the runs will say). */
+        require: Type.Union([
+          Type.Literal('none'),
+          Type.Literal('evaluation'),
+          Type.Literal('hardware'),
+        ]),
+        /** Digest of the attestation policy in force. */
+        policyDigest: Digest,
+        /** What it means, in one plain sentence for the people reading the history. */
+        detail: NonEmpty(512),
+      },
+      closed,
+    ),
+    'The attestor started on a host with no TPM and no TPM enrolment: the appliance runs unattested, in development mode, by choice (one event per start).',
+  ),
   'attestation.verified': defineEvent(
     'attestation.verified',
     'attestation',
