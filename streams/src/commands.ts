@@ -1,4 +1,9 @@
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import {
+  NoRespondersError,
+  RequestError,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
 import {
   COMMANDS,
   EnvelopeError,
@@ -102,15 +107,29 @@ export async function sendCommand<C extends CommandType>(
       ...(options.requestId !== undefined ? { id: options.requestId } : {}),
     },
   );
+  const timeoutMs = options.timeoutMs ?? 10_000;
   let response;
   try {
+    // The default (muxed) request: it is the path that turns a 503 status into NoRespondersError.
     response = await nc.request(commandSubject(def.handler, def.name), bytes, {
-      timeout: options.timeoutMs ?? 10_000,
+      timeout: timeoutMs,
     });
   } catch (cause) {
-    throw new StreamError('COMMAND_TIMEOUT', `${options.command}: no answer from ${def.handler}`, {
-      cause,
-    });
+    // The server answers a request nobody subscribes to with a 503 status at once (nats.js asks
+    // for that on connect to any headers-capable server, which every supported one is): the
+    // handler is not running here, which a caller must be able to tell from a handler that
+    // did not answer in time.
+    if (isNoResponders(cause))
+      throw new StreamError(
+        'COMMAND_TARGET_ABSENT',
+        `${options.command}: no ${def.handler} service in this appliance (nothing answers ${commandSubject(def.handler, def.name)})`,
+        { cause },
+      );
+    throw new StreamError(
+      'COMMAND_TIMEOUT',
+      `${options.command}: no answer from ${def.handler} within ${timeoutMs} ms`,
+      { cause },
+    );
   }
   const verified = verifyCommand(response.data, options.trust, {
     command: options.command,
@@ -118,6 +137,19 @@ export async function sendCommand<C extends CommandType>(
     inReplyTo: document.id,
   });
   return verified.document.data as CommandReply<C>;
+}
+
+/**
+ * A request the server answered with "no responders". Checked on the whole cause chain, and by
+ * name too, so a second copy of the NATS client in the tree (another `instanceof` target) cannot
+ * turn an absent handler back into a timeout.
+ */
+export function isNoResponders(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (e instanceof NoRespondersError || e.name === 'NoResponders') return true;
+    if (e instanceof RequestError && e.isNoResponders()) return true;
+  }
+  return false;
 }
 
 /** The id an unverified request claims (only to address the refusal to it; never trusted). */

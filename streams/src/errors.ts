@@ -8,6 +8,8 @@ export type StreamErrorCode =
   | 'APPEND_FAILED'
   | 'TRUST_UNAVAILABLE'
   | 'COMMAND_FAILED'
-  | 'COMMAND_TIMEOUT';
+  | 'COMMAND_TIMEOUT'
+  /** Nothing subscribes to the command's subject: its handler does not run in this appliance. */
+  | 'COMMAND_TARGET_ABSENT';
 
 export class StreamError extends BaseError<StreamErrorCode> {}

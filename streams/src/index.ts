@@ -49,6 +49,7 @@ export {
   type RunningConsumer,
 } from './consumer.js';
 export {
+  isNoResponders,
   sendCommand,
   serveCommand,
   type CommandContext,
