@@ -27,8 +27,8 @@ import {
   integrityRebaseline,
   integrityScan,
   integrityStatus,
-} from '../../cli/src/commands/integrity.js';
-import type { CliContext } from '../../cli/src/context.js';
+  type CliContext,
+} from '@secai/cli';
 import {
   baselineFile,
   loadSettings,
