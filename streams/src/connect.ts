@@ -9,6 +9,19 @@ export interface ConnectOptions {
   /** Connection name shown in server monitoring. */
   name?: string;
   timeoutMs?: number;
+  /**
+   * Build an `Error` at every request and publish so that a failed one shows its caller's stack
+   * (the nats.js default). Off by default (`noAsyncTraces`): it costs a JetStream publisher about
+   * 30 % of its thread (two or three `Error` objects per publish) and services and the CLI never
+   * print those stacks. The test helpers (`@secai/streams/testing`) turn it on;
+   * `SECAI_NATS_ASYNC_TRACES=1` turns it on in any process, for debugging.
+   */
+  asyncTraces?: boolean;
+}
+
+/** Whether `connectAs` builds async stack traces when the caller does not say. */
+export function asyncTracesByDefault(): boolean {
+  return process.env.SECAI_NATS_ASYNC_TRACES === '1';
 }
 
 /**
@@ -26,6 +39,7 @@ export async function connectAs(options: ConnectOptions): Promise<NatsConnection
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       timeout: options.timeoutMs ?? 5000,
+      noAsyncTraces: !(options.asyncTraces ?? asyncTracesByDefault()),
     });
   } catch (cause) {
     throw new StreamError(

@@ -85,6 +85,8 @@ export interface RuntimeOptions {
   version: string;
   /** The service's effective configuration, digested into `service.started`. */
   config: unknown;
+  /** `ConnectOptions.asyncTraces` (default off: the service configuration). */
+  asyncTraces?: boolean;
 }
 
 /**
@@ -94,7 +96,13 @@ export interface RuntimeOptions {
  */
 export async function connectIdentity(
   identity: string,
-  options: { stateDir: string; natsUrl?: string | undefined; connectionName?: string },
+  options: {
+    stateDir: string;
+    natsUrl?: string | undefined;
+    connectionName?: string;
+    /** `ConnectOptions.asyncTraces` (default off: the service configuration). */
+    asyncTraces?: boolean;
+  },
 ): Promise<Connected> {
   const natsUrl =
     options.natsUrl ??
@@ -114,6 +122,7 @@ export async function connectIdentity(
     url: natsUrl,
     user,
     ...(options.connectionName ? { name: options.connectionName } : {}),
+    ...(options.asyncTraces !== undefined ? { asyncTraces: options.asyncTraces } : {}),
   });
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);

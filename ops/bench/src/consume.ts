@@ -114,6 +114,31 @@ export async function verifyPooled(
   return { seconds: secondsSince(start), read, verified, refused };
 }
 
+/**
+ * (c) `events verify`, chain only, over one range of the stream that starts where a seal's
+ * window ends (`start`: that seq and the head the seal signed) and ends with the seals of the
+ * block: every entry hashed and chained, every seal in it verified and checked, the start
+ * anchored by a verified seal. What (d) does per entry, over the range (c) reads.
+ */
+export async function eventsVerifyRange(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  stream: string,
+  trust: TrustStore,
+  range: Range,
+  start: { seq: number; head: string },
+): Promise<{ seconds: number; report: HistoryReport }> {
+  const begin = nowNs();
+  const report = await verifyHistory(
+    (async function* () {
+      for await (const e of readHistory(js, jsm, stream, range))
+        yield { seq: e.seq, bytes: e.bytes };
+    })(),
+    { trust, signatures: false, start, anchorStart: true },
+  );
+  return { seconds: secondsSince(begin), report };
+}
+
 /** (d) `secai events verify` over the whole stream: what the CLI runs, minus its progress bar. */
 export async function eventsVerify(
   js: JetStreamClient,

@@ -30,6 +30,11 @@ export class BenchSealer {
     return this.#chain.lastSeq;
   }
 
+  /** Where the last seal's window ends and the head it signed: where a checked range may start. */
+  get sealedMark(): { seq: number; head: string } {
+    return { seq: this.#sealedTo, head: this.#sealedHead };
+  }
+
   /**
    * Chains the entries stored after the last chained sequence (they must be contiguous), seals
    * every `every` entries and the remainder, and appends the seals.

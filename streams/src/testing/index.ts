@@ -32,12 +32,22 @@ export interface TestNats {
   cleanup(): Promise<void>;
 }
 
+export interface TestNatsOptions {
+  /**
+   * `ConnectOptions.asyncTraces` of every connection made through `connect` (default true: a
+   * failing test shows the caller's stack). The bench turns it off to measure the service
+   * configuration.
+   */
+  asyncTraces?: boolean;
+}
+
 /**
  * A private nats-server for one test file (nats.js `nst/` shape): temp store, random loopback
  * port, one nkey user per identity with the generated permissions. Throws NATS_SERVER_MISSING
  * with install instructions when the binary is absent.
  */
-export async function startTestNats(): Promise<TestNats> {
+export async function startTestNats(options: TestNatsOptions = {}): Promise<TestNats> {
+  const asyncTraces = options.asyncTraces ?? true;
   const dir = await mkdtemp(join(tmpdir(), 'secai-nats-'));
   const users = await ensureNatsUsers(dir, [
     'appliance',
@@ -58,7 +68,7 @@ export async function startTestNats(): Promise<TestNats> {
     async connect(name) {
       const user = ctx.users.get(name);
       if (!user) throw new Error(`no test NATS user ${name}`);
-      const nc = await connectAs({ url: ctx.url, user });
+      const nc = await connectAs({ url: ctx.url, user, asyncTraces });
       connections.push(nc);
       return nc;
     },
@@ -98,8 +108,8 @@ export interface TestAppliance {
 }
 
 /** nats-server + topology + test PKI + trust bundle in KV: what every int test starts from. */
-export async function startTestAppliance(): Promise<TestAppliance> {
-  const nats = await startTestNats();
+export async function startTestAppliance(options: TestNatsOptions = {}): Promise<TestAppliance> {
+  const nats = await startTestNats(options);
   const pki = await createTestPki();
   const client = async (
     service: string,
