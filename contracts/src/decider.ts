@@ -2,10 +2,14 @@
  * The one shape of business rules in the appliance (emmett's Decider, in our own words):
  * `decide(command, state) → Decision`, `evolve(state, event) → state`, `initialState()`. All
  * three are pure: time, ids and observations of the world come in on the command.
+ *
+ * `Recorded` is what `evolve` folds: for most deciders the decided events themselves. A state
+ * that keeps where and when its events were stored (the incident machine binds a ceremony to
+ * stream sequences) folds the events as stored instead, which `decide` cannot know yet.
  */
-export interface Decider<Command, Event, State, Effect = never> {
+export interface Decider<Command, Event, State, Effect = never, Recorded = Event> {
   decide: (command: Command, state: State) => Decision<Event, Effect>;
-  evolve: (state: State, event: Event) => State;
+  evolve: (state: State, event: Recorded) => State;
   initialState: () => State;
 }
 
@@ -52,7 +56,7 @@ function pickEffects<Effect>(extra: { effects?: Effect[] }): { effects?: Effect[
 
 /** The state after `events`, folded from `initialState()` (or from `state`). */
 export function foldEvents<Event, State>(
-  decider: Pick<Decider<unknown, Event, State, unknown>, 'evolve' | 'initialState'>,
+  decider: Pick<Decider<unknown, unknown, State, unknown, Event>, 'evolve' | 'initialState'>,
   events: Iterable<Event>,
   state: State = decider.initialState(),
 ): State {

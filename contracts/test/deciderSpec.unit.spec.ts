@@ -66,6 +66,27 @@ describe('deciderSpec', () => {
     ).toThrow(/refusal/);
   });
 
+  it('given takes the events as evolve folds them when they are recorded, not decided', () => {
+    // A state that remembers where its events were stored, which a decided event does not carry.
+    const located: Decider<Command, Opened, { at: number[] }, never, Opened & { seq: number }> = {
+      initialState: () => ({ at: [] }),
+      evolve: (state, e) => ({ at: [...state.at, e.seq] }),
+      decide: (command, state) =>
+        command.type === 'open' && state.at.length === 0
+          ? decided([{ type: 'opened', data: { id: command.id, tags: [] } }])
+          : refused('already_open', `opened at ${state.at.join(',')}`),
+    };
+    const located7 = { ...opened, seq: 7 };
+    deciderSpec(located)
+      .given([located7])
+      .when({ type: 'open', id: 'd1' })
+      .thenDecides({ events: [], refusal: { code: 'already_open', message: 'opened at 7' } });
+    deciderSpec(located)
+      .given([])
+      .when({ type: 'open', id: 'd1' })
+      .then([{ type: 'opened', data: { id: 'd1', tags: [] } }]);
+  });
+
   it('asserts a thrown error class and check', () => {
     spec
       .given([])

@@ -189,6 +189,17 @@ export class EventStore {
     return { events, lastSequence };
   }
 
+  /**
+   * The event stored at stream sequence `seq`, verified (a refused envelope throws, as in
+   * `load`): how a writer reads back what it appended, with the id, time and sequence stored.
+   */
+  async loadAt(seq: number): Promise<LoadedEvent> {
+    const m = await this.jsm.streams.getMessage(this.stream, { seq });
+    if (!m) throw new StreamError('APPEND_FAILED', `no event is stored at sequence ${seq}`);
+    const verified = verifyEnvelope(m.data, this.trust, { natsSubject: m.subject, streamSeq: seq });
+    return { ...verified, seq };
+  }
+
   verifyMessage(m: JsMsg): VerifiedEvent {
     return verifyEnvelope(m.data, this.trust, { natsSubject: m.subject, streamSeq: m.seq });
   }

@@ -30,17 +30,28 @@ export interface AggregateState<State> {
   lastSequence: number;
 }
 
-export interface CommandHandlerOptions<Command, Event, State, Effect> {
+export interface CommandHandlerOptions<Command, Event, State, Effect, Recorded = Event> {
   store: EventStore;
   aggregateType: string;
-  decider: Decider<Command, Event, State, Effect>;
+  decider: Decider<Command, Event, State, Effect, Recorded>;
   /** A stored, verified event in the decider's terms; `null` skips it (another type). */
-  fromStored: (loaded: LoadedEvent) => Event | null;
+  fromStored: (loaded: LoadedEvent) => Recorded | null;
   /** A decided event as a draft for the store (type, data) on aggregate `aggregateId`. */
   toDraft: (event: Event, aggregateId: string) => DraftEvent;
   log?: Logger;
   maxAttempts?: number;
+  /**
+   * Fold the appended events as stored (read back by sequence, verified, through `fromStored`)
+   * instead of as decided: for a decider whose state keeps where and when its events were
+   * stored, which a decided event does not carry. Required when `Recorded` is not `Event`.
+   */
+  readBack?: boolean;
 }
+
+/** `readBack` may be left out only when a decided event is itself what `evolve` folds. */
+export type ReadBackRequirement<Event, Recorded> = [Event] extends [Recorded]
+  ? { readBack?: boolean }
+  : { readBack: true };
 
 export interface CommandMetadata {
   causationId?: string | undefined;
@@ -63,13 +74,15 @@ export interface HandleOptions<Event, State, Effect> {
   known?: AggregateState<State>;
 }
 
-export interface HandledCommand<Event, State, Effect> {
+export interface HandledCommand<Event, State, Effect, Recorded = Event> {
   decision: Decision<Event, Effect>;
   /** The state after the appended events (the state decided on when nothing was appended). */
   state: State;
   lastSequence: number;
   /** What the store appended; null when the decision had no events. */
   appended: AppendResult | null;
+  /** The appended events as folded into `state` (read back when `readBack`); [] for none. */
+  recorded: Recorded[];
   attempts: number;
 }
 
@@ -82,12 +95,15 @@ export interface HandledCommand<Event, State, Effect> {
  * `command` may be a function of the state: an observation made for this state (the disk, the
  * clock), made again after a conflict so a retry never rests on a stale one.
  */
-export class CommandHandler<Command, Event, State, Effect = never> {
-  readonly #options: CommandHandlerOptions<Command, Event, State, Effect>;
+export class CommandHandler<Command, Event, State, Effect = never, Recorded = Event> {
+  readonly #options: CommandHandlerOptions<Command, Event, State, Effect, Recorded>;
   readonly #mutex = new KeyedMutex();
   readonly #maxAttempts: number;
 
-  constructor(options: CommandHandlerOptions<Command, Event, State, Effect>) {
+  constructor(
+    options: CommandHandlerOptions<Command, Event, State, Effect, Recorded> &
+      ReadBackRequirement<Event, Recorded>,
+  ) {
     this.#options = options;
     this.#maxAttempts = options.maxAttempts ?? MAX_COMMAND_ATTEMPTS;
     if (!Number.isInteger(this.#maxAttempts) || this.#maxAttempts < 1)
@@ -101,7 +117,7 @@ export class CommandHandler<Command, Event, State, Effect = never> {
   /** The aggregate's state folded from its stored events (refused envelopes throw: fail closed). */
   async load(id: string): Promise<AggregateState<State>> {
     const { events, lastSequence } = await this.#options.store.load(this.aggregateType, id);
-    const decided: Event[] = [];
+    const decided: Recorded[] = [];
     for (const loaded of events) {
       const event = this.#options.fromStored(loaded);
       if (event !== null) decided.push(event);
@@ -118,7 +134,7 @@ export class CommandHandler<Command, Event, State, Effect = never> {
     id: string,
     command: Command | ((state: State) => Command | Promise<Command>),
     options: HandleOptions<Event, State, Effect> = {},
-  ): Promise<HandledCommand<Event, State, Effect>> {
+  ): Promise<HandledCommand<Event, State, Effect, Recorded>> {
     return this.exclusive(id, () => this.#decideAndAppend(id, command, options));
   }
 
@@ -126,7 +142,7 @@ export class CommandHandler<Command, Event, State, Effect = never> {
     id: string,
     command: Command | ((state: State) => Command | Promise<Command>),
     options: HandleOptions<Event, State, Effect>,
-  ): Promise<HandledCommand<Event, State, Effect>> {
+  ): Promise<HandledCommand<Event, State, Effect, Recorded>> {
     const { decider, store, toDraft, log } = this.#options;
     let current = options.known ?? (await this.load(id));
     for (let attempt = 1; ; attempt++) {
@@ -137,7 +153,7 @@ export class CommandHandler<Command, Event, State, Effect = never> {
       const decision = decider.decide(input, current.state);
       if (options.perform) await options.perform(decision, current.state);
       if (decision.events.length === 0)
-        return { decision, ...current, appended: null, attempts: attempt };
+        return { decision, ...current, appended: null, recorded: [], attempts: attempt };
       const meta = typeof options.meta === 'function' ? options.meta(decision) : options.meta;
       try {
         const appended = await store.append(
@@ -148,11 +164,13 @@ export class CommandHandler<Command, Event, State, Effect = never> {
             ...(meta?.correlationId !== undefined ? { correlationId: meta.correlationId } : {}),
           },
         );
+        const recorded = await this.#recorded(decision.events, appended);
         return {
           decision,
-          state: foldEvents(decider, decision.events, current.state),
+          state: foldEvents(decider, recorded, current.state),
           lastSequence: appended.lastSequence,
           appended,
+          recorded,
           attempts: attempt,
         };
       } catch (err) {
@@ -170,5 +188,16 @@ export class CommandHandler<Command, Event, State, Effect = never> {
         current = await this.load(id);
       }
     }
+  }
+
+  async #recorded(events: Event[], appended: AppendResult): Promise<Recorded[]> {
+    // Without `readBack`, `Recorded` is `Event` (ReadBackRequirement): the decided events fold.
+    if (!this.#options.readBack) return events as unknown as Recorded[];
+    const out: Recorded[] = [];
+    for (const seq of appended.sequences) {
+      const event = this.#options.fromStored(await this.#options.store.loadAt(seq));
+      if (event !== null) out.push(event);
+    }
+    return out;
   }
 }

@@ -106,4 +106,5 @@ export {
   type CommandMetadata,
   type HandleOptions,
   type HandledCommand,
+  type ReadBackRequirement,
 } from './handleCommand.js';

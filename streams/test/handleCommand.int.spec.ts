@@ -90,6 +90,7 @@ describe('CommandHandler', () => {
       { from: 'degraded', to: 'recovery_required', count: 2 },
     ]);
     expect(second.state).toEqual({ level: 'recovery_required', count: 2 });
+    expect(second.recorded).toEqual(second.decision.events);
     expect(second.lastSequence).toBe(second.appended!.lastSequence);
     expect(await storedCounts(store, id)).toEqual([1, 2]);
   });
@@ -158,6 +159,44 @@ describe('CommandHandler', () => {
     await expect(attempt).rejects.toBeInstanceOf(ConcurrencyError);
     expect(observed).toBe(MAX_COMMAND_ATTEMPTS);
     expect(await storedCounts(store, id)).toEqual(Array(MAX_COMMAND_ATTEMPTS).fill(99));
+  });
+
+  it('with readBack, folds the appended events as stored (their ids and sequences)', async () => {
+    // A state that keeps where its events were stored: what a decided event cannot carry.
+    type Stored = Changed & { id: string; seq: number };
+    const located: Decider<Change, Changed, Counter & { at: number[] }, never, Stored> = {
+      initialState: () => ({ ...counter.initialState(), at: [] }),
+      evolve: (state, e) => ({ ...counter.evolve(state, e), at: [...state.at, e.seq] }),
+      decide: (command, state) => counter.decide(command, state) as never,
+    };
+    const { store } = await app.client('integrity-monitor');
+    const handler = new CommandHandler({
+      store,
+      aggregateType: 'integrity',
+      decider: located,
+      fromStored: (loaded) => {
+        if (loaded.event.type !== 'integrity.state.changed') return null;
+        const data = loaded.event.data as EventData<'integrity.state.changed'>;
+        return {
+          from: data.from,
+          to: data.to,
+          count: data.violationCount,
+          id: loaded.event.id,
+          seq: loaded.seq,
+        };
+      },
+      toDraft: (e, id) => draft(id, e),
+      readBack: true,
+    });
+    const id = freshId();
+    await handler.handle(id, { to: 'degraded' });
+    const result = await handler.handle(id, { to: 'ok' });
+    const seqs = result.appended!.sequences;
+    expect(result.recorded).toEqual([
+      { from: 'degraded', to: 'ok', count: 2, id: result.appended!.ids[0], seq: seqs[0] },
+    ]);
+    expect(result.state.at).toEqual([(await handler.load(id)).state.at[0], seqs[0]]);
+    expect((await handler.load(id)).state).toEqual(result.state);
   });
 
   it('serialises commands on one aggregate inside the process (no self-inflicted conflicts)', async () => {

@@ -23,11 +23,15 @@ export interface DeciderThen<Event, Effect> {
   ): void;
 }
 
-export function deciderSpec<Command, Event, State, Effect = never>(
-  decider: Decider<Command, Event, State, Effect>,
+/**
+ * `given` takes the events as `evolve` folds them (`Recorded`: the decided events themselves,
+ * unless the decider folds events as stored); `then` compares the decided ones.
+ */
+export function deciderSpec<Command, Event, State, Effect = never, Recorded = Event>(
+  decider: Decider<Command, Event, State, Effect, Recorded>,
 ) {
   return {
-    given(events: Event[]) {
+    given(events: Recorded[]) {
       return {
         when(command: Command): DeciderThen<Event, Effect> {
           const run = () => decider.decide(command, foldEvents(decider, events));
