@@ -1,5 +1,6 @@
 import {
   COMMANDS,
+  type ContainmentCommand,
   EnvelopeError,
   commandSubject,
   newEventId,
@@ -16,14 +17,7 @@ import { sendCommand, serveCommand } from '../commands.js';
 import type { EventStore, LoadedEvent } from '../eventStore.js';
 import type { ServiceClient, TestAppliance } from './index.js';
 
-/** The commands the incident recorder sends to contain an incident (ARCHITECTURE §5.4). */
-export const CONTAINMENT_COMMANDS = [
-  'agent.freeze',
-  'airlock.disable',
-  'appliance.relock_vault',
-  'registry.quarantine_model',
-] as const;
-export type ContainmentCommand = (typeof CONTAINMENT_COMMANDS)[number];
+export { CONTAINMENT_COMMANDS, type ContainmentCommand } from '@secai/contracts';
 
 /** The calling identity the conformance kit speaks as. */
 export const CONTAINMENT_CALLER = 'incident-recorder';
