@@ -1,11 +1,23 @@
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServiceName, TrustStore } from '@secai/contracts';
-import type { ManifestEntry, ModelStatus, RegistryManifestDocument } from '@secai/projections';
+import type { ManifestEntry, RegistryManifestDocument } from '@secai/projections';
 import { createGateway, sendProblem, type Logger } from '@secai/streams';
+import {
+  MODEL_STATUSES,
+  ROUTES,
+  type DigestParams,
+  type ModelView,
+  type ModelsQuery,
+  type VerificationFailedProblem,
+  type VerifiedResponse,
+  type VerificationFailure,
+} from './api.js';
 import { fileNameOf, hexOf } from './decider.js';
 import type { Registry, VerificationOutcome } from './registry.js';
 import type { StoreLayout } from './store.js';
+
+export { MODEL_STATUSES, type ModelView };
 
 /** Who may call what (ARCHITECTURE §2). */
 export const SCOPES = {
@@ -13,14 +25,8 @@ export const SCOPES = {
   verify: ['cli', 'ui', 'inference'],
 } as const satisfies Record<string, readonly ServiceName[]>;
 
-export const MODEL_STATUSES: readonly ModelStatus[] = [
-  'available',
-  'verification_failed',
-  'contained',
-];
-
 export interface HttpDeps {
-  registry: Registry;
+  registry: Pick<Registry, 'verify'>;
   /** The hosted manifest projection: its document and the last stream sequence applied. */
   manifest: () => { document: RegistryManifestDocument; lastSeq: number };
   layout: StoreLayout;
@@ -30,13 +36,6 @@ export interface HttpDeps {
 }
 
 const DIGEST = /^(?:sha256:)?([0-9a-f]{64})$/;
-
-/** A manifest entry with where its bytes are on this machine (absolute path). */
-export interface ModelView extends ManifestEntry {
-  id: string;
-  path: string;
-  runnable: boolean;
-}
 
 export function viewOf(entry: ManifestEntry, layout: StoreLayout): ModelView {
   const hex = hexOf(entry.digest);
@@ -53,17 +52,14 @@ function sorted(entries: ManifestEntry[]): ManifestEntry[] {
   );
 }
 
-const digestParams = {
-  type: 'object',
-  required: ['digest'],
-  properties: { digest: { type: 'string', maxLength: 80 } },
-} as const;
-
-function verificationBody(hex: string, v: VerificationOutcome) {
+function verificationBody(
+  hex: string,
+  v: VerificationOutcome,
+): VerifiedResponse | VerificationFailure | null {
   const event = v.event;
   if (event?.type === 'model.verified')
     return {
-      status: 'verified' as const,
+      status: 'verified',
       model: hex,
       trigger: event.data.trigger,
       expected: event.data.expected,
@@ -75,7 +71,7 @@ function verificationBody(hex: string, v: VerificationOutcome) {
     };
   if (event?.type === 'model.verification.failed')
     return {
-      status: 'failed' as const,
+      status: 'failed',
       model: hex,
       trigger: event.data.trigger,
       expected: event.data.expected,
@@ -94,14 +90,17 @@ function verificationBody(hex: string, v: VerificationOutcome) {
  * integrity monitor, and a synchronous re-hash (verify). Every error is a problem document.
  */
 export function buildHttp(deps: HttpDeps): FastifyInstance {
-  const app = createGateway({
+  return createGateway({
     service: 'registry',
     trust: deps.trust,
     scopes: SCOPES,
     ...(deps.log ? { log: deps.log } : {}),
     ...(deps.now ? { now: deps.now } : {}),
+    routes: (api) => routes(api, deps),
   });
+}
 
+function routes(app: FastifyInstance, deps: HttpDeps): void {
   /** The model named by `:digest`, or the problem already sent. */
   const lookup = (
     raw: string,
@@ -124,7 +123,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   const unknown = (reply: FastifyReply, hex: string) =>
     sendProblem(reply, 404, 'MODEL_UNKNOWN', `no model sha256:${hex} in the registry`);
 
-  app.get('/health', { config: { public: true } }, (_req, reply) => {
+  app.get('/health', { config: { public: true }, schema: ROUTES.health }, (_req, reply) => {
     const { document, lastSeq } = deps.manifest();
     return reply.send({
       status: 'ok',
@@ -133,18 +132,9 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     });
   });
 
-  app.get<{ Querystring: { status?: ModelStatus } }>(
+  app.get<{ Querystring: ModelsQuery }>(
     '/api/v1/models',
-    {
-      config: { scope: 'read' },
-      schema: {
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { status: { type: 'string', enum: [...MODEL_STATUSES] } },
-        },
-      },
-    },
+    { config: { scope: 'read' }, schema: ROUTES.models },
     (request, reply) => {
       const { document, lastSeq } = deps.manifest();
       const status = request.query.status;
@@ -155,9 +145,9 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     },
   );
 
-  app.get<{ Params: { digest: string } }>(
+  app.get<{ Params: DigestParams }>(
     '/api/v1/models/:digest',
-    { config: { scope: 'read' }, schema: { params: digestParams } },
+    { config: { scope: 'read' }, schema: ROUTES.model },
     (request, reply) => {
       const found = lookup(request.params.digest, reply);
       if (!found) return reply;
@@ -166,9 +156,9 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     },
   );
 
-  app.get<{ Params: { digest: string } }>(
+  app.get<{ Params: DigestParams }>(
     '/api/v1/models/:digest/integrity',
-    { config: { scope: 'read' }, schema: { params: digestParams } },
+    { config: { scope: 'read' }, schema: ROUTES.modelIntegrity },
     (request, reply) => {
       const found = lookup(request.params.digest, reply);
       if (!found) return reply;
@@ -185,9 +175,9 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     },
   );
 
-  app.post<{ Params: { digest: string } }>(
+  app.post<{ Params: DigestParams }>(
     '/api/v1/models/:digest/verify',
-    { config: { scope: 'verify' }, schema: { params: digestParams } },
+    { config: { scope: 'verify' }, schema: ROUTES.verify },
     async (request, reply) => {
       const m = DIGEST.exec(request.params.digest);
       if (!m)
@@ -204,40 +194,40 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
       const body = verificationBody(hex, outcome);
       if (!body) return unknown(reply, hex);
       if (body.status === 'verified') return reply.send(body);
-      return reply
-        .code(409)
-        .type('application/problem+json')
-        .send({
-          type: 'urn:secai:problem:VERIFICATION_FAILED',
-          title: 'VERIFICATION_FAILED',
-          status: 409,
-          code: 'VERIFICATION_FAILED',
-          detail: `sha256:${hex} does not match its digest (${body.problem})`,
-          verification: body,
-        });
+      const problem: VerificationFailedProblem = {
+        type: 'urn:secai:problem:VERIFICATION_FAILED',
+        title: 'VERIFICATION_FAILED',
+        status: 409,
+        code: 'VERIFICATION_FAILED',
+        detail: `sha256:${hex} does not match its digest (${body.problem})`,
+        verification: body,
+      };
+      return reply.code(409).type('application/problem+json').send(problem);
     },
   );
 
-  app.get('/api/v1/integrity/manifest', { config: { scope: 'read' } }, (_req, reply) => {
-    const { document, lastSeq } = deps.manifest();
-    return reply.send({
-      storeRoot: deps.layout.storeRoot,
-      containmentRoot: deps.layout.containmentRoot,
-      manifestSeq: lastSeq,
-      models: sorted(Object.values(document.models)).map((m) => {
-        const v = viewOf(m, deps.layout);
-        return {
-          digest: v.digest,
-          name: v.name,
-          storePath: v.storePath,
-          path: v.path,
-          sizeBytes: v.sizeBytes,
-          status: v.status,
-          lastVerifiedAt: v.lastVerifiedAt,
-        };
-      }),
-    });
-  });
-
-  return app;
+  app.get(
+    '/api/v1/integrity/manifest',
+    { config: { scope: 'read' }, schema: ROUTES.integrityManifest },
+    (_req, reply) => {
+      const { document, lastSeq } = deps.manifest();
+      return reply.send({
+        storeRoot: deps.layout.storeRoot,
+        containmentRoot: deps.layout.containmentRoot,
+        manifestSeq: lastSeq,
+        models: sorted(Object.values(document.models)).map((m) => {
+          const v = viewOf(m, deps.layout);
+          return {
+            digest: v.digest,
+            name: v.name,
+            storePath: v.storePath,
+            path: v.path,
+            sizeBytes: v.sizeBytes,
+            status: v.status,
+            lastVerifiedAt: v.lastVerifiedAt,
+          };
+        }),
+      });
+    },
+  );
 }

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { TokenCache, TokenError, type TrustStore } from '@secai/contracts';
 import type { Logger } from 'pino';
+import { OPENAPI_PATH, OpenApiDocumentSchema, type GatewayRoute } from './openapi.js';
+import { ERROR_RESPONSES, PROBLEM_MEDIA_TYPE, type Problem } from './problem.js';
+
+export type { Problem } from './problem.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -9,6 +14,8 @@ declare module 'fastify' {
     scope?: string;
     /** No token needed (only `GET /health`). */
     public?: boolean;
+    /** Any authenticated service may call it (only the OpenAPI document: the API's shape). */
+    anyCaller?: boolean;
   }
   interface FastifyRequest {
     /** The authenticated calling service. */
@@ -25,16 +32,11 @@ export interface GatewayOptions {
   bodyLimit?: number;
   now?: () => Date;
   log?: Logger;
-}
-
-/** RFC 9457 problem document; 4xx carry a code and a safe message, 5xx only a correlation id. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  code: string;
-  detail: string;
-  instance?: string;
+  /**
+   * Declares the service's routes. They are registered after the OpenAPI plugin (which sees only
+   * routes declared after it loads), so a route declared here is always in the document.
+   */
+  routes?: (api: FastifyInstance) => void;
 }
 
 export function sendProblem(
@@ -44,7 +46,7 @@ export function sendProblem(
   detail: string,
 ): FastifyReply {
   const body: Problem = { type: `urn:secai:problem:${code}`, title: code, status, code, detail };
-  return reply.code(status).type('application/problem+json').send(body);
+  return reply.code(status).type(PROBLEM_MEDIA_TYPE).send(body);
 }
 
 /**
@@ -52,6 +54,8 @@ export function sendProblem(
  * public ones needs a bearer token signed by a trusted service (401 when missing or bad), whose
  * service is allowed the route's scope (403 otherwise); bodies are validated strictly (unknown
  * fields are refused, never stripped; no type coercion); every error is a problem document.
+ * Each gateway serves its OpenAPI document, generated from the route schemas, at `OPENAPI_PATH`
+ * to any authenticated service.
  */
 export function createGateway(options: GatewayOptions): FastifyInstance {
   const now = options.now ?? (() => new Date());
@@ -69,6 +73,13 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
   });
   app.decorateRequest('caller', null);
   const tokens = new TokenCache();
+  const routes: GatewayRoute[] = [];
+  routesOf.set(app, routes);
+  // HEAD routes are fastify's automatic copies of the GET routes, not routes of their own.
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat())
+      if (method !== 'HEAD') routes.push({ method, url: route.url });
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     const config = request.routeOptions.config;
@@ -85,8 +96,9 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
       if (err instanceof TokenError) return sendProblem(reply, 401, err.code, err.message);
       throw err;
     }
+    // An unknown route is a 404 for an authenticated caller, not a scope refusal.
     const allowed = config.scope ? options.scopes[config.scope] : undefined;
-    if (!allowed?.includes(caller)) {
+    if (!config.anyCaller && !request.is404 && !allowed?.includes(caller)) {
       return sendProblem(
         reply,
         403,
@@ -106,7 +118,8 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
       const detail = error.validation
         .map((v) => `${v.instancePath || '/'} ${v.message ?? 'is invalid'}`)
         .join('; ');
-      return sendProblem(reply, 400, 'REQUEST_INVALID', detail.slice(0, 1024));
+      const where = error.validationContext ?? 'request';
+      return sendProblem(reply, 400, 'REQUEST_INVALID', `${where}: ${detail}`.slice(0, 1024));
     }
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -124,5 +137,36 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
     options.log?.error({ err: error, id }, 'request failed');
     return sendProblem(reply, 500, 'INTERNAL', `internal error; correlation id ${id}`);
   });
+
+  void app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: `secai ${options.service}`, version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  void app.register((api, _opts, done) => {
+    api.get(
+      OPENAPI_PATH,
+      {
+        config: { anyCaller: true },
+        schema: {
+          summary: 'this OpenAPI document',
+          response: { 200: OpenApiDocumentSchema, ...ERROR_RESPONSES },
+        },
+      },
+      (_request, reply) => reply.send(app.swagger()),
+    );
+    options.routes?.(api);
+    done();
+  });
   return app;
+}
+
+const routesOf = new WeakMap<FastifyInstance, GatewayRoute[]>();
+
+/** Every route a gateway declared (method and fastify path), in order; HEAD copies left out. */
+export function gatewayRoutes(app: FastifyInstance): GatewayRoute[] {
+  return [...(routesOf.get(app) ?? [])];
 }

@@ -1,0 +1,48 @@
+import { Type, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
+
+/** The media type of every error body a gateway sends (RFC 9457). */
+export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
+
+const problemProperties = {
+  type: Type.String({ description: '`urn:secai:problem:<code>`' }),
+  title: Type.String(),
+  status: Type.Integer({ minimum: 400, maximum: 599 }),
+  code: Type.String({ description: 'stable error code, e.g. `SCOPE_DENIED`' }),
+  detail: Type.String({ description: 'a safe message (4xx) or a correlation id (5xx)' }),
+  instance: Type.Optional(Type.String()),
+};
+
+/**
+ * The one problem document of every gateway: 4xx carry a stable code and a safe message, 5xx only
+ * a correlation id. Closed, so serialisation never lets an internal field through.
+ */
+export const ProblemSchema = Type.Object(problemProperties, {
+  additionalProperties: false,
+  title: 'Problem',
+});
+export type Problem = Static<typeof ProblemSchema>;
+
+/** A problem document with extension members (RFC 9457 §3.2), e.g. the refused policy's problems. */
+export function problemWith<P extends TProperties>(extensions: P, title: string) {
+  return Type.Object(
+    { ...problemProperties, ...extensions },
+    { additionalProperties: false, title },
+  );
+}
+
+/** A fastify response entry whose body is a problem document (documented as problem+json). */
+export function problemResponse<S extends TSchema>(description: string, schema: S) {
+  return { description, content: { [PROBLEM_MEDIA_TYPE]: { schema } } };
+}
+
+/**
+ * The error responses every gateway route can give (401 token, 403 scope, 400 validation, 404,
+ * 413 body size, 415, 5xx): spread into each route's `response` beside its own statuses.
+ */
+export const ERROR_RESPONSES = {
+  '4xx': problemResponse(
+    'refused: token (401), scope (403), request (400, 404, 413, 415)',
+    ProblemSchema,
+  ),
+  '5xx': problemResponse('failed: the detail names a correlation id only', ProblemSchema),
+} as const;
