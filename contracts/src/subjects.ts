@@ -7,6 +7,16 @@ export function eventSubject(aggregateType: string, aggregateId: string): string
   return `${EVENT_SUBJECT_PREFIX}.${aggregateType}.${aggregateId}`;
 }
 
+/**
+ * Every event about one aggregate id, whatever its aggregate type: `secai.evt.*.<id>`. Ids that
+ * name the same thing share it on purpose: a model's quarantine run (`artifact/<hex>`) and the
+ * trusted model (`model/<hex>`) are both keyed by the sha256 hex of its bytes, so this subject is
+ * a model's whole life, from `model.acquired` through `model.promoted` to `model.removed`.
+ */
+export function aggregateIdSubject(aggregateId: string): string {
+  return `${EVENT_SUBJECT_PREFIX}.*.${aggregateId}`;
+}
+
 export function commandSubject(service: string, command: string): string {
   return `${COMMAND_SUBJECT_PREFIX}.${service}.${command}`;
 }
