@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { SERVICE_PORTS } from '@secai/contracts';
+import { SERVICE_PORTS, envInteger, envPath, envString, readEnv } from '@secai/contracts';
 import type { SealPolicy } from './sealer/decider.js';
 import { DEFAULT_SEAL_POLICY } from './sealer/decider.js';
 
@@ -12,29 +12,34 @@ export interface RecorderConfig {
   seal: SealPolicy;
 }
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return value;
-}
-
-/** Reads the environment once into a frozen config; a bad value refuses to start. */
+/** Reads the environment once into a frozen config; a bad value throws `ConfigError`. */
 export function loadConfig(env: NodeJS.ProcessEnv): Readonly<RecorderConfig> {
-  const stateDir = env.SECAI_STATE_DIR;
-  if (!stateDir) throw new Error('SECAI_STATE_DIR is not set');
-  const port = positiveInt(env, 'SECAI_HTTP_PORT', SERVICE_PORTS['incident-recorder']!);
-  if (port > 65535) throw new Error(`SECAI_HTTP_PORT must be a port, got ${port}`);
+  const v = readEnv(env, {
+    SECAI_STATE_DIR: envPath({ required: true }),
+    SECAI_POLICY_DIR: envPath(),
+    SECAI_HTTP_HOST: envString({ default: '127.0.0.1', maxLength: 255 }),
+    SECAI_HTTP_PORT: envInteger({
+      min: 1,
+      max: 65535,
+      default: SERVICE_PORTS['incident-recorder']!,
+    }),
+    SECAI_SEAL_EVERY_EVENTS: envInteger({
+      min: 1,
+      max: Number.MAX_SAFE_INTEGER,
+      default: DEFAULT_SEAL_POLICY.everyEvents,
+    }),
+    // setInterval takes at most 2^31-1 ms (~24.8 days).
+    SECAI_SEAL_EVERY_MS: envInteger({
+      min: 1,
+      max: 2 ** 31 - 1,
+      default: DEFAULT_SEAL_POLICY.everyMs,
+    }),
+  });
   return Object.freeze({
-    stateDir,
-    policyDir: env.SECAI_POLICY_DIR || join(stateDir, 'policy'),
-    host: env.SECAI_HTTP_HOST || '127.0.0.1',
-    port,
-    seal: {
-      everyEvents: positiveInt(env, 'SECAI_SEAL_EVERY_EVENTS', DEFAULT_SEAL_POLICY.everyEvents),
-      everyMs: positiveInt(env, 'SECAI_SEAL_EVERY_MS', DEFAULT_SEAL_POLICY.everyMs),
-    },
+    stateDir: v.SECAI_STATE_DIR,
+    policyDir: v.SECAI_POLICY_DIR ?? join(v.SECAI_STATE_DIR, 'policy'),
+    host: v.SECAI_HTTP_HOST,
+    port: v.SECAI_HTTP_PORT,
+    seal: { everyEvents: v.SECAI_SEAL_EVERY_EVENTS, everyMs: v.SECAI_SEAL_EVERY_MS },
   });
 }

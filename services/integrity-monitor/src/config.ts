@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { SERVICE_PORTS } from '@secai/contracts';
+import { SERVICE_PORTS, envInteger, envPath, envString, readEnv } from '@secai/contracts';
 import { INSTALL_DIR } from './settings.js';
 
 export interface MonitorConfig {
@@ -12,24 +12,24 @@ export interface MonitorConfig {
   port: number;
 }
 
-function port(env: NodeJS.ProcessEnv): number {
-  const raw = env.SECAI_HTTP_PORT;
-  if (raw === undefined || raw === '') return SERVICE_PORTS['integrity-monitor']!;
-  const value = Number(raw);
-  if (!/^[0-9]+$/.test(raw) || value < 1 || value > 65535)
-    throw new Error(`SECAI_HTTP_PORT must be a port, got ${raw}`);
-  return value;
-}
-
-/** Reads the environment once into a frozen config; a bad value refuses to start. */
+/** Reads the environment once into a frozen config; a bad value throws `ConfigError`. */
 export function loadConfig(env: NodeJS.ProcessEnv): Readonly<MonitorConfig> {
-  const stateDir = env.SECAI_STATE_DIR;
-  if (!stateDir) throw new Error('SECAI_STATE_DIR is not set');
+  const v = readEnv(env, {
+    SECAI_STATE_DIR: envPath({ required: true }),
+    SECAI_POLICY_DIR: envPath(),
+    SECAI_INSTALL_DIR: envPath({ default: INSTALL_DIR }),
+    SECAI_HTTP_HOST: envString({ default: '127.0.0.1', maxLength: 255 }),
+    SECAI_HTTP_PORT: envInteger({
+      min: 1,
+      max: 65535,
+      default: SERVICE_PORTS['integrity-monitor']!,
+    }),
+  });
   return Object.freeze({
-    stateDir,
-    policyDir: env.SECAI_POLICY_DIR || join(stateDir, 'policy'),
-    installDir: env.SECAI_INSTALL_DIR || INSTALL_DIR,
-    host: env.SECAI_HTTP_HOST || '127.0.0.1',
-    port: port(env),
+    stateDir: v.SECAI_STATE_DIR,
+    policyDir: v.SECAI_POLICY_DIR ?? join(v.SECAI_STATE_DIR, 'policy'),
+    installDir: v.SECAI_INSTALL_DIR,
+    host: v.SECAI_HTTP_HOST,
+    port: v.SECAI_HTTP_PORT,
   });
 }

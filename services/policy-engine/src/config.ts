@@ -1,6 +1,6 @@
 import { cp, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SERVICE_PORTS } from '@secai/contracts';
+import { SERVICE_PORTS, envInteger, envPath, envString, readEnv } from '@secai/contracts';
 import { DEFAULT_POLICY_DIR } from './policy/index.js';
 
 export interface EngineConfig {
@@ -10,24 +10,19 @@ export interface EngineConfig {
   port: number;
 }
 
-function port(env: NodeJS.ProcessEnv): number {
-  const raw = env.SECAI_HTTP_PORT;
-  if (raw === undefined || raw === '') return SERVICE_PORTS['policy-engine']!;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 65535)
-    throw new Error(`SECAI_HTTP_PORT must be a port, got ${raw}`);
-  return value;
-}
-
-/** Reads the environment once; a bad value refuses to start. */
+/** Reads the environment once; a bad value throws `ConfigError`. */
 export function loadConfig(env: NodeJS.ProcessEnv): Readonly<EngineConfig> {
-  const stateDir = env.SECAI_STATE_DIR;
-  if (!stateDir) throw new Error('SECAI_STATE_DIR is not set');
+  const v = readEnv(env, {
+    SECAI_STATE_DIR: envPath({ required: true }),
+    SECAI_POLICY_DIR: envPath(),
+    SECAI_HTTP_HOST: envString({ default: '127.0.0.1', maxLength: 255 }),
+    SECAI_HTTP_PORT: envInteger({ min: 1, max: 65535, default: SERVICE_PORTS['policy-engine']! }),
+  });
   return Object.freeze({
-    stateDir,
-    policyDir: env.SECAI_POLICY_DIR ?? join(stateDir, 'policy'),
-    host: env.SECAI_HTTP_HOST ?? '127.0.0.1',
-    port: port(env),
+    stateDir: v.SECAI_STATE_DIR,
+    policyDir: v.SECAI_POLICY_DIR ?? join(v.SECAI_STATE_DIR, 'policy'),
+    host: v.SECAI_HTTP_HOST,
+    port: v.SECAI_HTTP_PORT,
   });
 }
 

@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hashArtifact } from '@secai/contracts';
+import { ConfigError, hashArtifact } from '@secai/contracts';
 import { loadConfig, DEFAULT_VERIFY_EVERY_MS } from '../src/config.js';
 import { progressPublisher } from '../src/commands.js';
 import { ModelStore, StoreError, removeTree } from '../src/store.js';
@@ -217,7 +217,9 @@ describe('progress and configuration', () => {
     expect(() => loadConfig({})).toThrow(/SECAI_STATE_DIR/);
     expect(() =>
       loadConfig({ SECAI_STATE_DIR: '/s', SECAI_REGISTRY_VERIFY_EVERY_MS: '-1' }),
-    ).toThrow();
-    expect(() => loadConfig({ SECAI_STATE_DIR: '/s', SECAI_HTTP_PORT: '70000' })).toThrow();
+    ).toThrow('SECAI_REGISTRY_VERIFY_EVERY_MS must be an integer in 0..2147483647, got "-1"');
+    expect(() => loadConfig({ SECAI_STATE_DIR: '/s', SECAI_HTTP_PORT: '70000' })).toThrow(
+      ConfigError,
+    );
   });
 });

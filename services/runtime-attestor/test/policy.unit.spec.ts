@@ -114,12 +114,12 @@ describe('loadConfig', () => {
         SECAI_POLICY_DIR: '/p',
       }),
     ).toMatchObject({ tcti: 'swtpm:host=127.0.0.1,port=2321', intervalMs: 0, policyDir: '/p' });
-    expect(() => loadConfig({})).toThrow(/SECAI_STATE_DIR/);
+    expect(() => loadConfig({})).toThrow(/SECAI_STATE_DIR is not set/);
     expect(() =>
       loadConfig({ SECAI_STATE_DIR: '/s', SECAI_TPM_TCTI: 'device:/dev/tpm0;rm -rf' }),
-    ).toThrow(/SECAI_TPM_TCTI/);
+    ).toThrow(/SECAI_TPM_TCTI must be .*, got "device:\/dev\/tpm0;rm -rf"/);
     expect(() => loadConfig({ SECAI_STATE_DIR: '/s', SECAI_ATTEST_INTERVAL_MS: '50' })).toThrow(
-      /at least 1000/,
+      'SECAI_ATTEST_INTERVAL_MS must be 0 (off) or at least 1000, got "50"',
     );
     expect(() => loadConfig({ SECAI_STATE_DIR: '/s', SECAI_TPM_AK_HANDLE: '0x80000000' })).toThrow(
       /persistent handle/,

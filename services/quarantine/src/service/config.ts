@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { envInteger, envPath, readEnv } from '@secai/contracts';
 
 export interface QuarantineConfig {
   stateDir: string;
@@ -15,30 +16,26 @@ export interface QuarantineConfig {
   behaviorThreads: number;
 }
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1)
-    throw new Error(`${name} must be a positive integer, got ${raw}`);
-  return value;
-}
-
-/** Reads the environment once into a frozen config; a bad value refuses to start. */
+/** Reads the environment once into a frozen config; a bad value throws `ConfigError`. */
 export function loadConfig(env: NodeJS.ProcessEnv): Readonly<QuarantineConfig> {
-  const stateDir = env.SECAI_STATE_DIR;
-  if (!stateDir) throw new Error('SECAI_STATE_DIR is not set');
-  const quarantineDir = env.SECAI_QUARANTINE_DIR ?? join(stateDir, 'quarantine');
+  const v = readEnv(env, {
+    SECAI_STATE_DIR: envPath({ required: true }),
+    SECAI_QUARANTINE_DIR: envPath(),
+    SECAI_POLICY_DIR: envPath(),
+    SECAI_INBOX_POLL_MS: envInteger({ min: 1, max: 2 ** 31 - 1, default: 2000 }),
+    SECAI_BEHAVIOR_THREADS: envInteger({
+      min: 1,
+      max: 1024,
+      default: Math.min(4, Math.max(1, availableParallelism() - 1)),
+    }),
+  });
+  const quarantineDir = v.SECAI_QUARANTINE_DIR ?? join(v.SECAI_STATE_DIR, 'quarantine');
   return Object.freeze({
-    stateDir,
+    stateDir: v.SECAI_STATE_DIR,
     quarantineDir,
     inboxDir: join(quarantineDir, 'inbox'),
-    policyDir: env.SECAI_POLICY_DIR ?? join(stateDir, 'policy'),
-    inboxPollMs: positiveInt(env, 'SECAI_INBOX_POLL_MS', 2000),
-    behaviorThreads: positiveInt(
-      env,
-      'SECAI_BEHAVIOR_THREADS',
-      Math.min(4, Math.max(1, availableParallelism() - 1)),
-    ),
+    policyDir: v.SECAI_POLICY_DIR ?? join(v.SECAI_STATE_DIR, 'policy'),
+    inboxPollMs: v.SECAI_INBOX_POLL_MS,
+    behaviorThreads: v.SECAI_BEHAVIOR_THREADS,
   });
 }
