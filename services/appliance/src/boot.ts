@@ -39,7 +39,7 @@ import {
   resolveEntry,
   startOrder,
   type ServiceDefinition,
-} from './registry.js';
+} from './serviceTable.js';
 import { Supervisor, type ServiceStatus } from './supervisor.js';
 import { DEFAULT_RESTART_POLICY, type RestartPolicy } from './restartPolicy.js';
 

@@ -8,7 +8,7 @@ export {
   type RestartDecision,
   type RestartPolicy,
 } from './restartPolicy.js';
-export { SERVICE_DEFINITIONS, startOrder, type ServiceDefinition } from './registry.js';
+export { SERVICE_DEFINITIONS, startOrder, type ServiceDefinition } from './serviceTable.js';
 export {
   Supervisor,
   type ManagedService,

@@ -3,7 +3,7 @@ import { serveCommand, type Logger } from '@secai/streams';
 import type { ServiceName, Signer, TrustStore } from '@secai/contracts';
 import type { PolicyEngine } from './engine.js';
 import type { PolicyHost } from './policyHost.js';
-import type { DecisionRecorder } from './recorder.js';
+import type { DecisionRecorder } from './decisionLog.js';
 
 /**
  * `secai.cmd.policy-engine.decide` and `.reload`: the same decision point over NATS, signed both

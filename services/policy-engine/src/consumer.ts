@@ -8,7 +8,7 @@ import {
   type RunningConsumer,
 } from '@secai/streams';
 import type { PolicyEngine } from './engine.js';
-import type { DecisionRecorder } from './recorder.js';
+import type { DecisionRecorder } from './decisionLog.js';
 
 export const PROMOTION_DURABLE = 'policy-engine-promotion';
 

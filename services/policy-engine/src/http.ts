@@ -10,7 +10,7 @@ import {
 import { createGateway, sendProblem, type Logger } from '@secai/streams';
 import type { PolicyEngine } from './engine.js';
 import type { PolicyHost } from './policyHost.js';
-import type { DecisionRecorder } from './recorder.js';
+import type { DecisionRecorder } from './decisionLog.js';
 
 /** Who may call what (ARCHITECTURE §2): every gate decides; operators read and reload. */
 export const SCOPES = {

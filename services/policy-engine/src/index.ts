@@ -12,7 +12,7 @@ export {
   type RecordedDecision,
   type ReplayReport,
 } from './replay.js';
-export { batchingRecorder, streamRecorder, type DecisionRecorder } from './recorder.js';
+export { batchingRecorder, streamRecorder, type DecisionRecorder } from './decisionLog.js';
 export { buildHttp, SCOPES, MAX_BATCH, type HttpDeps } from './http.js';
 export { serveCommands } from './commands.js';
 export { runPromotionConsumer, PROMOTION_DURABLE } from './consumer.js';

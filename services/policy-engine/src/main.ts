@@ -5,7 +5,7 @@ import { runPromotionConsumer } from './consumer.js';
 import { PolicyEngine } from './engine.js';
 import { buildHttp } from './http.js';
 import { PolicyHost } from './policyHost.js';
-import { batchingRecorder } from './recorder.js';
+import { batchingRecorder } from './decisionLog.js';
 
 const SERVICE = 'policy-engine';
 const VERSION = '0.1.0';
