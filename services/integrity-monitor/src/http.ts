@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { PATH_CLASSES, type ServiceName, type TrustStore } from '@secai/contracts';
+import type { ServiceName, TrustStore } from '@secai/contracts';
 import { createGateway, type Logger } from '@secai/streams';
+import { ROUTES, type ScanResponse, type StatusResponse, type ViolationsQuery } from './api.js';
 import type { IntegrityMonitor } from './monitor.js';
-import type { PathClassName } from './records.js';
 
 /** Who may call what (ARCHITECTURE §2); `scan` mirrors the callers of `integrity-monitor.scan`. */
 export const SCOPES = {
@@ -11,7 +11,7 @@ export const SCOPES = {
 } as const satisfies Record<string, readonly ServiceName[]>;
 
 export interface HttpDeps {
-  monitor: IntegrityMonitor;
+  monitor: Pick<IntegrityMonitor, 'status' | 'violations' | 'scan'>;
   trust: TrustStore;
   log?: Logger;
   now?: () => Date;
@@ -22,47 +22,46 @@ export interface HttpDeps {
  * on request. Rebaselining is not here: it is the operator ceremony on the bus (cli only).
  */
 export function buildHttp(deps: HttpDeps): FastifyInstance {
-  const app = createGateway({
+  return createGateway({
     service: 'integrity-monitor',
     trust: deps.trust,
     scopes: SCOPES,
     ...(deps.log ? { log: deps.log } : {}),
     ...(deps.now ? { now: deps.now } : {}),
+    routes: (api) => routes(api, deps),
   });
+}
+
+function routes(app: FastifyInstance, deps: HttpDeps): void {
   const { monitor } = deps;
 
-  app.get('/health', { config: { public: true } }, (_req, reply) => {
+  app.get('/health', { config: { public: true }, schema: ROUTES.health }, (_req, reply) => {
     const s = monitor.status();
     return reply.send({ status: 'ok', state: s.state, violationCount: s.violationCount });
   });
 
-  app.get('/api/v1/status', { config: { scope: 'read' } }, (_req, reply) =>
-    reply.send(monitor.status()),
-  );
+  app.get('/api/v1/status', { config: { scope: 'read' }, schema: ROUTES.status }, (_req, reply) => {
+    const body: StatusResponse = monitor.status();
+    return reply.send(body);
+  });
 
-  app.get<{ Querystring: { pathClass?: PathClassName } }>(
+  app.get<{ Querystring: ViolationsQuery }>(
     '/api/v1/violations',
-    {
-      config: { scope: 'read' },
-      schema: {
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { pathClass: { type: 'string', enum: [...PATH_CLASSES] } },
-        },
-      },
-    },
+    { config: { scope: 'read' }, schema: ROUTES.violations },
     (request, reply) => {
       const violations = monitor.violations(request.query.pathClass);
       return reply.send({ violations, count: violations.length });
     },
   );
 
-  app.post('/api/v1/scan', { config: { scope: 'scan' } }, async (request, reply) => {
-    deps.log?.info({ caller: request.caller }, 'scan requested over HTTP');
-    const { violations: violationCount, ...summary } = await monitor.scan('request');
-    return reply.send({ ...summary, violationCount, violations: monitor.violations() });
-  });
-
-  return app;
+  app.post(
+    '/api/v1/scan',
+    { config: { scope: 'scan' }, schema: ROUTES.scan },
+    async (request, reply) => {
+      deps.log?.info({ caller: request.caller }, 'scan requested over HTTP');
+      const { violations: violationCount, ...summary } = await monitor.scan('request');
+      const body: ScanResponse = { ...summary, violationCount, violations: monitor.violations() };
+      return reply.send(body);
+    },
+  );
 }
