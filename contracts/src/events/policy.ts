@@ -10,6 +10,7 @@ export const POLICY_DOMAINS = [
   'tool_access',
   'path_access',
   'egress',
+  'model_source',
   'agent_risk',
   'sensitivity',
   'model_promotion',

@@ -32,6 +32,13 @@ export type DecisionInput =
       method: string;
       credentials: boolean;
     }
+  | {
+      domain: 'model_source';
+      url: string | null;
+      refusal: string | null;
+      /** False when the URL carried credentials, a query or a fragment (stripped from `url`). */
+      canonical: boolean;
+    }
   | { domain: 'agent_risk'; action: string }
   | { domain: 'sensitivity'; level: string; ceiling: string }
   | { domain: 'model_promotion'; model: string; promotion: PromotionInputData | null }

@@ -2,6 +2,7 @@ import { Trace, type DecisionInput, type Verdict } from './decision.js';
 import { decideAgentRisk } from './domains/agentRisk.js';
 import { decideEgress } from './domains/egress.js';
 import { decideModelPromotion } from './domains/modelPromotion.js';
+import { decideModelSource } from './domains/modelSource.js';
 import { decidePathAccess } from './domains/pathAccess.js';
 import { decideSensitivity } from './domains/sensitivity.js';
 import { decideToolAccess } from './domains/toolAccess.js';
@@ -30,6 +31,10 @@ export function evaluate(input: DecisionInput, documents: PolicyDocuments | null
     case 'egress':
       if ('method' in input)
         return decideEgress(input.url, input.refusal, input.method, input.credentials, policy);
+      break;
+    case 'model_source':
+      if ('canonical' in input)
+        return decideModelSource(input.url, input.refusal, input.canonical, policy);
       break;
     case 'agent_risk':
       if ('action' in input) return decideAgentRisk(input.action, agent);

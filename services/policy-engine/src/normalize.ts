@@ -92,6 +92,28 @@ export function normalizeRequest(raw: unknown): NormalizedRequest {
         subject: { digest: subject.digest, redacted: url.slice(0, 512) },
       };
     }
+    case 'model_source': {
+      // Like egress, the rules never see credentials, a query or a fragment: only that there
+      // were some, which is reason enough to refuse a model's origin.
+      const parsed = parseDestination(request.subject);
+      if (!parsed.ok)
+        return withAction({
+          domain: 'model_source',
+          url: null,
+          refusal: parsed.refusal,
+          canonical: false,
+        });
+      const url = redactedDestination(parsed.dest);
+      return {
+        ...withAction({
+          domain: 'model_source',
+          url,
+          refusal: null,
+          canonical: !(parsed.hadUserinfo || parsed.hadQuery || parsed.hadFragment),
+        }),
+        subject: { digest: subject.digest, redacted: url.slice(0, 512) },
+      };
+    }
     case 'agent_risk':
       return withAction({ domain: 'agent_risk', action: request.subject });
     case 'sensitivity':

@@ -30,6 +30,14 @@ export const RULE_IDS = {
     'airlock.destination_allowlist',
     'airlock.destination_miss',
   ],
+  model_source: [
+    'source.refused',
+    'source.not_canonical',
+    'source.not_https',
+    'source.allowlist_empty',
+    'source.allowlisted',
+    'source.not_allowlisted',
+  ],
   agent_risk: [
     'agent.always_deny.<action>',
     'agent.hard_approval.<action>',

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   RULE_IDS,
   evaluate,
+  normalizeRequest,
   ruleIdPattern,
   type DecisionInput,
   type Verdict,
@@ -36,6 +37,11 @@ const egress = (
     },
     docs,
   );
+const source = (url: string, docs = documents()) => {
+  // Through the normaliser, as a request arrives: the rules read its output only.
+  const n = normalizeRequest({ domain: 'model_source', subject: url });
+  return decide(n.input, docs);
+};
 const promote = (p: Parameters<typeof promotion>[0] | null, docs = documents()) =>
   decide(
     { domain: 'model_promotion', model: 'tiny.gguf', promotion: p === null ? null : promotion(p) },
@@ -379,6 +385,57 @@ describe('model_promotion', () => {
       promote({ provenance: 'signature-verified', signer: 'release@example.org' }, signed),
     ).toMatchObject({ decision: 'allow' });
   });
+});
+
+describe('model_source', () => {
+  it('admits a canonical https source under an allowed destination, IDNA and case-normalised', () => {
+    expect(source('https://HuggingFace.co/org/model/resolve/abc/model.gguf')).toMatchObject({
+      decision: 'allow',
+      ruleId: 'source.allowlisted',
+    });
+    expect(source('https://huggingface.co:443/x')).toMatchObject({ decision: 'allow' });
+  });
+  it.each([
+    ['ftp://huggingface.co/x', 'source.refused'],
+    [' https://huggingface.co/x', 'source.refused'],
+    ['https://huggingface.co/%2e%2e/x', 'source.refused'],
+    ['https://huggingface.co/a\u2215..\u2215x', 'source.refused'],
+    ['https://user:pw@huggingface.co/x', 'source.not_canonical'],
+    ['https://huggingface.co/x?token=1', 'source.not_canonical'],
+    ['https://huggingface.co/x#f', 'source.not_canonical'],
+    ['http://huggingface.co/x', 'source.not_https'],
+    ['https://huggingface.co:8443/x', 'source.not_https'],
+    ['https://huggingface.co.evil.example/x', 'source.not_allowlisted'],
+  ])('refuses %s (%s)', (url, ruleId) =>
+    expect(source(url)).toMatchObject({ decision: 'deny', ruleId }),
+  );
+  it('is not egress: a disabled airlock or an open network changes nothing', () => {
+    const open = documents({
+      policy: {
+        defaults: { network: { runtime_egress: 'allow' } },
+        airlock: {
+          enabled: false,
+          allowed_destinations: ['https://huggingface.co/'],
+          allowed_methods: ['GET'],
+        },
+      },
+    });
+    expect(source('https://huggingface.co/x', open)).toMatchObject({ decision: 'allow' });
+    expect(source('https://evil.example/x', open)).toMatchObject({
+      ruleId: 'source.not_allowlisted',
+    });
+  });
+  it('admits no remote origin without an allowlist', () =>
+    expect(
+      source(
+        'https://huggingface.co/x',
+        documents({
+          policy: {
+            airlock: { enabled: true, allowed_destinations: [], allowed_methods: ['GET'] },
+          },
+        }),
+      ),
+    ).toMatchObject({ decision: 'deny', ruleId: 'source.allowlist_empty' }));
 });
 
 afterAll(() => {
