@@ -107,6 +107,14 @@ function describeError(e: ValueError, root: unknown): DocumentProblem {
         message: `duplicate entry ${describeValue(items[dup])}: entries must be unique`,
       };
     }
+    case ValueErrorType.Object:
+      if (path !== '')
+        return { path, code: 'TYPE_MISMATCH', message: `expected object, got ${got}` };
+      return {
+        path,
+        code: 'TYPE_MISMATCH',
+        message: `expected a mapping at the top of the document, got ${got}`,
+      };
     default:
       return {
         path,

@@ -48,7 +48,7 @@ export function serveCommands(
           ok: false,
           code: 'POLICY_INVALID',
           message:
-            `${result.problems.length} problem(s); first: ${first?.keyPath ?? ''} ${first?.message ?? ''}`.slice(
+            `${result.problems.length} problem(s); first: ${first?.path ?? ''} ${first?.message ?? ''}`.slice(
               0,
               1024,
             ),

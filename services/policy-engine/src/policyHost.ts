@@ -75,7 +75,8 @@ export class PolicyHost {
                 activeDigest: previous?.digest ?? null,
                 errors: result.problems.slice(0, 64).map((p) => ({
                   file: p.file,
-                  keyPath: p.keyPath.slice(0, 512),
+                  // The event's schema (v1) keeps its own name for the key path.
+                  keyPath: p.path.slice(0, 512),
                   message: p.message.slice(0, 512),
                 })),
               },

@@ -201,9 +201,9 @@ describe('policy, stats, reload', () => {
       headers: { authorization: token('cli') },
     });
     expect(res.statusCode).toBe(422);
-    expect(
-      res.json<{ problems: { keyPath: string }[] }>().problems.map((p) => p.keyPath),
-    ).toContain('bogus_key');
+    expect(res.json<{ problems: { path: string }[] }>().problems.map((p) => p.path)).toContain(
+      'bogus_key',
+    );
     expect(engine.snapshot!.digest).toBe(digest);
     await cp(join(DEFAULT_POLICY_DIR, 'agent.yaml'), join(dir, 'agent.yaml'));
     const again = await app.inject({

@@ -44,9 +44,9 @@ function problemsOf(policy = POLICY, agent = AGENT): PolicyProblem[] {
   if (r.ok) throw new Error('expected the policy to be refused');
   return r.problems;
 }
-/** The one problem at `keyPath` (fails if there is none, or more than one). */
-function problemAt(problems: PolicyProblem[], file: string, keyPath: string): PolicyProblem {
-  const hits = problems.filter((p) => p.file === file && p.keyPath === keyPath);
+/** The one problem at `path` (fails if there is none, or more than one). */
+function problemAt(problems: PolicyProblem[], file: string, path: string): PolicyProblem {
+  const hits = problems.filter((p) => p.file === file && p.path === path);
   expect(hits, `problems: ${JSON.stringify(problems, null, 2)}`).toHaveLength(1);
   return hits[0] as PolicyProblem;
 }
@@ -215,13 +215,20 @@ describe('schema problems name the key path', () => {
     const { policy } = shipped();
     del(policy, ['tools']);
     const problems = problemsOf(stringify(policy));
-    expect(problems).toEqual([{ file: P, keyPath: 'tools', message: 'required key is missing' }]);
+    expect(problems).toEqual([
+      { file: P, path: 'tools', code: 'KEY_MISSING', message: 'required key is missing' },
+    ]);
   });
 
   it('a missing nested key', () => {
     const problems = problemsOf(edit(POLICY, 'network:\n    runtime_egress: deny', 'network: {}'));
     expect(problems).toEqual([
-      { file: P, keyPath: 'defaults.network.runtime_egress', message: 'required key is missing' },
+      {
+        file: P,
+        path: 'defaults.network.runtime_egress',
+        code: 'KEY_MISSING',
+        message: 'required key is missing',
+      },
     ]);
   });
 
@@ -250,7 +257,8 @@ describe('schema problems name the key path', () => {
     expect(problemsOf('- a\n- b\n')).toEqual([
       {
         file: P,
-        keyPath: '',
+        path: '',
+        code: 'TYPE_MISMATCH',
         message: 'expected a mapping at the top of the document, got a list',
       },
     ]);
@@ -293,7 +301,7 @@ describe('strict YAML', () => {
     }
     const problems = problemsOf(bomb);
     expect(problems).toHaveLength(1);
-    expect(problemAt(problems, P, '').message).toMatch(/too many YAML aliases/);
+    expect(problemAt(problems, P, '').code).toBe('TOO_MANY_ALIASES');
   });
 
   it('a few aliases are fine', () => {
@@ -339,7 +347,8 @@ describe('strict YAML', () => {
     expect(problemsOf('# nothing but a comment\n')).toEqual([
       {
         file: P,
-        keyPath: '',
+        path: '',
+        code: 'NO_DOCUMENT',
         message: matching(/no YAML document/),
       },
     ]);
@@ -488,15 +497,13 @@ describe('all problems at once', () => {
     put(agent, ['default_mode'], 'turbo');
     push(agent, ['workspace', 'readable'], '/vault/../etc/**');
     const problems = problemsOf(stringify(policy), stringify(agent));
-    expect(problems.map((p) => `${p.file === P ? 'policy' : 'agent'}:${p.keyPath}`).sort()).toEqual(
-      [
-        'agent:default_mode',
-        'agent:workspace.readable[2]',
-        'policy:models.deny_formats[3]',
-        'policy:sensitivity',
-        'policy:tools.allow[0].pathz',
-      ],
-    );
+    expect(problems.map((p) => `${p.file === P ? 'policy' : 'agent'}:${p.path}`).sort()).toEqual([
+      'agent:default_mode',
+      'agent:workspace.readable[2]',
+      'policy:models.deny_formats[3]',
+      'policy:sensitivity',
+      'policy:tools.allow[0].pathz',
+    ]);
   });
 
   it('reports a YAML error in one file with the schema errors of the other', () => {
@@ -516,13 +523,20 @@ describe('all problems at once', () => {
     expect(extra.problems).toEqual([
       {
         file: '/x/extra.yaml',
-        keyPath: '',
+        path: '',
+        code: 'FILE_UNEXPECTED',
         message: matching(/unexpected policy file "extra.yaml"/),
       },
-      { file: '/x/agent.yaml', keyPath: '', message: matching(/given twice/) },
+      {
+        file: '/x/agent.yaml',
+        path: '',
+        code: 'FILE_DUPLICATE',
+        message: matching(/given twice/),
+      },
       {
         file: 'policy.yaml',
-        keyPath: '',
+        path: '',
+        code: 'FILE_MISSING',
         message: matching(/policy.yaml is missing/),
       },
     ]);
@@ -577,7 +591,7 @@ describe('snapshotFromDocuments', () => {
     push(docs, ['agent', 'hard_approval'], 'shell_exec');
     const e = refusal(() => snapshotFromDocuments(canonicalJson(docs)));
     expect(e.code).toBe('POLICY_INVALID');
-    expect(e.problems.map((p) => `${p.file}:${p.keyPath}`).sort()).toEqual([
+    expect(e.problems.map((p) => `${p.file}:${p.path}`).sort()).toEqual([
       'agent.yaml:hard_approval[4]',
       'policy.yaml:tools.allow[0].pathz',
     ]);
@@ -597,13 +611,19 @@ describe('snapshotFromDocuments', () => {
     expect(noAgent.problems).toEqual([
       {
         file: 'agent.yaml',
-        keyPath: '',
+        path: '',
+        code: 'TYPE_MISMATCH',
         message: 'expected a mapping at the top of the document, got nothing',
       },
     ]);
     const extra = refusal(() => snapshotFromDocuments(canonicalJson({ ...docs, extra: {} })));
     expect(extra.problems).toEqual([
-      { file: 'canonicalDocuments', keyPath: 'extra', message: 'unknown document' },
+      {
+        file: 'canonicalDocuments',
+        path: 'extra',
+        code: 'KEY_UNKNOWN',
+        message: 'unknown document',
+      },
     ]);
     expect(refusal(() => snapshotFromDocuments('[]')).code).toBe('POLICY_INVALID');
     expect(refusal(() => snapshotFromDocuments(' '.repeat(300_000))).code).toBe('POLICY_TOO_LARGE');
@@ -629,7 +649,14 @@ describe('loadPolicyDir', () => {
       const r = await loadPolicyDir(dir);
       expect(r).toEqual({
         ok: false,
-        problems: [{ file: join(dir, 'agent.yaml'), keyPath: '', message: 'file is missing' }],
+        problems: [
+          {
+            file: join(dir, 'agent.yaml'),
+            path: '',
+            code: 'FILE_MISSING',
+            message: 'file is missing',
+          },
+        ],
       });
     });
   });
@@ -639,7 +666,7 @@ describe('loadPolicyDir', () => {
       const r = await loadPolicyDir(dir);
       expect(r.ok).toBe(false);
       if (r.ok) return;
-      expect(r.problems.map((p) => [p.file, p.keyPath])).toEqual([
+      expect(r.problems.map((p) => [p.file, p.path])).toEqual([
         [join(dir, 'agent.yaml'), ''],
         [join(dir, 'policy.yaml'), 'version'],
       ]);
@@ -656,7 +683,8 @@ describe('loadPolicyDir', () => {
         expect(r.problems).toEqual([
           {
             file: join(dir, 'policy.yaml'),
-            keyPath: '',
+            path: '',
+            code: 'TOO_LARGE',
             message: matching(/^too large/),
           },
         ]);
@@ -674,7 +702,7 @@ describe('loadPolicyDir', () => {
       expect(r.ok).toBe(false);
       if (r.ok) return;
       expect(r.problems).toEqual([
-        { file: join(dir, 'policy.yaml'), keyPath: '', message: 'not valid UTF-8' },
+        { file: join(dir, 'policy.yaml'), path: '', code: 'NOT_UTF8', message: 'not valid UTF-8' },
       ]);
     });
   });

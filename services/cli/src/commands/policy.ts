@@ -98,7 +98,7 @@ export async function policyWhatIf(
   if (!candidate.ok) {
     throw new CliError(
       'POLICY_INVALID',
-      `candidate policy refused: ${candidate.problems.map((p) => `${basename(p.file)}: ${p.keyPath || '(file)'}: ${p.message}`).join('; ')}`,
+      `candidate policy refused: ${candidate.problems.map((p) => `${basename(p.file)}: ${p.path || '(file)'}: ${p.message}`).join('; ')}`,
     );
   }
   const recorded = await readRecorded(ctx, options);
@@ -138,7 +138,9 @@ export async function policyCheck(
     out(
       `OK: ${path} is a valid policy (digest ${result.snapshot.digest}, version ${result.snapshot.version})`,
     );
-  else for (const p of result.problems) out(`${p.file}: ${p.keyPath || '(file)'}: ${p.message}`);
+  else
+    for (const p of result.problems)
+      out(`${p.file}: ${p.path || '(file)'}: ${p.code}: ${p.message}`);
   if (!result.ok)
     throw new CliError('POLICY_INVALID', `${result.problems.length} problem(s) in ${path}`);
 }

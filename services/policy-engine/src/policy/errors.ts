@@ -1,15 +1,44 @@
-import { BaseError } from '@secai/contracts';
+import { BaseError, formatProblem, type DocumentProblem } from '@secai/contracts';
 
 export type PolicyErrorCode = 'POLICY_UNREADABLE' | 'POLICY_INVALID' | 'POLICY_TOO_LARGE';
 
-/** One thing wrong with a policy document, located as precisely as the input allows. */
-export interface PolicyProblem {
+/**
+ * One thing wrong with a policy document: the shared `DocumentProblem` (key path, stable code,
+ * message) and the file it is in.
+ */
+export interface PolicyProblem extends DocumentProblem {
   /** The file as given (an absolute path when read from a directory; `policy.yaml` etc. otherwise). */
   file: string;
-  /** Where in the document: `tools.allow[2].name`, `budgets["bad key"]`; '' for a whole-file problem. */
-  keyPath: string;
-  message: string;
 }
+
+/**
+ * Codes of the rules beyond the schema (the schema and YAML codes are the shared
+ * `DOCUMENT_PROBLEM_CODES`).
+ */
+export const POLICY_PROBLEM_CODES = [
+  /** A file other than policy.yaml / agent.yaml. */
+  'FILE_UNEXPECTED',
+  /** The same document given twice. */
+  'FILE_DUPLICATE',
+  /** A format both allowed and denied. */
+  'FORMAT_CONFLICT',
+  /** A tool allowed and denied. */
+  'TOOL_CONFLICT',
+  /** A tool with two allow entries, or denied twice. */
+  'TOOL_DUPLICATE',
+  /** A path pattern the matcher would not match as written. */
+  'PATH_PATTERN_INVALID',
+  /** An airlock destination that is not https://host[:port][/path] or a bare host. */
+  'DESTINATION_INVALID',
+  /** An agent action in more than one of always_deny, hard_approval, allowed_tools. */
+  'AGENT_LIST_OVERLAP',
+  /** Replay: the documents are not the canonical JSON their digest was computed over. */
+  'NOT_CANONICAL',
+  /** Replay: the documents digest to something else than the event says. */
+  'DIGEST_MISMATCH',
+  /** Anything unforeseen while loading (fail closed). */
+  'LOAD_FAILED',
+] as const;
 
 /** A policy that cannot be used, with every problem found (not just the first). */
 export class PolicyError extends BaseError<PolicyErrorCode> {
@@ -26,7 +55,12 @@ export class PolicyError extends BaseError<PolicyErrorCode> {
   }
 }
 
-/** `file: keyPath: message` (or `file: message` for a whole-file problem), for logs and the CLI. */
+/** `file: path: message` (or `file: message` for a whole-file problem), for logs and the CLI. */
 export function formatPolicyProblem(p: PolicyProblem): string {
-  return p.keyPath === '' ? `${p.file}: ${p.message}` : `${p.file}: ${p.keyPath}: ${p.message}`;
+  return `${p.file}: ${formatProblem(p)}`;
+}
+
+/** The problems of one file, located in it. */
+export function inFile(file: string, problems: readonly DocumentProblem[]): PolicyProblem[] {
+  return problems.map((p) => ({ file, path: p.path, code: p.code, message: p.message }));
 }

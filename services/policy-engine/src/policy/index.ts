@@ -4,16 +4,17 @@ export {
   MAX_POLICY_FILE_BYTES,
   MAX_PROBLEMS,
   MAX_YAML_ALIASES,
+  POLICY_DOCUMENT_LIMITS,
   POLICY_FILE_NAMES,
-  destinationProblem,
-  loadPolicyDir,
-  parsePolicyDocuments,
-  pathPatternProblem,
-  snapshotFromDocuments,
   type PolicyFileInput,
   type PolicyLoadResult,
-} from './load.js';
+} from './limits.js';
+export { loadPolicyDir } from './read.js';
+export { parsePolicyDocuments } from './parse.js';
+export { snapshotFromDocuments } from './snapshot.js';
+export { destinationProblem, pathPatternProblem } from './patterns.js';
 export {
+  POLICY_PROBLEM_CODES,
   PolicyError,
   formatPolicyProblem,
   type PolicyErrorCode,
