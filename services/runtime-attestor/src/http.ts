@@ -1,8 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { isServiceName, type ServiceName, type TrustStore } from '@secai/contracts';
 import { createGateway, sendProblem, type Logger } from '@secai/streams';
+import {
+  ROUTES,
+  type AttestBody,
+  type AttestResponse,
+  type EnrolmentResponse,
+  type HealthResponse,
+  type StateResponse,
+} from './api.js';
 import { AttestorError, type Attestor } from './attestor.js';
-import { verifyAnswer } from './decider.js';
+import { outcomeOf, verifyAnswer } from './decider.js';
 
 /** Who may call what (ARCHITECTURE §2): the same callers as `runtime-attestor.attest`. */
 export const SCOPES = {
@@ -11,7 +19,10 @@ export const SCOPES = {
 } as const satisfies Record<string, readonly ServiceName[]>;
 
 export interface HttpDeps {
-  attestor: Attestor;
+  attestor: Pick<
+    Attestor,
+    'latest' | 'mode' | 'policy' | 'profile' | 'enrolmentProblem' | 'readBundle' | 'attest'
+  >;
   trust: TrustStore;
   /** A result older than this does not satisfy the gate (null: no limit, periodic refresh off). */
   maxAgeMs: number | null;
@@ -19,88 +30,86 @@ export interface HttpDeps {
   now?: () => Date;
 }
 
-interface AttestBody {
-  reason?: string;
-  nonce?: string;
-}
-
 /**
  * The attestor's gateway on 127.0.0.1:8505: health, the boot gate (`verify`), the latest signed
  * state, the enrolment, and a synchronous attestation. Every error is a problem document.
  */
 export function buildHttp(deps: HttpDeps): FastifyInstance {
-  const now = deps.now ?? (() => new Date());
-  const { attestor } = deps;
-  const app = createGateway({
+  return createGateway({
     service: 'runtime-attestor',
     trust: deps.trust,
     scopes: SCOPES,
     ...(deps.log ? { log: deps.log } : {}),
     ...(deps.now ? { now: deps.now } : {}),
+    routes: (api) => routes(api, deps),
   });
+}
 
-  app.get('/health', { config: { public: true } }, (_req, reply) => {
+function routes(app: FastifyInstance, deps: HttpDeps): void {
+  const now = deps.now ?? (() => new Date());
+  const { attestor } = deps;
+
+  app.get('/health', { config: { public: true }, schema: ROUTES.health }, (_req, reply) => {
     const latest = attestor.latest;
-    return reply.send({
+    const body: HealthResponse = {
       status: 'ok',
       mode: attestor.mode,
-      outcome: latest ? latest.type.slice('attestation.'.length) : 'pending',
+      outcome: latest ? outcomeOf(latest.type) : 'pending',
       lastEventId: latest?.eventId ?? null,
-    });
+    };
+    return reply.send(body);
   });
 
-  app.get('/api/v1/verify', { config: { scope: 'read' } }, (_req, reply) =>
+  app.get('/api/v1/verify', { config: { scope: 'read' }, schema: ROUTES.verify }, (_req, reply) =>
     reply.send(verifyAnswer(attestor.policy, attestor.mode, attestor.latest, now(), deps.maxAgeMs)),
   );
 
-  app.get('/api/v1/state', { config: { scope: 'read' } }, async (_req, reply) => {
-    const latest = attestor.latest;
-    if (!latest)
-      return sendProblem(reply, 404, 'NO_ATTESTATION', 'no attestation has been recorded yet');
-    return reply.send({
-      eventId: latest.eventId,
-      seq: latest.seq,
-      type: latest.type,
-      event: latest.event,
-      envelope: latest.envelope,
-      bundle: await attestor.readBundle(latest.data.bundleDigest),
-    });
-  });
+  app.get(
+    '/api/v1/state',
+    { config: { scope: 'read' }, schema: ROUTES.state },
+    async (_req, reply) => {
+      const latest = attestor.latest;
+      if (!latest)
+        return sendProblem(reply, 404, 'NO_ATTESTATION', 'no attestation has been recorded yet');
+      const body: StateResponse = {
+        eventId: latest.eventId,
+        seq: latest.seq,
+        type: latest.type,
+        event: latest.event,
+        envelope: latest.envelope,
+        bundle: await attestor.readBundle(latest.data.bundleDigest),
+      };
+      return reply.send(body);
+    },
+  );
 
-  app.get('/api/v1/enrolment', { config: { scope: 'read' } }, (_req, reply) => {
-    const p = attestor.profile;
-    if (!p)
-      return sendProblem(
-        reply,
-        404,
-        'NOT_ENROLLED',
-        attestor.enrolmentProblem ?? 'this host is not enrolled',
-      );
-    return reply.send({
-      ...p.enrolment,
-      akHandle: p.akHandle,
-      akPublicPem: p.akPublicPem,
-      tcti: p.tcti,
-      enrolledAt: p.enrolledAt,
-      eventId: p.eventId,
-    });
-  });
+  app.get(
+    '/api/v1/enrolment',
+    { config: { scope: 'read' }, schema: ROUTES.enrolment },
+    (_req, reply) => {
+      const p = attestor.profile;
+      if (!p)
+        return sendProblem(
+          reply,
+          404,
+          'NOT_ENROLLED',
+          attestor.enrolmentProblem ?? 'this host is not enrolled',
+        );
+      const body: EnrolmentResponse = {
+        ...p.enrolment,
+        akHandle: p.akHandle,
+        akPublicPem: p.akPublicPem,
+        tcti: p.tcti,
+        enrolledAt: p.enrolledAt,
+        eventId: p.eventId,
+      };
+      return reply.send(body);
+    },
+  );
 
   app.post<{ Body: AttestBody | undefined }>(
     '/api/v1/attest',
-    {
-      config: { scope: 'attest' },
-      schema: {
-        body: {
-          type: ['object', 'null'],
-          additionalProperties: false,
-          properties: {
-            reason: { type: 'string', minLength: 1, maxLength: 256 },
-            nonce: { type: 'string', pattern: '^[0-9a-f]{64}$' },
-          },
-        },
-      },
-    },
+    { config: { scope: 'attest' }, schema: ROUTES.attest },
     async (request, reply) => {
       const body = request.body ?? {};
       const caller = request.caller;
@@ -109,7 +118,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
           requestedBy: caller !== null && isServiceName(caller) ? caller : null,
           ...(body.nonce !== undefined ? { nonce: body.nonce } : {}),
         });
-        return reply.send({
+        const answer: AttestResponse = {
           outcome: result.outcome,
           eventId: result.eventId,
           seq: result.seq,
@@ -118,13 +127,12 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
           policySatisfied: result.data.policySatisfied,
           reasons: result.data.reasons ?? [],
           event: result.stored.event,
-        });
+        };
+        return reply.send(answer);
       } catch (err) {
         if (err instanceof AttestorError) return sendProblem(reply, 503, err.code, err.message);
         throw err;
       }
     },
   );
-
-  return app;
 }
