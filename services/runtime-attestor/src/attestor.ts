@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  ConcurrencyError,
+  IllegalStateError,
   canonicalJson,
   eventSubject,
   sha256Hex,
@@ -12,15 +12,24 @@ import {
   type DsseEnvelope,
   type ServiceName,
 } from '@secai/contracts';
-import type { EventStore, JetStreamManager, Logger } from '@secai/streams';
 import {
+  CommandHandler,
+  type CommandMetadata,
+  type EventStore,
+  type HandledCommand,
+  type JetStreamManager,
+  type LoadedEvent,
+  type Logger,
+} from '@secai/streams';
+import {
+  attestationDecider,
   checkQuote,
-  decide,
   enrolmentFrom,
   evolve,
   initialState,
   isResultType,
   outcomeOf,
+  type AttestationCommand,
   type AttestationEvent,
   type AttestationMode,
   type AttestationState,
@@ -108,6 +117,8 @@ export class Attestor {
   readonly #d: AttestorDeps;
   readonly #now: () => Date;
   readonly #random: (n: number) => Buffer;
+  readonly #commands: CommandHandler<AttestationCommand, AttestationEvent, AttestationState>;
+  /** The aggregate as last seen (a cache: a conflicting append reloads it and decides again). */
   #state: AttestationState = initialState();
   #profile: EnrolmentProfile | null = null;
   #profileError: string | null = null;
@@ -124,6 +135,14 @@ export class Attestor {
     this.#d = deps;
     this.#now = deps.now ?? (() => new Date());
     this.#random = deps.random ?? randomBytes;
+    this.#commands = new CommandHandler({
+      store: deps.store,
+      aggregateType: 'attestation',
+      decider: attestationDecider,
+      fromStored: attestationEventOf,
+      toDraft: (event, host) => ({ type: event.type, aggregateId: host, data: event.data }),
+      log: deps.log,
+    });
   }
 
   get host(): string {
@@ -262,40 +281,29 @@ export class Attestor {
 
   /** Appends `attestation.enrolled` when the decider says so, then notes its id in the profile. */
   async #record(profile: EnrolmentProfile): Promise<void> {
-    const events = decide({ type: 'enrol', enrolment: profile.enrolment }, this.#state);
-    if (events.length > 0) {
-      const { ids } = await this.#append(events[0]!, {});
-      profile = { ...profile, eventId: ids[0]! };
-    }
+    const { appended } = await this.#handle({ type: 'enrol', enrolment: profile.enrolment }, {});
+    if (appended) profile = { ...profile, eventId: appended.ids[0]! };
     await saveProfile(this.#d.stateDir, profile);
     this.#profile = profile;
-    this.#state = { ...this.#state, enrolment: profile.enrolment };
   }
 
-  async #append(
-    event: AttestationEvent,
-    meta: { causationId?: string; correlationId?: string },
-  ): Promise<{ ids: string[]; seq: number }> {
-    const draft = { type: event.type, aggregateId: this.#d.host, data: event.data } as const;
-    const options = {
-      ...(meta.causationId !== undefined ? { causationId: meta.causationId } : {}),
-      ...(meta.correlationId !== undefined ? { correlationId: meta.correlationId } : {}),
-    };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const r = await this.#d.store.append([draft], {
-          expectedSequence: this.#lastSeq,
-          ...options,
-        });
-        this.#lastSeq = r.lastSequence;
-        return { ids: r.ids, seq: r.lastSequence };
-      } catch (err) {
-        // Another writer on this host's aggregate (a second attestor?): re-read once and say so.
-        if (!(err instanceof ConcurrencyError) || attempt > 0) throw err;
-        this.#d.log.warn({ host: this.#d.host }, 'the attestation aggregate moved; retrying');
-        this.#lastSeq = await this.#d.store.lastSequence('attestation', this.#d.host);
-      }
-    }
+  /**
+   * Decides `command` on the aggregate and appends what it decides, through the command kernel:
+   * the cached state is tried first, and a conflict (another writer on this host's aggregate)
+   * reloads it from the stream and decides again, so a stored result never rests on a state the
+   * aggregate has left (issue 9).
+   */
+  async #handle(
+    command: AttestationCommand,
+    meta: CommandMetadata,
+  ): Promise<HandledCommand<AttestationEvent, AttestationState, never>> {
+    const handled = await this.#commands.handle(this.#d.host, command, {
+      meta,
+      known: { state: this.#state, lastSequence: this.#lastSeq },
+    });
+    this.#state = handled.state;
+    this.#lastSeq = handled.lastSequence;
+    return handled;
   }
 
   async #readStored(seq: number): Promise<StoredResult | null> {
@@ -368,7 +376,11 @@ export class Attestor {
     const bundleText = canonicalJson(bundle);
     const bundleDigest = `sha256:${sha256Hex(bundleText)}`;
     await this.#keepBundle(bundleDigest, bundleText);
-    const events = decide(
+    const {
+      decision,
+      appended,
+      lastSequence: seq,
+    } = await this.#handle(
       {
         type: 'attest',
         host: this.#d.host,
@@ -379,17 +391,17 @@ export class Attestor {
         evidence,
         bundleDigest,
       },
-      this.#state,
+      { causationId: request.causationId, correlationId: request.correlationId },
     );
-    const event = events[0]!;
-    const { ids, seq } = await this.#append(event, {
-      ...(request.causationId !== undefined ? { causationId: request.causationId } : {}),
-      ...(request.correlationId !== undefined ? { correlationId: request.correlationId } : {}),
-    });
-    this.#state = evolve(this.#state, event);
+    // Every run decides exactly one result event; without it there is nothing to serve.
+    const eventId = appended?.ids[0];
+    if (eventId === undefined || !isResultType(decision.events[0]?.type ?? ''))
+      throw new IllegalStateError('an attestation run decided no result event');
     const stored = await this.#readStored(seq);
-    if (stored === null || stored.eventId !== ids[0])
-      throw new Error(`the stored attestation at sequence ${seq} is not the one just appended`);
+    if (stored === null || stored.eventId !== eventId)
+      throw new IllegalStateError(
+        `the stored attestation at sequence ${seq} is not the one just appended`,
+      );
     this.#latest = stored;
     const outcome = outcomeOf(stored.type);
     const log = outcome === 'verified' ? this.#d.log.info : this.#d.log.warn;
@@ -546,6 +558,13 @@ export class Attestor {
     this.#stopped = true;
     await this.#chain;
   }
+}
+
+/** A stored event of `attestation/<host>` as the decider folds it; other types are skipped. */
+function attestationEventOf(loaded: LoadedEvent): AttestationEvent | null {
+  const { type, data } = loaded.event;
+  if (type !== 'attestation.enrolled' && !isResultType(type)) return null;
+  return { type, data } as AttestationEvent;
 }
 
 /** The aggregate's NATS subject (for tests and tools). */

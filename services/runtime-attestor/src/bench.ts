@@ -74,7 +74,9 @@ export async function attestationRoundTrip(runs: number): Promise<RoundTripResul
       const nonce = randomBytes(32).toString('hex');
       const quote = await tpm.quote(DEFAULT_AK_HANDLE, policy.pcrs, nonce);
       const result = await tpm.checkQuote(pem, quote, nonce);
-      const [event] = decide(
+      const {
+        events: [event],
+      } = decide(
         {
           type: 'attest',
           host: 'bench',

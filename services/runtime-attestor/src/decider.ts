@@ -1,7 +1,10 @@
 import {
   IllegalStateError,
   canonicalJson,
+  decided,
   sha256Hex,
+  type Decider,
+  type Decision,
   type EventData,
   type ServiceName,
 } from '@secai/contracts';
@@ -21,6 +24,8 @@ import {
 // Boot) and hands the raw evidence in; the decider checks the quote itself (nonce, selection, PCR
 // digest), compares every PCR with the enrolled baseline, applies the policy and says which one
 // event records the run. No I/O, no clock, no randomness: nonce and evidence come in as data.
+// Decisions are the contracts' `Decision`: an attestation is never refused (a failed run is an
+// event, `attestation.failed`), so only `events` and, for a run, `outcome` are set.
 
 export type AttestationMode = EventData<'attestation.enrolled'>['mode'];
 export type Outcome = 'verified' | 'degraded' | 'failed';
@@ -119,6 +124,8 @@ export interface EnrolCommand {
 }
 
 export type AttestationCommand = AttestCommand | EnrolCommand;
+
+export type AttestationDecision = Decision<AttestationEvent>;
 
 export interface AttestationState {
   enrolment: Enrolment | null;
@@ -291,20 +298,20 @@ export function enrolmentFrom(input: {
   };
 }
 
-function decideEnrol(command: EnrolCommand, state: AttestationState): AttestationEvent[] {
+function decideEnrol(command: EnrolCommand, state: AttestationState): AttestationDecision {
   const current = state.enrolment;
   const next = command.enrolment;
-  if (current === null) return [{ type: 'attestation.enrolled', data: next }];
-  if (canonicalJson(current) === canonicalJson(next)) return [];
+  if (current === null) return decided([{ type: 'attestation.enrolled', data: next }]);
+  if (canonicalJson(current) === canonicalJson(next)) return decided([]);
   // Gaining a TPM is an upgrade; anything else replaces a baseline, which only an operator may do.
   if (current.mode === 'software' && next.mode !== 'software')
-    return [{ type: 'attestation.enrolled', data: next }];
+    return decided([{ type: 'attestation.enrolled', data: next }]);
   throw new IllegalStateError(
     `host ${current.host} is already enrolled (${current.mode} mode, key ${current.akDigest ?? 'none'}); re-enrolment is an operator action`,
   );
 }
 
-function decideAttest(command: AttestCommand, state: AttestationState): AttestationEvent[] {
+function decideAttest(command: AttestCommand, state: AttestationState): AttestationDecision {
   const { policy, evidence, mode } = command;
   const reasons: Reason[] = [];
   let tpmAvailable = false;
@@ -432,8 +439,14 @@ function decideAttest(command: AttestCommand, state: AttestationState): Attestat
       reasons.length === 0,
     policySatisfied: outcome !== 'failed',
   };
-  if (outcome === 'verified') return [{ type: 'attestation.verified', data: base }];
-  return [{ type: `attestation.${outcome}`, data: { ...base, reasons: capped(reasons) } }];
+  if (outcome === 'verified')
+    return decided([{ type: 'attestation.verified', data: base }], { outcome });
+  return decided(
+    [{ type: `attestation.${outcome}`, data: { ...base, reasons: capped(reasons) } }],
+    {
+      outcome,
+    },
+  );
 }
 
 function fromHexSafe(hex: string): Uint8Array {
@@ -460,7 +473,7 @@ function capped(reasons: Reason[]): string[] {
   return [...all.slice(0, MAX_REASONS - 1), `… and ${all.length - MAX_REASONS + 1} more findings`];
 }
 
-export function decide(command: AttestationCommand, state: AttestationState): AttestationEvent[] {
+export function decide(command: AttestationCommand, state: AttestationState): AttestationDecision {
   switch (command.type) {
     case 'enrol':
       return decideEnrol(command, state);
@@ -473,7 +486,11 @@ export function decide(command: AttestationCommand, state: AttestationState): At
   }
 }
 
-export const attestationDecider = { decide, evolve, initialState };
+export const attestationDecider: Decider<AttestationCommand, AttestationEvent, AttestationState> = {
+  decide,
+  evolve,
+  initialState,
+};
 
 /** The reason codes of an event's reasons (`pcr_mismatch: PCR 7 …` → `pcr_mismatch`). */
 export function reasonCodes(reasons: readonly string[]): string[] {

@@ -7,7 +7,9 @@ import {
   decide,
   initialState,
   evolve,
+  isResultType,
   modeOf,
+  outcomeOf,
   reasonCodes,
   verifyAnswer,
   type AttestCommand,
@@ -47,12 +49,17 @@ const attest = (over: Partial<AttestCommand> = {}): AttestCommand => ({
 const state = (...events: AttestationEvent[]): AttestationState =>
   events.reduce(evolve, initialState());
 
-/** The one event a command decides, checked against its contract schema. */
+/**
+ * The one event a run decides, checked against its contract schema; a run is never refused and
+ * its decision names the outcome its event records.
+ */
 function only(command: AttestCommand, events: AttestationEvent[] = [enrolled]) {
-  const out = decide(command, state(...events));
-  expect(out).toHaveLength(1);
-  const event = out[0]!;
+  const decision = decide(command, state(...events));
+  expect(decision.refusal).toBeUndefined();
+  expect(decision.events).toHaveLength(1);
+  const event = decision.events[0]!;
   expect(schemaProblems(catalogue[event.type].schema, event.data)).toEqual([]);
+  if (isResultType(event.type)) expect(decision.outcome).toBe(outcomeOf(event.type));
   return event as Extract<
     AttestationEvent,
     { type: `attestation.${'verified' | 'degraded' | 'failed'}` }
@@ -97,33 +104,36 @@ describe('attestation of an enrolled host', () => {
     spec
       .given([enrolled])
       .when(attest())
-      .then([
-        {
-          type: 'attestation.verified',
-          data: {
-            host: 'host-1',
-            mode: 'evaluation',
-            nonce: NONCE,
-            requestedBy: null,
-            quoteDigest: `sha256:${createHash('sha256')
-              .update(Buffer.from(quoteMessage({}), 'hex'))
-              .digest('hex')}`,
-            pcrDigest: enrolment().quotedPcrDigest,
-            deploymentDigest: null,
-            bundleDigest: BUNDLE,
-            checks: {
-              secureBoot: false,
-              tpmAvailable: true,
-              quoteVerified: true,
-              measurementsVerified: true,
-              deploymentVerified: false,
-              releaseBaselineVerified: false,
+      .thenDecides({
+        outcome: 'verified',
+        events: [
+          {
+            type: 'attestation.verified',
+            data: {
+              host: 'host-1',
+              mode: 'evaluation',
+              nonce: NONCE,
+              requestedBy: null,
+              quoteDigest: `sha256:${createHash('sha256')
+                .update(Buffer.from(quoteMessage({}), 'hex'))
+                .digest('hex')}`,
+              pcrDigest: enrolment().quotedPcrDigest,
+              deploymentDigest: null,
+              bundleDigest: BUNDLE,
+              checks: {
+                secureBoot: false,
+                tpmAvailable: true,
+                quoteVerified: true,
+                measurementsVerified: true,
+                deploymentVerified: false,
+                releaseBaselineVerified: false,
+              },
+              evidenceVerified: false,
+              policySatisfied: true,
             },
-            evidenceVerified: false,
-            policySatisfied: true,
           },
-        },
-      ]);
+        ],
+      });
   });
 
   it('hardware with Secure Boot on: evidence verified', () => {
