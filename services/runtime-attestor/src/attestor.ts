@@ -202,6 +202,36 @@ export class Attestor {
       else await this.#record(this.#profile);
     }
     await this.#ensureEnrolled();
+    await this.#declareDevelopment();
+  }
+
+  /**
+   * In software mode on a host never enrolled with a TPM: records, before any run of this start,
+   * that the appliance runs unattested in development mode. The incident recorder reads it (and
+   * the history of enrolments) to tell this chosen state from a failure.
+   */
+  async #declareDevelopment(): Promise<void> {
+    if (this.#d.mode !== 'software' || this.#profileError !== null) return;
+    const { appended } = await this.#handle(
+      {
+        type: 'declare_development',
+        host: this.#d.host,
+        mode: this.#d.mode,
+        policy: this.#d.policy,
+      },
+      {},
+    );
+    if (!appended) {
+      this.#d.log.error(
+        { host: this.#d.host, enrolled: this.#state.enrolment?.mode },
+        'no TPM answers on a host enrolled with one: this is not development mode; every run fails (mode_changed)',
+      );
+      return;
+    }
+    this.#d.log.warn(
+      { host: this.#d.host, eventId: appended.ids[0], require: this.#d.policy.require },
+      'development mode: no TPM on this host, the appliance runs unattested (recorded)',
+    );
   }
 
   /** Enrols when there is no profile, or upgrades a software enrolment once a TPM answers. */

@@ -35,6 +35,10 @@ export type ResultData = EventData<'attestation.verified'> & { reasons?: string[
 
 export type AttestationEvent =
   | { type: 'attestation.enrolled'; data: Enrolment }
+  | {
+      type: 'attestation.development_mode.declared';
+      data: EventData<'attestation.development_mode.declared'>;
+    }
   | { type: 'attestation.verified'; data: EventData<'attestation.verified'> }
   | { type: 'attestation.degraded'; data: EventData<'attestation.degraded'> }
   | { type: 'attestation.failed'; data: EventData<'attestation.failed'> };
@@ -123,7 +127,15 @@ export interface EnrolCommand {
   enrolment: Enrolment;
 }
 
-export type AttestationCommand = AttestCommand | EnrolCommand;
+/** The attestor started in software mode: say, once per start, that this is development mode. */
+export interface DeclareDevelopmentCommand {
+  type: 'declare_development';
+  host: string;
+  mode: AttestationMode;
+  policy: AttestationPolicy;
+}
+
+export type AttestationCommand = AttestCommand | EnrolCommand | DeclareDevelopmentCommand;
 
 export type AttestationDecision = Decision<AttestationEvent>;
 
@@ -136,6 +148,7 @@ export const initialState = (): AttestationState => ({ enrolment: null, last: nu
 
 export function evolve(state: AttestationState, event: AttestationEvent): AttestationState {
   if (event.type === 'attestation.enrolled') return { ...state, enrolment: event.data };
+  if (event.type === 'attestation.development_mode.declared') return state;
   return {
     ...state,
     last: {
@@ -311,6 +324,40 @@ function decideEnrol(command: EnrolCommand, state: AttestationState): Attestatio
   );
 }
 
+/**
+ * Development mode is a host with no TPM that never had one enrolled: declared (recorded) so that
+ * the history says the appliance ran unattested by choice. A host enrolled with a TPM that now
+ * runs without one is not in development mode (its runs say `mode_changed`): nothing is declared.
+ */
+function decideDeclareDevelopment(
+  command: DeclareDevelopmentCommand,
+  state: AttestationState,
+): AttestationDecision {
+  if (command.mode !== 'software') return decided([]);
+  const enrolled = state.enrolment?.mode;
+  if (enrolled !== undefined && enrolled !== 'software') return decided([]);
+  const gate =
+    command.policy.require === 'none'
+      ? 'attestations are recorded as degraded'
+      : `attestations fail policy (require: ${command.policy.require}), so secai boot --require-attestation refuses to start`;
+  return decided([
+    {
+      type: 'attestation.development_mode.declared',
+      data: {
+        host: command.host,
+        mode: 'software',
+        require: command.policy.require,
+        policyDigest: command.policy.digest,
+        detail:
+          `no TPM on this host and none was ever enrolled: the appliance runs unattested, in development mode; nothing is measured, ${gate}`.slice(
+            0,
+            512,
+          ),
+      },
+    },
+  ]);
+}
+
 function decideAttest(command: AttestCommand, state: AttestationState): AttestationDecision {
   const { policy, evidence, mode } = command;
   const reasons: Reason[] = [];
@@ -479,6 +526,8 @@ export function decide(command: AttestationCommand, state: AttestationState): At
       return decideEnrol(command, state);
     case 'attest':
       return decideAttest(command, state);
+    case 'declare_development':
+      return decideDeclareDevelopment(command, state);
     default: {
       const never: never = command;
       throw new IllegalStateError(`unknown command ${JSON.stringify(never)}`);

@@ -99,6 +99,42 @@ describe('enrolment', () => {
   });
 });
 
+describe('development mode (issue 9 §7)', () => {
+  const software: AttestationEvent = {
+    type: 'attestation.enrolled',
+    data: enrolment({
+      mode: 'software',
+      akDigest: null,
+      pcrSelection: null,
+      pcrBaseline: [],
+      quotedPcrDigest: null,
+    }),
+  };
+  const declare = (mode: AttestCommand['mode']) =>
+    ({ type: 'declare_development', host: 'host-1', mode, policy: policy() }) as const;
+
+  it('a software host never enrolled with a TPM declares development mode', () => {
+    const decision = decide(declare('software'), state(software));
+    expect(decision.events).toHaveLength(1);
+    const event = decision.events[0]!;
+    expect(event.type).toBe('attestation.development_mode.declared');
+    expect(schemaProblems(catalogue[event.type].schema, event.data)).toEqual([]);
+    expect(event.data).toMatchObject({
+      host: 'host-1',
+      mode: 'software',
+      require: policy().require,
+    });
+  });
+
+  it('a host enrolled with a TPM is not in development mode when it runs without one', () => {
+    spec.given([enrolled]).when(declare('software')).thenNothingHappened();
+  });
+
+  it('a host with a TPM declares nothing', () => {
+    spec.given([enrolled]).when(declare('evaluation')).thenNothingHappened();
+  });
+});
+
 describe('attestation of an enrolled host', () => {
   it('given a good quote: attestation.verified with every check', () => {
     spec
