@@ -8,6 +8,16 @@ import {
   type TrustStore,
 } from '@secai/contracts';
 import { createGateway, sendProblem, type Logger } from '@secai/streams';
+import {
+  MAX_BATCH,
+  ROUTES,
+  type HealthResponse,
+  type NoPolicyHealth,
+  type PolicyInvalidProblem,
+  type PolicyResponse,
+  type RefusedDecisionProblem,
+  type StatsResponse,
+} from './api.js';
 import type { PolicyEngine } from './engine.js';
 import type { PolicyHost } from './policyHost.js';
 import type { DecisionRecorder } from './decisionLog.js';
@@ -20,7 +30,11 @@ export const SCOPES = {
   admin: ['cli', 'appliance'],
 } as const satisfies Record<string, readonly ServiceName[]>;
 
-export const MAX_BATCH = 64;
+export { MAX_BATCH };
+
+// The decide bodies are documented by their schema but validated by the handler, so that an
+// invalid request still becomes a recorded deny (and a 400 carrying it), never a bare refusal.
+const documentedOnly = { validatorCompiler: () => () => true };
 
 export interface HttpDeps {
   engine: PolicyEngine;
@@ -37,14 +51,18 @@ export interface HttpDeps {
  * 400 problem) instead of vanishing in the validator.
  */
 export function buildHttp(deps: HttpDeps): FastifyInstance {
-  const app = createGateway({
+  return createGateway({
     service: 'policy-engine',
     trust: deps.trust,
     scopes: SCOPES,
     bodyLimit: MAX_DECISION_REQUEST_BYTES * MAX_BATCH,
     ...(deps.log ? { log: deps.log } : {}),
     ...(deps.now ? { now: deps.now } : {}),
+    routes: (api) => routes(api, deps),
   });
+}
+
+function routes(app: FastifyInstance, deps: HttpDeps): void {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) =>
     done(null, body),
@@ -65,25 +83,32 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     }
   };
 
-  app.get('/health', { config: { public: true } }, (_req, reply) => {
+  app.get('/health', { config: { public: true }, schema: ROUTES.health }, (_req, reply) => {
     const snapshot = deps.engine.snapshot;
     if (!snapshot) {
-      return reply.code(503).send({
+      const down: NoPolicyHealth = {
         status: 'no_policy',
         detail: 'no valid policy is loaded: every decision is deny',
         policyDigest: null,
-      });
+      };
+      return reply.code(503).send(down);
     }
-    return reply.send({
+    const body: HealthResponse = {
       status: 'ok',
       policyDigest: snapshot.digest,
       policyVersion: snapshot.version,
-    });
+    };
+    return reply.send(body);
   });
 
   app.post(
     '/api/v1/decide',
-    { config: { scope: 'decide' }, bodyLimit: MAX_DECISION_REQUEST_BYTES },
+    {
+      config: { scope: 'decide' },
+      bodyLimit: MAX_DECISION_REQUEST_BYTES,
+      schema: ROUTES.decide,
+      ...documentedOnly,
+    },
     async (request, reply) => {
       const caller = request.caller!;
       if (!isServiceName(caller)) return sendProblem(reply, 403, 'SCOPE_DENIED', 'unknown caller');
@@ -113,69 +138,79 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     },
   );
 
-  app.post('/api/v1/decide/batch', { config: { scope: 'decide' } }, async (request, reply) => {
-    const caller = request.caller!;
-    const parsed = parse(request.body);
-    if (!parsed.ok)
-      return sendProblem(reply, 400, 'REQUEST_MALFORMED', 'the body is not valid JSON');
-    const list = (parsed.value as { requests?: unknown } | null)?.requests;
-    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH) {
-      return sendProblem(
-        reply,
-        400,
-        'REQUEST_INVALID',
-        `body must be { requests: [1..${MAX_BATCH} decide requests] }`,
-      );
-    }
-    const results: DecisionResponseData[] = [];
-    try {
-      for (const item of list) results.push(await decideOne(item, caller));
-    } catch (err) {
-      deps.log?.error({ err }, 'a decision could not be recorded');
-      return sendProblem(
-        reply,
-        503,
-        'DECISION_NOT_RECORDED',
-        'the decision log is unavailable: deny',
-      );
-    }
-    return reply.send({ results });
-  });
+  app.post(
+    '/api/v1/decide/batch',
+    { config: { scope: 'decide' }, schema: ROUTES.batch, ...documentedOnly },
+    async (request, reply) => {
+      const caller = request.caller!;
+      const parsed = parse(request.body);
+      if (!parsed.ok)
+        return sendProblem(reply, 400, 'REQUEST_MALFORMED', 'the body is not valid JSON');
+      const list = (parsed.value as { requests?: unknown } | null)?.requests;
+      if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH) {
+        return sendProblem(
+          reply,
+          400,
+          'REQUEST_INVALID',
+          `body must be { requests: [1..${MAX_BATCH} decide requests] }`,
+        );
+      }
+      const results: DecisionResponseData[] = [];
+      try {
+        for (const item of list) results.push(await decideOne(item, caller));
+      } catch (err) {
+        deps.log?.error({ err }, 'a decision could not be recorded');
+        return sendProblem(
+          reply,
+          503,
+          'DECISION_NOT_RECORDED',
+          'the decision log is unavailable: deny',
+        );
+      }
+      return reply.send({ results });
+    },
+  );
 
-  app.get('/api/v1/policy', { config: { scope: 'read' } }, (_req, reply) => {
+  app.get('/api/v1/policy', { config: { scope: 'read' }, schema: ROUTES.policy }, (_req, reply) => {
     const s = deps.engine.snapshot;
     if (!s) return sendProblem(reply, 503, 'NO_POLICY', 'no valid policy is loaded');
-    return reply.send({
+    const body: PolicyResponse = {
       digest: s.digest,
       version: s.version,
       files: s.files,
       documents: s.documents,
-    });
+    };
+    return reply.send(body);
   });
 
-  app.get('/api/v1/stats', { config: { scope: 'read' } }, (_req, reply) =>
-    reply.send({ policyDigest: deps.engine.snapshot?.digest ?? null, ...deps.engine.stats }),
-  );
+  app.get('/api/v1/stats', { config: { scope: 'read' }, schema: ROUTES.stats }, (_req, reply) => {
+    const body: StatsResponse = {
+      policyDigest: deps.engine.snapshot?.digest ?? null,
+      ...deps.engine.stats,
+    };
+    return reply.send(body);
+  });
 
-  app.post('/api/v1/reload', { config: { scope: 'admin' } }, async (_req, reply) => {
-    const result = await deps.host.reload('api');
-    if (!result.ok) {
-      return reply
-        .code(422)
-        .type('application/problem+json')
-        .send({
+  app.post(
+    '/api/v1/reload',
+    { config: { scope: 'admin' }, schema: ROUTES.reload },
+    async (_req, reply) => {
+      const result = await deps.host.reload('api');
+      if (!result.ok) {
+        const problem: PolicyInvalidProblem = {
           type: 'urn:secai:problem:POLICY_INVALID',
           title: 'POLICY_INVALID',
           status: 422,
           code: 'POLICY_INVALID',
           detail: 'the policy was refused; the previous policy stays active',
-          problems: result.problems.slice(0, 64),
+          problems: result.problems.slice(0, 64).map((p) => ({ ...p })),
           activeDigest: result.activeDigest,
-        });
-    }
-    return reply.send({ digest: result.digest, changed: result.changed });
-  });
-  return app;
+        };
+        return reply.code(422).type('application/problem+json').send(problem);
+      }
+      return reply.send({ digest: result.digest, changed: result.changed });
+    },
+  );
 }
 
 function problemWithDecision(
@@ -184,15 +219,13 @@ function problemWithDecision(
   detail: string,
   decided: DecisionResponseData,
 ) {
-  return reply
-    .code(400)
-    .type('application/problem+json')
-    .send({
-      type: `urn:secai:problem:${code}`,
-      title: code,
-      status: 400,
-      code,
-      detail: detail.slice(0, 1024),
-      decision: decided,
-    });
+  const problem: RefusedDecisionProblem = {
+    type: `urn:secai:problem:${code}`,
+    title: code,
+    status: 400,
+    code,
+    detail: detail.slice(0, 1024),
+    decision: decided,
+  };
+  return reply.code(400).type('application/problem+json').send(problem);
 }
