@@ -1,4 +1,10 @@
-import { IllegalStateError, type EventData } from '@secai/contracts';
+import {
+  IllegalStateError,
+  decided,
+  type Decider,
+  type Decision,
+  type EventData,
+} from '@secai/contracts';
 import {
   bounded,
   differenceKey,
@@ -12,7 +18,8 @@ import {
 // The integrity rules as pure functions (ARCHITECTURE §4). One aggregate per path class
 // (`integrity/<pathClass>`); its state is a fold over its events. A command carries what the edge
 // observed (the differences between disk and baseline, or registry); the decision is the events to
-// record. No I/O, no clock.
+// record (the contracts `Decision`: nothing here is refused, a broken invariant throws). No I/O,
+// no clock.
 
 export type IntegrityEventType =
   | 'integrity.baseline.created'
@@ -140,10 +147,12 @@ export function acceptedList(differences: readonly Difference[]): Difference[] {
   return out;
 }
 
+export type IntegrityDecision = Decision<IntegrityEvent>;
+
 function decideCheck(
   c: Extract<IntegrityCommand, { type: 'record_check' }>,
   state: ClassState,
-): IntegrityEvent[] {
+): IntegrityDecision {
   const found = c.differences.map(bounded).filter((d) => inScope(c.scope, d.path));
   const fresh = found
     .filter((d) => !sameReport(state.reported[differenceKey(d)], d))
@@ -168,13 +177,13 @@ function decideCheck(
       aggregateId: c.pathClass,
       data: { pathClass: c.pathClass, from: state.state, to, violationCount: count },
     });
-  return events;
+  return decided(events);
 }
 
 function decideRebaseline(
   c: Extract<IntegrityCommand, { type: 'rebaseline' }>,
   state: ClassState,
-): IntegrityEvent[] {
+): IntegrityDecision {
   if (!state.baseline)
     throw new IllegalStateError(`integrity/${c.pathClass} has no baseline to replace`);
   if (
@@ -182,7 +191,8 @@ function decideRebaseline(
     state.state === 'ok' &&
     c.entriesDigest === state.baseline.entriesDigest
   )
-    return [];
+    // Not a refusal: the ceremony answers `nothing_to_accept` only when no class changed.
+    return decided([], { outcome: 'nothing_to_accept' });
   const events: IntegrityEvent[] = [
     {
       type: 'integrity.rebaselined',
@@ -205,15 +215,16 @@ function decideRebaseline(
       aggregateId: c.pathClass,
       data: { pathClass: c.pathClass, from: state.state, to: 'ok', violationCount: 0 },
     });
-  return events;
+  return decided(events, { outcome: 'rebaselined' });
 }
 
-export function decide(command: IntegrityCommand, state: ClassState): IntegrityEvent[] {
+export function decide(command: IntegrityCommand, state: ClassState): IntegrityDecision {
   switch (command.type) {
     case 'create_baseline':
+      // The edge creates a baseline only on first boot: a second one is a broken invariant.
       if (state.baseline)
         throw new IllegalStateError(`integrity/${command.pathClass} already has a baseline`);
-      return [
+      return decided([
         {
           type: 'integrity.baseline.created',
           aggregateId: command.pathClass,
@@ -224,7 +235,7 @@ export function decide(command: IntegrityCommand, state: ClassState): IntegrityE
             releaseVerified: command.releaseVerified,
           },
         },
-      ];
+      ]);
     case 'record_check':
       return decideCheck(command, state);
     case 'rebaseline':
@@ -279,5 +290,9 @@ export function settle(
   return { ...state, reported };
 }
 
-/** The decider in the shape `deciderSpec` takes. */
-export const integrityDecider = { decide, evolve, initialState };
+/** The integrity decider, as `CommandHandler` and `deciderSpec` take it. */
+export const integrityDecider: Decider<IntegrityCommand, IntegrityEvent, ClassState> = {
+  decide,
+  evolve,
+  initialState,
+};

@@ -1,13 +1,11 @@
 import { dirname, join } from 'node:path';
-import { ConcurrencyError, PATH_CLASSES, type DraftEvent } from '@secai/contracts';
+import { PATH_CLASSES, type DraftEvent } from '@secai/contracts';
 import type { RegistryManifestDocument } from '@secai/projections';
-import type { EventStore, Logger } from '@secai/streams';
+import { CommandHandler, type EventStore, type LoadedEvent, type Logger } from '@secai/streams';
 import { baselineFile, pruneBaselines, readBaseline, writeBaseline } from './baselineStore.js';
 import {
-  decide,
-  evolve,
   inScope,
-  initialState,
+  integrityDecider,
   isIntegrityEventType,
   settle,
   type ClassState,
@@ -35,7 +33,6 @@ import {
 import type { IntegritySettings } from './settings.js';
 import { DirWatcher } from './watcher.js';
 
-const MAX_ATTEMPTS = 3;
 /** More changed paths than this in one batch are checked by a full scan instead. */
 export const MAX_TARGETED_PATHS = 256;
 const STATE_RANK: Record<IntegrityStateName, number> = { ok: 0, degraded: 1, recovery_required: 2 };
@@ -130,11 +127,13 @@ function toDraft(e: IntegrityEvent): DraftEvent {
   return { type: e.type, aggregateId: e.aggregateId, data: e.data };
 }
 
-function metaOf(meta: Metadata): { causationId?: string; correlationId?: string } {
+function fromStored(loaded: LoadedEvent): IntegrityEvent | null {
+  if (!isIntegrityEventType(loaded.event.type)) return null;
   return {
-    ...(meta.causationId !== undefined ? { causationId: meta.causationId } : {}),
-    ...(meta.correlationId !== undefined ? { correlationId: meta.correlationId } : {}),
-  };
+    type: loaded.event.type,
+    aggregateId: loaded.aggregate.id,
+    data: loaded.event.data,
+  } as IntegrityEvent;
 }
 
 /**
@@ -143,7 +142,7 @@ function metaOf(meta: Metadata): { causationId?: string; correlationId?: string 
  * appends. Every check, scan and rebaseline runs one at a time.
  */
 export class IntegrityMonitor {
-  readonly #events: EventStore;
+  readonly #handler: CommandHandler<IntegrityCommand, IntegrityEvent, ClassState>;
   readonly #stateDir: string;
   readonly #registry: MonitorDeps['registry'];
   readonly #log: Logger;
@@ -170,7 +169,14 @@ export class IntegrityMonitor {
   readonly #watchEnabled: boolean;
 
   constructor(deps: MonitorDeps) {
-    this.#events = deps.events;
+    this.#handler = new CommandHandler({
+      store: deps.events,
+      aggregateType: 'integrity',
+      decider: integrityDecider,
+      fromStored,
+      toDraft,
+      log: deps.log,
+    });
     this.#settings = deps.settings;
     this.#stateDir = deps.stateDir;
     this.#registry = deps.registry;
@@ -205,45 +211,22 @@ export class IntegrityMonitor {
     return run;
   }
 
-  async #load(c: PathClassName): Promise<{ state: ClassState; lastSequence: number }> {
-    const { events, lastSequence } = await this.#events.load('integrity', c);
-    let state = initialState();
-    for (const e of events) {
-      if (!isIntegrityEventType(e.event.type)) continue;
-      state = evolve(state, {
-        type: e.event.type,
-        aggregateId: c,
-        data: e.event.data,
-      } as IntegrityEvent);
-    }
-    return { state, lastSequence };
-  }
-
-  /** Decides and appends with the aggregate's expected sequence; a conflict re-reads and retries. */
+  /**
+   * Decides on the class as this process holds it (`settle` forgets what it no longer finds, which
+   * no event records) and appends; a conflict reloads from the stream and decides again.
+   */
   async #commit(
     rt: ClassRuntime,
     command: IntegrityCommand,
     meta: Metadata = {},
   ): Promise<{ events: IntegrityEvent[]; ids: string[] }> {
-    for (let attempt = 1; ; attempt++) {
-      const events = decide(command, rt.state);
-      if (events.length === 0) return { events, ids: [] };
-      try {
-        const result = await this.#events.append(events.map(toDraft), {
-          expectedSequence: rt.lastSequence,
-          ...metaOf(meta),
-        });
-        rt.lastSequence = result.lastSequence;
-        rt.state = events.reduce(evolve, rt.state);
-        return { events, ids: result.ids };
-      } catch (err) {
-        if (!(err instanceof ConcurrencyError) || attempt >= MAX_ATTEMPTS) throw err;
-        this.#log.warn({ pathClass: rt.pathClass, attempt }, 'integrity aggregate moved on');
-        const fresh = await this.#load(rt.pathClass);
-        rt.state = fresh.state;
-        rt.lastSequence = fresh.lastSequence;
-      }
-    }
+    const result = await this.#handler.handle(rt.pathClass, command, {
+      meta,
+      known: { state: rt.state, lastSequence: rt.lastSequence },
+    });
+    rt.state = result.state;
+    rt.lastSequence = result.lastSequence;
+    return { events: result.decision.events, ids: result.appended?.ids ?? [] };
   }
 
   /**
@@ -253,7 +236,7 @@ export class IntegrityMonitor {
    */
   async start(): Promise<CheckSummary> {
     for (const c of PATH_CLASSES) {
-      const { state, lastSequence } = await this.#load(c);
+      const { state, lastSequence } = await this.#handler.load(c);
       this.#classes.set(c, {
         pathClass: c,
         state,

@@ -149,14 +149,15 @@ describe('When ok', () => {
 describe('long paths', () => {
   it('are shortened to what an event carries, and deduplicated as shortened', () => {
     const d = modified(`/${'x'.repeat(5000)}`);
-    const events = decide(check([d]), [created].reduce(evolve, initialState()));
-    const reported = events[0]!;
-    expect(reported.type).toBe('integrity.violation.detected');
-    const path = (reported.data as { path: string }).path;
-    expect(path).toHaveLength(4096);
-    expect(path.endsWith('…')).toBe(true);
-    const state = events.reduce(evolve, [created].reduce(evolve, initialState()));
-    expect(decide(check([d]), state)).toEqual([]);
+    const { events } = spec
+      .given([created])
+      .when(check([d]))
+      .then([reportedEvent({ ...d, path: `/${'x'.repeat(4094)}…` }), changed('ok', 'degraded', 1)]);
+    spec
+      .given([created, ...events])
+      .when(check([d]))
+      .thenNothingHappened();
+    const state = [created, ...events].reduce(evolve, initialState());
     expect(Object.keys(settle(state, { kind: 'full' }, [d]).reported)).toHaveLength(1);
   });
 });
@@ -259,8 +260,11 @@ describe('When recovery is required', () => {
 });
 
 describe('rebaseline', () => {
-  it('with nothing to accept and the class ok, records nothing', () => {
-    spec.given([created]).when(rebaseline([], D1)).thenNothingHappened();
+  it('with nothing to accept and the class ok, records nothing (not a refusal)', () => {
+    spec
+      .given([created])
+      .when(rebaseline([], D1))
+      .thenDecides({ events: [], outcome: 'nothing_to_accept' });
   });
 
   it('records a digest-only change (no named difference) all the same', () => {
@@ -304,7 +308,7 @@ describe('rebaseline', () => {
       evolve,
       initialState(),
     );
-    const after = decide(rebaseline([d]), state).reduce(evolve, state);
+    const after = decide(rebaseline([d]), state).events.reduce(evolve, state);
     expect(after.reported).toEqual({});
     expect(after.state).toBe('ok');
     expect(after.baseline).toEqual({ entriesDigest: D2, entryCount: 5 });
@@ -330,7 +334,7 @@ describe('settle', () => {
 
   it('a recurrence after a settle is reported again', () => {
     const settled = settle(state, { kind: 'full' }, [b]);
-    expect(decide(check([a, b]), settled)).toEqual([reportedEvent(a)]);
+    expect(decide(check([a, b]), settled)).toEqual({ events: [reportedEvent(a)] });
   });
 });
 
