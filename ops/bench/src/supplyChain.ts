@@ -4,16 +4,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { CloudEvent, QuarantineStageName } from '@secai/contracts';
-import { DEFAULT_POLICY_DIR } from '@secai/policy-engine';
+import { foldEvents } from '@secai/contracts';
+import { DEFAULT_POLICY_DIR, loadPolicyDir } from '@secai/policy-engine';
 import type { snapshotArtifact } from '@secai/quarantine';
 import {
   loadPolicyBundle,
   removeTree,
+  runDecider,
   sandboxedStages,
-  viewRun,
   writeTinyLlamaGguf,
   type PolicyBundle,
+  type SandboxedStage,
 } from '@secai/quarantine';
 import type { Row } from './report.js';
 import { median } from './stats.js';
@@ -38,13 +39,8 @@ export interface SupplyChainFigures {
   failed: string | null;
 }
 
-const STAGES: QuarantineStageName[] = [
-  'source_policy',
-  'format_gate',
-  'hash_pin',
-  'provenance',
-  'static_scan',
-];
+// The source policy is not a sandboxed stage: it is one question to the policy engine.
+const STAGES: SandboxedStage[] = ['format_gate', 'hash_pin', 'provenance', 'static_scan'];
 
 /** A safetensors file of `bytes` with small, normal-looking F32 weights, written in 8 MiB chunks. */
 async function writeLargeSafetensors(path: string, bytes: number): Promise<void> {
@@ -91,21 +87,21 @@ async function sha256sum(path: string): Promise<number> {
   return Number(process.hrtime.bigint() - t) / 1e9;
 }
 
-function fakeView(artifactId: string, name: string, sizeBytes: number) {
-  const acquired = {
-    id: 'bench',
-    type: 'model.acquired',
-    time: new Date().toISOString(),
-    correlationid: 'bench',
-    data: {
-      kind: 'file',
-      name,
-      sizeBytes,
-      digest: `sha256:${artifactId}`,
-      source: { via: 'import' },
+function fakeRun(artifactId: string, name: string, sizeBytes: number) {
+  const state = foldEvents(runDecider, [
+    {
+      type: 'model.acquired',
+      data: {
+        kind: 'file',
+        name,
+        sizeBytes,
+        digest: `sha256:${artifactId}`,
+        source: { via: 'import' },
+      },
+      meta: { id: 'bench', time: new Date().toISOString(), correlationId: 'bench' },
     },
-  } as unknown as CloudEvent;
-  return viewRun(artifactId, [acquired])!;
+  ]);
+  return state.run!;
 }
 
 async function quarantineOnce(
@@ -129,12 +125,12 @@ async function quarantineOnce(
   if (!snap.ok) throw new Error(`intake refused: ${snap.reason}`);
   const stages: Record<string, number> = { intake: intake.seconds };
   const workerPeakKiB: Record<string, number> = {};
-  const view = fakeView(snap.digest.slice(7), snap.name, snap.sizeBytes);
+  const quarantineRun = fakeRun(snap.digest.slice(7), snap.name, snap.sizeBytes);
   let failed: string | null = null;
   for (const stage of STAGES) {
     const s = process.hrtime.bigint();
     const outcome = await sandboxedStages(stage, {
-      view,
+      run: quarantineRun,
       artifact: { path: snap.path, kind: 'file', signaturePath: null },
       bundle,
       behaviorThreads: 1,
@@ -164,7 +160,13 @@ export async function supplyChainBench(
   log: (m: string) => void,
 ): Promise<SupplyChainFigures[]> {
   const dir = await mkdtemp(join(tmpdir(), 'secai-bench-supply-'));
-  const loaded = await loadPolicyBundle(DEFAULT_POLICY_DIR);
+  // The bundle the quarantine would bind to once the engine recorded the shipped policy.
+  const shipped = await loadPolicyDir(DEFAULT_POLICY_DIR);
+  if (!shipped.ok) throw new Error('the shipped policy does not load');
+  const loaded = await loadPolicyBundle(
+    { digest: shipped.snapshot.digest, documents: shipped.snapshot.canonicalDocuments },
+    DEFAULT_POLICY_DIR,
+  );
   if (!loaded.ok) throw new Error(loaded.problem);
   const out: SupplyChainFigures[] = [];
   try {

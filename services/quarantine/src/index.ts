@@ -1,6 +1,6 @@
-// The quarantine zone (issue 4). This release holds its pure building blocks: format parsers and
-// validators, the pickle scanner and the behavioural judge; the stage machine and the service
-// come next.
+// The quarantine zone: intake, the run machine and its decider, the sandboxed stages with their
+// format parsers, scanners and behavioural judge, and the service that drives each run from its
+// events (README.md).
 export * from './formats/safetensors.js';
 export * from './formats/pickle.js';
 export * from './formats/polyglot.js';

@@ -1,24 +1,35 @@
 import { assign, initialTransition, setup, transition, type SnapshotFrom } from 'xstate';
-import { IllegalStateError, QUARANTINE_STAGES, type QuarantineStageName } from '@secai/contracts';
+import {
+  IllegalStateError,
+  QUARANTINE_STAGES,
+  type EventData,
+  type QuarantineStageName,
+} from '@secai/contracts';
 
 /**
- * The quarantine run of one artifact as an xstate v5 machine: one state per stage, in the order
- * the run planned them, then the promotion decision. It is driven by the very events that are
- * stored (`quarantine.started`, `quarantine.stage.passed|failed`, `quarantine.completed`,
- * `model.promoted|rejected`), so its state after a restart is recovered by replaying them with the
- * pure `transition()`: no stored snapshot is trusted, no stage runs twice, none is skipped.
+ * The quarantine run of one artifact as an xstate v5 machine: one state per stage, named as the
+ * stage is (`source_policy`, `format_gate`, ...), in the order the run planned them, then the
+ * promotion decision. Its events are the stored events themselves (`quarantine.started`,
+ * `quarantine.stage.passed|failed`, `quarantine.completed`, `model.promoted|rejected`, with their
+ * `data` as stored), so its state after a restart is recovered by replaying them with the pure
+ * `transition()`: no stored snapshot is trusted, no stage runs twice, none is skipped. States
+ * are snake_case, as every machine's in the house (the incident machine's are statuses users
+ * see).
  */
-export type QuarantineMachineEvent =
-  | {
-      type: 'quarantine.started';
-      plannedStages: readonly QuarantineStageName[];
-      policyDigest: string;
-    }
-  | { type: 'quarantine.stage.passed'; stage: QuarantineStageName }
-  | { type: 'quarantine.stage.failed'; stage: QuarantineStageName; reasonCode: string }
-  | { type: 'quarantine.completed' }
-  | { type: 'model.promoted' }
-  | { type: 'model.rejected' };
+export const RUN_EVENT_TYPES = [
+  'quarantine.started',
+  'quarantine.stage.passed',
+  'quarantine.stage.failed',
+  'quarantine.completed',
+  'model.promoted',
+  'model.rejected',
+] as const;
+export type RunEventType = (typeof RUN_EVENT_TYPES)[number];
+
+/** A stored event of a run, as the machine reads it: its type and its data. */
+export type RunMachineEvent = {
+  [T in RunEventType]: { type: T; data: EventData<T> };
+}[RunEventType];
 
 export interface QuarantineContext {
   planned: readonly QuarantineStageName[];
@@ -27,53 +38,49 @@ export interface QuarantineContext {
   policyDigest: string | null;
 }
 
-/** State name of each stage (PascalCase, as the machine's states are named). */
-export const STAGE_STATES: Readonly<Record<QuarantineStageName, string>> = {
-  source_policy: 'SourcePolicy',
-  format_gate: 'FormatGate',
-  hash_pin: 'HashPin',
-  provenance: 'Provenance',
-  static_scan: 'StaticScan',
-  behavioral_test: 'BehavioralTest',
-  diffusion_scan: 'DiffusionScan',
-};
-
-const nextPlanned = (ctx: QuarantineContext): QuarantineStageName | null =>
-  ctx.planned.find((s) => !ctx.passed.includes(s)) ?? null;
+export type RunStateName =
+  | 'acquired'
+  | 'starting'
+  | QuarantineStageName
+  | 'completing'
+  | 'awaiting_decision'
+  | 'failed'
+  | 'promoted'
+  | 'rejected';
 
 interface GuardArgs {
   context: QuarantineContext;
-  event: QuarantineMachineEvent;
+  event: RunMachineEvent;
 }
 
 /** `stage` passed, and the context says where the run goes from there. */
 const passedWhen =
   (stage: QuarantineStageName, then: (ctx: QuarantineContext) => boolean) =>
   ({ context, event }: GuardArgs): boolean =>
-    event.type === 'quarantine.stage.passed' && event.stage === stage && then(context);
+    event.type === 'quarantine.stage.passed' && event.data.stage === stage && then(context);
 
 const stageStates = Object.fromEntries(
   QUARANTINE_STAGES.map((stage) => [
-    STAGE_STATES[stage],
+    stage,
     {
       on: {
         'quarantine.stage.passed': [
           // The last planned stage passed: the run is complete once `quarantine.completed` says so.
           {
             guard: passedWhen(stage, (ctx) => ctx.planned.at(-1) === stage),
-            target: 'Completing',
+            target: 'completing',
             actions: 'recordPassed' as const,
           },
           ...QUARANTINE_STAGES.map((next) => ({
             guard: passedWhen(stage, (ctx) => ctx.planned[ctx.planned.indexOf(stage) + 1] === next),
-            target: STAGE_STATES[next],
+            target: next,
             actions: 'recordPassed' as const,
           })),
         ],
         'quarantine.stage.failed': {
-          guard: ({ event }: { event: QuarantineMachineEvent }) =>
-            event.type === 'quarantine.stage.failed' && event.stage === stage,
-          target: 'Failed',
+          guard: ({ event }: GuardArgs) =>
+            event.type === 'quarantine.stage.failed' && event.data.stage === stage,
+          target: 'failed',
           actions: 'recordFailed' as const,
         },
       },
@@ -84,61 +91,75 @@ const stageStates = Object.fromEntries(
 export const quarantineMachine = setup({
   types: {
     context: {} as QuarantineContext,
-    events: {} as QuarantineMachineEvent,
+    events: {} as RunMachineEvent,
   },
   actions: {
     recordPassed: assign({
       passed: ({ context, event }) =>
         event.type === 'quarantine.stage.passed'
-          ? [...context.passed, event.stage]
+          ? [...context.passed, event.data.stage]
           : context.passed,
     }),
     recordFailed: assign({
       failed: ({ context, event }) =>
         event.type === 'quarantine.stage.failed'
-          ? { stage: event.stage, reasonCode: event.reasonCode }
+          ? { stage: event.data.stage, reasonCode: event.data.reasonCode }
           : context.failed,
     }),
   },
 }).createMachine({
   id: 'quarantine',
-  initial: 'Acquired',
+  initial: 'acquired',
   context: { planned: [], passed: [], failed: null, policyDigest: null },
   states: {
-    Acquired: {
+    acquired: {
       on: {
         'quarantine.started': {
-          target: 'Starting',
+          target: 'starting',
           actions: assign({
-            planned: ({ event }) => [...event.plannedStages],
-            policyDigest: ({ event }) => event.policyDigest,
+            planned: ({ event }) => [...event.data.plannedStages],
+            policyDigest: ({ event }) => event.data.policyDigest,
           }),
         },
       },
     },
     // Moves to the first planned stage's state.
-    Starting: {
+    starting: {
       always: QUARANTINE_STAGES.map((stage) => ({
         guard: ({ context }: { context: QuarantineContext }) => context.planned[0] === stage,
-        target: STAGE_STATES[stage],
+        target: stage,
       })),
     },
     ...stageStates,
-    Completing: { on: { 'quarantine.completed': 'AwaitingDecision' } },
-    AwaitingDecision: { on: { 'model.promoted': 'Promoted', 'model.rejected': 'Rejected' } },
-    Failed: { on: { 'model.rejected': 'Rejected' } },
-    Promoted: { type: 'final' },
-    Rejected: { type: 'final' },
+    completing: { on: { 'quarantine.completed': 'awaiting_decision' } },
+    awaiting_decision: { on: { 'model.promoted': 'promoted', 'model.rejected': 'rejected' } },
+    failed: { on: { 'model.rejected': 'rejected' } },
+    promoted: { type: 'final' },
+    rejected: { type: 'final' },
   },
 });
 
 export type QuarantineSnapshot = SnapshotFrom<typeof quarantineMachine>;
 
+export function isRunEventType(type: string): type is RunEventType {
+  return (RUN_EVENT_TYPES as readonly string[]).includes(type);
+}
+
+export function initialRun(): QuarantineSnapshot {
+  return initialTransition(quarantineMachine)[0];
+}
+
+/** One stored event applied with the pure transition function (an unexpected one changes nothing). */
+export function advanceRun(
+  snapshot: QuarantineSnapshot,
+  event: RunMachineEvent,
+): QuarantineSnapshot {
+  return transition(quarantineMachine, snapshot, event)[0];
+}
+
 /** The machine's state after the stored events, recomputed with the pure transition function. */
-export function replayRun(events: readonly QuarantineMachineEvent[]): QuarantineSnapshot {
-  let [snapshot] = initialTransition(quarantineMachine);
-  for (const event of events) [snapshot] = transition(quarantineMachine, snapshot, event);
-  return snapshot;
+export function replayRun(events: readonly RunMachineEvent[]): QuarantineSnapshot {
+  return events.reduce(advanceRun, initialRun());
 }
 
 /** What the quarantine service must do next for this run. */
@@ -151,33 +172,26 @@ export type NextStep =
   | { kind: 'done'; outcome: 'promoted' | 'rejected' };
 
 export function nextStep(snapshot: QuarantineSnapshot): NextStep {
-  const value = snapshot.value as string;
+  const value = snapshot.value as RunStateName;
   const ctx = snapshot.context;
-  if (value === 'Acquired') return { kind: 'start' };
-  if (value === 'Completing') return { kind: 'complete' };
-  if (value === 'AwaitingDecision') return { kind: 'await_decision' };
-  if (value === 'Failed')
-    return { kind: 'reject', stage: ctx.failed!.stage, reasonCode: ctx.failed!.reasonCode };
-  if (value === 'Promoted') return { kind: 'done', outcome: 'promoted' };
-  if (value === 'Rejected') return { kind: 'done', outcome: 'rejected' };
-  const stage = nextPlanned(ctx);
-  if (stage === null) throw new IllegalStateError(`run in ${value} has no stage left to run`);
-  return { kind: 'run_stage', stage };
-}
-
-/**
- * Refuses a stage result the run does not expect now (a stage out of order, twice, or after the
- * run ended): the caller must not record it.
- */
-export function assertStageExpected(
-  snapshot: QuarantineSnapshot,
-  stage: QuarantineStageName,
-): void {
-  const step = nextStep(snapshot);
-  if (step.kind !== 'run_stage' || step.stage !== stage) {
-    throw new IllegalStateError(
-      `stage ${stage} is not expected now (next: ${step.kind === 'run_stage' ? step.stage : step.kind})`,
-    );
+  switch (value) {
+    case 'acquired':
+      return { kind: 'start' };
+    case 'completing':
+      return { kind: 'complete' };
+    case 'awaiting_decision':
+      return { kind: 'await_decision' };
+    case 'failed':
+      return { kind: 'reject', stage: ctx.failed!.stage, reasonCode: ctx.failed!.reasonCode };
+    case 'promoted':
+      return { kind: 'done', outcome: 'promoted' };
+    case 'rejected':
+      return { kind: 'done', outcome: 'rejected' };
+    default: {
+      const stage = ctx.planned.find((s) => !ctx.passed.includes(s));
+      if (stage === undefined) throw new IllegalStateError(`run in ${value} has no stage left`);
+      return { kind: 'run_stage', stage };
+    }
   }
 }
 

@@ -1,53 +1,86 @@
 import { describe, expect, it } from 'vitest';
-import { IllegalStateError, type QuarantineStageName } from '@secai/contracts';
-import { transition } from 'xstate';
+import type { EventData, QuarantineStageName } from '@secai/contracts';
+import { initialTransition, transition } from 'xstate';
 import {
-  assertStageExpected,
   nextStep,
   plannedStages,
   quarantineMachine,
   replayRun,
   type QuarantineContext,
-  type QuarantineMachineEvent,
+  type RunMachineEvent,
 } from '../src/index.js';
 
-const started = (kind: Parameters<typeof plannedStages>[0]): QuarantineMachineEvent => ({
+// The machine reads the stored events as they are: their type and their data.
+const isolation = {
+  sandbox: 'namespaces',
+  network: 'none' as const,
+  credentialless: true,
+  readOnlyArtifact: true,
+  timeoutMs: 1000,
+  outputLimitBytes: 1024,
+  exitCode: 0,
+  signal: null,
+  reapedDescendants: 0,
+};
+const started = (kind: Parameters<typeof plannedStages>[0]): RunMachineEvent => ({
   type: 'quarantine.started',
-  plannedStages: plannedStages(kind),
-  policyDigest: `sha256:${'a'.repeat(64)}`,
+  data: {
+    attempt: 1,
+    plannedStages: plannedStages(kind),
+    policyDigest: `sha256:${'a'.repeat(64)}`,
+  },
 });
-const passed = (stage: QuarantineStageName): QuarantineMachineEvent => ({
+const passed = (stage: QuarantineStageName): RunMachineEvent => ({
   type: 'quarantine.stage.passed',
-  stage,
+  data: { stage, reasonCode: `${stage}_ok`, result: {}, durationMs: 1, isolation },
 });
+const failed = (stage: QuarantineStageName, reasonCode: string): RunMachineEvent => ({
+  type: 'quarantine.stage.failed',
+  data: { stage, reasonCode, reason: 'no', result: {}, durationMs: 1, isolation },
+});
+const rejected: RunMachineEvent = {
+  type: 'model.rejected',
+  data: { decisionId: null, name: 'm', stage: 'format_gate', reasonCode: 'x', reason: 'no' },
+};
+const completed = {
+  type: 'quarantine.completed',
+  data: {} as EventData<'quarantine.completed'>,
+} as RunMachineEvent;
+const promoted = {
+  type: 'model.promoted',
+  data: {} as EventData<'model.promoted'>,
+} as RunMachineEvent;
 
 describe('quarantine machine', () => {
-  it('starts in Acquired and asks to start the run', () => {
-    expect(replayRun([]).value).toBe('Acquired');
-    expect(nextStep(replayRun([]))).toEqual({ kind: 'start' });
+  it('starts in acquired and asks to start the run', () => {
+    const [snapshot, actions] = initialTransition(quarantineMachine);
+    expect(snapshot.value).toBe('acquired');
+    expect(actions).toEqual([]);
+    expect(nextStep(snapshot)).toEqual({ kind: 'start' });
   });
 
-  it('walks a GGUF run through one state per stage, in order, ending with the behavioural test', () => {
-    const events: QuarantineMachineEvent[] = [started('gguf')];
-    const states: string[] = [replayRun(events).value];
+  it('walks a GGUF run through one snake_case state per stage, named as the stage is', () => {
+    const events: RunMachineEvent[] = [started('gguf')];
+    const states: unknown[] = [replayRun(events).value];
     for (const stage of plannedStages('gguf')) {
       expect(nextStep(replayRun(events))).toEqual({ kind: 'run_stage', stage });
       events.push(passed(stage));
       states.push(replayRun(events).value);
     }
     expect(states).toEqual([
-      'SourcePolicy',
-      'FormatGate',
-      'HashPin',
-      'Provenance',
-      'StaticScan',
-      'BehavioralTest',
-      'Completing',
+      'source_policy',
+      'format_gate',
+      'hash_pin',
+      'provenance',
+      'static_scan',
+      'behavioral_test',
+      'completing',
     ]);
-    events.push({ type: 'quarantine.completed' });
+    events.push(completed);
+    expect(replayRun(events).value).toBe('awaiting_decision');
     expect(nextStep(replayRun(events))).toEqual({ kind: 'await_decision' });
-    events.push({ type: 'model.promoted' });
-    expect(replayRun(events).value).toBe('Promoted');
+    events.push(promoted);
+    expect(replayRun(events).value).toBe('promoted');
     expect(nextStep(replayRun(events))).toEqual({ kind: 'done', outcome: 'promoted' });
   });
 
@@ -56,44 +89,51 @@ describe('quarantine machine', () => {
       started('diffusion-directory'),
       ...plannedStages('diffusion-directory').slice(0, 5).map(passed),
     ];
-    expect(replayRun(events).value).toBe('DiffusionScan');
+    expect(replayRun(events).value).toBe('diffusion_scan');
     expect(nextStep(replayRun(events))).toEqual({ kind: 'run_stage', stage: 'diffusion_scan' });
   });
 
+  it('stops a safetensors run after the static scan', () => {
+    const events = [started('safetensors'), ...plannedStages('safetensors').map(passed)];
+    expect(replayRun(events).value).toBe('completing');
+  });
+
   it('ends the run at the first failure, which must be rejected', () => {
-    const events: QuarantineMachineEvent[] = [
-      started('safetensors'),
-      passed('source_policy'),
-      { type: 'quarantine.stage.failed', stage: 'format_gate', reasonCode: 'tensor_gap' },
-    ];
-    expect(replayRun(events).value).toBe('Failed');
+    const events = [started('safetensors'), passed('source_policy'), failed('format_gate', 'gap')];
+    expect(replayRun(events).value).toBe('failed');
     expect(nextStep(replayRun(events))).toEqual({
       kind: 'reject',
       stage: 'format_gate',
-      reasonCode: 'tensor_gap',
+      reasonCode: 'gap',
     });
-    expect(replayRun([...events, { type: 'model.rejected' }]).value).toBe('Rejected');
+    expect(replayRun([...events, rejected]).value).toBe('rejected');
   });
 
-  it('resumes after a restart exactly where the stored events left it: no stage twice, none skipped', () => {
-    const stored = [
+  it('resumes after a restart exactly where the stored events left it', () => {
+    const resumed = replayRun([
       started('gguf'),
       passed('source_policy'),
       passed('format_gate'),
       passed('hash_pin'),
-    ];
-    const resumed = replayRun(stored);
-    expect(resumed.value).toBe('Provenance');
+    ]);
+    expect(resumed.value).toBe('provenance');
     expect(nextStep(resumed)).toEqual({ kind: 'run_stage', stage: 'provenance' });
-    expect(() => assertStageExpected(resumed, 'format_gate')).toThrow(IllegalStateError);
-    expect(() => assertStageExpected(resumed, 'static_scan')).toThrow(IllegalStateError);
-    expect(() => assertStageExpected(resumed, 'provenance')).not.toThrow();
   });
 
   it('ignores a stage result that is out of order instead of skipping ahead', () => {
-    const snapshot = replayRun([started('gguf'), passed('format_gate')]);
-    expect(snapshot.value).toBe('SourcePolicy');
-    expect(snapshot.context.passed).toEqual([]);
+    const [first] = transition(quarantineMachine, replayRun([started('gguf')]), passed('hash_pin'));
+    expect(first.value).toBe('source_policy');
+    expect(first.context.passed).toEqual([]);
+    const [second] = transition(quarantineMachine, first, failed('static_scan', 'x'));
+    expect(second.value).toBe('source_policy');
+  });
+
+  it('ignores a second start and any event before the start', () => {
+    const running = replayRun([started('gguf'), passed('source_policy')]);
+    const [again] = transition(quarantineMachine, running, started('safetensors'));
+    expect(again.value).toBe('format_gate');
+    expect(again.context.planned).toEqual(plannedStages('gguf'));
+    expect(replayRun([passed('source_policy'), completed]).value).toBe('acquired');
   });
 
   it('round-trips its state through JSON as a cache, and replay agrees with it', () => {

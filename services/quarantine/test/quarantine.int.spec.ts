@@ -17,6 +17,7 @@ import {
   PolicyEngine,
   PolicyHost,
   runPromotionConsumer,
+  serveCommands,
   streamRecorder,
 } from '@secai/policy-engine';
 import {
@@ -28,8 +29,9 @@ import {
 import { SMALL_TENSORS, buildSafetensors, writeDiffusersDir } from '../src/testing/fixtures.js';
 
 // The quarantine zone end to end on a real nats-server: intake through the signed import
-// command, every stage in its sandboxed worker, the policy engine's promotion decision from
-// its stream consumer, and the run's outcome, all as stored, signed events.
+// command, every stage in its sandboxed worker, the source question and the promotion decision
+// answered by the real policy engine (its decide command and its stream consumer), the run bound
+// to the engine's recorded policy, and the run's outcome, all as stored, signed events.
 const log = pino({ level: 'silent' });
 let app: TestAppliance;
 let engineSide: ServiceClient;
@@ -39,6 +41,7 @@ let dir: string;
 let config: QuarantineConfig;
 let host: PolicyHost;
 let consumer: RunningConsumer;
+let engineCommands: Subscription[];
 let service: QuarantineService;
 let sources: string;
 
@@ -59,6 +62,14 @@ beforeAll(async () => {
     store: engineSide.store,
     log,
   });
+  engineCommands = serveCommands(engineSide.nc, {
+    engine,
+    host,
+    recorder: streamRecorder(engineSide.store),
+    signer: engineSide.store.signer,
+    trust: engineSide.store.trust,
+    log,
+  });
   config = {
     stateDir: dir,
     quarantineDir: join(dir, 'quarantine'),
@@ -74,6 +85,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await service?.stop();
+  for (const sub of engineCommands ?? []) sub.unsubscribe();
   await consumer?.stop();
   await app?.cleanup();
   await rm(dir, { recursive: true, force: true });
@@ -166,8 +178,9 @@ describe('a GGUF model through all its stages', () => {
     ]);
   });
 
-  it('ran every stage in a network-less, credential-less sandbox', () => {
-    for (const e of history.filter((x) => x.type === 'quarantine.stage.passed')) {
+  it('ran every stage but the source question in a network-less, credential-less sandbox', () => {
+    const stages = history.filter((x) => x.type === 'quarantine.stage.passed');
+    for (const e of stages.slice(1)) {
       const d = e.data as EventData<'quarantine.stage.passed'>;
       expect(d.isolation).toMatchObject({
         sandbox: 'namespaces',
@@ -176,6 +189,21 @@ describe('a GGUF model through all its stages', () => {
         readOnlyArtifact: true,
       });
     }
+    // A local import has no origin to ask about: no worker, no question.
+    expect(stages[0]!.data).toMatchObject({
+      stage: 'source_policy',
+      reasonCode: 'local_import',
+      isolation: { sandbox: 'none' },
+    });
+  });
+
+  it('bound the run to the policy the engine recorded as active', async () => {
+    const loaded = (await engineSide.store.load('policy', 'active')).events.map((e) => e.event);
+    const active = loaded.filter((e) => e.type === 'policy.loaded').at(-1)!;
+    const bundle = (await service.bundle())!;
+    expect(bundle.policyDigest).toBe((active.data as EventData<'policy.loaded'>).digest);
+    const started = history.find((e) => e.type === 'quarantine.started')!;
+    expect((started.data as EventData<'quarantine.started'>).policyDigest).toBe(bundle.digest);
   });
 
   it('promoted it on the policy engine decision that answered its completion', async () => {
@@ -224,13 +252,47 @@ describe('rejections', () => {
     await expect(stat(join(config.quarantineDir, 'artifacts', artifact))).rejects.toThrow();
   }, 120_000);
 
-  it('a download from a source outside the allowlist fails the source policy', async () => {
+  it('a source outside the allowlist: the engine denies it, and the failed stage cites that decision', async () => {
     const path = await source('model.safetensors', buildSafetensors(SMALL_TENSORS));
     const artifact = await importPath(path, { url: 'https://evil.example.com/model.safetensors' });
     const history = await outcome(artifact);
-    const failed = history.find((e) => e.type === 'quarantine.stage.failed')!
-      .data as EventData<'quarantine.stage.failed'>;
-    expect(failed).toMatchObject({ stage: 'source_policy', reasonCode: 'source_not_allowed' });
+    const failedEvent = history.find((e) => e.type === 'quarantine.stage.failed')!;
+    const failed = failedEvent.data as EventData<'quarantine.stage.failed'>;
+    expect(failed).toMatchObject({
+      stage: 'source_policy',
+      reasonCode: 'source.not_allowlisted',
+      result: { decision: 'deny', rule_id: 'source.not_allowlisted' },
+    });
+    const decisions = (await engineSide.store.load('decision', 'model_source')).events.map(
+      (e) => e.event,
+    );
+    const decision = decisions.find((e) => e.id === failed.result.decision_id)!;
+    expect(failedEvent.causationid).toBe(decision.id);
+    expect(decision.data).toMatchObject({
+      caller: 'quarantine',
+      domain: 'model_source',
+      decision: 'deny',
+      subject: { redacted: 'https://evil.example.com/model.safetensors' },
+    });
+    expect(history.at(-1)!.type).toBe('model.rejected');
+  }, 120_000);
+
+  it('a source on the allowlist passes on the engine’s recorded allow', async () => {
+    const path = await source(
+      'allowed.safetensors',
+      buildSafetensors(SMALL_TENSORS, { origin: 'hf' }),
+    );
+    const artifact = await importPath(path, {
+      url: 'https://huggingface.co/org/model/resolve/main/allowed.safetensors',
+    });
+    const history = await outcome(artifact);
+    const first = history.find((e) => e.type.startsWith('quarantine.stage.'))!;
+    expect(first.type).toBe('quarantine.stage.passed');
+    expect(first.data).toMatchObject({
+      stage: 'source_policy',
+      reasonCode: 'source.allowlisted',
+      result: { decision: 'allow', decision_id: first.causationid },
+    });
   }, 120_000);
 
   it('intake refuses a symlink with a clear reason, before anything is copied', async () => {
@@ -330,6 +392,33 @@ describe('policy', () => {
     await writeFile(file, stringify(doc));
     expect((await host.reload('api')).ok).toBe(true);
   }
+
+  it('a policy.loaded in the middle of a run fails its next stage with policy_changed', async () => {
+    const path = await source('midrun.gguf');
+    await writeTinyLlamaGguf(path, { seed: 13, contextLength: 2048 });
+    const artifact = await importPath(path);
+    await waitFor(
+      async () =>
+        (await events(artifact)).some(
+          (e) =>
+            e.type === 'quarantine.stage.passed' &&
+            (e.data as { stage: string }).stage === 'format_gate',
+        ),
+      60_000,
+      'the format gate',
+    );
+    const before = (await service.bundle())!.digest;
+    // The engine records the new policy; the quarantine reads it from the bus, not the file.
+    await editPolicy((d) => {
+      d.quarantine!.stage_memory_mib = 3072;
+    });
+    expect((await service.bundle())!.digest).not.toBe(before);
+    const history = await outcome(artifact);
+    const failed = history.find((e) => e.type === 'quarantine.stage.failed')!
+      .data as EventData<'quarantine.stage.failed'>;
+    expect(failed.reasonCode).toBe('policy_changed');
+    expect(history.at(-1)!.type).toBe('model.rejected');
+  }, 120_000);
 
   it('a format the policy no longer allows is rejected by the promotion decision', async () => {
     await editPolicy((d) => {

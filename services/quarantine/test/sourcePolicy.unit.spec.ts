@@ -1,45 +1,45 @@
 import { describe, expect, it } from 'vitest';
-import { checkSourcePolicy } from '../src/index.js';
+import { LOCAL_IMPORT, reasonCodeOf, sourcePolicyRequest, sourceVerdict } from '../src/index.js';
 
-const allow = ['https://huggingface.co/', 'https://example.org/secai/'];
+// The source policy is the engine's `model_source` decision (its rules are tested with the
+// engine's domains); here only the quarantine's side: the question, and the verdict it reads.
+const evidence = {
+  domain: 'model_source',
+  ruleId: 'source.not_https',
+  policyDigest: `sha256:${'e'.repeat(64)}`,
+  inputDigest: `sha256:${'d'.repeat(64)}`,
+  evaluatedAt: '2026-11-27T04:00:00.000Z',
+  durationMicros: 2,
+  trace: [],
+};
 
 describe('source_policy', () => {
-  it('accepts a local import', () =>
-    expect(checkSourcePolicy(null, [])).toMatchObject({
-      passed: true,
-      reasonCode: 'local_import',
+  it('asks the model_source question about the URL as given', () =>
+    expect(sourcePolicyRequest('https://huggingface.co/x')).toEqual({
+      domain: 'model_source',
+      subject: 'https://huggingface.co/x',
     }));
-  it('accepts an allowed canonical HTTPS source, IDNA and case-normalised', () => {
-    expect(
-      checkSourcePolicy('https://HuggingFace.co/org/model/resolve/abc/model.gguf', allow),
-    ).toMatchObject({
-      passed: true,
-      reasonCode: 'allowlisted',
-      source: 'https://huggingface.co/org/model/resolve/abc/model.gguf',
-    });
-    expect(checkSourcePolicy('https://example.org:443/secai/x', allow)).toMatchObject({
-      passed: true,
-    });
+  it('passes a local import without asking', () =>
+    expect(LOCAL_IMPORT).toMatchObject({ passed: true, reasonCode: 'local_import' }));
+  it('passes on allow only: ask and deny fail, as at every gate', () => {
+    const v = (decision: 'allow' | 'deny' | 'ask') =>
+      sourceVerdict({ decision, reason: 'r', evidence, eventId: 'ev-1' }).passed;
+    expect([v('allow'), v('ask'), v('deny')]).toEqual([true, false, false]);
   });
-  it.each([
-    ['http://huggingface.co/x', 'source_not_https'],
-    ['https://huggingface.co:8443/x', 'source_not_https'],
-    ['https://user:pw@huggingface.co/x', 'source_not_canonical'],
-    ['https://huggingface.co/x?token=1', 'source_not_canonical'],
-    ['https://huggingface.co/x#f', 'source_not_canonical'],
-    [' https://huggingface.co/x', 'source_whitespace'],
-    ['https://huggingface.co.evil.example/x', 'source_not_allowed'],
-    ['https://example.org/secai-other/x', 'source_not_allowed'],
-  ])('refuses %s (%s)', (url, code) =>
-    expect(checkSourcePolicy(url, allow)).toMatchObject({ passed: false, reasonCode: code }),
-  );
-  it('refuses encoded traversal and look-alikes', () => {
-    expect(checkSourcePolicy('https://huggingface.co/%2e%2e/x', allow).passed).toBe(false);
-    expect(checkSourcePolicy('https://huggingface.co/a\u2215..\u2215x', allow).passed).toBe(false);
-  });
-  it('fails closed without an allowlist', () =>
-    expect(checkSourcePolicy('https://huggingface.co/x', [])).toMatchObject({
+  it('cites the decision in its facts, with the rule as reason code', () =>
+    expect(sourceVerdict({ decision: 'deny', reason: 'r', evidence, eventId: 'ev-1' })).toEqual({
       passed: false,
-      reasonCode: 'no_allowlist',
+      reasonCode: 'source.not_https',
+      detail: 'r',
+      result: {
+        decision: 'deny',
+        decision_id: 'ev-1',
+        rule_id: 'source.not_https',
+        engine_policy_digest: evidence.policyDigest,
+      },
     }));
+  it('keeps reason codes inside the contracts’ token', () => {
+    expect(reasonCodeOf('tools.allow.Some Tool')).toBe('tools.allow.some_tool');
+    expect(reasonCodeOf('9lives')).toBe('r_9lives');
+  });
 });

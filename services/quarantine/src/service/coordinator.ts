@@ -1,60 +1,100 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { newEventId, type DecisionRequestData } from '@secai/contracts';
 import {
-  ConcurrencyError,
-  newEventId,
-  type DraftEvent,
-  type QuarantineStageName,
-} from '@secai/contracts';
-import {
+  CommandHandler,
   readHistory,
   type EventStore,
   type JetStreamClient,
   type JetStreamManager,
+  type LoadedEvent,
   type Logger,
 } from '@secai/streams';
 import { removeTree } from '../intake/snapshot.js';
+import { isRunEventType } from '../machine.js';
 import type { PolicyBundle } from './policyBundle.js';
 import {
-  completedEvent,
-  decisionOutcome,
-  planFor,
-  stageRejectedEvent,
-  startedEvent,
-  viewRun,
+  nextOf,
+  runDecider,
+  type ArtifactEvent,
+  type ArtifactState,
+  type BoundPolicy,
+  type EngineAnswer,
+  type EventMeta,
   type PromotionDecision,
-  type RunView,
+  type Run,
+  type RunCommand,
+  type RunDecision,
+  type RunEffect,
 } from './run.js';
 import { signatureOf, type StageExecutor } from './stages.js';
+
+/** The kernel's handler for `artifact/<hex>` aggregates, deciding with `runDecider`. */
+export type ArtifactHandler = CommandHandler<RunCommand, ArtifactEvent, ArtifactState, RunEffect>;
+
+/** Asks the policy engine one question with the signed decide command (never throws). */
+export type EngineAsker = (request: DecisionRequestData) => Promise<EngineAnswer>;
 
 export interface CoordinatorDeps {
   store: EventStore;
   log: Logger;
   quarantineDir: string;
-  /** The current policy bundle, or null when none is valid (then no stage runs: fail closed). */
-  bundle: () => PolicyBundle | null;
+  /** The bundle of the active policy now, or null when none is valid (then no run starts). */
+  bundle: () => Promise<PolicyBundle | null>;
   executeStage: StageExecutor;
+  askEngine: EngineAsker;
   behaviorThreads: number;
   now?: () => Date;
 }
 
+/** A stored artifact event as the decider folds it: type and data as stored, plus where it sits. */
+export function artifactEventOf(loaded: LoadedEvent): ArtifactEvent | null {
+  const e = loaded.event;
+  if (e.type !== 'model.acquired' && !isRunEventType(e.type)) return null;
+  const meta: EventMeta = { id: e.id, time: e.time, correlationId: e.correlationid };
+  if (e.causationid !== undefined) meta.causationId = e.causationid;
+  return { type: e.type, data: e.data, meta } as ArtifactEvent;
+}
+
+export function artifactHandler(store: EventStore, log?: Logger): ArtifactHandler {
+  return new CommandHandler({
+    store,
+    aggregateType: 'artifact',
+    decider: runDecider,
+    fromStored: artifactEventOf,
+    toDraft: (e, aggregateId) => ({ type: e.type, aggregateId, data: e.data }),
+    ...(log ? { log } : {}),
+  });
+}
+
+/** The decider names each event's causation and correlation; the kernel appends with them. */
+const metaOf = (decision: RunDecision) => decision.events[0]?.meta ?? {};
+
+const bound = (b: PolicyBundle | null): BoundPolicy | null =>
+  b && { digest: b.digest, policyDigest: b.policyDigest };
+
 /**
- * Drives quarantine runs from their events. For one artifact it loads the aggregate, replays the
- * machine (`viewRun`), does the one next step (start, run a stage, complete, reject) and appends
- * its event with the aggregate's expected sequence, then repeats; it stops when the run waits for
- * the promotion decision or has ended. Because every step is decided from the stored events, a
- * restart resumes exactly where the last appended event left the run: a stage whose event was
- * stored never runs again, a stage without one runs (again, if it was cut off mid-way).
+ * Drives quarantine runs from their events. For one artifact it asks the run decider for the next
+ * step (`Advance`, appended through the kernel with the aggregate's expected sequence, decided
+ * again on a conflict within the kernel's one bound), carries out the work the decision hands
+ * back (a stage in its sandboxed worker, or the source question to the policy engine) and records
+ * its outcome the same way; it stops when the run waits for the promotion decision or has ended.
+ * Because every step is decided from the stored events, a restart resumes exactly where the last
+ * appended event left the run: a stage whose event was stored never runs again, a stage without
+ * one runs (again, if it was cut off mid-way).
  *
  * Runs execute one at a time (stages are CPU- and memory-heavy); artifacts queue in order.
  */
 export class Coordinator {
+  readonly artifacts: ArtifactHandler;
   readonly #deps: CoordinatorDeps;
   readonly #now: () => Date;
   /** Run correlation id → artifact id, so a promotion decision finds its run. */
   readonly #runs = new Map<string, string>();
   readonly #queue: string[] = [];
   readonly #queued = new Set<string>();
+  /** Runs that could not start for want of a policy: taken up again once one is loaded. */
+  readonly #waiting = new Set<string>();
   #draining: Promise<void> | null = null;
   #idleWaiters: (() => void)[] = [];
   #stopped = false;
@@ -62,6 +102,7 @@ export class Coordinator {
   constructor(deps: CoordinatorDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? (() => new Date());
+    this.artifacts = artifactHandler(deps.store, deps.log);
   }
 
   /** Artifacts with an open run in the stream (acquired, not yet promoted or rejected). */
@@ -84,8 +125,8 @@ export class Coordinator {
   async resume(js: JetStreamClient, jsm: JetStreamManager): Promise<number> {
     const open = await this.openRuns(js, jsm);
     for (const id of open) {
-      const view = await this.#view(id);
-      if (view?.correlationId) this.#runs.set(view.correlationId, id);
+      const { state } = await this.artifacts.load(id);
+      if (state.run?.correlationId) this.#runs.set(state.run.correlationId, id);
       this.enqueue(id);
     }
     return open.length;
@@ -99,6 +140,13 @@ export class Coordinator {
       this.#draining = null;
       for (const w of this.#idleWaiters.splice(0)) w();
     });
+  }
+
+  /** A policy was loaded: the runs waiting for one try again. */
+  policyLoaded(): void {
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const id of waiting) this.enqueue(id);
   }
 
   /** Resolves once the queue is empty (tests, shutdown). */
@@ -125,168 +173,149 @@ export class Coordinator {
     }
   }
 
-  async #view(artifactId: string): Promise<(RunView & { lastSequence: number }) | null> {
-    const { events, lastSequence } = await this.#deps.store.load('artifact', artifactId);
-    const view = viewRun(
-      artifactId,
-      events.map((e) => e.event),
-    );
-    return view ? { ...view, lastSequence } : null;
-  }
-
   /** Takes the run of one artifact as far as it can go now. */
   async drive(artifactId: string): Promise<void> {
     const { log } = this.#deps;
     while (!this.#stopped) {
-      const view = await this.#view(artifactId);
-      if (!view) return;
-      const step = view.next;
-      try {
-        switch (step.kind) {
-          case 'start': {
-            const bundle = this.#deps.bundle();
-            if (!bundle) {
-              log.error({ artifact: artifactId }, 'no valid policy bundle: quarantine waits');
-              return;
-            }
-            const correlationId = newEventId(this.#now());
-            this.#runs.set(correlationId, artifactId);
-            const plan = planFor(
-              view.acquired.kind,
-              view.acquired.kind === 'file' && (await hasGgufMagic(this.#path(view))),
-            );
-            await this.#append(view, startedEvent(view, plan, bundle.digest), correlationId);
-            break;
-          }
-          case 'run_stage':
-            await this.#runStage(view, step.stage);
-            break;
-          case 'complete':
-            await this.#append(view, completedEvent(view, this.#now()));
-            log.info({ artifact: artifactId }, 'quarantine passed: promotion decision requested');
-            break;
-          case 'reject':
-            await this.#append(view, stageRejectedEvent(view));
-            await this.#discard(artifactId);
-            log.warn(
-              { artifact: artifactId, stage: step.stage, reason: step.reasonCode },
-              'model rejected',
-            );
-            return;
-          default:
-            return; // awaiting the decision, or done
+      const bundle = await this.#deps.bundle();
+      const { decision, state } = await this.artifacts.handle(
+        artifactId,
+        async (s) => ({
+          type: 'Advance',
+          now: this.#now(),
+          policy: bound(bundle),
+          ggufMagic: s.run !== null && (await this.#startsAsGguf(artifactId, s.run)),
+          newCorrelationId: newEventId(this.#now()),
+        }),
+        { meta: metaOf, perform: (d) => this.#perform(artifactId, d) },
+      );
+      if (decision.refusal) {
+        if (decision.refusal.code === 'policy_unavailable') {
+          this.#waiting.add(artifactId);
+          log.error({ artifact: artifactId }, 'no valid policy is active: the run waits');
         }
-      } catch (err) {
-        if (err instanceof ConcurrencyError) continue; // someone appended: re-read and re-decide
-        throw err;
+        return;
       }
+      const appended = decision.events[0];
+      if (appended) {
+        this.#noteAppended(artifactId, appended);
+        if (appended.type === 'model.rejected') return;
+        continue;
+      }
+      const effect = decision.effects?.[0];
+      if (!effect || effect.kind === 'discard' || state.run === null) return; // waits, or done
+      if (effect.kind === 'run_stage') await this.#runStage(artifactId, state.run, effect, bundle!);
+      else await this.#askSourcePolicy(artifactId, effect.request);
     }
   }
 
   async #runStage(
-    view: RunView & { lastSequence: number },
-    stage: QuarantineStageName,
+    artifactId: string,
+    run: Run,
+    effect: Extract<RunEffect, { kind: 'run_stage' }>,
+    bundle: PolicyBundle,
   ): Promise<void> {
-    const bundle = this.#deps.bundle();
-    const started = Date.now();
-    let draft: DraftEvent<'quarantine.stage.passed'> | DraftEvent<'quarantine.stage.failed'>;
-    if (!bundle || bundle.digest !== view.policyDigest) {
-      // The run is bound to the bundle it started with; judging its remaining stages by other
-      // rules would mix two policies in one result. Fail closed: re-import to run again.
-      draft = failedDraft(view.artifactId, stage, {
-        reasonCode: bundle ? 'policy_changed' : 'policy_unavailable',
-        reason: bundle
-          ? 'the policy bundle changed during the run; import the artifact again'
-          : 'no valid policy bundle is loaded',
-        durationMs: 0,
-      });
-    } else {
-      const path = this.#path(view);
-      const artifact = {
+    const path = this.#path(artifactId, run);
+    const artifact = {
+      path,
+      kind: run.acquired.kind,
+      signaturePath: await signatureOf(
+        this.#deps.quarantineDir,
+        artifactId,
         path,
-        kind: view.acquired.kind,
-        signaturePath: await signatureOf(
-          this.#deps.quarantineDir,
-          view.artifactId,
-          path,
-          view.acquired.kind,
-        ),
-      };
-      const outcome = await this.#deps.executeStage(stage, {
-        view,
-        artifact,
-        bundle,
-        behaviorThreads: this.#deps.behaviorThreads,
-      });
-      const common = {
-        stage,
-        reasonCode: reasonCode(outcome.reasonCode),
-        result: outcome.result,
-        durationMs: outcome.durationMs,
-        isolation: outcome.isolation,
-      };
-      draft = outcome.passed
-        ? { type: 'quarantine.stage.passed', aggregateId: view.artifactId, data: common }
-        : {
-            type: 'quarantine.stage.failed',
-            aggregateId: view.artifactId,
-            data: {
-              ...common,
-              reason: (outcome.detail || outcome.reasonCode).slice(0, 512),
-              ...(outcome.reasonCode.startsWith('worker_')
-                ? { failureClass: reasonCode(outcome.reasonCode.slice('worker_'.length)) }
-                : {}),
-            },
-          };
-    }
-    await this.#append(view, draft);
-    this.#deps.log.info(
-      {
-        artifact: view.artifactId,
-        stage,
-        passed: draft.type === 'quarantine.stage.passed',
-        ms: Date.now() - started,
-      },
-      'stage finished',
-    );
+        run.acquired.kind,
+      ),
+    };
+    const outcome = await this.#deps.executeStage(effect.stage, {
+      run,
+      artifact,
+      bundle,
+      behaviorThreads: this.#deps.behaviorThreads,
+    });
+    await this.#record(artifactId, { type: 'RecordStage', stage: effect.stage, outcome });
+  }
+
+  /** The source question goes to the engine from here: the sandbox has no network. */
+  async #askSourcePolicy(artifactId: string, request: DecisionRequestData): Promise<void> {
+    const answer = await this.#deps.askEngine(request);
+    // The policy is observed after the answer, so a reload in between is noticed.
+    const policy = bound(await this.#deps.bundle());
+    await this.#record(artifactId, { type: 'RecordSourceDecision', answer, policy });
+  }
+
+  async #record(artifactId: string, command: RunCommand): Promise<void> {
+    const { decision } = await this.artifacts.handle(artifactId, command, {
+      meta: metaOf,
+      perform: (d) => this.#perform(artifactId, d),
+    });
+    const recorded = decision.events[0];
+    if (recorded) this.#noteAppended(artifactId, recorded);
   }
 
   /** A `model_promotion` decision: settles the run whose `quarantine.completed` it answers. */
   async onDecision(decision: PromotionDecision, correlationId: string): Promise<void> {
     const artifactId = this.#runs.get(correlationId);
     if (artifactId === undefined) return; // not a run of ours (or an old run's duplicate)
-    const view = await this.#view(artifactId);
-    if (!view) return;
-    const outcome = decisionOutcome(view, decision);
+    const handled = await this.artifacts.handle(
+      artifactId,
+      { type: 'Settle', decision },
+      { meta: metaOf, perform: (d) => this.#perform(artifactId, d) },
+    );
+    const outcome = handled.decision.events[0];
     if (!outcome) return;
-    await this.#deps.store.append([outcome], {
-      expectedSequence: view.lastSequence,
-      causationId: decision.id,
-      correlationId,
-    });
     this.#runs.delete(correlationId);
-    if (outcome.type === 'model.rejected') await this.#discard(artifactId);
     this.#deps.log.info(
       { artifact: artifactId, outcome: outcome.type, decision: decision.data.decision },
       'promotion decided',
     );
   }
 
-  #path(view: RunView): string {
-    return join(this.#deps.quarantineDir, 'artifacts', view.artifactId, view.acquired.name);
+  #noteAppended(artifactId: string, e: ArtifactEvent): void {
+    const { log } = this.#deps;
+    switch (e.type) {
+      case 'quarantine.started':
+        if (e.meta.correlationId) this.#runs.set(e.meta.correlationId, artifactId);
+        break;
+      case 'quarantine.stage.passed':
+      case 'quarantine.stage.failed':
+        log.info(
+          {
+            artifact: artifactId,
+            stage: e.data.stage,
+            passed: e.type === 'quarantine.stage.passed',
+            reason: e.data.reasonCode,
+            ms: e.data.durationMs,
+          },
+          'stage finished',
+        );
+        break;
+      case 'quarantine.completed':
+        log.info({ artifact: artifactId }, 'quarantine passed: promotion decision requested');
+        break;
+      case 'model.rejected':
+        log.warn(
+          { artifact: artifactId, stage: e.data.stage, reason: e.data.reasonCode },
+          'model rejected',
+        );
+        break;
+      default:
+        break;
+    }
   }
 
-  async #append(
-    view: RunView & { lastSequence: number },
-    draft: DraftEvent,
-    correlationId?: string,
-  ): Promise<void> {
-    const last = view.events.at(-1)!;
-    await this.#deps.store.append([draft], {
-      expectedSequence: view.lastSequence,
-      causationId: last.id,
-      correlationId: correlationId ?? view.correlationId ?? view.acquiredEventId,
-    });
+  /** Effects carried out before the append: deleting a rejected artifact (safe to repeat). */
+  async #perform(artifactId: string, decision: RunDecision): Promise<void> {
+    if (decision.effects?.some((e) => e.kind === 'discard')) await this.#discard(artifactId);
+  }
+
+  #path(artifactId: string, run: Run): string {
+    return join(this.#deps.quarantineDir, 'artifacts', artifactId, run.acquired.name);
+  }
+
+  /** The plan needs the format family, read only for a run about to start. */
+  async #startsAsGguf(artifactId: string, run: Run): Promise<boolean> {
+    if (run.acquired.kind !== 'file' || nextOf(run).kind !== 'start') return false;
+    return hasGgufMagic(this.#path(artifactId, run));
   }
 
   /** A rejected artifact's bytes are deleted (and its signature); its events remain. */
@@ -296,45 +325,7 @@ export class Coordinator {
   }
 }
 
-function failedDraft(
-  artifactId: string,
-  stage: QuarantineStageName,
-  f: { reasonCode: string; reason: string; durationMs: number },
-): DraftEvent<'quarantine.stage.failed'> {
-  return {
-    type: 'quarantine.stage.failed',
-    aggregateId: artifactId,
-    data: {
-      stage,
-      reasonCode: f.reasonCode,
-      reason: f.reason,
-      result: {},
-      durationMs: f.durationMs,
-      isolation: {
-        sandbox: 'none',
-        network: 'none',
-        credentialless: true,
-        readOnlyArtifact: true,
-        timeoutMs: 0,
-        outputLimitBytes: 0,
-        exitCode: null,
-        signal: null,
-        reapedDescendants: 0,
-      },
-    },
-  };
-}
-
-/** A reason code as the contracts allow it (lowercase token). */
-function reasonCode(code: string): string {
-  const c = code
-    .toLowerCase()
-    .replace(/[^a-z0-9_.-]/g, '_')
-    .slice(0, 64);
-  return /^[a-z]/.test(c) ? c : `r_${c}`.slice(0, 64);
-}
-
-/** Only the first four bytes of the untrusted file are read here: the plan needs the format family. */
+/** Only the first four bytes of the untrusted file are read here. */
 async function hasGgufMagic(path: string): Promise<boolean> {
   const fh = await open(path, 'r').catch(() => null);
   if (!fh) return false;

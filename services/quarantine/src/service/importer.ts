@@ -1,7 +1,7 @@
 import { lstat, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ConcurrencyError, ValidationError, writeFileAtomic } from '@secai/contracts';
-import type { EventStore, Logger } from '@secai/streams';
+import { ValidationError, writeFileAtomic } from '@secai/contracts';
+import type { Logger } from '@secai/streams';
 import { modelAcquiredData, type AcquisitionSource } from '../intake/event.js';
 import {
   removeTree,
@@ -10,7 +10,6 @@ import {
   type IntakeRefusalReason,
 } from '../intake/snapshot.js';
 import type { Coordinator } from './coordinator.js';
-import { viewRun } from './run.js';
 import { signatureStorePath } from './stages.js';
 
 /** Largest OMS bundle taken with an import (a bundle is a few KiB). */
@@ -54,7 +53,6 @@ export interface ImportHooks {
 export class Importer {
   constructor(
     private readonly deps: {
-      store: EventStore;
       coordinator: Coordinator;
       quarantineDir: string;
       limits: () => Partial<IntakeLimits>;
@@ -92,28 +90,6 @@ export class Importer {
     if (!snapshot.ok) return { ok: false, code: snapshot.reason, message: snapshot.detail };
     const artifactId = snapshot.digest.slice('sha256:'.length);
 
-    const { events, lastSequence } = await this.deps.store.load('artifact', artifactId);
-    const view = viewRun(
-      artifactId,
-      events.map((e) => e.event),
-    );
-    if (view && view.next.kind !== 'done') {
-      return {
-        ok: false,
-        code: 'artifact_in_quarantine',
-        message: `artifact ${artifactId.slice(0, 12)}… is already in quarantine (${view.snapshot.value as string})`,
-      };
-    }
-    if (view?.next.kind === 'done' && view.next.outcome === 'promoted') {
-      // The registry holds the promoted bytes: this fresh copy is not needed.
-      if (!snapshot.reused) await removeTree(dirname(snapshot.path));
-      return {
-        ok: false,
-        code: 'already_promoted',
-        message: `artifact ${artifactId.slice(0, 12)}… was promoted already: see secai model list`,
-      };
-    }
-
     let data;
     try {
       data = modelAcquiredData(snapshot, {
@@ -124,44 +100,55 @@ export class Importer {
       });
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
-      await removeTree(dirname(snapshot.path));
+      // A reused copy is an existing run's: only a fresh one is ours to remove.
+      if (!snapshot.reused) await removeTree(dirname(snapshot.path));
       return { ok: false, code: 'invalid_source', message: err.message.slice(0, 512) };
     }
-    if (signature !== null) {
-      const path = signatureStorePath(quarantineDir, artifactId);
-      await mkdir(dirname(path), { recursive: true, mode: 0o750 });
-      await writeFileAtomic(path, signature, 0o444);
-    }
-    try {
-      const appended = await this.deps.store.append(
-        [{ type: 'model.acquired', aggregateId: artifactId, data }],
-        {
-          expectedSequence: lastSequence,
-          ...(job.requestId !== undefined ? { causationId: job.requestId } : {}),
-          ...(job.correlationId !== undefined ? { correlationId: job.correlationId } : {}),
+    // Whether the artifact may be acquired again is the run decider's rule, decided through the
+    // kernel like every other step of the run.
+    const handled = await this.deps.coordinator.artifacts.handle(
+      artifactId,
+      {
+        type: 'Acquire',
+        data,
+        ...(job.requestId !== undefined ? { causationId: job.requestId } : {}),
+        ...(job.correlationId !== undefined ? { correlationId: job.correlationId } : {}),
+      },
+      {
+        meta: (d) => d.events[0]?.meta ?? {},
+        // The signature is kept before the event that says it may be there.
+        perform: async (d) => {
+          if (d.events.length > 0 && signature !== null) {
+            const path = signatureStorePath(quarantineDir, artifactId);
+            await mkdir(dirname(path), { recursive: true, mode: 0o750 });
+            await writeFileAtomic(path, signature, 0o444);
+          }
         },
-      );
-      this.deps.coordinator.enqueue(artifactId);
-      this.deps.log.info(
-        { artifact: artifactId, via: job.via, reused: snapshot.reused },
-        'artifact acquired',
-      );
+      },
+    );
+    const refusal = handled.decision.refusal;
+    if (refusal) {
+      // The registry holds promoted bytes: this fresh copy is not needed.
+      if (refusal.code === 'already_promoted' && !snapshot.reused)
+        await removeTree(dirname(snapshot.path));
       return {
-        ok: true,
-        artifactId,
-        digest: snapshot.digest,
-        eventId: appended.ids[0]!,
-        reused: snapshot.reused,
+        ok: false,
+        code: refusal.code as ImportRefusalCode,
+        message: `artifact ${artifactId.slice(0, 12)}…: ${refusal.message}`,
       };
-    } catch (err) {
-      if (err instanceof ConcurrencyError)
-        return {
-          ok: false,
-          code: 'artifact_in_quarantine',
-          message: `artifact ${artifactId.slice(0, 12)}… was acquired concurrently`,
-        };
-      throw err;
     }
+    this.deps.coordinator.enqueue(artifactId);
+    this.deps.log.info(
+      { artifact: artifactId, via: job.via, reused: snapshot.reused },
+      'artifact acquired',
+    );
+    return {
+      ok: true,
+      artifactId,
+      digest: snapshot.digest,
+      eventId: handled.appended!.ids[0]!,
+      reused: snapshot.reused,
+    };
   }
 }
 

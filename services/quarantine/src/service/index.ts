@@ -1,3 +1,4 @@
+export * from './activePolicy.js';
 export * from './config.js';
 export * from './coordinator.js';
 export * from './importer.js';

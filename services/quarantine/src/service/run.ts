@@ -1,141 +1,414 @@
 import {
-  IllegalStateError,
-  type CloudEvent,
-  type DraftEvent,
+  decided,
+  refused,
+  type Decider,
+  type Decision,
+  type DecisionRequestData,
+  type DecisionResponseData,
   type EventData,
   type QuarantineStageName,
 } from '@secai/contracts';
 import {
+  advanceRun,
+  initialRun,
   nextStep,
   plannedStages,
-  replayRun,
   type NextStep,
-  type QuarantineMachineEvent,
   type QuarantineSnapshot,
+  type RunEventType,
 } from '../machine.js';
+import type { SandboxedStage, StageOutcome } from '../stages/runStage.js';
+import {
+  LOCAL_IMPORT,
+  reasonCodeOf,
+  sourcePolicyRequest,
+  sourceVerdict,
+  type SourceVerdict,
+} from '../stages/sourcePolicy.js';
+
+// The quarantine's rules as a decider (ARCHITECTURE §4) over one `artifact/<hex>` aggregate: its
+// state is a fold of the stored events (the run's machine replayed with `transition()`), a
+// command carries what the edge observed (the active policy, the stage's outcome, the engine's
+// answer, the clock), and the decision says which events to append and which work comes next.
+// No I/O: the coordinator observes, carries out the effects and appends through the kernel.
+
+export type ArtifactEventType = 'model.acquired' | RunEventType;
 
 /**
- * The pure side of the quarantine service: what the stored events of one artifact say about its
- * current run, and the exact events the next step appends. Time and ids come in as arguments;
- * the coordinator does the I/O.
+ * Where an event stands in the chain of consequences. A stored event carries its `id` and `time`
+ * as well; a decided one carries the causation and correlation it is to be appended with.
  */
-export interface RunView {
-  /** The artifact aggregate id (digest hex). */
-  artifactId: string;
-  acquired: EventData<'model.acquired'>;
-  acquiredEventId: string;
-  /** Runs started on this artifact before the current one, plus one once it has started. */
-  attempt: number;
-  /** Events of the current run: from its `model.acquired` on. */
-  events: readonly CloudEvent[];
-  snapshot: QuarantineSnapshot;
-  next: NextStep;
-  /** The run's correlation id (its `quarantine.started`), null before it started. */
-  correlationId: string | null;
-  /** Id of the run's `quarantine.completed`, null before. */
-  completedEventId: string | null;
-  policyDigest: string | null;
+export interface EventMeta {
+  id?: string;
+  time?: string;
+  causationId?: string;
+  correlationId?: string;
 }
 
-type AnyEvent = Pick<CloudEvent, 'id' | 'type' | 'data' | 'correlationid' | 'time'>;
+/** One event of an artifact aggregate: its type and data exactly as stored, and its metadata. */
+export type ArtifactEvent = {
+  [T in ArtifactEventType]: { type: T; data: EventData<T>; meta: EventMeta };
+}[ArtifactEventType];
 
-/** The machine events of a run's stored events (other types are not the machine's). */
-export function toMachineEvents(events: readonly AnyEvent[]): QuarantineMachineEvent[] {
-  const out: QuarantineMachineEvent[] = [];
-  for (const e of events) {
-    switch (e.type) {
-      case 'quarantine.started': {
-        const d = e.data as EventData<'quarantine.started'>;
-        out.push({
-          type: 'quarantine.started',
-          plannedStages: d.plannedStages,
-          policyDigest: d.policyDigest,
-        });
-        break;
-      }
-      case 'quarantine.stage.passed':
-        out.push({
-          type: 'quarantine.stage.passed',
-          stage: (e.data as EventData<'quarantine.stage.passed'>).stage,
-        });
-        break;
-      case 'quarantine.stage.failed': {
-        const d = e.data as EventData<'quarantine.stage.failed'>;
-        out.push({ type: 'quarantine.stage.failed', stage: d.stage, reasonCode: d.reasonCode });
-        break;
-      }
-      case 'quarantine.completed':
-      case 'model.promoted':
-      case 'model.rejected':
-        out.push({ type: e.type });
-        break;
-      default:
-        break;
+/** The current run: from the artifact's last `model.acquired` on. */
+export interface Run {
+  acquired: EventData<'model.acquired'>;
+  acquiredEventId: string | null;
+  machine: QuarantineSnapshot;
+  /** The run's correlation id (set on `quarantine.started`), null before it started. */
+  correlationId: string | null;
+  startedAt: string | null;
+  policyDigest: string | null;
+  /** Passed stages' data, in order. */
+  passed: EventData<'quarantine.stage.passed'>[];
+  failed: EventData<'quarantine.stage.failed'> | null;
+  completed: { id: string | null; data: EventData<'quarantine.completed'> } | null;
+}
+
+export interface ArtifactState {
+  run: Run | null;
+  /** `quarantine.started` events over every run of the artifact (a rejected one may run again). */
+  attempts: number;
+  /** Id of the last stored event: the causation of the next step's event. */
+  lastEventId: string | null;
+}
+
+/** The policy a run is bound to, as the edge observes it now (null: none is active). */
+export interface BoundPolicy {
+  /** The bundle digest recorded on `quarantine.started` (see policyBundle.ts). */
+  digest: string;
+  /** The engine's own policy digest inside it (the `policy.loaded` digest). */
+  policyDigest: string;
+}
+
+/** The engine's answer to the source question, or why there is none. */
+export type EngineAnswer =
+  { ok: true; response: DecisionResponseData } | { ok: false; code: string; message: string };
+
+export interface PromotionDecision {
+  id: string;
+  causationId: string | undefined;
+  data: EventData<'policy.decided'>;
+}
+
+export type RunCommand =
+  | {
+      type: 'Acquire';
+      data: EventData<'model.acquired'>;
+      causationId?: string;
+      correlationId?: string;
+    }
+  | {
+      /** Take the run one step: start it, ask for a stage, complete or reject it. */
+      type: 'Advance';
+      now: Date;
+      policy: BoundPolicy | null;
+      /** Whether the file starts with the GGUF magic (read only when the run starts). */
+      ggufMagic: boolean;
+      /** The correlation id a run started now gets. */
+      newCorrelationId: string;
+    }
+  | { type: 'RecordStage'; stage: SandboxedStage; outcome: StageOutcome }
+  | { type: 'RecordSourceDecision'; answer: EngineAnswer; policy: BoundPolicy | null }
+  | { type: 'Settle'; decision: PromotionDecision };
+
+/**
+ * Work a decision hands to the edge. `discard` (delete a rejected artifact's bytes) is carried out
+ * before the rejection is appended, and is safe to repeat; the others are the next step's work,
+ * decided with no event: its outcome comes back as `RecordStage` / `RecordSourceDecision`.
+ */
+export type RunEffect =
+  | { kind: 'run_stage'; stage: SandboxedStage }
+  | { kind: 'ask_policy_engine'; stage: 'source_policy'; request: DecisionRequestData }
+  | { kind: 'discard' };
+
+export type RunRefusalCode =
+  | 'artifact_in_quarantine'
+  | 'already_promoted'
+  | 'no_run'
+  | 'policy_unavailable'
+  | 'stage_not_expected';
+
+export type RunDecision = Decision<ArtifactEvent, RunEffect>;
+
+/** Isolation facts of a stage that ran no worker (the engine answered, or it failed before). */
+export const NO_WORKER: EventData<'quarantine.stage.passed'>['isolation'] = {
+  sandbox: 'none',
+  network: 'none',
+  credentialless: true,
+  readOnlyArtifact: true,
+  timeoutMs: 0,
+  outputLimitBytes: 0,
+  exitCode: null,
+  signal: null,
+  reapedDescendants: 0,
+};
+
+export function initialState(): ArtifactState {
+  return { run: null, attempts: 0, lastEventId: null };
+}
+
+export function evolve(state: ArtifactState, event: ArtifactEvent): ArtifactState {
+  const lastEventId = event.meta.id ?? state.lastEventId;
+  if (event.type === 'model.acquired') {
+    // A new run: an artifact rejected earlier may be imported again.
+    return {
+      attempts: state.attempts,
+      lastEventId,
+      run: {
+        acquired: event.data,
+        acquiredEventId: event.meta.id ?? null,
+        machine: initialRun(),
+        correlationId: null,
+        startedAt: null,
+        policyDigest: null,
+        passed: [],
+        failed: null,
+        completed: null,
+      },
+    };
+  }
+  const run = state.run;
+  if (run === null) return { ...state, lastEventId };
+  const machine = advanceRun(run.machine, event);
+  // Every event the machine accepts moves it to another state; one it refused (out of order, a
+  // second start) changes nothing but the cursor.
+  if (machine.value === run.machine.value) return { ...state, lastEventId };
+  const next: Run = { ...run, machine };
+  switch (event.type) {
+    case 'quarantine.started':
+      next.correlationId = event.meta.correlationId ?? null;
+      next.startedAt = event.meta.time ?? null;
+      next.policyDigest = event.data.policyDigest;
+      return { run: next, attempts: state.attempts + 1, lastEventId };
+    case 'quarantine.stage.passed':
+      next.passed = [...run.passed, event.data];
+      break;
+    case 'quarantine.stage.failed':
+      next.failed = event.data;
+      break;
+    case 'quarantine.completed':
+      next.completed = { id: event.meta.id ?? null, data: event.data };
+      break;
+    default:
+      break;
+  }
+  return { ...state, run: next, lastEventId };
+}
+
+export function nextOf(run: Run): NextStep {
+  return nextStep(run.machine);
+}
+
+export function decide(command: RunCommand, state: ArtifactState): RunDecision {
+  switch (command.type) {
+    case 'Acquire':
+      return acquire(command, state);
+    case 'Advance':
+      return advance(command, state);
+    case 'RecordStage':
+      return recordStage(command, state);
+    case 'RecordSourceDecision':
+      return recordSourceDecision(command, state);
+    case 'Settle':
+      return settle(command, state);
+    default: {
+      const never: never = command;
+      return never;
     }
   }
-  return out;
+}
+
+/** The decider in the shape the kernel and `deciderSpec` take. */
+export const runDecider: Decider<RunCommand, ArtifactEvent, ArtifactState, RunEffect> = {
+  decide,
+  evolve,
+  initialState,
+};
+
+function acquire(c: Extract<RunCommand, { type: 'Acquire' }>, state: ArtifactState): RunDecision {
+  const next = state.run ? nextOf(state.run) : null;
+  if (next?.kind === 'done' && next.outcome === 'promoted')
+    return refused('already_promoted', 'the artifact was promoted already: see secai model list');
+  if (next !== null && next.kind !== 'done')
+    return refused(
+      'artifact_in_quarantine',
+      `the artifact is already in quarantine (${String(state.run!.machine.value)})`,
+    );
+  return decided([
+    event('model.acquired', c.data, {
+      ...(c.causationId !== undefined ? { causationId: c.causationId } : {}),
+      ...(c.correlationId !== undefined ? { correlationId: c.correlationId } : {}),
+    }),
+  ]);
+}
+
+function advance(c: Extract<RunCommand, { type: 'Advance' }>, state: ArtifactState): RunDecision {
+  const run = state.run;
+  if (run === null) return refused('no_run', 'the artifact was never acquired');
+  const step = nextOf(run);
+  switch (step.kind) {
+    case 'start': {
+      // Fail closed: no run starts without a policy to bind it to; it waits for one.
+      if (c.policy === null)
+        return refused('policy_unavailable', 'no policy is active: the run waits');
+      const plan = planFor(run.acquired.kind, c.ggufMagic);
+      return decided([
+        event(
+          'quarantine.started',
+          { attempt: state.attempts + 1, policyDigest: c.policy.digest, plannedStages: plan },
+          {
+            ...causedBy(state),
+            correlationId: c.newCorrelationId,
+          },
+        ),
+      ]);
+    }
+    case 'run_stage': {
+      const changed = policyProblem(run, c.policy);
+      if (changed) return decided([stageFailed(state, step.stage, changed)]);
+      if (step.stage !== 'source_policy')
+        return decided([], { effects: [{ kind: 'run_stage', stage: step.stage }] });
+      const url = run.acquired.source.url;
+      if (url === undefined || url === '')
+        return decided([stageEvent(state, 'source_policy', LOCAL_IMPORT)]);
+      return decided([], {
+        effects: [
+          { kind: 'ask_policy_engine', stage: 'source_policy', request: sourcePolicyRequest(url) },
+        ],
+      });
+    }
+    case 'complete':
+      return decided([completedEvent(state, run, c.now)]);
+    case 'reject':
+      return decided([stageRejectedEvent(state, run)], { effects: [{ kind: 'discard' }] });
+    default:
+      return decided([], { outcome: step.kind });
+  }
+}
+
+function recordStage(
+  c: Extract<RunCommand, { type: 'RecordStage' }>,
+  state: ArtifactState,
+): RunDecision {
+  const expected = expectStage(state, c.stage);
+  if (expected) return expected;
+  const o = c.outcome;
+  const common = {
+    stage: c.stage,
+    reasonCode: reasonCodeOf(o.reasonCode),
+    result: o.result,
+    durationMs: o.durationMs,
+    isolation: o.isolation,
+  };
+  if (o.passed) return decided([event('quarantine.stage.passed', common, causedBy(state))]);
+  return decided([
+    event(
+      'quarantine.stage.failed',
+      {
+        ...common,
+        reason: (o.detail || o.reasonCode).slice(0, 512),
+        ...(o.reasonCode.startsWith('worker_')
+          ? { failureClass: reasonCodeOf(o.reasonCode.slice('worker_'.length)) }
+          : {}),
+      },
+      causedBy(state),
+    ),
+  ]);
+}
+
+function recordSourceDecision(
+  c: Extract<RunCommand, { type: 'RecordSourceDecision' }>,
+  state: ArtifactState,
+): RunDecision {
+  const expected = expectStage(state, 'source_policy');
+  if (expected) return expected;
+  const run = state.run!;
+  const changed = policyProblem(run, c.policy);
+  if (changed) return decided([stageFailed(state, 'source_policy', changed)]);
+  if (!c.answer.ok)
+    // The engine could not be asked: deny, as every gate does (re-import to run again).
+    return decided([
+      stageFailed(state, 'source_policy', {
+        reasonCode: 'policy_unavailable',
+        reason: `the policy engine did not decide: ${c.answer.code}`,
+      }),
+    ]);
+  const { response } = c.answer;
+  if (response.evidence.policyDigest !== c.policy!.policyDigest)
+    // The engine judged under another policy than the one this run is bound to.
+    return decided([stageFailed(state, 'source_policy', POLICY_CHANGED)]);
+  if (response.eventId === null)
+    return decided([
+      stageFailed(state, 'source_policy', {
+        reasonCode: 'decision_not_recorded',
+        reason: 'the policy engine did not record its decision',
+      }),
+    ]);
+  const verdict = sourceVerdict({ ...response, eventId: response.eventId });
+  // The stage rests on the recorded decision: it is the event's causation.
+  return decided([
+    stageEvent(state, 'source_policy', verdict, {
+      causationId: response.eventId,
+      correlationId: run.correlationId ?? undefined,
+    }),
+  ]);
 }
 
 /**
- * The current run of an artifact: the events from its last `model.acquired` on (an artifact
- * rejected earlier may be imported again and gets a new run). Null when it was never acquired.
+ * The outcome of the `model_promotion` decision that answers this run's `quarantine.completed`;
+ * nothing when the decision is not this run's (an old run's, or a redelivered duplicate).
  */
-export function viewRun(artifactId: string, history: readonly AnyEvent[]): RunView | null {
-  let start = -1;
-  let attempts = 0;
-  history.forEach((e, i) => {
-    if (e.type === 'model.acquired') start = i;
-    if (e.type === 'quarantine.started') attempts++;
-  });
-  if (start < 0) return null;
-  const events = history.slice(start) as CloudEvent[];
-  const snapshot = replayRun(toMachineEvents(events));
-  const started = events.find((e) => e.type === 'quarantine.started');
-  const completed = events.find((e) => e.type === 'quarantine.completed');
-  return {
-    artifactId,
-    acquired: events[0]!.data as EventData<'model.acquired'>,
-    acquiredEventId: events[0]!.id,
-    attempt: started ? attempts : attempts + 1,
-    events,
-    snapshot,
-    next: nextStep(snapshot),
-    correlationId: started?.correlationid ?? null,
-    completedEventId: completed?.id ?? null,
-    policyDigest: started ? (started.data as EventData<'quarantine.started'>).policyDigest : null,
+function settle(c: Extract<RunCommand, { type: 'Settle' }>, state: ArtifactState): RunDecision {
+  const run = state.run;
+  if (run === null || nextOf(run).kind !== 'await_decision') return decided([]);
+  const { decision } = c;
+  if (decision.causationId === undefined || decision.causationId !== run.completed?.id)
+    return decided([]);
+  const completed = run.completed.data;
+  const meta = {
+    causationId: decision.id,
+    ...(run.correlationId !== null ? { correlationId: run.correlationId } : {}),
   };
+  if (decision.data.decision === 'allow' && completed.format !== null) {
+    return decided([
+      event(
+        'model.promoted',
+        {
+          decisionId: decision.id,
+          name: run.acquired.displayName ?? run.acquired.name,
+          fileName: run.acquired.name,
+          format: completed.format,
+          digest: run.acquired.digest,
+          sizeBytes: run.acquired.sizeBytes,
+          policyDigest: completed.policyDigest,
+        },
+        meta,
+      ),
+    ]);
+  }
+  return decided(
+    [
+      event(
+        'model.rejected',
+        {
+          decisionId: decision.id,
+          name: run.acquired.name,
+          stage: null,
+          reasonCode: reasonCodeOf(decision.data.evidence.ruleId),
+          reason: `promotion denied: ${decision.data.reason}`.slice(0, 512),
+        },
+        meta,
+      ),
+    ],
+    { effects: [{ kind: 'discard' }] },
+  );
 }
 
 /** Stages planned for an artifact: directories get the diffusion scan, GGUF files the behavioural test. */
 export function planFor(kind: 'file' | 'directory', ggufMagic: boolean): QuarantineStageName[] {
   if (kind === 'directory') return plannedStages('diffusion-directory');
   return plannedStages(ggufMagic ? 'gguf' : 'safetensors');
-}
-
-export function startedEvent(
-  view: RunView,
-  plan: readonly QuarantineStageName[],
-  policyDigest: string,
-): DraftEvent<'quarantine.started'> {
-  return {
-    type: 'quarantine.started',
-    aggregateId: view.artifactId,
-    data: { attempt: view.attempt, policyDigest, plannedStages: [...plan] },
-  };
-}
-
-/** Result facts of a stage event, by stage, for the current run. */
-function stageResults(
-  view: RunView,
-): Map<QuarantineStageName, EventData<'quarantine.stage.passed'>> {
-  const out = new Map<QuarantineStageName, EventData<'quarantine.stage.passed'>>();
-  for (const e of view.events) {
-    if (e.type === 'quarantine.stage.passed') {
-      const d = e.data as EventData<'quarantine.stage.passed'>;
-      out.set(d.stage, d);
-    }
-  }
-  return out;
 }
 
 const PROVENANCE_LEVELS = ['none', 'recorded', 'signature-verified', 'manifest-pinned'] as const;
@@ -147,28 +420,25 @@ function oneOf<T extends string>(values: readonly T[], value: unknown, fallback:
 }
 
 /** `quarantine.completed` once every planned stage passed: the whole result for the policy engine. */
-export function completedEvent(view: RunView, now: Date): DraftEvent<'quarantine.completed'> {
-  if (view.next.kind !== 'complete')
-    throw new IllegalStateError(`run ${view.artifactId} is not ready to complete`);
-  const results = stageResults(view);
+function completedEvent(state: ArtifactState, run: Run, now: Date): ArtifactEvent {
+  const results = new Map(run.passed.map((s) => [s.stage, s]));
   const r = (stage: QuarantineStageName) => results.get(stage)?.result ?? {};
   const behavior = results.get('behavioral_test')?.result;
-  const started = view.events.find((e) => e.type === 'quarantine.started')!;
   const signer = r('provenance').signer;
-  return {
-    type: 'quarantine.completed',
-    aggregateId: view.artifactId,
-    data: {
+  const startedAt = run.startedAt === null ? now.getTime() : Date.parse(run.startedAt);
+  return event(
+    'quarantine.completed',
+    {
       passed: true,
       reasonCode: 'all_stages_passed',
       format:
-        view.acquired.kind === 'directory'
+        run.acquired.kind === 'directory'
           ? 'diffusion-directory'
           : oneOf(FORMATS, r('format_gate').format, 'safetensors'),
-      sizeBytes: view.acquired.sizeBytes,
+      sizeBytes: run.acquired.sizeBytes,
       signer: typeof signer === 'string' && signer !== '' ? signer.slice(0, 256) : null,
       failedStage: null,
-      stages: [...results.values()].map((s) => ({
+      stages: run.passed.map((s) => ({
         stage: s.stage,
         passed: true,
         reasonCode: s.reasonCode,
@@ -184,74 +454,110 @@ export function completedEvent(view: RunView, now: Date): DraftEvent<'quarantine
         : null,
       provenance: oneOf(PROVENANCE_LEVELS, r('provenance').level, 'none'),
       pin: oneOf(PIN_STATUSES, r('hash_pin').pin, 'unpinned'),
-      policyDigest: view.policyDigest!,
-      durationMs: Math.max(0, now.getTime() - Date.parse(started.time)),
+      policyDigest: run.policyDigest!,
+      durationMs: Math.max(0, now.getTime() - startedAt),
     },
-  };
+    causedBy(state),
+  );
 }
 
 /** The run failed a stage: `model.rejected` naming it (no decision was asked). */
-export function stageRejectedEvent(view: RunView): DraftEvent<'model.rejected'> {
-  if (view.next.kind !== 'reject')
-    throw new IllegalStateError(`run ${view.artifactId} has no failed stage`);
-  const failed = view.events.find((e) => e.type === 'quarantine.stage.failed')!
-    .data as EventData<'quarantine.stage.failed'>;
-  return {
-    type: 'model.rejected',
-    aggregateId: view.artifactId,
-    data: {
+function stageRejectedEvent(state: ArtifactState, run: Run): ArtifactEvent {
+  const failed = run.failed!;
+  return event(
+    'model.rejected',
+    {
       decisionId: null,
-      name: view.acquired.name,
+      name: run.acquired.name,
       stage: failed.stage,
       reasonCode: failed.reasonCode,
       reason: `${failed.stage} failed: ${failed.reason}`.slice(0, 512),
     },
-  };
+    causedBy(state),
+  );
 }
 
-export interface PromotionDecision {
-  id: string;
-  causationId: string | undefined;
-  data: EventData<'policy.decided'>;
-}
+const POLICY_CHANGED = {
+  reasonCode: 'policy_changed',
+  reason: 'the policy changed during the run; import the artifact again',
+};
 
 /**
- * The outcome of the `model_promotion` decision that answers this run's `quarantine.completed`;
- * null when the decision is not this run's (an old run's, or a redelivered duplicate).
+ * The run is bound to the policy it started with; judging its remaining stages by other rules
+ * would mix two policies in one result. Fail closed: re-import to run again.
  */
-export function decisionOutcome(
-  view: RunView,
-  decision: PromotionDecision,
-): DraftEvent<'model.promoted'> | DraftEvent<'model.rejected'> | null {
-  if (view.next.kind !== 'await_decision') return null;
-  if (decision.causationId === undefined || decision.causationId !== view.completedEventId)
-    return null;
-  const completed = view.events.find((e) => e.type === 'quarantine.completed')!
-    .data as EventData<'quarantine.completed'>;
-  if (decision.data.decision === 'allow' && completed.format !== null) {
-    return {
-      type: 'model.promoted',
-      aggregateId: view.artifactId,
-      data: {
-        decisionId: decision.id,
-        name: view.acquired.displayName ?? view.acquired.name,
-        fileName: view.acquired.name,
-        format: completed.format,
-        digest: view.acquired.digest,
-        sizeBytes: view.acquired.sizeBytes,
-        policyDigest: completed.policyDigest,
-      },
-    };
-  }
-  return {
-    type: 'model.rejected',
-    aggregateId: view.artifactId,
-    data: {
-      decisionId: decision.id,
-      name: view.acquired.name,
-      stage: null,
-      reasonCode: decision.data.evidence.ruleId.replace(/[^a-z0-9_.-]/g, '_').slice(0, 64),
-      reason: `promotion denied: ${decision.data.reason}`.slice(0, 512),
-    },
+function policyProblem(
+  run: Run,
+  policy: BoundPolicy | null,
+): { reasonCode: string; reason: string } | null {
+  if (policy === null) return { reasonCode: 'policy_unavailable', reason: 'no policy is active' };
+  if (policy.digest !== run.policyDigest) return POLICY_CHANGED;
+  return null;
+}
+
+function expectStage(state: ArtifactState, stage: QuarantineStageName): RunDecision | null {
+  const step = state.run ? nextOf(state.run) : null;
+  if (step?.kind === 'run_stage' && step.stage === stage) return null;
+  // Another writer recorded this stage (or ended the run) meanwhile: nothing to add.
+  return refused(
+    'stage_not_expected',
+    `stage ${stage} is not expected now (next: ${step === null ? 'no run' : step.kind === 'run_stage' ? step.stage : step.kind})`,
+  );
+}
+
+function stageEvent(
+  state: ArtifactState,
+  stage: QuarantineStageName,
+  v: SourceVerdict,
+  meta: { causationId?: string | undefined; correlationId?: string | undefined } = causedBy(state),
+): ArtifactEvent {
+  const common = {
+    stage,
+    reasonCode: v.reasonCode,
+    result: v.result,
+    durationMs: 0,
+    isolation: NO_WORKER,
   };
+  return v.passed
+    ? event('quarantine.stage.passed', common, meta)
+    : event('quarantine.stage.failed', { ...common, reason: v.detail || v.reasonCode }, meta);
+}
+
+function stageFailed(
+  state: ArtifactState,
+  stage: QuarantineStageName,
+  f: { reasonCode: string; reason: string },
+): ArtifactEvent {
+  return event(
+    'quarantine.stage.failed',
+    {
+      stage,
+      reasonCode: f.reasonCode,
+      reason: f.reason,
+      result: {},
+      durationMs: 0,
+      isolation: NO_WORKER,
+    },
+    causedBy(state),
+  );
+}
+
+/** The default chain: caused by the aggregate's last event, correlated with the run. */
+function causedBy(state: ArtifactState): { causationId?: string; correlationId?: string } {
+  const correlation = state.run?.correlationId ?? state.run?.acquiredEventId ?? null;
+  return {
+    ...(state.lastEventId !== null ? { causationId: state.lastEventId } : {}),
+    ...(correlation !== null ? { correlationId: correlation } : {}),
+  };
+}
+
+function event<T extends ArtifactEventType>(
+  type: T,
+  data: EventData<T>,
+  meta: { causationId?: string | undefined; correlationId?: string | undefined },
+): ArtifactEvent {
+  const clean: EventMeta = {};
+  if (meta.causationId !== undefined) clean.causationId = meta.causationId;
+  if (meta.correlationId !== undefined) clean.correlationId = meta.correlationId;
+  return { type, data, meta: clean } as ArtifactEvent;
 }

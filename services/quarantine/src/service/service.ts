@@ -4,6 +4,7 @@ import { progressSubject, type EventData, type ServiceName } from '@secai/contra
 import {
   recordRefusedCommand,
   runConsumer,
+  sendCommand,
   serveCommand,
   type EventStore,
   type JetStreamClient,
@@ -15,14 +16,17 @@ import {
 } from '@secai/streams';
 import { cleanupIncomplete, type IntakeLimits } from '../intake/snapshot.js';
 import type { QuarantineConfig } from './config.js';
-import { Coordinator } from './coordinator.js';
+import { ActivePolicyReader } from './activePolicy.js';
+import { Coordinator, type EngineAsker } from './coordinator.js';
 import { Importer, type ImportOutcome } from './importer.js';
 import { InboxWatcher, returnClaims } from './inbox.js';
 import { loadPolicyBundle, type PolicyBundle } from './policyBundle.js';
 import { sandboxedStages, type StageExecutor } from './stages.js';
 
 export const PROMOTION_DECISIONS_DURABLE = 'quarantine-promotion-decisions';
-const BUNDLE_REFRESH_MS = 5000;
+export const POLICY_LOADED_DURABLE = 'quarantine-policy-loaded';
+/** How long the source question may take (the engine answers once its decision is stored). */
+const DECIDE_TIMEOUT_MS = 10_000;
 const PROGRESS_EVERY_MS = 250;
 
 export interface QuarantineClient {
@@ -36,7 +40,8 @@ export interface QuarantineService {
   coordinator: Coordinator;
   importer: Importer;
   inbox: InboxWatcher;
-  bundle(): PolicyBundle | null;
+  /** The bundle of the engine's active policy now (null: none is valid). */
+  bundle(): Promise<PolicyBundle | null>;
   stop(): Promise<void>;
 }
 
@@ -58,35 +63,59 @@ export async function startQuarantine(
   await cleanupIncomplete(config.quarantineDir);
   await returnClaims(config.quarantineDir, config.inboxDir, log);
 
-  let bundle: PolicyBundle | null = null;
-  const refresh = async () => {
-    const loaded = await loadPolicyBundle(config.policyDir);
+  // The policy comes from the engine's `policy.loaded` events, read when a decision needs it;
+  // the quarantine's own inputs (models lock, YARA rules) are read from disk at the same moment.
+  const activePolicy = new ActivePolicyReader({ ...client, log });
+  let last: PolicyBundle | null = null;
+  const bundle = async (): Promise<PolicyBundle | null> => {
+    const loaded = await loadPolicyBundle(await activePolicy.current(), config.policyDir);
     if (loaded.ok) {
-      if (bundle?.digest !== loaded.bundle.digest)
-        log.info({ digest: loaded.bundle.digest }, 'policy bundle loaded');
-      bundle = loaded.bundle;
-    } else {
-      if (bundle !== null) log.error({ problem: loaded.problem }, 'policy bundle refused');
-      bundle = null; // fail closed: no stage runs without a valid policy
+      if (last?.digest !== loaded.bundle.digest)
+        log.info(
+          { digest: loaded.bundle.digest, policyDigest: loaded.bundle.policyDigest },
+          'policy bundle bound',
+        );
+      last = loaded.bundle;
+      return last;
+    }
+    if (last !== null) log.error({ problem: loaded.problem }, 'policy bundle refused');
+    last = null; // fail closed: no run starts and no stage runs without a valid policy
+    return null;
+  };
+  if (!(await bundle())) log.warn('no valid policy is active yet: runs wait for policy.loaded');
+
+  const askEngine: EngineAsker = async (request) => {
+    try {
+      const reply = await sendCommand(client.nc, {
+        command: 'policy-engine.decide',
+        signer: client.store.signer,
+        trust: client.store.trust,
+        request,
+        timeoutMs: DECIDE_TIMEOUT_MS,
+      });
+      return reply.ok
+        ? { ok: true, response: reply.result }
+        : { ok: false, code: reply.code, message: reply.message };
+    } catch (err) {
+      log.error({ err }, 'the policy engine did not answer');
+      return { ok: false, code: 'POLICY_UNAVAILABLE', message: 'the policy engine did not answer' };
     }
   };
-  await refresh();
-  if (!bundle) log.warn({ policyDir: config.policyDir }, 'no valid policy bundle yet');
-  const refresher = setInterval(() => void refresh().catch(() => undefined), BUNDLE_REFRESH_MS);
 
   const coordinator = new Coordinator({
     store: client.store,
     log,
     quarantineDir: config.quarantineDir,
-    bundle: () => bundle,
+    bundle,
+    askEngine,
     executeStage: options.executeStage ?? sandboxedStages,
     behaviorThreads: config.behaviorThreads,
   });
+  let limits: Partial<IntakeLimits> = intakeLimits(last);
   const importer = new Importer({
-    store: client.store,
     coordinator,
     quarantineDir: config.quarantineDir,
-    limits: () => intakeLimits(bundle),
+    limits: () => limits,
     log,
   });
   const inbox = new InboxWatcher({
@@ -119,12 +148,27 @@ export async function startQuarantine(
       log.error({ err, seq: meta.seq }, 'promotion outcome failed; will retry'),
   });
 
+  // Runs that wait for a policy start once the engine records one (the event is only the
+  // signal: the policy itself is read again from policy/active when the run starts).
+  const policyLoaded: RunningConsumer = await runConsumer(client.js, client.jsm, {
+    durable: POLICY_LOADED_DURABLE,
+    filterSubject: 'secai.evt.policy.active',
+    types: ['policy.loaded'],
+    deliverPolicy: 'new',
+    store: client.store,
+    handler: () => {
+      coordinator.policyLoaded();
+      return Promise.resolve();
+    },
+    onError: (err, meta) => log.error({ err, seq: meta.seq }, 'policy.loaded not taken up'),
+  });
+
   const importSub: Subscription = serveCommand(client.nc, {
     command: 'quarantine.import',
     signer: client.store.signer,
     trust: client.store.trust,
     handle: async (req, ctx) => {
-      await refresh();
+      limits = intakeLimits(await bundle());
       if (
         STAGING_ONLY.includes(ctx.caller as ServiceName) &&
         !(await insideDir(req.path, join(config.stateDir, 'import-staging')))
@@ -198,12 +242,12 @@ export async function startQuarantine(
     coordinator,
     importer,
     inbox,
-    bundle: () => bundle,
+    bundle,
     async stop() {
-      clearInterval(refresher);
       importSub.unsubscribe();
       await inbox.stop();
       await decisions.stop();
+      await policyLoaded.stop();
       await coordinator.stop();
     },
   };

@@ -1,10 +1,14 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { QuarantineStageName } from '@secai/contracts';
-import { runStage, type StageOutcome, type StageRequest } from '../stages/runStage.js';
+import {
+  runStage,
+  type SandboxedStage,
+  type StageOutcome,
+  type StageRequest,
+} from '../stages/runStage.js';
 import type { SandboxLimits } from '../sandbox/index.js';
 import type { PolicyBundle } from './policyBundle.js';
-import type { RunView } from './run.js';
+import type { Run } from './run.js';
 
 /** Where a run's artifact and its optional signature bundle are. */
 export interface ArtifactLocation {
@@ -15,24 +19,18 @@ export interface ArtifactLocation {
 }
 
 export interface StageContext {
-  view: RunView;
+  run: Run;
   artifact: ArtifactLocation;
   bundle: PolicyBundle;
   behaviorThreads: number;
 }
 
-export type StageExecutor = (
-  stage: QuarantineStageName,
-  ctx: StageContext,
-) => Promise<StageOutcome>;
+export type StageExecutor = (stage: SandboxedStage, ctx: StageContext) => Promise<StageOutcome>;
 
 const SECOND = 1000;
 
 /** Sandbox limits of a stage, from policy (reference values as defaults). */
-export function stageLimits(
-  stage: QuarantineStageName,
-  bundle: PolicyBundle,
-): Partial<SandboxLimits> {
+export function stageLimits(stage: SandboxedStage, bundle: PolicyBundle): Partial<SandboxLimits> {
   const q = bundle.policy.quarantine;
   const timeoutMs =
     (stage === 'behavioral_test'
@@ -46,27 +44,19 @@ export function stageLimits(
 }
 
 /** Each stage's parameters: what policy says about it, as plain JSON for the worker. */
-export function stageRequest(stage: QuarantineStageName, ctx: StageContext): StageRequest {
-  const { view, artifact, bundle } = ctx;
+export function stageRequest(stage: SandboxedStage, ctx: StageContext): StageRequest {
+  const { run, artifact, bundle } = ctx;
   const base = { path: artifact.path, kind: artifact.kind };
   const q = bundle.policy.quarantine;
   switch (stage) {
-    case 'source_policy':
-      return {
-        ...base,
-        params: {
-          url: view.acquired.source.url ?? null,
-          allowlist: bundle.policy.airlock.allowed_destinations,
-        },
-      };
     case 'hash_pin':
       return {
         ...base,
         params: {
           lockText: bundle.lockText,
-          filename: view.acquired.name,
-          sha256: view.acquired.digest.slice('sha256:'.length),
-          sourceUrl: view.acquired.source.url ?? null,
+          filename: run.acquired.name,
+          sha256: run.acquired.digest.slice('sha256:'.length),
+          sourceUrl: run.acquired.source.url ?? null,
         },
       };
     case 'provenance':

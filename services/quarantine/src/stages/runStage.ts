@@ -2,9 +2,12 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runSandboxed, type SandboxLimits } from '../sandbox/index.js';
 
-/** Stages that parse untrusted bytes run their worker script in the sandbox. */
+/**
+ * Stages that parse untrusted bytes run their worker script in the sandbox. The source policy
+ * is not one of them: it reads no bytes and asks the policy engine, which the sandbox (no
+ * network) could not reach.
+ */
 export const STAGE_WORKERS = {
-  source_policy: 'sourcePolicy.js',
   format_gate: 'formatGate.js',
   hash_pin: 'hashPin.js',
   provenance: 'provenance.js',

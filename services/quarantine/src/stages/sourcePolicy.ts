@@ -1,71 +1,60 @@
-import {
-  destinationAllowed,
-  normalizeDestinationEntry,
-  parseDestination,
-  redactedDestination,
-} from '@secai/policy-engine/match';
+import type { DecisionRequestData, DecisionResponseData } from '@secai/contracts';
 
-export interface SourceCheck {
+/**
+ * Stage 1 (reference §2.1), the source policy. The quarantine does not judge a source itself:
+ * the policy engine is the one decision point, so the stage asks it the `model_source` question
+ * (a canonical https URL on port 443, without credentials, query or fragment, under one of
+ * `airlock.allowed_destinations`) with the same signed decide command every gate uses, and the
+ * stage's outcome cites the recorded `policy.decided`. A local import (no source URL) passes
+ * without a question: there is no remote origin to judge.
+ */
+export const SOURCE_POLICY_DOMAIN = 'model_source';
+
+/** The question for an artifact's source URL. */
+export function sourcePolicyRequest(url: string): DecisionRequestData {
+  return { domain: SOURCE_POLICY_DOMAIN, subject: url };
+}
+
+export interface SourceVerdict {
   passed: boolean;
   reasonCode: string;
   detail: string;
-  /** The canonical source (no credentials, query or fragment), or null for a local import. */
-  source: string | null;
+  /** Facts for the stage event: the decision it rests on, so anyone can look it up. */
+  result: Record<string, string>;
 }
+
+/** A local import: nothing to ask. */
+export const LOCAL_IMPORT: SourceVerdict = {
+  passed: true,
+  reasonCode: 'local_import',
+  detail: 'no source URL: a local import',
+  result: { source: 'local' },
+};
 
 /**
- * Stage 1 (reference §2.1): a local import passes; a download must come from a canonical HTTPS
- * URL (no credentials, query, fragment, encoded traversal or look-alike characters; port 443)
- * under one of the allowed sources. The allowlist is the policy's `airlock.allowed_destinations`
- * and the matching is the policy engine's own (scheme, IDNA host and port exact, path prefixes at
- * segment boundaries), so there is one definition of "an allowed source". An empty list fails
- * closed.
+ * The stage verdict from the engine's recorded answer: passed only on an explicit allow (`ask`
+ * and `deny` fail, as at every gate); the reason code is the engine's rule id.
  */
-export function checkSourcePolicy(
-  sourceUrl: string | null,
-  allowlist: readonly string[],
-): SourceCheck {
-  if (sourceUrl === null || sourceUrl === '') {
-    return {
-      passed: true,
-      reasonCode: 'local_import',
-      detail: 'no source URL: a local import',
-      source: null,
-    };
-  }
-  if (sourceUrl !== sourceUrl.trim())
-    return fail('source_whitespace', 'the source URL has surrounding whitespace');
-  const parsed = parseDestination(sourceUrl);
-  if (!parsed.ok)
-    return fail(`source_${parsed.refusal}`, `the source URL is refused: ${parsed.refusal}`);
-  if (parsed.dest.scheme !== 'https' || parsed.dest.port !== 443)
-    return fail('source_not_https', 'a source must be https on port 443');
-  if (parsed.hadUserinfo || parsed.hadQuery || parsed.hadFragment) {
-    return fail('source_not_canonical', 'a source URL carries no credentials, query or fragment');
-  }
-  if (parsed.dest.path.split('/').includes('..'))
-    return fail('source_traversal', 'a source path has no .. segment');
-  const canonical = redactedDestination(parsed.dest);
-  if (allowlist.length === 0)
-    return {
-      ...fail('no_allowlist', 'no allowed sources are configured: cannot verify a remote origin'),
-      source: canonical,
-    };
-  const hit = allowlist.find((entry) => {
-    try {
-      return destinationAllowed(parsed.dest, normalizeDestinationEntry(entry));
-    } catch {
-      return false;
-    }
-  });
-  if (!hit)
-    return {
-      ...fail('source_not_allowed', `source not in the allowlist: ${canonical.slice(0, 100)}`),
-      source: canonical,
-    };
-  return { passed: true, reasonCode: 'allowlisted', detail: `matches ${hit}`, source: canonical };
+export function sourceVerdict(answer: DecisionResponseData & { eventId: string }): SourceVerdict {
+  const { decision, evidence } = answer;
+  return {
+    passed: decision === 'allow',
+    reasonCode: reasonCodeOf(evidence.ruleId),
+    detail: answer.reason.slice(0, 512) || evidence.ruleId,
+    result: {
+      decision,
+      decision_id: answer.eventId,
+      rule_id: evidence.ruleId.slice(0, 256),
+      engine_policy_digest: evidence.policyDigest ?? 'none',
+    },
+  };
 }
 
-function fail(reasonCode: string, detail: string): SourceCheck {
-  return { passed: false, reasonCode, detail, source: null };
+/** A rule id as a stage reason code (the contracts' lowercase token). */
+export function reasonCodeOf(code: string): string {
+  const c = code
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]/g, '_')
+    .slice(0, 64);
+  return /^[a-z]/.test(c) ? c : `r_${c}`.slice(0, 64);
 }
