@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import {
   INCIDENT_CLASSES,
   INCIDENT_SEVERITIES,
+  type DocumentProblem,
   type ServiceName,
   type TrustStore,
 } from '@secai/contracts';
@@ -34,7 +35,7 @@ export interface HttpDeps {
   recorder: IncidentRecorder;
   policy: () => { policy: IncidentPolicy; digest: string; path: string };
   reload: () => Promise<
-    { ok: true; digest: string; changed: boolean } | { ok: false; problems: string[] }
+    { ok: true; digest: string; changed: boolean } | { ok: false; problems: DocumentProblem[] }
   >;
   exportIncident: (id: string) => Promise<IncidentExport>;
   chain: () => {

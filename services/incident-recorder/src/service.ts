@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { DocumentProblem } from '@secai/contracts';
 import type { Logger, RunningConsumer, Subscription } from '@secai/streams';
 import { IncidentBook, type RecorderConnection } from './book.js';
 import { serveCommands } from './commands.js';
@@ -35,7 +36,7 @@ export interface RunningRecorder {
   http: FastifyInstance;
   policy(): LoadedPolicy;
   reload(): Promise<
-    { ok: true; digest: string; changed: boolean } | { ok: false; problems: string[] }
+    { ok: true; digest: string; changed: boolean } | { ok: false; problems: DocumentProblem[] }
   >;
   exportIncident(id: string): Promise<IncidentExport>;
   /** Stops taking work; containment in flight is abandoned unrecorded and resumed on the next start. */

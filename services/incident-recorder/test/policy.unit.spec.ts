@@ -65,13 +65,21 @@ describe('incident policy (incidents.yaml)', () => {
   describe('when the file is wrong', () => {
     it('refuses an unknown key, naming it', async () => {
       const result = parseIncidentPolicy(`${await shipped()}\nsurprise: true\n`);
-      expect(result.ok).toBe(false);
-      expect(!result.ok && result.problems.join()).toMatch(/additional properties/);
+      expect(!result.ok && result.problems).toEqual([
+        {
+          path: 'surprise',
+          code: 'KEY_UNKNOWN',
+          message: expect.stringMatching(/^unknown key "surprise"/) as string,
+        },
+      ]);
     });
 
     it('refuses a missing class', async () => {
       const text = (await shipped()).replace(/ {2}tool_call_burst:\n(?: {4}.*\n){4}/, '');
-      expect(parseIncidentPolicy(text).ok).toBe(false);
+      const result = parseIncidentPolicy(text);
+      expect(!result.ok && result.problems.map((p) => [p.path, p.code])).toEqual([
+        ['classes.tool_call_burst', 'KEY_MISSING'],
+      ]);
     });
 
     it('refuses an escalation that could never fire', async () => {
@@ -80,13 +88,23 @@ describe('incident policy (incidents.yaml)', () => {
         'class: tool_call_burst\n    threshold: 5\n    window_seconds: 60\n    to: low',
       );
       const result = parseIncidentPolicy(text);
-      expect(!result.ok && result.problems.join()).toMatch(/never fires/);
+      expect(!result.ok && result.problems).toEqual([
+        {
+          path: 'escalation[1].to',
+          code: 'ESCALATION_NEVER_FIRES',
+          message: expect.stringMatching(/never fires/) as string,
+        },
+      ]);
     });
 
     it('refuses duplicate keys, several documents and non-YAML', async () => {
-      expect(parseIncidentPolicy('version: 1\nversion: 1\n').ok).toBe(false);
-      expect(parseIncidentPolicy(`${await shipped()}\n---\nversion: 1\n`).ok).toBe(false);
-      expect(parseIncidentPolicy('{ unclosed').ok).toBe(false);
+      const codes = (text: string) => {
+        const r = parseIncidentPolicy(text);
+        return r.ok ? [] : r.problems.map((p) => [p.path, p.code]);
+      };
+      expect(codes('version: 1\nversion: 1\n')).toEqual([['version', 'DUPLICATE_KEY']]);
+      expect(codes(`${await shipped()}\n---\nversion: 1\n`)).toEqual([['', 'MULTIPLE_DOCUMENTS']]);
+      expect(codes('{ unclosed')[0]).toEqual(['', 'YAML_INVALID']);
     });
   });
 

@@ -1,22 +1,24 @@
 import { constants } from 'node:fs';
-import { copyFile, mkdir, open } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
 import {
-  parseAllDocuments,
-  type DocumentOptions,
-  type ParseOptions,
-  type SchemaOptions,
-} from 'yaml';
-import { canonicalJson, schemaProblems, sha256Hex } from '@secai/contracts';
+  canonicalJson,
+  keyPathOf,
+  loadStrictDocument,
+  readDocumentFile,
+  sha256Hex,
+  summariseProblems,
+  type DocumentLimits,
+  type DocumentProblem,
+} from '@secai/contracts';
 import { IntegrityError } from './errors.js';
 import { hasGlob, segmentsOf } from './patterns.js';
 import { BASELINED_CLASSES, type BaselinedClass, type SeverityName } from './records.js';
 
-// integrity.yaml: strict YAML (one document, unique keys, no tags or merge keys, few aliases),
-// a closed schema, and paths checked after their variables are expanded. Every problem is
-// reported at once with its key path.
+// integrity.yaml: strict YAML and a closed schema (the shared loadStrictDocument), and paths
+// checked after their variables are expanded. Every problem is reported at once with its key path.
 
 export const CONFIG_FILE_NAME = 'integrity.yaml';
 /** The shipped default, next to `src/` and `dist/` alike. */
@@ -24,7 +26,8 @@ export const DEFAULT_CONFIG_FILE = fileURLToPath(
   new URL('../policy/integrity.yaml', import.meta.url),
 );
 export const MAX_CONFIG_BYTES = 64 * 1024;
-const MAX_ALIASES = 16;
+/** The document nests four levels (classes.<class>.paths[i]); aliases may reuse a path list. */
+const LIMITS: DocumentLimits = { maxBytes: MAX_CONFIG_BYTES, maxDepth: 8, maxAliases: 16 };
 
 const Severity = Type.Union([
   Type.Literal('low'),
@@ -96,113 +99,88 @@ export interface PathVariables {
 /** Where the appliance's packages are installed: three levels above this module's directory. */
 export const INSTALL_DIR = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
 
-const YAML_OPTIONS = {
-  version: '1.2',
-  schema: 'core',
-  merge: false,
-  uniqueKeys: true,
-  stringKeys: true,
-  strict: true,
-  resolveKnownTags: false,
-  prettyErrors: false,
-  logLevel: 'silent',
-} as const satisfies ParseOptions & DocumentOptions & SchemaOptions;
-
 function expand(
   raw: string,
   vars: PathVariables,
   where: string,
-  problems: string[],
+  problems: DocumentProblem[],
 ): string | null {
-  let bad = false;
+  const refuse = (code: string, message: string): null => {
+    problems.push({ path: where, code, message });
+    return null;
+  };
+  const unknown: string[] = [];
   const text = raw.replace(/\$\{([^}]*)\}/g, (_m, name: string) => {
     if (name === 'STATE_DIR' || name === 'POLICY_DIR' || name === 'INSTALL_DIR') return vars[name];
-    problems.push(
-      `${where}: unknown variable \${${name}} (known: STATE_DIR, POLICY_DIR, INSTALL_DIR)`,
-    );
-    bad = true;
+    unknown.push(name);
     return '';
   });
-  if (bad) return null;
-  if (text.includes('$')) {
-    problems.push(`${where}: a lone "$" (variables are written \${NAME})`);
-    return null;
-  }
-  if (!text.startsWith('/')) {
-    problems.push(`${where}: ${JSON.stringify(text)} is not an absolute path`);
-    return null;
-  }
+  if (unknown.length > 0)
+    return refuse(
+      'PATH_VARIABLE_UNKNOWN',
+      `unknown variable ${unknown.map((n) => `\${${n}}`).join(', ')} (known: STATE_DIR, POLICY_DIR, INSTALL_DIR)`,
+    );
+  if (text.includes('$'))
+    return refuse('PATH_INVALID', 'a lone "$" (variables are written ${NAME})');
+  if (!text.startsWith('/'))
+    return refuse('PATH_NOT_ABSOLUTE', `${JSON.stringify(text)} is not an absolute path`);
   // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]/.test(text)) {
-    problems.push(`${where}: control characters are not allowed in paths`);
-    return null;
-  }
+  if (/[\x00-\x1f\x7f]/.test(text))
+    return refuse('PATH_INVALID', 'control characters are not allowed in paths');
   const segments = segmentsOf(text);
-  if (segments.some((s) => s === '.' || s === '..')) {
-    problems.push(`${where}: "." and ".." segments are not allowed`);
-    return null;
-  }
-  if (segments.some((s) => s.includes('**'))) {
-    problems.push(`${where}: "**" is not supported (a pattern's matches are walked recursively)`);
-    return null;
-  }
-  if (segments.length === 0 || (segments.length === 1 && hasGlob(segments[0]!))) {
-    problems.push(`${where}: ${JSON.stringify(text)} would cover the whole file system`);
-    return null;
-  }
+  if (segments.some((s) => s === '.' || s === '..'))
+    return refuse('PATH_INVALID', '"." and ".." segments are not allowed');
+  if (segments.some((s) => s.includes('**')))
+    return refuse(
+      'PATH_INVALID',
+      '"**" is not supported (a pattern\'s matches are walked recursively)',
+    );
+  if (segments.length === 0 || (segments.length === 1 && hasGlob(segments[0]!)))
+    return refuse('PATH_TOO_BROAD', `${JSON.stringify(text)} would cover the whole file system`);
   return posix.normalize(`/${segments.join('/')}`);
 }
 
 /**
  * Parses integrity.yaml text into settings. Pure (no I/O); throws `IntegrityError`
- * `CONFIG_INVALID` listing every problem.
+ * `CONFIG_INVALID` listing every problem (the shared `{ path, code, message }`).
  */
 export function parseSettings(
   text: string,
   vars: PathVariables,
   file: string | null = null,
 ): IntegritySettings {
-  const fail = (problems: string[]): never => {
+  const fail = (problems: DocumentProblem[]): never => {
     throw new IntegrityError(
       'CONFIG_INVALID',
-      `${file ?? CONFIG_FILE_NAME} is invalid: ${problems.slice(0, 20).join('; ')}`,
+      `${file ?? CONFIG_FILE_NAME} is invalid: ${summariseProblems(problems, 20)}`,
       { problems },
     );
   };
-  if (Buffer.byteLength(text, 'utf8') > MAX_CONFIG_BYTES)
-    fail([`larger than ${MAX_CONFIG_BYTES} bytes`]);
-  const docs = parseAllDocuments(text, YAML_OPTIONS);
-  if (docs.length !== 1) fail([`expected exactly one YAML document, found ${docs.length}`]);
-  const doc = docs[0]!;
-  const yamlProblems = [...doc.errors, ...doc.warnings].map(
-    (e) => `YAML ${e.code}: ${(e.message.split('\n')[0] ?? '').trim()}`,
-  );
-  if (yamlProblems.length > 0) fail(yamlProblems);
-  let value: unknown;
-  try {
-    value = doc.toJS({ maxAliasCount: MAX_ALIASES });
-  } catch (err) {
-    fail([`YAML could not be converted: ${(err as Error).message}`]);
-  }
-  const problems = schemaProblems(IntegrityConfigSchema, value);
-  if (problems.length > 0) fail(problems);
-  const c = value as IntegrityConfigDocument;
+  const loaded = loadStrictDocument(text, IntegrityConfigSchema, LIMITS);
+  if (!loaded.ok) return fail(loaded.problems);
+  const c = loaded.value;
+  const problems: DocumentProblem[] = [];
   const expandList = (list: readonly string[], where: string) =>
     list
-      .map((p, i) => expand(p, vars, `${where}[${i}]`, problems))
+      .map((p, i) => expand(p, vars, keyPathOf(where, i), problems))
       .filter((p): p is string => p !== null);
   const classes = {} as Record<BaselinedClass, ClassSettings>;
   for (const name of BASELINED_CLASSES) {
     const k = c.classes[name];
     classes[name] = {
       severity: k.severity,
-      patterns: [...new Set(expandList(k.paths, `/classes/${name}/paths`))],
-      exclude: [...new Set(expandList(k.exclude, `/classes/${name}/exclude`))],
+      patterns: [...new Set(expandList(k.paths, `classes.${name}.paths`))],
+      exclude: [...new Set(expandList(k.exclude, `classes.${name}.exclude`))],
     };
   }
-  const store = expand(c.classes.model_file.store, vars, '/classes/model_file/store', problems);
+  const storePath = 'classes.model_file.store';
+  const store = expand(c.classes.model_file.store, vars, storePath, problems);
   if (store !== null && segmentsOf(store).some(hasGlob))
-    problems.push('/classes/model_file/store: the model store is one directory, not a pattern');
+    problems.push({
+      path: storePath,
+      code: 'PATH_INVALID',
+      message: 'the model store is one directory, not a pattern',
+    });
   if (problems.length > 0) fail(problems);
   const settings: Omit<IntegritySettings, 'digest'> = {
     file,
@@ -223,36 +201,15 @@ export async function loadSettings(
   vars: Omit<PathVariables, 'POLICY_DIR'>,
 ): Promise<IntegritySettings> {
   const file = join(policyDir, CONFIG_FILE_NAME);
-  let text: string;
-  try {
-    const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-      if (bytesRead > MAX_CONFIG_BYTES)
-        throw new IntegrityError(
-          'CONFIG_INVALID',
-          `${file} is larger than ${MAX_CONFIG_BYTES} bytes`,
-          {
-            problems: ['too large'],
-          },
-        );
-      text = buf.subarray(0, bytesRead).toString('utf8');
-    } finally {
-      await fh.close();
-    }
-  } catch (err) {
-    if (err instanceof IntegrityError) throw err;
+  const read = await readDocumentFile(file, { maxBytes: MAX_CONFIG_BYTES });
+  if (!read.ok) {
     throw new IntegrityError(
       'CONFIG_INVALID',
-      `${file} cannot be read: ${(err as Error).message}`,
-      {
-        cause: err,
-        problems: ['unreadable'],
-      },
+      `${file} cannot be read: ${summariseProblems(read.problems)}`,
+      { problems: read.problems },
     );
   }
-  return parseSettings(text, { ...vars, POLICY_DIR: policyDir }, file);
+  return parseSettings(read.value, { ...vars, POLICY_DIR: policyDir }, file);
 }
 
 /**

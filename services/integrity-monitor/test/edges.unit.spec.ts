@@ -32,13 +32,14 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** given integrity.yaml `text`, when parsed, then its problems as `path code` lines. */
 function problemsOf(text: string): string[] {
   try {
     parseSettings(text, vars);
   } catch (err) {
     expect(err).toBeInstanceOf(IntegrityError);
     expect((err as IntegrityError).code).toBe('CONFIG_INVALID');
-    return [...(err as IntegrityError).problems];
+    return (err as IntegrityError).problems.map((p) => `${p.path} ${p.code}: ${p.message}`);
   }
   return [];
 }
@@ -61,17 +62,21 @@ describe('integrity.yaml', () => {
 
   it('refuses what strict YAML and the closed schema refuse, every problem at once', async () => {
     const base = await readFile(DEFAULT_CONFIG_FILE, 'utf8');
-    expect(problemsOf(base.replace('version: 1', 'version: 1\nversion: 2')).join()).toMatch(
-      /DUPLICATE_KEY/,
-    );
-    expect(problemsOf(`${base}\nextra_key: 1\n`).join()).toMatch(/additional properties/);
+    expect(problemsOf(base.replace('version: 1', 'version: 1\nversion: 2'))).toEqual([
+      expect.stringMatching(/^version DUPLICATE_KEY: /),
+    ]);
+    expect(problemsOf(`${base}\nextra_key: 1\n`)).toEqual([
+      expect.stringMatching(/^extra_key KEY_UNKNOWN: unknown key "extra_key"/),
+    ]);
     expect(
-      problemsOf(base.replace('scan_interval_seconds: 30', 'scan_interval_seconds: "30"')).length,
-    ).toBeGreaterThan(0);
-    expect(problemsOf(`${base}---\nversion: 1\n`).join()).toMatch(/exactly one YAML document/);
-    expect(
-      problemsOf(base.replace('severity: critical', 'severity: !env critical')).length,
-    ).toBeGreaterThan(0);
+      problemsOf(base.replace('scan_interval_seconds: 30', 'scan_interval_seconds: "30"')),
+    ).toEqual([expect.stringMatching(/^scan_interval_seconds TYPE_MISMATCH: /)]);
+    expect(problemsOf(`${base}---\nversion: 1\n`)).toEqual([
+      expect.stringMatching(/^ MULTIPLE_DOCUMENTS: .*exactly one is expected/),
+    ]);
+    expect(problemsOf(base.replace('severity: critical', 'severity: !env critical'))).toEqual([
+      expect.stringMatching(/ TAG_FORBIDDEN: /),
+    ]);
   });
 
   it('checks each path after expansion', async () => {
@@ -84,11 +89,19 @@ describe('integrity.yaml', () => {
         )
         .replace('store: ${STATE_DIR}/registry/store', 'store: ${STATE_DIR}/*/store'),
     );
-    expect(problems.join('\n')).toMatch(/unknown variable \$\{HOME\}/);
-    expect(problems.join('\n')).toMatch(/not an absolute path/);
-    expect(problems.join('\n')).toMatch(/"\." and "\.\." segments/);
-    expect(problems.join('\n')).toMatch(/whole file system/);
-    expect(problems.join('\n')).toMatch(/not a pattern/);
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^classes\.policy_file\.paths\[0\] PATH_VARIABLE_UNKNOWN: unknown variable \$\{HOME\}/,
+      ),
+      expect.stringMatching(/^classes\.policy_file\.paths\[1\] PATH_NOT_ABSOLUTE: /),
+      expect.stringMatching(
+        /^classes\.policy_file\.paths\[2\] PATH_INVALID: "\." and "\.\." segments/,
+      ),
+      expect.stringMatching(
+        /^classes\.policy_file\.paths\[3\] PATH_TOO_BROAD: .*whole file system/,
+      ),
+      expect.stringMatching(/^classes\.model_file\.store PATH_INVALID: .*not a pattern/),
+    ]);
   });
 
   it('is installed once (creating the policy directory if needed), never overwritten', async () => {

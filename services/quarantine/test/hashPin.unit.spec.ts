@@ -28,7 +28,7 @@ models:
 `;
 const lock = (() => {
   const r = parseModelsLock(lockText);
-  if (!r.ok) throw new Error(r.problems.join('; '));
+  if (!r.ok) throw new Error(JSON.stringify(r.problems));
   return r.lock;
 })();
 const check = (filename: string, sha256: string, sourceUrl: string | null, l: ModelsLock = lock) =>
@@ -95,9 +95,20 @@ describe('hash_pin', () => {
       detail: expect.stringContaining('ambiguous') as unknown,
     });
   });
-  it('refuses a malformed lock instead of treating it as empty', () => {
-    expect(parseModelsLock('version: 1\nmodels:\n  - name: x\n').ok).toBe(false);
-    expect(parseModelsLock('version: 1\nversion: 1\nmodels: []\n').ok).toBe(false);
-    expect(parseModelsLock('version: 1\nmodels: []\nextra: true\n').ok).toBe(false);
+  it('refuses a malformed lock instead of treating it as empty, naming each problem', () => {
+    const problems = (text: string) => {
+      const r = parseModelsLock(text);
+      return r.ok ? [] : r.problems.map((p) => [p.path, p.code]);
+    };
+    expect(problems('version: 1\nmodels:\n  - name: x\n')).toEqual([
+      ['models[0].format', 'KEY_MISSING'],
+      ['models[0].source', 'KEY_MISSING'],
+      ['models[0].filename', 'KEY_MISSING'],
+      ['models[0].sha256', 'KEY_MISSING'],
+    ]);
+    expect(problems('version: 1\nversion: 1\nmodels: []\n')).toEqual([
+      ['version', 'DUPLICATE_KEY'],
+    ]);
+    expect(problems('version: 1\nmodels: []\nextra: true\n')).toEqual([['extra', 'KEY_UNKNOWN']]);
   });
 });

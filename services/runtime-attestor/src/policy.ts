@@ -1,18 +1,28 @@
-import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Type, type Static } from '@sinclair/typebox';
-import { parseAllDocuments } from 'yaml';
-import { canonicalJson, closed, schemaProblems, sha256Hex } from '@secai/contracts';
+import {
+  BaseError,
+  canonicalJson,
+  closed,
+  loadStrictDocument,
+  readDocumentFile,
+  sha256Hex,
+  summariseProblems,
+  type DocumentLimits,
+  type DocumentProblem,
+} from '@secai/contracts';
 
-// The attestation policy: one small YAML file owned by this service, validated strictly (unknown
-// keys, wrong types, duplicate keys, aliases, tags, several documents: all refused with the key
-// path). The service refuses to start on an invalid policy (fail closed).
+// The attestation policy: one small YAML file owned by this service, loaded by the shared strict
+// loader (unknown keys, wrong types, duplicate keys, aliases, tags, several documents: all refused
+// with the key path). The service refuses to start on an invalid policy (fail closed).
 
 export const POLICY_FILE_NAME = 'attestation.yaml';
 /** Largest policy file accepted. */
 export const MAX_POLICY_BYTES = 64 * 1024;
+/** A flat six-line file: no anchors or aliases at all, one level of nesting (the PCR list). */
+const LIMITS: DocumentLimits = { maxBytes: MAX_POLICY_BYTES, maxDepth: 2, maxAliases: 0 };
 /** The shipped default (`services/runtime-attestor/policy/attestation.yaml`), from src/ and dist/. */
 export const DEFAULT_POLICY_FILE = resolve(
   fileURLToPath(new URL(`../policy/${POLICY_FILE_NAME}`, import.meta.url)),
@@ -53,56 +63,22 @@ export interface AttestationPolicy {
   digest: string;
 }
 
-export class PolicyError extends Error {
-  readonly code = 'POLICY_INVALID';
-  constructor(
-    message: string,
-    readonly problems: string[],
-  ) {
-    super(message);
-    this.name = 'PolicyError';
+/** The policy file cannot be used: every problem, each with its key path and code. */
+export class PolicyError extends BaseError<'POLICY_INVALID'> {
+  readonly problems: readonly DocumentProblem[];
+  constructor(message: string, problems: readonly DocumentProblem[]) {
+    super('POLICY_INVALID', message);
+    this.problems = problems;
   }
 }
 
-const YAML_OPTIONS = {
-  version: '1.2',
-  schema: 'core',
-  merge: false,
-  uniqueKeys: true,
-  stringKeys: true,
-  strict: true,
-  resolveKnownTags: false,
-  prettyErrors: false,
-  logLevel: 'silent',
-} as const;
-
-/**
- * Parses and validates a policy text. Pure. Returns the policy or every problem found
- * (`<key path>: <message>`).
- */
+/** Parses and validates a policy text. Pure. Returns the policy or every problem found. */
 export function parsePolicy(
   text: string,
-): { ok: true; policy: AttestationPolicy } | { ok: false; problems: string[] } {
-  if (Buffer.byteLength(text, 'utf8') > MAX_POLICY_BYTES)
-    return { ok: false, problems: [`/: larger than ${MAX_POLICY_BYTES} bytes`] };
-  let value: unknown;
-  try {
-    const docs = parseAllDocuments(text, YAML_OPTIONS);
-    if (!Array.isArray(docs) || docs.length !== 1)
-      return { ok: false, problems: ['/: exactly one YAML document is expected'] };
-    const doc = docs[0]!;
-    const issues = [...doc.errors, ...doc.warnings].map(
-      (e) => `/: YAML ${e.code}: ${e.message.split('\n')[0] ?? ''}`,
-    );
-    if (issues.length > 0) return { ok: false, problems: issues };
-    // No aliases at all: a six-line file has no use for them.
-    value = doc.toJS({ maxAliasCount: 0 });
-  } catch (err) {
-    return { ok: false, problems: [`/: YAML could not be read: ${(err as Error).message}`] };
-  }
-  const problems = schemaProblems(AttestationPolicyDocument, value);
-  if (problems.length > 0) return { ok: false, problems };
-  const doc = value as AttestationPolicyDocument;
+): { ok: true; policy: AttestationPolicy } | { ok: false; problems: DocumentProblem[] } {
+  const loaded = loadStrictDocument(text, AttestationPolicyDocument, LIMITS);
+  if (!loaded.ok) return loaded;
+  const doc = loaded.value;
   return {
     ok: true,
     policy: {
@@ -141,30 +117,16 @@ export async function ensurePolicyFile(dir: string): Promise<{ path: string; ins
 
 /** Reads and validates the policy file (regular file, no symlink, ≤ 64 KiB); throws `PolicyError`. */
 export async function loadPolicyFile(path: string): Promise<AttestationPolicy> {
-  let text: string;
-  try {
-    const handle = await open(
-      path,
-      fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK,
+  const read = await readDocumentFile(path, { maxBytes: MAX_POLICY_BYTES });
+  if (!read.ok)
+    throw new PolicyError(
+      `${path} cannot be read: ${summariseProblems(read.problems)}`,
+      read.problems,
     );
-    try {
-      const stat = await handle.stat();
-      if (!stat.isFile()) throw new PolicyError(`${path} is not a regular file`, []);
-      if (stat.size > MAX_POLICY_BYTES)
-        throw new PolicyError(`${path} is larger than ${MAX_POLICY_BYTES} bytes`, []);
-      text = await handle.readFile('utf8');
-    } finally {
-      await handle.close();
-    }
-  } catch (err) {
-    if (err instanceof PolicyError) throw err;
-    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-    throw new PolicyError(`${path} cannot be read (${code})`, []);
-  }
-  const parsed = parsePolicy(text);
+  const parsed = parsePolicy(read.value);
   if (!parsed.ok)
     throw new PolicyError(
-      `${path} is not a valid attestation policy: ${parsed.problems.join('; ')}`,
+      `${path} is not a valid attestation policy: ${summariseProblems(parsed.problems)}`,
       parsed.problems,
     );
   return parsed.policy;

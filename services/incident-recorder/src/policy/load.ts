@@ -1,14 +1,17 @@
 import { constants as fsConstants } from 'node:fs';
-import { copyFile, mkdir, open } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
 import {
   BaseError,
   INCIDENT_SEVERITIES,
   canonicalJson,
-  schemaProblems,
+  loadStrictDocument,
+  readDocumentFile,
   sha256Hex,
+  summariseProblems,
+  type DocumentLimits,
+  type DocumentProblem,
 } from '@secai/contracts';
 import {
   IncidentPolicySchema,
@@ -24,15 +27,20 @@ export const DEFAULT_POLICY_FILE = resolve(
   fileURLToPath(new URL(`../../policy/${POLICY_FILE_NAME}`, import.meta.url)),
 );
 export const MAX_POLICY_FILE_BYTES = 256 * 1024;
-const MAX_ALIASES = 32;
+/** The document nests four levels (classes.<class>.actions[i]); aliases may reuse a list. */
+const LIMITS: DocumentLimits = { maxBytes: MAX_POLICY_FILE_BYTES, maxDepth: 8, maxAliases: 32 };
 
 export type IncidentPolicyErrorCode = 'POLICY_INVALID' | 'POLICY_UNREADABLE';
 
-/** The incident policy cannot be used: every problem, each with where it is. */
+/** The incident policy cannot be used: every problem, each with its key path and code. */
 export class IncidentPolicyError extends BaseError<IncidentPolicyErrorCode> {
-  readonly problems: readonly string[];
-  constructor(code: IncidentPolicyErrorCode, message: string, problems: readonly string[] = []) {
-    super(code, problems.length > 0 ? `${message}: ${problems.join('; ')}` : message);
+  readonly problems: readonly DocumentProblem[];
+  constructor(
+    code: IncidentPolicyErrorCode,
+    message: string,
+    problems: readonly DocumentProblem[] = [],
+  ) {
+    super(code, problems.length > 0 ? `${message}: ${summariseProblems(problems)}` : message);
     this.problems = problems;
   }
 }
@@ -45,18 +53,25 @@ export interface LoadedPolicy {
 }
 
 export type ParseResult =
-  { ok: true; policy: IncidentPolicy; digest: string } | { ok: false; problems: string[] };
+  { ok: true; policy: IncidentPolicy; digest: string } | { ok: false; problems: DocumentProblem[] };
 
 const rank = (s: string) => (INCIDENT_SEVERITIES as readonly string[]).indexOf(s);
 
-function semanticProblems(doc: IncidentPolicyDocument): string[] {
-  const problems: string[] = [];
-  const unique = (what: string, ids: string[]) => {
-    const seen = new Set<string>();
-    for (const id of ids) {
-      if (seen.has(id)) problems.push(`${what}: id ${id} appears twice`);
-      seen.add(id);
-    }
+/** Rules the schema cannot say: unique rule ids, and escalations that can fire. */
+function semanticProblems(doc: IncidentPolicyDocument): DocumentProblem[] {
+  const problems: DocumentProblem[] = [];
+  const unique = (list: 'deny_bursts' | 'escalation', ids: string[]) => {
+    const seen = new Map<string, number>();
+    ids.forEach((id, i) => {
+      const first = seen.get(id);
+      if (first === undefined) seen.set(id, i);
+      else
+        problems.push({
+          path: `${list}[${i}].id`,
+          code: 'RULE_ID_DUPLICATE',
+          message: `id ${id} appears twice (also ${list}[${first}].id)`,
+        });
+    });
   };
   unique(
     'deny_bursts',
@@ -69,40 +84,20 @@ function semanticProblems(doc: IncidentPolicyDocument): string[] {
   doc.escalation.forEach((e, i) => {
     const base = doc.classes[e.class].severity;
     if (rank(e.to) <= rank(base))
-      problems.push(
-        `escalation[${i}].to: ${e.to} is not above ${e.class}'s severity ${base}, so it never fires`,
-      );
+      problems.push({
+        path: `escalation[${i}].to`,
+        code: 'ESCALATION_NEVER_FIRES',
+        message: `${e.to} is not above ${e.class}'s severity ${base}, so it never fires`,
+      });
   });
   return problems;
 }
 
 /** Parses and validates the policy text. Pure: never throws, reports every problem. */
 export function parseIncidentPolicy(text: string): ParseResult {
-  let docs;
-  try {
-    docs = parseAllDocuments(text, {
-      uniqueKeys: true,
-      strict: true,
-      prettyErrors: true,
-      schema: 'core',
-    });
-  } catch (err) {
-    return { ok: false, problems: [`not YAML: ${(err as Error).message}`] };
-  }
-  const list = Array.isArray(docs) ? docs : [docs];
-  if (list.length !== 1) return { ok: false, problems: ['expected exactly one YAML document'] };
-  const doc = list[0]!;
-  const yamlProblems = [...doc.errors, ...doc.warnings].map((e) => e.message.split('\n')[0]!);
-  if (yamlProblems.length > 0) return { ok: false, problems: yamlProblems };
-  let value: unknown;
-  try {
-    value = doc.toJS({ maxAliasCount: MAX_ALIASES });
-  } catch (err) {
-    return { ok: false, problems: [(err as Error).message] };
-  }
-  const problems = schemaProblems(IncidentPolicySchema, value);
-  if (problems.length > 0) return { ok: false, problems };
-  const document = value as IncidentPolicyDocument;
+  const loaded = loadStrictDocument(text, IncidentPolicySchema, LIMITS);
+  if (!loaded.ok) return loaded;
+  const document = loaded.value;
   const semantic = semanticProblems(document);
   if (semantic.length > 0) return { ok: false, problems: semantic };
   return {
@@ -112,28 +107,13 @@ export function parseIncidentPolicy(text: string): ParseResult {
   };
 }
 
+/** The file's text, or `POLICY_UNREADABLE` (missing, a link, not a file, too large, not UTF-8). */
 async function readBounded(path: string): Promise<string> {
-  let handle;
-  try {
-    handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
-  } catch (err) {
-    throw new IncidentPolicyError(
-      'POLICY_UNREADABLE',
-      `${path} cannot be opened: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-    );
+  const read = await readDocumentFile(path, { maxBytes: MAX_POLICY_FILE_BYTES });
+  if (!read.ok) {
+    throw new IncidentPolicyError('POLICY_UNREADABLE', `${path} cannot be read`, read.problems);
   }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) throw new IncidentPolicyError('POLICY_UNREADABLE', `${path} is not a file`);
-    if (info.size > MAX_POLICY_FILE_BYTES)
-      throw new IncidentPolicyError(
-        'POLICY_UNREADABLE',
-        `${path} is larger than ${MAX_POLICY_FILE_BYTES} bytes`,
-      );
-    return await handle.readFile('utf8');
-  } finally {
-    await handle.close();
-  }
+  return read.value;
 }
 
 /**
@@ -164,11 +144,8 @@ export async function loadIncidentPolicy(
 
 /** Reads and parses the policy file again (a reload): every problem, never a throw. */
 export async function readIncidentPolicy(path: string): Promise<ParseResult> {
-  try {
-    return parseIncidentPolicy(await readBounded(path));
-  } catch (err) {
-    return { ok: false, problems: [(err as Error).message] };
-  }
+  const read = await readDocumentFile(path, { maxBytes: MAX_POLICY_FILE_BYTES });
+  return read.ok ? parseIncidentPolicy(read.value) : read;
 }
 
 /** The shipped default, parsed (tests, tools). */

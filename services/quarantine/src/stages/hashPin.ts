@@ -1,7 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { parseDocument } from 'yaml';
-// The validator alone: a stage worker should not load the identity and envelope code.
-import { schemaProblems } from '@secai/contracts/validate';
+// The document loader alone: a stage worker should not load the identity and envelope code.
+import {
+  loadStrictDocument,
+  type DocumentLimits,
+  type DocumentProblem,
+} from '@secai/contracts/documents';
 
 const closed = { additionalProperties: false } as const;
 const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$' });
@@ -38,7 +41,10 @@ export const ModelsLockSchema = Type.Object(
 );
 export type ModelsLock = Static<typeof ModelsLockSchema>;
 
-export type LockLoad = { ok: true; lock: ModelsLock } | { ok: false; problems: string[] };
+export type LockLoad = { ok: true; lock: ModelsLock } | { ok: false; problems: DocumentProblem[] };
+
+/** As large as the quarantine reads the lock (4 MiB), nested four levels; aliases may reuse a source. */
+const LOCK_LIMITS: DocumentLimits = { maxBytes: 4 * 1024 * 1024, maxDepth: 6, maxAliases: 32 };
 
 /**
  * Parses the lock strictly. Unlike the original, a malformed lock is not "empty": that would
@@ -46,11 +52,8 @@ export type LockLoad = { ok: true; lock: ModelsLock } | { ok: false; problems: s
  * stage for everything until it is fixed.
  */
 export function parseModelsLock(text: string): LockLoad {
-  const doc = parseDocument(text, { uniqueKeys: true, customTags: [], merge: false });
-  if (doc.errors.length > 0) return { ok: false, problems: doc.errors.map((e) => e.message) };
-  const value: unknown = doc.toJS({ maxAliasCount: 32 });
-  const problems = schemaProblems(ModelsLockSchema, value);
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, lock: value as ModelsLock };
+  const loaded = loadStrictDocument(text, ModelsLockSchema, LOCK_LIMITS);
+  return loaded.ok ? { ok: true, lock: loaded.value } : loaded;
 }
 
 export interface PinCheck {

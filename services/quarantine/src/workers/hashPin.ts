@@ -1,5 +1,6 @@
 // Stage worker: hash pinning (stage 3) against the models lock. The digest is the one intake
 // computed while copying (the artifact is read-only since), so no byte is read again here.
+import { formatProblem } from '@secai/contracts/documents';
 import { checkHashPin, parseModelsLock } from '../stages/hashPin.js';
 import { printVerdict, readRequest } from './io.js';
 
@@ -21,7 +22,7 @@ if (!lock.ok) {
   printVerdict({
     passed: false,
     reasonCode: 'lock_invalid',
-    detail: `models.lock.yaml is invalid: ${lock.problems.slice(0, 3).join('; ')}`,
+    detail: `models.lock.yaml is invalid: ${lock.problems.slice(0, 3).map(formatProblem).join('; ')}`,
     pin: 'not_checked',
   });
 } else {
