@@ -7,8 +7,10 @@ import {
 } from '@secai/contracts';
 import { readHistory, sendCommand, type Logger } from '@secai/streams';
 import type { RecorderConnection } from './book.js';
+import { OBSERVATIONS_DURABLE } from './consumer.js';
 import type { AttestationFact } from './decider.js';
 import type { IncidentPolicy } from './policy/schema.js';
+import type { IncidentRecorder } from './recorder.js';
 
 const ATTESTATION_FILTER = 'secai.evt.attestation.>';
 
@@ -113,4 +115,56 @@ export async function obtainAttestation(
     deps.log.warn({ incident: incidentId, err }, 'no fresh attestation from the runtime attestor');
     return found;
   }
+}
+
+/**
+ * Refills the recorder's attestation ledger after a restart: the enrolments and development-mode
+ * declarations stored before the observation consumer's position (the previous run saw them,
+ * its ledger died with it). Without this, a host whose TPM was enrolled before the restart could
+ * fall back to software mode afterwards and pass for development mode.
+ */
+export async function warmAttestationLedger(
+  conn: RecorderConnection,
+  deps: { recorder: IncidentRecorder; log: Logger },
+): Promise<number> {
+  let floor: number;
+  try {
+    const info = await conn.jsm.consumers.info(conn.store.stream, OBSERVATIONS_DURABLE);
+    floor = info.ack_floor.stream_seq;
+  } catch {
+    return 0; // first start: the consumer reads everything from the beginning
+  }
+  if (floor === 0) return 0;
+  let fed = 0;
+  for await (const entry of readHistory(conn.js, conn.jsm, conn.store.stream, {
+    filterSubject: ATTESTATION_FILTER,
+    toSeq: floor,
+  })) {
+    if (
+      entry.type !== 'attestation.enrolled' &&
+      entry.type !== 'attestation.development_mode.declared'
+    )
+      continue;
+    try {
+      deps.recorder.warmAttestation(
+        verifyEnvelope(entry.bytes, conn.store.trust, {
+          natsSubject: entry.subject,
+          streamSeq: entry.seq,
+        }),
+      );
+      fed++;
+    } catch (err) {
+      if (!(err instanceof EnvelopeError)) throw err;
+    }
+  }
+  const t = deps.recorder.attestations.tpmEnrolment;
+  deps.log.info(
+    {
+      events: fed,
+      tpmEnrolled: t?.eventId ?? null,
+      developmentHosts: [...deps.recorder.attestations.declared.keys()],
+    },
+    'attestation ledger refilled',
+  );
+  return fed;
 }

@@ -15,6 +15,9 @@ export const OBSERVED_TYPES = [
   'integrity.violation.detected',
   'attestation.failed',
   'attestation.degraded',
+  // Not observations themselves: they tell development mode from a TPM that went away.
+  'attestation.enrolled',
+  'attestation.development_mode.declared',
   'security.envelope.rejected',
   'policy.decided',
   'model.behavior.anomaly',
@@ -75,12 +78,80 @@ function serviceOf(event: ObservedEvent): string {
   return serviceOfSource(event.source) ?? event.source;
 }
 
+// ---- Development mode ------------------------------------------------------------------------
+
+/**
+ * What the stream says so far about how hosts are attested, fed in stream order (an accumulator
+ * the recorder updates in place, like the burst windows): the first TPM enrolment on the bus and
+ * the hosts that declared development mode.
+ */
+export interface AttestationLedger {
+  /** The first `attestation.enrolled` with a TPM (evaluation or hardware) of any host. */
+  tpmEnrolment: { host: string; mode: string; eventId: string } | null;
+  /** Host → its latest `attestation.development_mode.declared`. */
+  declared: Map<string, string>;
+}
+
+export function initialAttestationLedger(): AttestationLedger {
+  return { tpmEnrolment: null, declared: new Map() };
+}
+
+/** Feeds an enrolment or a declaration to the ledger; false for any other event. */
+export function noteAttestation(ledger: AttestationLedger, event: ObservedEvent): boolean {
+  if (event.type === 'attestation.enrolled') {
+    const d = event.data as EventData<'attestation.enrolled'>;
+    // The first one is kept: nothing later (a software re-enrolment) makes a bus TPM-less again.
+    if (d.mode !== 'software' && ledger.tpmEnrolment === null)
+      ledger.tpmEnrolment = { host: d.host, mode: d.mode, eventId: event.id };
+    return true;
+  }
+  if (event.type === 'attestation.development_mode.declared') {
+    const d = event.data as EventData<'attestation.development_mode.declared'>;
+    ledger.declared.set(d.host, event.id);
+    return true;
+  }
+  return false;
+}
+
+/** The reasons a software-mode run gives by itself: nothing measured, less than policy asks. */
+export const DEVELOPMENT_REASON_CODES: readonly string[] = ['software_mode', 'mode_insufficient'];
+
+/**
+ * Whether a software-mode attestation result is the chosen development state: its host declared
+ * development mode, it gives no reason besides being software mode, and no TPM was ever enrolled
+ * on this bus. The last condition is what keeps a compromised host from passing a real failure
+ * off as development mode by making its TPM disappear: deleting the attestor's profile or
+ * renaming the host (a new aggregate) does not remove the enrolment from the history.
+ */
+export function developmentMode(
+  ledger: AttestationLedger,
+  data: { host: string; mode: string; reasons: readonly string[] },
+): { chosen: true } | { chosen: false; why: string | null } {
+  if (data.mode !== 'software') return { chosen: false, why: null };
+  const t = ledger.tpmEnrolment;
+  if (t !== null)
+    return {
+      chosen: false,
+      why: `a TPM was enrolled on this appliance (${t.mode} mode, host ${t.host}, event ${t.eventId}) and the attestor now runs without one: not development mode`,
+    };
+  if (!ledger.declared.has(data.host)) return { chosen: false, why: null };
+  const codes = data.reasons.map((r) => r.slice(0, Math.max(0, r.indexOf(':'))) || r);
+  if (!codes.every((c) => DEVELOPMENT_REASON_CODES.includes(c)))
+    return { chosen: false, why: null };
+  return { chosen: true };
+}
+
 /**
  * The observation an event stands for under `policy`, or null (not an incident, or a type the
  * burst detector handles). Severity: the rule's fixed one, else the class default raised to the
- * severity the event reports (a reporter can raise, never lower, what policy says).
+ * severity the event reports (a reporter can raise, never lower, what policy says). `ledger` is
+ * what the stream said about attestation before this event (empty: nothing is development mode).
  */
-export function classify(event: ObservedEvent, policy: IncidentPolicy): Observation | null {
+export function classify(
+  event: ObservedEvent,
+  policy: IncidentPolicy,
+  ledger: AttestationLedger = initialAttestationLedger(),
+): Observation | null {
   const build = (
     kind: ObservationKind,
     subject: string,
@@ -122,10 +193,15 @@ export function classify(event: ObservedEvent, policy: IncidentPolicy): Observat
     case 'attestation.degraded': {
       const d = event.data as EventData<'attestation.failed'>;
       const outcome = event.type === 'attestation.failed' ? 'failed' : 'degraded';
+      const dev = developmentMode(ledger, d);
+      // Development mode was declared and recorded; its runs are not incidents (issue 9 §7).
+      if (dev.chosen) return null;
+      // A TPM that went away is a failed attestation whatever this run's policy made of it.
+      const failed = event.type === 'attestation.failed' || dev.why !== null;
       return build(
-        event.type === 'attestation.failed' ? 'attestation_failed' : 'attestation_degraded',
+        failed ? 'attestation_failed' : 'attestation_degraded',
         event.subject,
-        `attestation ${outcome} on ${d.host} (${d.mode}): ${d.reasons.join('; ')}`,
+        `attestation ${outcome} on ${d.host} (${d.mode}): ${[...d.reasons, ...(dev.why ? [dev.why] : [])].join('; ')}`,
       );
     }
     case 'security.envelope.rejected': {

@@ -1,12 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import {
+  COMMANDS,
+  EnvelopeError,
   newEventId,
   type CommandReply,
   type CommandRequest,
   type Signer,
   type TrustStore,
 } from '@secai/contracts';
-import { sendCommand, type Logger } from '@secai/streams';
+import { StreamError, sendCommand, type Logger } from '@secai/streams';
 import type { IncidentBook, RecorderConnection } from './book.js';
 import { decide } from './decider.js';
 import { pendingActions, stateOf, type IncidentContext, type RequestedAction } from './machine.js';
@@ -58,6 +60,42 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/**
+ * The stable code that starts the `detail` of a failed action (`<code>: <what happened>`), the
+ * same convention as attestation reasons: what dashboards, the CLI and tests match on.
+ */
+export type ActionFailureCode =
+  /** Nothing serves the command in this appliance (the bus answered "no responders" at once). */
+  | 'target_absent'
+  /** The target is there but did not answer within the policy's timeout. */
+  | 'timeout'
+  /** The target answered `ok: false`. */
+  | 'refused'
+  /** An answer came that does not verify (signature, signer, schema, another request). */
+  | 'no_valid_answer'
+  /** The target answered ok, but its own confirming event is not in the stream. */
+  | 'not_confirmed'
+  /** The incident names nothing the action could act on. */
+  | 'no_target';
+
+/** `<code>: <detail>` of a failed action. */
+export const failureDetail = (code: ActionFailureCode, detail: string): string =>
+  `${code}: ${detail}`;
+
+/** Why a command got no usable answer, as a failed action's detail. */
+export function sendFailureDetail(command: RemoteCommand, err: unknown): string {
+  const handler = COMMANDS[command].handler;
+  if (err instanceof StreamError && err.code === 'COMMAND_TARGET_ABSENT')
+    return failureDetail('target_absent', `no ${handler} service in this appliance`);
+  if (err instanceof StreamError && err.code === 'COMMAND_TIMEOUT')
+    return failureDetail('timeout', err.message);
+  if (err instanceof EnvelopeError)
+    return failureDetail('no_valid_answer', `${command}: ${err.code}: ${err.message}`);
+  return failureDetail('no_valid_answer', err instanceof Error ? err.message : String(err));
+}
+
+type RemoteCommand = (typeof ACTION_COMMANDS)[RemoteAction];
+
 const HEX = /^[0-9a-f]{64}$/;
 const clip = (s: string) => (s.length <= 512 ? s : `${s.slice(0, 511)}…`);
 
@@ -65,7 +103,7 @@ const clip = (s: string) => (s.length <= 512 ? s : `${s.slice(0, 511)}…`);
  * Carries out the containment an incident requested, one action after the other, each as a
  * signed command to its owner with a timeout. The answer and, where the target has one, its own
  * confirming event decide the outcome; no answer (no responder, timeout, a refused reply) is a
- * failed action, never assumed done. Each result is recorded (`incident.containment.action.
+ * failed action, never assumed done, and its detail says which (`ActionFailureCode`). Each result is recorded (`incident.containment.action.
  * completed`), and the last one with the outcome. Work is driven by the incident's state alone:
  * after a restart, `resumeAll` carries on with the actions still pending (an action in flight at
  * the stop is sent again; targets are idempotent), and completed actions are never re-run.
@@ -215,7 +253,11 @@ export class ContainmentExecutor {
     try {
       if (action === 'quarantine_model') {
         const hex = target.startsWith('model/') ? target.slice('model/'.length) : '';
-        if (!HEX.test(hex)) return outcome(false, 'the incident names no model to quarantine');
+        if (!HEX.test(hex))
+          return outcome(
+            false,
+            failureDetail('no_target', 'the incident names no model to quarantine'),
+          );
         const reply = await raceAbort(
           this.#send(
             'registry.quarantine_model',
@@ -225,13 +267,23 @@ export class ContainmentExecutor {
           ),
           signal,
         );
-        if (!reply.ok) return outcome(false, `registry refused: ${reply.code}: ${reply.message}`);
+        if (!reply.ok)
+          return outcome(
+            false,
+            failureDetail('refused', `registry.quarantine_model: ${reply.code}: ${reply.message}`),
+          );
         const confirmed = await raceAbort(
           this.#confirmContained(hex, requestId, reply.alreadyContained),
           signal,
         );
         if (!confirmed)
-          return outcome(false, 'the registry answered, but no model.contained event confirms it');
+          return outcome(
+            false,
+            failureDetail(
+              'not_confirmed',
+              'the registry answered, but no model.contained event confirms it',
+            ),
+          );
         return outcome(
           true,
           `${reply.alreadyContained ? 'already contained' : 'contained'} at ${reply.containedPath}`,
@@ -243,16 +295,20 @@ export class ContainmentExecutor {
         this.#send(command, { incidentId: ctx.incidentId, reason }, timeoutMs, requestId),
         signal,
       );
-      if (!reply.ok) return outcome(false, `${command} refused: ${reply.code}: ${reply.message}`);
+      if (!reply.ok)
+        return outcome(
+          false,
+          failureDetail('refused', `${command}: ${reply.code}: ${reply.message}`),
+        );
       return outcome(true, reply.alreadyDone ? 'already in effect' : 'done');
     } catch (err) {
       if (err instanceof Aborted) throw err;
-      const message = err instanceof Error ? err.message : String(err);
-      return outcome(false, `no valid answer within ${timeoutMs} ms: ${message}`);
+      const command = ACTION_COMMANDS[action];
+      return outcome(false, sendFailureDetail(command, err));
     }
   }
 
-  #send<C extends (typeof ACTION_COMMANDS)[RemoteAction]>(
+  #send<C extends RemoteCommand>(
     command: C,
     request: CommandRequest<C>,
     timeoutMs: number,

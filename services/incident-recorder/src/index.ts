@@ -15,14 +15,19 @@ export {
   type ParseResult,
 } from './policy/load.js';
 export {
+  DEVELOPMENT_REASON_CODES,
   MAX_BURST_KEYS,
   OBSERVED_TYPES,
   classify,
+  developmentMode,
+  initialAttestationLedger,
   initialBurstState,
+  noteAttestation,
   isObservedType,
   maxSeverity,
   modelOfPath,
   observeDecision,
+  type AttestationLedger,
   type BurstState,
   type Observation,
   type ObservedEvent,
@@ -38,7 +43,12 @@ export {
   type RecorderConnection,
   type TransactResult,
 } from './book.js';
-export { findAttestation, obtainAttestation, satisfies } from './attestation.js';
+export {
+  findAttestation,
+  obtainAttestation,
+  satisfies,
+  warmAttestationLedger,
+} from './attestation.js';
 export {
   ACTION_COMMANDS,
   ContainmentExecutor,

@@ -4,9 +4,12 @@ import { obtainAttestation } from './attestation.js';
 import type { IncidentBook, RecorderConnection, TransactResult } from './book.js';
 import {
   classify,
+  initialAttestationLedger,
   initialBurstState,
   isObservedType,
+  noteAttestation,
   observeDecision,
+  type AttestationLedger,
   type BurstState,
   type ObservedEvent,
   type Observation,
@@ -66,6 +69,8 @@ export class IncidentRecorder {
   readonly #deps: RecorderDeps;
   readonly #keys = new KeyedMutex();
   readonly bursts: BurstState = initialBurstState();
+  /** Enrolments and development-mode declarations seen so far (stream order). */
+  readonly attestations: AttestationLedger = initialAttestationLedger();
 
   constructor(deps: RecorderDeps) {
     this.#deps = deps;
@@ -76,15 +81,21 @@ export class IncidentRecorder {
     observeDecision(this.bursts, observedOf(v), this.#deps.policy());
   }
 
+  /** Feeds an enrolment or declaration seen before the consumer's position (a restart). */
+  warmAttestation(v: VerifiedEvent): void {
+    noteAttestation(this.attestations, observedOf(v));
+  }
+
   /** One verified event from the stream: every observation it stands for is recorded. */
   async observe(v: VerifiedEvent): Promise<void> {
     if (!isObservedType(v.event.type)) return;
     const event = observedOf(v);
+    if (noteAttestation(this.attestations, event)) return;
     const policy = this.#deps.policy();
     const observations =
       event.type === 'policy.decided'
         ? observeDecision(this.bursts, event, policy)
-        : [classify(event, policy)].filter((o) => o !== null);
+        : [classify(event, policy, this.attestations)].filter((o) => o !== null);
     for (const o of observations) await this.record(o);
   }
 

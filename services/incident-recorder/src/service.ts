@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DocumentProblem } from '@secai/contracts';
 import type { Logger, RunningConsumer, Subscription } from '@secai/streams';
+import { warmAttestationLedger } from './attestation.js';
 import { IncidentBook, type RecorderConnection } from './book.js';
 import { serveCommands } from './commands.js';
 import { runObservationConsumer, warmBurstWindows } from './consumer.js';
@@ -73,6 +74,7 @@ export async function startRecorder(
   });
   const recorder = new IncidentRecorder({ conn, book, executor, signer, trust, policy, log });
   await warmBurstWindows(conn, { recorder, policy: loaded.policy, log });
+  await warmAttestationLedger(conn, { recorder, log });
   executor.resumeAll();
   const consumer = await runObservationConsumer(conn, { recorder, log });
   const commands = serveCommands(conn.nc, {

@@ -118,5 +118,13 @@ describe('a changed PCR, end to end', () => {
     expect(requested.actions.map((a) => a.action)).toEqual(
       expect.arrayContaining(['freeze_agent']),
     );
+    // No airlock runs here: the action fails at once, saying why (issue 9 §7), not as a timeout.
+    const failedOutcome = events.find((e) => e.type === 'incident.containment.failed')!
+      .data as EventData<'incident.containment.failed'>;
+    expect(failedOutcome.failed).toContainEqual({
+      action: 'disable_airlock',
+      target: 'airlock/state',
+      detail: 'target_absent: no airlock service in this appliance',
+    });
   }, 90_000);
 });
