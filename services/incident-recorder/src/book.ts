@@ -1,20 +1,22 @@
+import { EnvelopeError, verifyEnvelope, type VerifiedEvent } from '@secai/contracts';
 import {
-  ConcurrencyError,
-  EnvelopeError,
-  verifyEnvelope,
-  type VerifiedEvent,
-} from '@secai/contracts';
-import {
+  CommandHandler,
+  KeyedMutex,
   readHistory,
+  type CommandMetadata,
   type EventStore,
   type JetStreamClient,
   type JetStreamManager,
   type Logger,
   type NatsConnection,
 } from '@secai/streams';
-import type { Decision } from './decider.js';
 import {
-  applyEvent,
+  incidentDecider,
+  type IncidentCommand,
+  type IncidentDecision,
+  type IncidentDraft,
+} from './decider.js';
+import {
   initialIncident,
   isActive,
   isIncidentEventType,
@@ -22,7 +24,6 @@ import {
   type IncidentEvent,
   type IncidentSnapshot,
 } from './machine.js';
-import { KeyedMutex } from '@secai/streams';
 
 /** One identity connected to the bus (a `ServiceRuntime`, or a test appliance's client). */
 export interface RecorderConnection {
@@ -41,14 +42,18 @@ export interface IncidentRecord {
   anomalies: number;
 }
 
-export interface TransactResult {
-  decision: Decision;
+export interface HandledIncident {
+  decision: IncidentDecision;
+  /** The incident after the step (as it was decided on when nothing was appended). */
   record: IncidentRecord;
   /** The events appended, as stored. */
   appended: IncidentEvent[];
 }
 
-const MAX_ATTEMPTS = 3;
+/** A command, or one made for the snapshot it is decided on (made again after a conflict). */
+export type IncidentCommandFor =
+  IncidentCommand | ((snapshot: IncidentSnapshot) => IncidentCommand);
+
 export const INCIDENT_FILTER = 'secai.evt.incident.>';
 
 /** An incident event from a verified envelope (null for any other type). */
@@ -67,11 +72,11 @@ const activeKey = (cls: string, subject: string) => `${cls}|${subject}`;
 
 /**
  * Every incident, rebuilt from the stream at start (the machine replayed over each incident's
- * events) and kept current by this process, the only writer of `incident/*`. Each change runs
- * in one section per incident: decide on the snapshot, append with the incident's expected
- * sequence, read the stored events back and apply them. A conflict (another writer) reloads the
- * incident from the stream and decides again. Also the correlation index: the active incident
- * of each class and subject.
+ * events) and kept current by this process, the only writer of `incident/*`. Each change goes
+ * through the command kernel (`CommandHandler`): decide on the cached snapshot, append with the
+ * incident's expected sequence, read the stored events back and apply them; a conflict (another
+ * writer) reloads the incident from the stream and decides again. Also the correlation index:
+ * the active incident of each class and subject.
  */
 export class IncidentBook {
   readonly #conn: RecorderConnection;
@@ -80,10 +85,27 @@ export class IncidentBook {
   readonly #active = new Map<string, string>();
   readonly #mutex = new KeyedMutex();
   readonly #listeners: ((id: string, appended: IncidentEvent[]) => void)[] = [];
+  readonly #handler: CommandHandler<
+    IncidentCommand,
+    IncidentDraft,
+    IncidentSnapshot,
+    never,
+    IncidentEvent
+  >;
 
   constructor(conn: RecorderConnection, log: Logger) {
     this.#conn = conn;
     this.#log = log;
+    this.#handler = new CommandHandler({
+      store: conn.store,
+      aggregateType: 'incident',
+      decider: incidentDecider,
+      fromStored: (loaded) => toIncidentEvent(loaded, loaded.seq),
+      toDraft: (draft) => draft,
+      // The machine keeps the stored ids, sequences and times (a ceremony is bound to them).
+      readBack: true,
+      log,
+    });
   }
 
   /** Called after every append with the events as stored. */
@@ -188,77 +210,59 @@ export class IncidentBook {
   async load(id: string): Promise<{ record: IncidentRecord; events: IncidentEvent[] }> {
     const { events, lastSequence } = await this.#conn.store.load('incident', id);
     const list = events.map((e) => toIncidentEvent(e, e.seq)).filter((e) => e !== null);
-    // Not cached here: only a section (`transact`) updates the book, so a reader can never put
+    // Not cached here: only a section (`handle`) updates the book, so a reader can never put
     // an older snapshot back over a newer one.
     return { record: { ...this.#replay(id, list), lastSequence }, events: list };
   }
 
   /**
-   * Decides on the incident's snapshot and appends what was decided, in the incident's section.
-   * `decide` may be called again after a conflict, on the reloaded incident.
+   * Decides `command` on the incident and appends what was decided (`CommandHandler`), then
+   * updates the book and tells the listeners what was stored.
    */
-  async transact(
+  async handle(
     id: string,
-    decide: (snapshot: IncidentSnapshot) => Decision,
-    meta: { causationId?: string | undefined; correlationId?: string | undefined } = {},
-  ): Promise<TransactResult> {
+    command: IncidentCommandFor,
+    meta: CommandMetadata = {},
+  ): Promise<HandledIncident> {
+    // The cache is read (as the handler's `known` state) and written in one section per
+    // incident, so no command decides on a snapshot that another is about to replace.
     return this.#mutex.run(id, async () => {
-      let record = this.#records.get(id) ?? {
+      // An incident this process has not seen has no events: the book holds every incident.
+      const known = this.#records.get(id) ?? {
         snapshot: initialIncident(),
         lastSequence: 0,
         anomalies: 0,
       };
-      for (let attempt = 1; ; attempt++) {
-        const decision = decide(record.snapshot);
-        if (decision.events.length === 0) return { decision, record, appended: [] };
-        let sequences: number[];
-        try {
-          ({ sequences } = await this.#conn.store.append(decision.events, {
-            expectedSequence: record.lastSequence,
-            ...(meta.causationId !== undefined ? { causationId: meta.causationId } : {}),
-            ...(meta.correlationId !== undefined ? { correlationId: meta.correlationId } : {}),
-          }));
-        } catch (err) {
-          if (!(err instanceof ConcurrencyError) || attempt >= MAX_ATTEMPTS) throw err;
-          this.#log.warn({ incident: id, attempt }, 'incident moved on; deciding again');
-          record = (await this.load(id)).record;
-          continue;
-        }
-        const appended = await this.#readBack(sequences);
-        let snapshot = record.snapshot;
-        let anomalies = record.anomalies;
-        for (const e of appended) {
-          const step = applyEvent(snapshot, e);
-          snapshot = step.snapshot;
-          if (!step.accepted) {
-            anomalies++;
-            this.#log.error(
-              { incident: id, seq: e.seq, type: e.type },
-              'the incident machine refused its own event',
-            );
-          }
-        }
-        record = { snapshot, lastSequence: sequences.at(-1)!, anomalies };
-        this.#store(id, record);
-        for (const listener of this.#listeners) listener(id, appended);
-        return { decision, record, appended };
-      }
-    });
-  }
-
-  /** The events just appended, exactly as stored (their ids and times are the edge's). */
-  async #readBack(sequences: number[]): Promise<IncidentEvent[]> {
-    const out: IncidentEvent[] = [];
-    for (const seq of sequences) {
-      const m = await this.#conn.jsm.streams.getMessage(this.#conn.store.stream, { seq });
-      if (!m) throw new Error(`stored incident event at seq ${seq} cannot be read back`);
-      const verified = verifyEnvelope(m.data, this.#conn.store.trust, {
-        natsSubject: m.subject,
-        streamSeq: seq,
+      const result = await this.#handler.handle(id, command, {
+        meta,
+        known: { state: known.snapshot, lastSequence: known.lastSequence },
       });
-      const event = toIncidentEvent(verified, seq);
-      if (event) out.push(event);
-    }
-    return out;
+      let record: IncidentRecord;
+      if (result.attempts > 1) {
+        // Another writer moved the incident: take it all from the stream again, anomalies
+        // included (its events are not ours to have checked).
+        record = (await this.load(id)).record;
+        this.#store(id, record);
+      } else if (result.appended) {
+        const { snapshot, ignored } = replayIncident(result.recorded, known.snapshot);
+        for (const e of ignored)
+          this.#log.error(
+            { incident: id, seq: e.seq, type: e.type },
+            'the incident machine refused its own event',
+          );
+        record = {
+          snapshot,
+          lastSequence: result.lastSequence,
+          anomalies: known.anomalies + ignored.length,
+        };
+        this.#store(id, record);
+      } else {
+        record = known;
+      }
+      if (result.appended) for (const listener of this.#listeners) listener(id, result.recorded);
+      // The handler's decider is `incidentDecider`, whose refusals carry a `RefusalCode`.
+      const decision = result.decision as IncidentDecision;
+      return { decision, record, appended: result.recorded };
+    });
   }
 }

@@ -10,7 +10,6 @@ import {
 } from '@secai/contracts';
 import { StreamError, sendCommand, type Logger } from '@secai/streams';
 import type { IncidentBook, RecorderConnection } from './book.js';
-import { decide } from './decider.js';
 import { pendingActions, stateOf, type IncidentContext, type RequestedAction } from './machine.js';
 import type { IncidentPolicy, RemoteAction } from './policy/schema.js';
 
@@ -202,20 +201,16 @@ export class ContainmentExecutor {
         },
         'containment action completed',
       );
-      await this.#deps.book.transact(
+      await this.#deps.book.handle(
         id,
-        (s) =>
-          decide(
-            {
-              type: 'complete_action',
-              action: next.action,
-              target: next.target,
-              ok: outcome.ok,
-              detail: outcome.detail,
-              durationMs: outcome.durationMs,
-            },
-            s,
-          ),
+        {
+          type: 'complete_action',
+          action: next.action,
+          target: next.target,
+          ok: outcome.ok,
+          detail: outcome.detail,
+          durationMs: outcome.durationMs,
+        },
         { causationId: outcome.confirmingEventId ?? ctx.requestedEventId ?? undefined },
       );
     }

@@ -1,26 +1,34 @@
 import {
   IllegalStateError,
+  decided,
+  refused,
   sha256Hex,
   type ContainmentActionName,
+  type Decider,
+  type Decision,
   type DraftEvent,
   type IncidentSeverityName,
 } from '@secai/contracts';
 import type { Observation } from './classifier.js';
 import {
+  applyEvent,
   bindingOf,
+  initialIncident,
   pendingActions,
   severityRank,
   stateOf,
   type Ceremony,
   type IncidentContext,
+  type IncidentEvent,
   type IncidentSnapshot,
   type RequestedAction,
 } from './machine.js';
 import type { ClassRule, EscalationRule, IncidentPolicy } from './policy/schema.js';
 
 // The incident recorder's rules as pure functions (ARCHITECTURE §4): a command and the incident's
-// snapshot (replayed from its events) in, the events to record out, or a coded refusal. Time,
-// policy and what the edge found (an attestation) come in as arguments.
+// snapshot (replayed from its events) in, the contracts `Decision` out: the events to record and
+// a stable `outcome`, or a coded refusal. Time, policy and what the edge found (an attestation)
+// come in as arguments.
 
 export type IncidentDraft = DraftEvent<
   | 'incident.opened'
@@ -82,23 +90,22 @@ export const REFUSAL_CODES = [
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
-export interface Decision {
-  events: IncidentDraft[];
-  refusal: { code: RefusalCode; message: string } | null;
-  /** What happened, stable (`opened`, `attached`, `duplicate`, `resolved`, ...). */
-  reason: string;
-}
+/**
+ * What the incident decider decided. `outcome` (every decision that refuses nothing has one) is
+ * stable: `opened`, `duplicate`, `attached`, `escalated`, `action_completed`, `not_pending`,
+ * `contained`, `containment_failed`, `resolved`, `already_resolved`, `acknowledged`,
+ * `already_acknowledged`.
+ */
+export type IncidentDecision = Decision<IncidentDraft, never, RefusalCode>;
 
-const done = (reason: string, events: IncidentDraft[] = []): Decision => ({
-  events,
-  refusal: null,
-  reason,
-});
-const refuse = (code: RefusalCode, message: string): Decision => ({
-  events: [],
-  refusal: { code, message },
-  reason: code,
-});
+const done = (outcome: string, events: IncidentDraft[] = []): IncidentDecision =>
+  decided(events, { outcome });
+const refuse = (code: RefusalCode, message: string): IncidentDecision => refused(code, message);
+
+/** A decision in one stable word: its outcome, or the code it was refused with. */
+export function outcomeOf(decision: IncidentDecision): string {
+  return decision.refusal?.code ?? decision.outcome ?? 'unchanged';
+}
 
 /**
  * The id of the incident an observation opens: `INC-<YYYYMMDD>-<HHMMSS>-<12 hex>` (the reference's
@@ -153,7 +160,10 @@ export function ceremonyOf(
   };
 }
 
-function decideOpen(c: Extract<IncidentCommand, { type: 'open' }>, s: IncidentSnapshot): Decision {
+function decideOpen(
+  c: Extract<IncidentCommand, { type: 'open' }>,
+  s: IncidentSnapshot,
+): IncidentDecision {
   if (stateOf(s) !== 'none') {
     // A redelivered observation finds the incident it opened; anything else is an id collision.
     if (s.context.causeEventIds.includes(c.observation.causeId)) return done('duplicate');
@@ -234,7 +244,7 @@ export function escalationFor(
 function decideAttach(
   c: Extract<IncidentCommand, { type: 'attach' }>,
   s: IncidentSnapshot,
-): Decision {
+): IncidentDecision {
   const state = stateOf(s);
   const ctx = s.context;
   if (state === 'none')
@@ -269,7 +279,7 @@ function decideAttach(
 function decideCompletion(
   c: Extract<IncidentCommand, { type: 'complete_action' }>,
   s: IncidentSnapshot,
-): Decision {
+): IncidentDecision {
   const ctx = s.context;
   if (stateOf(s) !== 'open') return done('not_pending');
   const pending = pendingActions(ctx);
@@ -331,7 +341,7 @@ function operatorProblem(operator: string): string | null {
 function decideResolve(
   c: Extract<IncidentCommand, { type: 'resolve' }>,
   s: IncidentSnapshot,
-): Decision {
+): IncidentDecision {
   const state = stateOf(s);
   const ctx = s.context;
   if (state === 'none') return refuse('incident_unknown', 'no such incident');
@@ -382,7 +392,7 @@ function decideResolve(
 function decideAcknowledge(
   c: Extract<IncidentCommand, { type: 'acknowledge' }>,
   s: IncidentSnapshot,
-): Decision {
+): IncidentDecision {
   const state = stateOf(s);
   const ctx = s.context;
   if (state === 'none') return refuse('incident_unknown', 'no such incident');
@@ -408,7 +418,7 @@ function decideAcknowledge(
   ]);
 }
 
-export function decide(command: IncidentCommand, snapshot: IncidentSnapshot): Decision {
+export function decide(command: IncidentCommand, snapshot: IncidentSnapshot): IncidentDecision {
   switch (command.type) {
     case 'open':
       return decideOpen(command, snapshot);
@@ -422,3 +432,21 @@ export function decide(command: IncidentCommand, snapshot: IncidentSnapshot): De
       return decideAcknowledge(command, snapshot);
   }
 }
+
+/**
+ * The incident decider: decides drafts, and folds the events as stored (the machine keeps their
+ * ids, sequences and times: a ceremony is bound to stream sequences), so `CommandHandler` reads
+ * its appends back (`readBack`). A stored event the machine refuses leaves the snapshot as it was;
+ * `replayIncident` reports it.
+ */
+export const incidentDecider: Decider<
+  IncidentCommand,
+  IncidentDraft,
+  IncidentSnapshot,
+  never,
+  IncidentEvent
+> = {
+  decide,
+  evolve: (snapshot, event) => applyEvent(snapshot, event).snapshot,
+  initialState: initialIncident,
+};

@@ -40,8 +40,9 @@ export {
   INCIDENT_FILTER,
   toIncidentEvent,
   type IncidentRecord,
+  type HandledIncident,
+  type IncidentCommandFor,
   type RecorderConnection,
-  type TransactResult,
 } from './book.js';
 export {
   findAttestation,

@@ -376,12 +376,18 @@ export function applyEvent(
   return { snapshot: accepted ? next : snapshot, accepted };
 }
 
-/** The incident after its stored events, recomputed with the pure transition function. */
-export function replayIncident(events: readonly IncidentEvent[]): {
+/**
+ * The incident after its stored events, recomputed with the pure transition function (from its
+ * beginning, or from `from`: a snapshot the events follow).
+ */
+export function replayIncident(
+  events: readonly IncidentEvent[],
+  from: IncidentSnapshot = initialIncident(),
+): {
   snapshot: IncidentSnapshot;
   ignored: IncidentEvent[];
 } {
-  let snapshot = initialIncident();
+  let snapshot = from;
   const ignored: IncidentEvent[] = [];
   for (const event of events) {
     const step = applyEvent(snapshot, event);

@@ -1,7 +1,7 @@
 import type { Signer, TrustStore, VerifiedEvent } from '@secai/contracts';
 import type { Logger } from '@secai/streams';
 import { obtainAttestation } from './attestation.js';
-import type { IncidentBook, RecorderConnection, TransactResult } from './book.js';
+import type { HandledIncident, IncidentBook, RecorderConnection } from './book.js';
 import {
   classify,
   initialAttestationLedger,
@@ -16,8 +16,8 @@ import {
 } from './classifier.js';
 import type { ContainmentExecutor } from './containment.js';
 import {
-  decide,
   incidentIdFor,
+  outcomeOf,
   reattestRequired,
   type AttestationFact,
   type RefusalCode,
@@ -99,8 +99,11 @@ export class IncidentRecorder {
     for (const o of observations) await this.record(o);
   }
 
-  /** Attaches the observation to the active incident of its class and subject, or opens one. */
-  async record(o: Observation): Promise<{ incidentId: string; reason: string }> {
+  /**
+   * Attaches the observation to the active incident of its class and subject, or opens one;
+   * `outcome` is the decision's (`opened`, `attached`, `escalated`, `duplicate`).
+   */
+  async record(o: Observation): Promise<{ incidentId: string; outcome: string }> {
     return this.#keys.run(`${o.class}|${o.subject}`, async () => {
       const { book, log } = this.#deps;
       const meta = { causationId: o.causeId, correlationId: o.correlationId };
@@ -110,45 +113,41 @@ export class IncidentRecorder {
         const id = incidentIdFor(o, attempt);
         if (book.get(id)?.snapshot.context.causeEventIds.includes(o.causeId)) {
           this.#deps.executor.schedule(id);
-          return { incidentId: id, reason: 'duplicate' };
+          return { incidentId: id, outcome: 'duplicate' };
         }
       }
       const active = book.activeFor(o.class, o.subject);
       if (active) {
         const now = (this.#deps.now ?? (() => new Date()))().toISOString();
-        const result = await book.transact(
+        const result = await book.handle(
           active,
-          (s) =>
-            decide(
-              { type: 'attach', observation: o, escalation: this.#deps.policy().escalation, now },
-              s,
-            ),
+          { type: 'attach', observation: o, escalation: this.#deps.policy().escalation, now },
           meta,
         );
         if (result.decision.refusal?.code !== 'incident_closed') {
           this.#logged(active, result, o);
-          return { incidentId: active, reason: result.decision.reason };
+          return { incidentId: active, outcome: outcomeOf(result.decision) };
         }
       }
       for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
         const id = incidentIdFor(o, attempt);
         const rule = this.#deps.policy().classes[o.class];
-        const result = await book.transact(
+        const result = await book.handle(
           id,
-          (s) => decide({ type: 'open', incidentId: id, observation: o, rule }, s),
+          { type: 'open', incidentId: id, observation: o, rule },
           meta,
         );
         if (result.decision.refusal?.code === 'incident_exists') continue;
         this.#logged(id, result, o);
         this.#deps.executor.schedule(id);
-        return { incidentId: id, reason: result.decision.reason };
+        return { incidentId: id, outcome: outcomeOf(result.decision) };
       }
       log.error({ observation: o.causeId }, 'no free incident id for an observation');
       throw new Error(`no free incident id for observation ${o.causeId}`);
     });
   }
 
-  #logged(id: string, result: TransactResult, o: Observation): void {
+  #logged(id: string, result: HandledIncident, o: Observation): void {
     const ctx = result.record.snapshot.context;
     const fields = {
       incident: id,
@@ -158,7 +157,8 @@ export class IncidentRecorder {
       observations: ctx.observationCount,
       cause: o.causeId,
     };
-    switch (result.decision.reason) {
+    const outcome = outcomeOf(result.decision);
+    switch (outcome) {
       case 'opened':
         this.#deps.log.warn(fields, 'incident opened');
         break;
@@ -169,10 +169,7 @@ export class IncidentRecorder {
         this.#deps.log.info(fields, 'observation attached to the open incident');
         break;
       default:
-        this.#deps.log.debug(
-          { ...fields, reason: result.decision.reason },
-          'observation already recorded',
-        );
+        this.#deps.log.debug({ ...fields, outcome }, 'observation already recorded');
     }
   }
 
@@ -209,20 +206,16 @@ export class IncidentRecorder {
         ctx.requiredAfterSeq,
         policy.ceremony,
       );
-    const result = await this.#deps.book.transact(
+    const result = await this.#deps.book.handle(
       id,
-      (s) =>
-        decide(
-          {
-            type: 'resolve',
-            operator: step.operator,
-            note: step.note,
-            rule: this.#deps.policy().classes[s.context.class!],
-            ceremony: this.#deps.policy().ceremony,
-            attestation,
-          },
-          s,
-        ),
+      (s) => ({
+        type: 'resolve',
+        operator: step.operator,
+        note: step.note,
+        rule: this.#deps.policy().classes[s.context.class!],
+        ceremony: this.#deps.policy().ceremony,
+        attestation,
+      }),
       step.requestId !== undefined ? { causationId: step.requestId } : {},
     );
     return this.#stepped(id, result, 'resolve');
@@ -236,9 +229,9 @@ export class IncidentRecorder {
     const record = await this.#record(id);
     if (stateOf(record.snapshot) === 'none')
       return this.#outcome(record.snapshot, 'incident_unknown', 'no such incident');
-    const result = await this.#deps.book.transact(
+    const result = await this.#deps.book.handle(
       id,
-      (s) => decide({ type: 'acknowledge', operator: step.operator, note: step.note }, s),
+      { type: 'acknowledge', operator: step.operator, note: step.note },
       step.requestId !== undefined ? { causationId: step.requestId } : {},
     );
     return this.#stepped(id, result, 'acknowledge');
@@ -252,7 +245,7 @@ export class IncidentRecorder {
     return { ok: false, state: stateOf(snapshot), refusal: { code, message } };
   }
 
-  #stepped(id: string, result: TransactResult, what: string): StepOutcome {
+  #stepped(id: string, result: HandledIncident, what: string): StepOutcome {
     const state = stateOf(result.record.snapshot);
     if (result.decision.refusal) {
       this.#deps.log.warn({ incident: id, code: result.decision.refusal.code }, `${what} refused`);

@@ -627,7 +627,7 @@ describe('restart of the recorder mid-containment', () => {
       time: ctx.openedAt,
       correlationId: newEventId(),
     });
-    expect(result).toEqual({ incidentId: containedId, reason: 'duplicate' });
+    expect(result).toEqual({ incidentId: containedId, outcome: 'duplicate' });
     expect(recorder.book.size).toBe(before);
   });
 });

@@ -1,11 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { CloudEvent, EventData } from '@secai/contracts';
+import { IllegalStateError, type CloudEvent, type EventData } from '@secai/contracts';
+import { deciderSpec } from '@secai/contracts/testing';
 import {
   bindingOf,
   classify,
-  decide,
   defaultIncidentPolicy,
   escalationFor,
+  incidentDecider,
   incidentIdFor,
   incidentSelection,
   initialBurstState,
@@ -81,6 +82,8 @@ function observation(over: Partial<Observation> = {}): Observation {
 
 // ---- given/when/then over the machine-backed decider ----------------------------------------
 
+const spec = deciderSpec(incidentDecider);
+
 /** Stored events from drafts: ids, sequences and times as the edge would stamp them. */
 function stamp(drafts: IncidentDraft[], from = 1, seconds = 0): IncidentEvent[] {
   return drafts.map(
@@ -95,27 +98,38 @@ function stamp(drafts: IncidentDraft[], from = 1, seconds = 0): IncidentEvent[] 
   );
 }
 
-function given(...batches: IncidentDraft[][]) {
+/** An incident's stored history, batch after batch (one append each); the machine accepts all. */
+function history(...batches: IncidentDraft[][]): IncidentEvent[] {
   let seq = 1;
   const events: IncidentEvent[] = [];
   for (const batch of batches) {
     events.push(...stamp(batch, seq, seq));
     seq += batch.length;
   }
-  const { snapshot, ignored } = replayIncident(events);
-  expect(ignored).toEqual([]);
-  return {
-    snapshot,
-    when: (command: IncidentCommand) => decide(command, snapshot),
-  };
+  expect(replayIncident(events).ignored).toEqual([]);
+  return events;
+}
+
+const given = (...batches: IncidentDraft[][]) => spec.given(history(...batches));
+const snapshotAfter = (...batches: IncidentDraft[][]) =>
+  replayIncident(history(...batches)).snapshot;
+
+/** What a command records after `batches`, refusing nothing: the next batch of a history. */
+function step(batches: IncidentDraft[][], command: IncidentCommand): IncidentDraft[] {
+  const decision = incidentDecider.decide(command, snapshotAfter(...batches));
+  expect(decision.refusal).toBeUndefined();
+  return decision.events;
 }
 
 const ID = 'INC-20260301-100000-abcdefabcdef';
 const open = (o = observation(), rule = () => policy.classes[o.class]) =>
-  decide(
-    { type: 'open', incidentId: ID, observation: o, rule: rule() },
-    replayIncident([]).snapshot,
-  ).events;
+  step([], { type: 'open', incidentId: ID, observation: o, rule: rule() });
+const attach = (o: Observation, now: string): IncidentCommand => ({
+  type: 'attach',
+  observation: o,
+  escalation: policy.escalation,
+  now,
+});
 const complete = (action: string, target: string, ok: boolean, detail = 'done'): IncidentCommand =>
   ({ type: 'complete_action', action, target, ok, detail, durationMs: 12 }) as IncidentCommand;
 const resolveWith = (attestation: AttestationFact | null, operator = 'alice'): IncidentCommand => ({
@@ -126,6 +140,7 @@ const resolveWith = (attestation: AttestationFact | null, operator = 'alice'): I
   ceremony: policy.ceremony,
   attestation,
 });
+const acknowledge: IncidentCommand = { type: 'acknowledge', operator: 'bob', note: '' };
 const verifiedAt = (seq: number): AttestationFact => ({
   eventId: `att-${seq}`,
   seq,
@@ -303,32 +318,43 @@ describe('denial bursts', () => {
 describe('incident lifecycle', () => {
   describe('when an observation opens an incident', () => {
     it('records incident.opened and the class containment, each action aimed at its owner', () => {
-      expect(open()).toEqual([
-        {
-          type: 'incident.opened',
-          aggregateId: ID,
-          data: {
-            incidentId: ID,
-            class: 'manifest_mismatch',
-            severity: 'high',
-            subject: `model/${HEX}`,
-            reportedBy: 'integrity-monitor',
-            causeEventIds: ['obs-1'],
-            description: 'model file modified',
-          },
-        },
-        {
-          type: 'incident.containment.requested',
-          aggregateId: ID,
-          data: {
-            incidentId: ID,
-            actions: [
-              { action: 'quarantine_model', target: `model/${HEX}` },
-              { action: 'freeze_agent', target: 'agent/state' },
-            ],
-          },
-        },
-      ]);
+      spec
+        .given([])
+        .when({
+          type: 'open',
+          incidentId: ID,
+          observation: observation(),
+          rule: policy.classes.manifest_mismatch,
+        })
+        .thenDecides({
+          outcome: 'opened',
+          events: [
+            {
+              type: 'incident.opened',
+              aggregateId: ID,
+              data: {
+                incidentId: ID,
+                class: 'manifest_mismatch',
+                severity: 'high',
+                subject: `model/${HEX}`,
+                reportedBy: 'integrity-monitor',
+                causeEventIds: ['obs-1'],
+                description: 'model file modified',
+              },
+            },
+            {
+              type: 'incident.containment.requested',
+              aggregateId: ID,
+              data: {
+                incidentId: ID,
+                actions: [
+                  { action: 'quarantine_model', target: `model/${HEX}` },
+                  { action: 'freeze_agent', target: 'agent/state' },
+                ],
+              },
+            },
+          ],
+        });
     });
 
     it('requests nothing for a class that is not auto-contained', () => {
@@ -340,50 +366,52 @@ describe('incident lifecycle', () => {
       expect(incidentIdFor(observation())).toBe(incidentIdFor(observation()));
       expect(incidentIdFor(observation())).toMatch(/^INC-20260301-100000-[0-9a-f]{12}$/);
       expect(incidentIdFor(observation(), 1)).not.toBe(incidentIdFor(observation()));
-      const g = given(open());
-      expect(
-        g.when({
+      given(open())
+        .when({
           type: 'open',
           incidentId: ID,
           observation: observation(),
           rule: policy.classes.manifest_mismatch,
-        }),
-      ).toMatchObject({ events: [], reason: 'duplicate' });
-      expect(
-        g.when({
+        })
+        .thenDecides({ events: [], outcome: 'duplicate' });
+    });
+
+    it('refuses to open an incident whose id is taken by another observation (a collision)', () => {
+      given(open())
+        .when({
           type: 'open',
           incidentId: ID,
           observation: observation({ causeId: 'other', causeIds: ['other'] }),
           rule: policy.classes.manifest_mismatch,
-        }).refusal?.code,
-      ).toBe('incident_exists');
+        })
+        .thenRefuses('incident_exists', []);
+    });
+
+    it('an observation attaches only to an incident that exists (a broken invariant)', () => {
+      spec
+        .given([])
+        .when(attach(observation(), at(1)))
+        .thenThrows(IllegalStateError);
     });
   });
 
   describe('when further observations of the same class and subject arrive', () => {
     it('attaches them, counted, and ignores a redelivered one', () => {
-      const g = given(open());
-      const d = g.when({
-        type: 'attach',
-        observation: observation({ causeId: 'obs-2' }),
-        escalation: policy.escalation,
-        now: at(5),
-      });
-      expect(d.events).toEqual([
-        {
-          type: 'incident.observation.attached',
-          aggregateId: ID,
-          data: { incidentId: ID, causeEventId: 'obs-2', count: 2 },
-        },
-      ]);
-      expect(
-        given(open(), d.events).when({
-          type: 'attach',
-          observation: observation({ causeId: 'obs-2' }),
-          escalation: policy.escalation,
-          now: at(6),
-        }),
-      ).toMatchObject({ events: [], reason: 'duplicate' });
+      const attached = given(open())
+        .when(attach(observation({ causeId: 'obs-2' }), at(5)))
+        .thenDecides({
+          outcome: 'attached',
+          events: [
+            {
+              type: 'incident.observation.attached',
+              aggregateId: ID,
+              data: { incidentId: ID, causeEventId: 'obs-2', count: 2 },
+            },
+          ],
+        }).events;
+      given(open(), attached)
+        .when(attach(observation({ causeId: 'obs-2' }), at(6)))
+        .thenDecides({ events: [], outcome: 'duplicate' });
     });
 
     it('escalates when a window rule is reached, only upward and once', () => {
@@ -394,43 +422,43 @@ describe('incident lifecycle', () => {
           causeId: `o${n}`,
           causeIds: [`o${n}`],
         });
-      const opened = open(o(1));
-      const a2 = given(opened).when({
-        type: 'attach',
-        observation: o(2),
-        escalation: policy.escalation,
-        now: at(30),
-      });
-      expect(a2.events.map((e) => e.type)).toEqual(['incident.observation.attached']);
-      const a3 = given(opened, a2.events).when({
-        type: 'attach',
-        observation: o(3),
-        escalation: policy.escalation,
-        now: at(60),
-      });
-      expect(a3.events[1]).toEqual({
-        type: 'incident.escalated',
+      const attached = (count: number, n: number): IncidentDraft => ({
+        type: 'incident.observation.attached',
         aggregateId: ID,
-        data: {
-          incidentId: ID,
-          from: 'high',
-          to: 'critical',
-          rule: { id: 'prompt_injection.repeated', threshold: 3, windowSeconds: 300 },
-          observationCount: 3,
-        },
+        data: { incidentId: ID, causeEventId: `o${n}`, count },
       });
-      const a4 = given(opened, a2.events, a3.events).when({
-        type: 'attach',
-        observation: o(4),
-        escalation: policy.escalation,
-        now: at(70),
-      });
-      expect(a4.events.map((e) => e.type)).toEqual(['incident.observation.attached']);
+      const opened = open(o(1));
+      const a2 = given(opened)
+        .when(attach(o(2), at(30)))
+        .then([attached(2, 2)]).events;
+      const a3 = given(opened, a2)
+        .when(attach(o(3), at(60)))
+        .thenDecides({
+          outcome: 'escalated',
+          events: [
+            attached(3, 3),
+            {
+              type: 'incident.escalated',
+              aggregateId: ID,
+              data: {
+                incidentId: ID,
+                from: 'high',
+                to: 'critical',
+                rule: { id: 'prompt_injection.repeated', threshold: 3, windowSeconds: 300 },
+                observationCount: 3,
+              },
+            },
+          ],
+        }).events;
+      given(opened, a2, a3)
+        .when(attach(o(4), at(70)))
+        .then([attached(4, 4)]);
     });
 
     it('does not escalate on observations spread beyond the window', () => {
-      const g = given(open(observation({ class: 'prompt_injection', subject: 'session/s1' })));
-      const ctx = g.snapshot.context;
+      const ctx = snapshotAfter(
+        open(observation({ class: 'prompt_injection', subject: 'session/s1' })),
+      ).context;
       const late = escalationFor(
         { ...ctx, observedAt: [at(0), at(100)] },
         observation({ class: 'prompt_injection' }),
@@ -441,110 +469,150 @@ describe('incident lifecycle', () => {
     });
 
     it('an observation reported at a higher severity raises the incident to it', () => {
-      const d = given(open()).when({
-        type: 'attach',
-        observation: observation({ causeId: 'obs-9', severity: 'critical' }),
-        escalation: policy.escalation,
-        now: at(3),
+      given(open())
+        .when(attach(observation({ causeId: 'obs-9', severity: 'critical' }), at(3)))
+        .thenDecides({
+          outcome: 'escalated',
+          events: [
+            {
+              type: 'incident.observation.attached',
+              aggregateId: ID,
+              data: { incidentId: ID, causeEventId: 'obs-9', count: 2 },
+            },
+            {
+              type: 'incident.escalated',
+              aggregateId: ID,
+              data: {
+                incidentId: ID,
+                from: 'high',
+                to: 'critical',
+                rule: { id: 'observed_severity', threshold: 1, windowSeconds: 1 },
+                observationCount: 1,
+              },
+            },
+          ],
+        });
+    });
+
+    it('refuses to attach to a resolved incident (the recorder opens a new one)', () => {
+      const o = observation({
+        class: 'forbidden_airlock_request',
+        severity: 'medium',
+        subject: 'egress/x',
       });
-      expect(d.events[1]).toMatchObject({
-        type: 'incident.escalated',
-        data: { from: 'high', to: 'critical' },
+      const opened = open(o);
+      const resolved = step([opened], {
+        ...resolveWith(null),
+        rule: policy.classes.forbidden_airlock_request,
       });
+      given(opened, resolved)
+        .when(attach(observation({ ...o, causeId: 'later' }), at(9)))
+        .thenRefuses('incident_closed', []);
     });
   });
 
   describe('when containment actions complete', () => {
     const target = `model/${HEX}`;
+    const completed = (action: string, target: string, ok: boolean, detail = 'done') =>
+      ({
+        type: 'incident.containment.action.completed',
+        aggregateId: ID,
+        data: { incidentId: ID, action, target, ok, detail, durationMs: 12 },
+      }) as IncidentDraft;
+
     it('records each result, then incident.contained once every action succeeded', () => {
-      const first = given(open()).when(complete('quarantine_model', target, true));
-      expect(first.events.map((e) => e.type)).toEqual(['incident.containment.action.completed']);
-      const last = given(open(), first.events).when(complete('freeze_agent', 'agent/state', true));
-      expect(last.events.map((e) => e.type)).toEqual([
-        'incident.containment.action.completed',
-        'incident.contained',
-      ]);
-      expect(last.events[1]!.data).toEqual({
-        incidentId: ID,
-        actions: ['quarantine_model', 'freeze_agent'],
-      });
-      expect(stateOf(given(open(), first.events, last.events).snapshot)).toBe('contained');
+      const first = given(open())
+        .when(complete('quarantine_model', target, true))
+        .thenDecides({
+          events: [completed('quarantine_model', target, true)],
+          outcome: 'action_completed',
+        }).events;
+      const last = given(open(), first)
+        .when(complete('freeze_agent', 'agent/state', true))
+        .thenDecides({
+          outcome: 'contained',
+          events: [
+            completed('freeze_agent', 'agent/state', true),
+            {
+              type: 'incident.contained',
+              aggregateId: ID,
+              data: { incidentId: ID, actions: ['quarantine_model', 'freeze_agent'] },
+            },
+          ],
+        }).events;
+      expect(stateOf(snapshotAfter(open(), first, last))).toBe('contained');
     });
 
     it('ends in incident.containment.failed when any action failed (a missing target fails closed)', () => {
-      const first = given(open()).when(complete('quarantine_model', target, true));
-      const last = given(open(), first.events).when(
-        complete('freeze_agent', 'agent/state', false, 'no valid answer within 10000 ms'),
-      );
-      expect(last.events[1]).toEqual({
-        type: 'incident.containment.failed',
-        aggregateId: ID,
-        data: {
-          incidentId: ID,
-          failed: [
+      const first = given(open())
+        .when(complete('quarantine_model', target, true))
+        .then([completed('quarantine_model', target, true)]).events;
+      const detail = 'no valid answer within 10000 ms';
+      const last = given(open(), first)
+        .when(complete('freeze_agent', 'agent/state', false, detail))
+        .thenDecides({
+          outcome: 'containment_failed',
+          events: [
+            completed('freeze_agent', 'agent/state', false, detail),
             {
-              action: 'freeze_agent',
-              target: 'agent/state',
-              detail: 'no valid answer within 10000 ms',
+              type: 'incident.containment.failed',
+              aggregateId: ID,
+              data: {
+                incidentId: ID,
+                failed: [{ action: 'freeze_agent', target: 'agent/state', detail }],
+                succeeded: ['quarantine_model'],
+              },
             },
           ],
-          succeeded: ['quarantine_model'],
-        },
-      });
-      expect(stateOf(given(open(), first.events, last.events).snapshot)).toBe('containment_failed');
+        }).events;
+      expect(stateOf(snapshotAfter(open(), first, last))).toBe('containment_failed');
     });
 
     it('never records an action twice (a result after a restart is ignored)', () => {
-      const first = given(open()).when(complete('quarantine_model', target, true));
-      expect(
-        given(open(), first.events).when(complete('quarantine_model', target, true)),
-      ).toMatchObject({
-        events: [],
-        reason: 'not_pending',
-      });
+      const first = given(open())
+        .when(complete('quarantine_model', target, true))
+        .then([completed('quarantine_model', target, true)]).events;
+      given(open(), first)
+        .when(complete('quarantine_model', target, true))
+        .thenDecides({ events: [], outcome: 'not_pending' });
     });
   });
 
   describe('the recovery ceremony', () => {
     const target = `model/${HEX}`;
     const contained = () => {
-      const a = given(open()).when(complete('quarantine_model', target, true)).events;
-      const b = given(open(), a).when(complete('freeze_agent', 'agent/state', true)).events;
+      const a = step([open()], complete('quarantine_model', target, true));
+      const b = step([open(), a], complete('freeze_agent', 'agent/state', true));
       return [open(), a, b];
     };
 
     it('refuses to resolve while containment runs', () => {
-      expect(given(open()).when(resolveWith(verifiedAt(99))).refusal?.code).toBe(
-        'containment_in_progress',
-      );
+      given(open())
+        .when(resolveWith(verifiedAt(99)))
+        .thenRefuses('containment_in_progress', []);
     });
 
     it('refuses to resolve a latched incident without a fresh attestation.verified', () => {
       const g = given(...contained());
-      expect(g.when(resolveWith(null)).refusal?.code).toBe('reattestation_required');
+      g.when(resolveWith(null)).thenRefuses('reattestation_required', []);
       // Stored before the containment finished: it does not count.
-      expect(g.when(resolveWith(verifiedAt(2))).refusal?.code).toBe('reattestation_required');
-      expect(g.when(resolveWith({ ...verifiedAt(99), policySatisfied: false })).refusal?.code).toBe(
+      g.when(resolveWith(verifiedAt(2))).thenRefuses('reattestation_required', []);
+      g.when(resolveWith({ ...verifiedAt(99), policySatisfied: false })).thenRefuses(
         'reattestation_required',
+        [],
       );
     });
 
     it('with require_hardware_attestation, only verified hardware evidence counts', () => {
-      const g = given(...contained());
+      const batches = contained();
+      const g = given(...batches);
       const strict = {
         ...resolveWith(verifiedAt(99)),
         ceremony: { ...policy.ceremony, requireHardwareAttestation: true },
-      };
-      expect(g.when(strict as IncidentCommand).refusal?.code).toBe('reattestation_required');
+      } as Extract<IncidentCommand, { type: 'resolve' }>;
+      g.when(strict).thenRefuses('reattestation_required', []);
       const hw = { ...verifiedAt(99), mode: 'hardware' as const, evidenceVerified: true };
-      expect(g.when({ ...strict, attestation: hw } as IncidentCommand).refusal).toBeNull();
-    });
-
-    it('resolves once the ceremony holds, bound to the incident as it stands, then acknowledges', () => {
-      const batches = contained();
-      const g = given(...batches);
-      const resolved = g.when(resolveWith(verifiedAt(99)));
-      expect(resolved.events).toEqual([
+      g.when({ ...strict, attestation: hw }).then([
         {
           type: 'incident.resolved',
           aggregateId: ID,
@@ -553,38 +621,81 @@ describe('incident lifecycle', () => {
             operator: 'alice',
             note: 'restored from backup',
             ceremony: {
-              binding: bindingOf(g.snapshot.context),
+              binding: bindingOf(snapshotAfter(...batches).context),
               reattestRequired: true,
               attestationEventId: 'att-99',
             },
           },
         },
       ]);
-      const r = given(...batches, resolved.events);
-      expect(stateOf(r.snapshot)).toBe('resolved');
-      const acked = r.when({ type: 'acknowledge', operator: 'bob', note: '' });
-      expect(acked.events[0]).toMatchObject({
-        type: 'incident.acknowledged',
-        data: { operator: 'bob' },
-      });
-      const done = given(...batches, resolved.events, acked.events);
-      expect(stateOf(done.snapshot)).toBe('acknowledged');
-      expect(done.when({ type: 'acknowledge', operator: 'bob', note: '' })).toMatchObject({
-        events: [],
-        reason: 'already_acknowledged',
-      });
-      expect(done.when(resolveWith(verifiedAt(99)))).toMatchObject({
-        events: [],
-        reason: 'already_resolved',
-      });
+    });
+
+    it('resolves once the ceremony holds, bound to the incident as it stands, then acknowledges', () => {
+      const batches = contained();
+      const resolved = given(...batches)
+        .when(resolveWith(verifiedAt(99)))
+        .thenDecides({
+          outcome: 'resolved',
+          events: [
+            {
+              type: 'incident.resolved',
+              aggregateId: ID,
+              data: {
+                incidentId: ID,
+                operator: 'alice',
+                note: 'restored from backup',
+                ceremony: {
+                  binding: bindingOf(snapshotAfter(...batches).context),
+                  reattestRequired: true,
+                  attestationEventId: 'att-99',
+                },
+              },
+            },
+          ],
+        }).events;
+      expect(stateOf(snapshotAfter(...batches, resolved))).toBe('resolved');
+      const acked = given(...batches, resolved)
+        .when(acknowledge)
+        .thenDecides({
+          outcome: 'acknowledged',
+          events: [
+            {
+              type: 'incident.acknowledged',
+              aggregateId: ID,
+              data: {
+                incidentId: ID,
+                operator: 'bob',
+                note: '',
+                ceremony: {
+                  binding: bindingOf(snapshotAfter(...batches).context),
+                  reattestRequired: true,
+                  attestationEventId: 'att-99',
+                },
+              },
+            },
+          ],
+        }).events;
+      expect(stateOf(snapshotAfter(...batches, resolved, acked))).toBe('acknowledged');
+      given(...batches, resolved, acked)
+        .when(acknowledge)
+        .thenDecides({ events: [], outcome: 'already_acknowledged' });
+      given(...batches, resolved, acked)
+        .when(resolveWith(verifiedAt(99)))
+        .thenDecides({ events: [], outcome: 'already_resolved' });
     });
 
     it('refuses an acknowledgement before the resolution, and an unnamed operator', () => {
       const g = given(...contained());
-      expect(g.when({ type: 'acknowledge', operator: 'bob', note: '' }).refusal?.code).toBe(
-        'not_resolved',
-      );
-      expect(g.when(resolveWith(verifiedAt(99), ' ')).refusal?.code).toBe('operator_invalid');
+      g.when(acknowledge).thenRefuses('not_resolved', []);
+      g.when(resolveWith(verifiedAt(99), ' ')).thenRefuses('operator_invalid', []);
+    });
+
+    it('refuses to resolve or acknowledge an incident that does not exist', () => {
+      spec
+        .given([])
+        .when(resolveWith(verifiedAt(99)))
+        .thenRefuses('incident_unknown', []);
+      spec.given([]).when(acknowledge).thenRefuses('incident_unknown', []);
     });
 
     it('a non-latched, non-critical incident resolves without re-attestation', () => {
@@ -594,12 +705,12 @@ describe('incident lifecycle', () => {
         subject: 'service/agent',
       });
       const opened = open(o);
-      const c = given(opened).when(complete('freeze_agent', 'agent/state', true)).events;
-      const d = given(opened, c).when({
+      const c = step([opened], complete('freeze_agent', 'agent/state', true));
+      const events = step([opened, c], {
         ...resolveWith(null),
         rule: policy.classes.tool_call_burst,
-      } as IncidentCommand);
-      expect(d.events[0]).toMatchObject({
+      });
+      expect(events[0]).toMatchObject({
         data: { ceremony: { reattestRequired: false, attestationEventId: null } },
       });
     });
@@ -636,6 +747,24 @@ describe('incident lifecycle', () => {
       expect(ignored.map((e) => e.type)).toEqual(['incident.contained', 'incident.acknowledged']);
     });
 
+    it('replays from a snapshot the events follow as from the beginning', () => {
+      const opened = stamp(open());
+      const attached = stamp(
+        [
+          {
+            type: 'incident.observation.attached',
+            aggregateId: ID,
+            data: { incidentId: ID, causeEventId: 'obs-2', count: 2 },
+          },
+        ],
+        3,
+      );
+      const whole = replayIncident([...opened, ...attached]);
+      const stepwise = replayIncident(attached, replayIncident(opened).snapshot);
+      expect(stepwise.snapshot.context).toEqual(whole.snapshot.context);
+      expect(stepwise.snapshot.value).toBe(whole.snapshot.value);
+    });
+
     it('a resolution whose binding no longer matches (escalated afterwards) is refused', () => {
       const o = observation({
         class: 'forbidden_airlock_request',
@@ -643,11 +772,10 @@ describe('incident lifecycle', () => {
         subject: 'egress/x',
       });
       const opened = open(o);
-      const g = given(opened);
-      const resolved = g.when({
+      const resolved = step([opened], {
         ...resolveWith(null),
         rule: policy.classes.forbidden_airlock_request,
-      } as IncidentCommand).events;
+      });
       const escalated: IncidentDraft[] = [
         {
           type: 'incident.escalated',
