@@ -7,6 +7,36 @@ export interface AttestationGate {
   /** The `attestation.*` event the answer rests on; null when there was none in time. */
   lastEventId: string | null;
   reasons: string[];
+  /**
+   * Development mode: not satisfied only because the host has no TPM (software mode, no reason
+   * but `software_mode` / `mode_insufficient`). The chosen state of a developer's machine, told
+   * apart from a failed attestation, which is reported as one.
+   */
+  development: boolean;
+}
+
+/** The reasons a software-mode run gives by itself (the runtime attestor's reason codes). */
+const DEVELOPMENT_REASON_CODES = new Set(['software_mode', 'mode_insufficient']);
+
+/** Whether an unsatisfied answer is development mode rather than a failure (see above). */
+export function isDevelopmentMode(
+  answer: Pick<AttestationGate, 'satisfied' | 'mode' | 'reasons'>,
+): boolean {
+  return (
+    !answer.satisfied &&
+    answer.mode === 'software' &&
+    answer.reasons.length > 0 &&
+    answer.reasons.every((r) => DEVELOPMENT_REASON_CODES.has(r.slice(0, r.indexOf(':'))))
+  );
+}
+
+/** One plain line for the person who started the appliance. */
+export function describeAttestation(gate: AttestationGate | null): string {
+  if (gate === null) return 'UNATTESTED: no runtime attestor in this appliance';
+  if (gate.satisfied) return `attested (${gate.mode ?? '?'} mode)`;
+  if (gate.development)
+    return 'UNATTESTED (development mode): no TPM on this host, nothing is measured; production needs a TPM and secai boot --require-attestation';
+  return `ATTESTATION FAILED (${gate.mode ?? 'no result'}): ${gate.reasons.join('; ') || 'no reason given'}; running anyway because --require-attestation was not given`;
 }
 
 interface VerifyAnswer {
@@ -33,6 +63,7 @@ export async function checkAttestation(
     mode: null,
     lastEventId: null,
     reasons: ['the runtime attestor did not answer'],
+    development: false,
   };
   for (;;) {
     try {
@@ -43,7 +74,7 @@ export async function checkAttestation(
       });
       if (res.ok) {
         const body = (await res.json()) as VerifyAnswer;
-        last = {
+        const answer = {
           satisfied: body.satisfied === true,
           mode: typeof body.mode === 'string' ? body.mode : null,
           lastEventId: typeof body.lastEventId === 'string' ? body.lastEventId : null,
@@ -51,6 +82,7 @@ export async function checkAttestation(
             ? body.reasons.filter((r): r is string => typeof r === 'string').slice(0, 16)
             : [],
         };
+        last = { ...answer, development: isDevelopmentMode(answer) };
         if (last.lastEventId !== null) return last;
       } else {
         last = { ...last, reasons: [`the attestor answered HTTP ${res.status}`] };

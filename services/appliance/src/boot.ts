@@ -31,7 +31,7 @@ import {
   type NatsServerHandle,
   type RuntimeInfo,
 } from '@secai/streams';
-import { checkAttestation, type AttestationGate } from './attestationGate.js';
+import { checkAttestation, describeAttestation, type AttestationGate } from './attestationGate.js';
 import { ApplianceError } from './errors.js';
 import { acquireBootLock } from './lock.js';
 import {
@@ -302,10 +302,18 @@ async function bootLocked(
           'ATTESTATION_UNSATISFIED',
           `attestation does not satisfy policy (${attestation.mode ?? 'no result'}): ${attestation.reasons.join('; ') || 'no reason given'}`,
         );
+      } else if (attestation.development) {
+        // The chosen state of a machine without a TPM: said once, plainly. The attestor recorded
+        // it (attestation.development_mode.declared), so the incident recorder opens nothing.
+        log.info(
+          { mode: attestation.mode, event: attestation.lastEventId },
+          describeAttestation(attestation),
+        );
       } else {
-        log.warn(
-          { mode: attestation.mode, reasons: attestation.reasons },
-          'running UNATTESTED (development mode): attestation does not satisfy policy; secai boot --require-attestation refuses this',
+        // A real failure is not development mode: the recorder opens an incident for it.
+        log.error(
+          { mode: attestation.mode, reasons: attestation.reasons, event: attestation.lastEventId },
+          describeAttestation(attestation),
         );
       }
     }

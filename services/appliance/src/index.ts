@@ -1,4 +1,10 @@
 export { boot, DEFAULT_NATS_PORT, type BootOptions, type BootedAppliance } from './boot.js';
+export {
+  checkAttestation,
+  describeAttestation,
+  isDevelopmentMode,
+  type AttestationGate,
+} from './attestationGate.js';
 export { ApplianceError, type ApplianceErrorCode } from './errors.js';
 export { acquireBootLock } from './lock.js';
 export { resolveStateDir } from './stateDir.js';

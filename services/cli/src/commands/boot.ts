@@ -1,4 +1,4 @@
-import { boot } from '@secai/appliance';
+import { boot, describeAttestation } from '@secai/appliance';
 import { createLogger } from '@secai/streams';
 import { table } from '../format.js';
 
@@ -41,12 +41,7 @@ export async function bootCommand(
     out(
       `SecAI appliance running (state dir ${options.stateDir}, bus ${appliance.natsUrl}${appliance.firstBoot ? ', first boot' : ''})`,
     );
-    const a = appliance.attestation;
-    out(
-      a?.satisfied
-        ? `attested (${a.mode ?? '?'} mode)`
-        : `UNATTESTED (development mode): ${a ? `${a.mode ?? 'no result'}: ${a.reasons.join('; ')}` : 'no runtime attestor'}`,
-    );
+    out(describeAttestation(appliance.attestation));
     out(
       table(
         ['SERVICE', 'STATE', 'PID', 'PORT', 'RESTARTS'],
