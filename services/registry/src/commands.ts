@@ -56,8 +56,6 @@ export function progressPublisher(
   };
 }
 
-/** Only a refusal's claims that fit the event's schema. */
-
 /** The trigger a verification request stands for: the inference service checks before loading. */
 function triggerOf(caller: string): Trigger {
   return caller === 'inference' ? 'pre_load' : 'request';
@@ -127,7 +125,7 @@ export function serveCommands(nc: NatsConnection, deps: CommandDeps): ServedComm
         causationId: ctx.requestId,
         correlationId: ctx.correlationId,
       });
-      if (outcome.decision.refused || outcome.containedPath === null)
+      if (outcome.decision.refusal || outcome.containedPath === null)
         return unknownModel(request.model);
       return {
         ok: true,
@@ -147,7 +145,7 @@ export function serveCommands(nc: NatsConnection, deps: CommandDeps): ServedComm
         causationId: ctx.requestId,
         correlationId: ctx.correlationId,
       });
-      if (outcome.decision.refused) return unknownModel(request.model);
+      if (outcome.decision.refusal) return unknownModel(request.model);
       return { ok: true, removed: outcome.removed };
     },
   });

@@ -1,9 +1,18 @@
-import { IllegalStateError, type EventData } from '@secai/contracts';
+import {
+  IllegalStateError,
+  decided,
+  refused,
+  type Decider,
+  type Decision as KernelDecision,
+  type EventData,
+} from '@secai/contracts';
 
 // The registry's rules as pure functions (ARCHITECTURE §4): the state of one model aggregate
 // (`model/<sha256 hex>`) is a fold over its events; a command carries what the edge observed on
-// disk (hashes, presence) and the decision says which file operation to perform and which events
-// to record. No I/O, no clock: the edge (`registry.ts`) observes, performs the effect, appends.
+// disk (hashes, presence) and the decision (the contracts' `Decision`) says which events to record,
+// which file operation to perform (`effects`), and what was refused or what happened (`refusal`,
+// `outcome`). No I/O, no clock: the edge (`registry.ts`, through the streams `CommandHandler`)
+// observes, performs the effect, appends.
 
 export type ModelEventType =
   | 'model.stored'
@@ -104,7 +113,6 @@ export type RegistryCommand =
 
 /** The file operation a decision asks the edge to perform before it appends the events. */
 export type Effect =
-  | { kind: 'none' }
   /** Rename the custody copy into `sha256/<hex>` (read-only). */
   | { kind: 'publish' }
   /** Give the custody copy back to the quarantine area (it did not match). */
@@ -122,14 +130,28 @@ export type RefusalCode =
   | 'store_conflict'
   | 'stale_observation';
 
-export interface Decision {
-  /** True when the command was refused (nothing happened, or the incoming copy goes back). */
-  refused: boolean;
-  /** Stable reason: a `RefusalCode` when refused, else what happened. */
-  reason: string;
-  effect: Effect;
-  events: ModelEvent[];
-}
+/** What happened when nothing was refused (the decision's `outcome`, for logs and replies). */
+export type Outcome =
+  | 'stored'
+  /** A crash left the right bytes in the store: only `model.stored` is recorded. */
+  | 'store_has_it'
+  | 'duplicate_promotion'
+  | 'already_stored'
+  /** Contained (or, for a promotion, already contained: a re-import stores nothing). */
+  | 'contained'
+  | 'contained_before'
+  | 'bytes_missing'
+  | 'already_contained'
+  | 'verified'
+  | EventData<'model.verification.failed'>['problem']
+  | 'removed'
+  | 'already_removed';
+
+/**
+ * A registry decision: at most one effect (the edge performs it before the append); a refusal
+ * (code = `RefusalCode`) records nothing, and may still ask for the custody copy to go back.
+ */
+export type Decision = KernelDecision<ModelEvent, Effect, RefusalCode>;
 
 export function initialState(): ModelState {
   return { status: 'absent', model: null, containedPath: null, promotions: [] };
@@ -190,34 +212,34 @@ export function locationOf(state: ModelState): Location | null {
   return state.status === 'contained' ? 'containment' : 'store';
 }
 
-const nothing = (reason: string): Decision => ({
-  refused: false,
-  reason,
-  effect: { kind: 'none' },
-  events: [],
-});
-const refuse = (reason: RefusalCode, effect: Effect = { kind: 'none' }): Decision => ({
-  refused: true,
-  reason,
-  effect,
-  events: [],
-});
+/** Nothing to record and nothing to do: `outcome` says why. */
+const nothing = (outcome: Outcome): Decision => decided([], { outcome });
+/** Events to record, with the file operation that comes first (if any). */
+const record = (outcome: Outcome, events: ModelEvent[], effect?: Effect): Decision =>
+  decided(events, { outcome, ...(effect ? { effects: [effect] } : {}) });
+const refuse = (code: RefusalCode, message: string, effect?: Effect): Decision =>
+  refused(code, message, effect ? { effects: [effect] } : {});
+
+const unknownModel = (): Decision =>
+  refuse('model_unknown', 'no such model in the registry (never stored, or removed)');
 
 /**
- * Whether a promotion is settled by the state alone (a reason), so that the edge need not touch
- * the disk: a redelivery, a model already stored or contained (a re-import of contained bytes
- * does not bring them back), or an event whose digest is not its artifact's.
+ * Whether a promotion is settled by the state alone (its decision), so that the edge need not
+ * touch the disk: a redelivery, a model already stored or contained (a re-import of contained
+ * bytes does not bring them back), or an event whose digest is not its artifact's.
  */
 export function promotionSettled(
   state: ModelState,
   command: { promotedId: string; artifactId: string; promoted: EventData<'model.promoted'> },
-): { refused: boolean; reason: string } | null {
+): Decision | null {
   if (hexOf(command.promoted.digest) !== command.artifactId)
-    return { refused: true, reason: 'artifact_id_mismatch' };
-  if (state.promotions.includes(command.promotedId))
-    return { refused: false, reason: 'duplicate_promotion' };
-  if (state.status === 'contained') return { refused: false, reason: 'contained' };
-  if (isKnown(state)) return { refused: false, reason: 'already_stored' };
+    return refuse(
+      'artifact_id_mismatch',
+      `the promoted digest ${command.promoted.digest} is not artifact ${command.artifactId}`,
+    );
+  if (state.promotions.includes(command.promotedId)) return nothing('duplicate_promotion');
+  if (state.status === 'contained') return nothing('contained');
+  if (isKnown(state)) return nothing('already_stored');
   return null;
 }
 
@@ -230,8 +252,7 @@ function decideStore(
   state: ModelState,
 ): Decision {
   const settled = promotionSettled(state, c);
-  if (settled)
-    return settled.refused ? refuse(settled.reason as RefusalCode) : nothing(settled.reason);
+  if (settled) return settled;
   const { digest, sizeBytes } = c.promoted;
   const hex = hexOf(digest);
   const stored: ModelEvent = {
@@ -251,26 +272,42 @@ function decideStore(
     case 'hashed':
       // A crash after the rename and before the event: the store already holds the right bytes.
       return matches(c.inStore, digest, sizeBytes)
-        ? { refused: false, reason: 'store_has_it', effect: { kind: 'none' }, events: [stored] }
-        : refuse('store_conflict');
+        ? record('store_has_it', [stored])
+        : refuse(
+            'store_conflict',
+            `the store holds other bytes under ${digest}: ${c.inStore.digest} (${c.inStore.sizeBytes} bytes)`,
+          );
     case 'unreadable':
-      return refuse('store_conflict');
+      return refuse(
+        'store_conflict',
+        `the store holds unreadable bytes under ${digest}: ${c.inStore.detail}`,
+      );
     case 'absent':
     case 'not_checked':
       break;
   }
+  const giveBack: Effect = { kind: 'return_incoming' };
   switch (c.incoming.kind) {
     case 'not_checked':
       throw new IllegalStateError('a promotion needs the incoming copy observed');
     case 'absent':
-      return refuse('artifact_missing');
+      return refuse('artifact_missing', `the quarantine holds no copy of ${digest}`);
     case 'unreadable':
-      return refuse('artifact_unreadable', { kind: 'return_incoming' });
+      return refuse('artifact_unreadable', `the custody copy: ${c.incoming.detail}`, giveBack);
     case 'hashed':
-      if (c.incoming.digest !== digest) return refuse('hash_mismatch', { kind: 'return_incoming' });
+      if (c.incoming.digest !== digest)
+        return refuse(
+          'hash_mismatch',
+          `the custody copy hashes to ${c.incoming.digest}, not ${digest}`,
+          giveBack,
+        );
       if (c.incoming.sizeBytes !== sizeBytes)
-        return refuse('size_mismatch', { kind: 'return_incoming' });
-      return { refused: false, reason: 'stored', effect: { kind: 'publish' }, events: [stored] };
+        return refuse(
+          'size_mismatch',
+          `the custody copy has ${c.incoming.sizeBytes} bytes, not ${sizeBytes}`,
+          giveBack,
+        );
+      return record('stored', [stored], { kind: 'publish' });
   }
 }
 
@@ -289,18 +326,20 @@ function decideVerification(
 ): Decision {
   const location = locationOf(state);
   const model = state.model;
-  if (!location || !model) return refuse('model_unknown');
-  if (location !== c.location) return refuse('stale_observation');
+  if (!location || !model) return unknownModel();
+  // The model moved while it was hashed: the edge hashes it again where it is now.
+  if (location !== c.location)
+    return refuse(
+      'stale_observation',
+      `hashed in the ${c.location}, but the model is in the ${location}`,
+    );
   const hex = hexOf(model.digest);
   const failed = (
     problem: EventData<'model.verification.failed'>['problem'],
     actual: string | null,
     actualSizeBytes: number | null,
-  ): Decision => ({
-    refused: false,
-    reason: problem,
-    effect: { kind: 'none' },
-    events: [
+  ): Decision =>
+    record(problem, [
       {
         type: 'model.verification.failed',
         aggregateId: hex,
@@ -314,8 +353,7 @@ function decideVerification(
           actualSizeBytes,
         },
       },
-    ],
-  });
+    ]);
   switch (c.observed.kind) {
     case 'not_checked':
       throw new IllegalStateError('a verification needs the model observed');
@@ -328,24 +366,19 @@ function decideVerification(
         return failed('size_mismatch', c.observed.digest, c.observed.sizeBytes);
       if (c.observed.digest !== model.digest)
         return failed('mismatch', c.observed.digest, c.observed.sizeBytes);
-      return {
-        refused: false,
-        reason: 'verified',
-        effect: { kind: 'none' },
-        events: [
-          {
-            type: 'model.verified',
-            aggregateId: hex,
-            causationId: c.causationId,
-            data: {
-              trigger: c.trigger,
-              expected: model.digest,
-              actual: c.observed.digest,
-              sizeBytes: c.observed.sizeBytes,
-            },
+      return record('verified', [
+        {
+          type: 'model.verified',
+          aggregateId: hex,
+          causationId: c.causationId,
+          data: {
+            trigger: c.trigger,
+            expected: model.digest,
+            actual: c.observed.digest,
+            sizeBytes: c.observed.sizeBytes,
           },
-        ],
-      };
+        },
+      ]);
   }
 }
 
@@ -354,7 +387,7 @@ function decideContain(
   state: ModelState,
 ): Decision {
   const model = state.model;
-  if (!isKnown(state) || !model) return refuse('model_unknown');
+  if (!isKnown(state) || !model) return unknownModel();
   if (state.status === 'contained') return nothing('already_contained');
   const hex = hexOf(model.digest);
   const event: ModelEvent = {
@@ -368,21 +401,10 @@ function decideContain(
       containedPath: containedPathOf(hex, fileNameOf(model)),
     },
   };
-  if (c.presence.store)
-    return {
-      refused: false,
-      reason: 'contained',
-      effect: { kind: 'move_to_containment' },
-      events: [event],
-    };
+  if (c.presence.store) return record('contained', [event], { kind: 'move_to_containment' });
   // Moved before a crash, or the bytes are gone: either way the model is out of service, and
   // recording the containment keeps it so (it is never runnable again by accident).
-  return {
-    refused: false,
-    reason: c.presence.containment ? 'contained_before' : 'bytes_missing',
-    effect: { kind: 'none' },
-    events: [event],
-  };
+  return record(c.presence.containment ? 'contained_before' : 'bytes_missing', [event]);
 }
 
 function decideRemove(
@@ -391,12 +413,10 @@ function decideRemove(
 ): Decision {
   const model = state.model;
   if (state.status === 'removed') return nothing('already_removed');
-  if (!isKnown(state) || !model) return refuse('model_unknown');
-  return {
-    refused: false,
-    reason: 'removed',
-    effect: { kind: 'delete', store: c.presence.store, containment: c.presence.containment },
-    events: [
+  if (!isKnown(state) || !model) return unknownModel();
+  return record(
+    'removed',
+    [
       {
         type: 'model.removed',
         aggregateId: hexOf(model.digest),
@@ -404,7 +424,8 @@ function decideRemove(
         data: { name: model.name, cause: c.cause, reason: c.reason },
       },
     ],
-  };
+    { kind: 'delete', store: c.presence.store, containment: c.presence.containment },
+  );
 }
 
 export function decide(command: RegistryCommand, state: ModelState): Decision {
@@ -420,10 +441,8 @@ export function decide(command: RegistryCommand, state: ModelState): Decision {
   }
 }
 
-/** The decider in the shape `deciderSpec` takes (events only; effects are in `decide`). */
-export const registryDecider = {
-  decide: (command: RegistryCommand, state: ModelState): ModelEvent[] =>
-    decide(command, state).events,
+export const registryDecider: Decider<RegistryCommand, ModelEvent, ModelState, Effect> = {
+  decide,
   evolve,
   initialState,
 };

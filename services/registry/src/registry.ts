@@ -1,19 +1,27 @@
-import {
-  ConcurrencyError,
-  type DraftEvent,
-  type EventData,
-  type VerifiedEvent,
+import type {
+  Decision as KernelDecision,
+  DraftEvent,
+  EventData,
+  VerifiedEvent,
 } from '@secai/contracts';
-import type { EventStore, Logger } from '@secai/streams';
+import {
+  CommandHandler,
+  MAX_COMMAND_ATTEMPTS,
+  type CommandMetadata,
+  type EventStore,
+  type HandleOptions,
+  type HandledCommand,
+  type Logger,
+} from '@secai/streams';
 import {
   decide,
-  evolve,
   fileNameOf,
   hexOf,
   initialState,
   isModelEventType,
   locationOf,
   promotionSettled,
+  registryDecider,
   verificationTarget,
   type Decision,
   type Effect,
@@ -21,14 +29,13 @@ import {
   type ModelEvent,
   type ModelState,
   type Observation,
+  type RegistryCommand,
   type RemovalCause,
   type Trigger,
 } from './decider.js';
-import { KeyedMutex } from '@secai/streams';
 import type { ModelStore } from './store.js';
 
 const NOT_CHECKED: Observation = { kind: 'not_checked' };
-const MAX_ATTEMPTS = 3;
 
 export interface RegistryDeps {
   events: EventStore;
@@ -81,75 +88,76 @@ function toDraft(e: ModelEvent): DraftEvent {
   return { type: e.type, aggregateId: e.aggregateId, data: e.data };
 }
 
+/** Causation of the appended events (the event or request the decider names), and correlation. */
+function metaOf(
+  decision: KernelDecision<ModelEvent, Effect>,
+  correlationId: string | undefined,
+): CommandMetadata {
+  return { causationId: decision.events[0]?.causationId ?? undefined, correlationId };
+}
+
+/** The decision's stable word for logs: the refusal code, or what happened. */
+function reasonOf(decision: Decision): string | undefined {
+  return decision.refusal?.code ?? decision.outcome;
+}
+
 /**
- * The registry's edge: loads a model aggregate, observes the disk, asks the decider, performs the
- * file operation, then appends the events with the aggregate's expected sequence. One model is
- * handled by one section at a time in this process; a conflict with another writer re-reads and
- * re-decides (the observation is made again, so a retry never repeats a move blindly).
+ * The registry's edge, on the streams `CommandHandler`: loads a model aggregate, observes the disk
+ * (the command is a function of the state), asks the decider, performs the file operation, then
+ * appends the events with the aggregate's expected sequence. One model is handled by one section
+ * at a time in this process; a conflict with another writer reloads and decides again (the
+ * observation is made again, so a retry never repeats a move blindly).
  */
 export class Registry {
-  readonly #events: EventStore;
   readonly #models: ModelStore;
   readonly #log: Logger;
-  readonly #mutex = new KeyedMutex();
+  readonly #commands: CommandHandler<RegistryCommand, ModelEvent, ModelState, Effect>;
 
   constructor(deps: RegistryDeps) {
-    this.#events = deps.events;
     this.#models = deps.models;
     this.#log = deps.log;
+    this.#commands = new CommandHandler({
+      store: deps.events,
+      aggregateType: 'model',
+      decider: registryDecider,
+      fromStored: (loaded) => toModelEvent(loaded, loaded.aggregate.id),
+      toDraft,
+      log: deps.log,
+    });
   }
 
   get models(): ModelStore {
     return this.#models;
   }
 
+  /**
+   * One command through the kernel. The kernel's `Decider` does not carry the refusal code type;
+   * `registryDecider` refuses only with a `RefusalCode`, which the decision is typed back to here.
+   */
+  async #handle(
+    hex: string,
+    command: RegistryCommand | ((state: ModelState) => Promise<RegistryCommand>),
+    options: HandleOptions<ModelEvent, ModelState, Effect>,
+  ): Promise<HandledCommand<ModelEvent, ModelState, Effect> & { decision: Decision }> {
+    const handled = await this.#commands.handle(hex, command, options);
+    return { ...handled, decision: handled.decision as Decision };
+  }
+
   /** The model aggregate's state, folded from its events. */
   async load(hex: string): Promise<{ state: ModelState; lastSequence: number }> {
-    const { events, lastSequence } = await this.#events.load('model', hex);
-    let state = initialState();
-    for (const e of events) {
-      const event = toModelEvent(e, hex);
-      if (event) state = evolve(state, event);
-    }
-    return { state, lastSequence };
+    return this.#commands.load(hex);
   }
 
-  async #transact<T>(
+  async #perform(
+    decision: KernelDecision<ModelEvent, Effect>,
     hex: string,
-    section: (state: ModelState, lastSequence: number) => Promise<T>,
-  ): Promise<T> {
-    return this.#mutex.run(hex, async () => {
-      for (let attempt = 1; ; attempt++) {
-        const { state, lastSequence } = await this.load(hex);
-        try {
-          return await section(state, lastSequence);
-        } catch (err) {
-          if (!(err instanceof ConcurrencyError) || attempt >= MAX_ATTEMPTS) throw err;
-          this.#log.warn({ model: hex, attempt }, 'model aggregate moved on; deciding again');
-        }
-      }
-    });
+    fileName: string,
+  ): Promise<void> {
+    for (const effect of decision.effects ?? []) await this.#performOne(effect, hex, fileName);
   }
 
-  async #append(
-    events: readonly ModelEvent[],
-    lastSequence: number,
-    meta: Metadata,
-  ): Promise<string[]> {
-    if (events.length === 0) return [];
-    const causation = events[0]!.causationId;
-    const result = await this.#events.append(events.map(toDraft), {
-      expectedSequence: lastSequence,
-      ...(causation !== null ? { causationId: causation } : {}),
-      ...(meta.correlationId !== undefined ? { correlationId: meta.correlationId } : {}),
-    });
-    return result.ids;
-  }
-
-  async #perform(effect: Effect, hex: string, fileName: string): Promise<void> {
+  async #performOne(effect: Effect, hex: string, fileName: string): Promise<void> {
     switch (effect.kind) {
-      case 'none':
-        return;
       case 'publish':
         await this.#models.publish(hex, fileName);
         return;
@@ -188,30 +196,38 @@ export class Registry {
         { type: 'store_promoted', ...base, inStore: NOT_CHECKED, incoming: NOT_CHECKED },
         initialState(),
       );
-      this.#log.error({ ...log, reason: decision.reason }, 'promotion refused');
+      this.#log.error({ ...log, reason: reasonOf(decision) }, 'promotion refused');
       return decision;
     }
-    return this.#transact(hex, async (state, lastSequence) => {
-      let inStore = NOT_CHECKED;
-      let incoming = NOT_CHECKED;
-      if (!promotionSettled(state, base)) {
-        inStore = await this.#models.observeAt('store', hex, promoted.fileName);
-        if (inStore.kind === 'absent')
-          incoming = await this.#models.takeCustody(hex, promoted.fileName);
-      }
-      const decision = decide({ type: 'store_promoted', ...base, inStore, incoming }, state);
-      await this.#perform(decision.effect, hex, promoted.fileName);
-      await this.#append(decision.events, lastSequence, {
-        correlationId: verified.event.correlationid,
-      });
-      if (decision.refused)
-        this.#log.error(
-          { ...log, reason: decision.reason, inStore, incoming },
-          'promoted artifact not stored',
-        );
-      else this.#log.info({ ...log, reason: decision.reason }, 'promotion handled');
-      return decision;
-    });
+    const observed: { inStore: Observation; incoming: Observation } = {
+      inStore: NOT_CHECKED,
+      incoming: NOT_CHECKED,
+    };
+    const { decision } = await this.#handle(
+      hex,
+      async (state): Promise<RegistryCommand> => {
+        // Observed again on every attempt (what a conflict finds may have been moved meanwhile).
+        observed.inStore = NOT_CHECKED;
+        observed.incoming = NOT_CHECKED;
+        if (!promotionSettled(state, base)) {
+          observed.inStore = await this.#models.observeAt('store', hex, promoted.fileName);
+          if (observed.inStore.kind === 'absent')
+            observed.incoming = await this.#models.takeCustody(hex, promoted.fileName);
+        }
+        return { type: 'store_promoted', ...base, ...observed };
+      },
+      {
+        perform: (d) => this.#perform(d, hex, promoted.fileName),
+        meta: (d) => metaOf(d, verified.event.correlationid),
+      },
+    );
+    if (decision.refusal)
+      this.#log.error(
+        { ...log, reason: decision.refusal.code, detail: decision.refusal.message, ...observed },
+        'promoted artifact not stored',
+      );
+    else this.#log.info({ ...log, reason: decision.outcome }, 'promotion handled');
+    return decision;
   }
 
   /** Whether `hex` can be verified now, and how many bytes that reads. */
@@ -235,33 +251,34 @@ export class Registry {
       const observed = await this.#models.observeAt(location, hex, fileName, {
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
-      const result = await this.#transact(hex, async (current, lastSequence) => {
-        const decision = decide(
-          {
-            type: 'record_verification',
-            trigger: options.trigger,
-            location: location!,
-            observed,
-            causationId: options.causationId ?? null,
-          },
-          current,
-        );
-        const ids = await this.#append(decision.events, lastSequence, options);
-        return { decision, eventId: ids[0] ?? null, now: locationOf(current) };
-      });
-      if (result.decision.reason === 'stale_observation' && attempt < MAX_ATTEMPTS) {
-        location = result.now;
+      const handled = await this.#handle(
+        hex,
+        {
+          type: 'record_verification',
+          trigger: options.trigger,
+          location,
+          observed,
+          causationId: options.causationId ?? null,
+        },
+        { meta: (d) => metaOf(d, options.correlationId) },
+      );
+      const decision = handled.decision;
+      // A refusal, not a conflict: the model moved (contained) while it was hashed, so the hash
+      // says nothing about it. Hash it again where it is now (the state it was refused on).
+      if (decision.refusal?.code === 'stale_observation' && attempt < MAX_COMMAND_ATTEMPTS) {
+        location = locationOf(handled.state);
         continue;
       }
-      const event = result.decision.events[0] ?? null;
+      const event = decision.events[0] ?? null;
       const outcome = event?.type === 'model.verified' ? 'verified' : event ? 'failed' : 'unknown';
       const level = outcome === 'failed' ? 'error' : 'info';
       this.#log[level](
-        { model: hex, trigger: options.trigger, outcome, reason: result.decision.reason },
+        { model: hex, trigger: options.trigger, outcome, reason: reasonOf(decision) },
         'model verification',
       );
-      return { outcome, decision: result.decision, event, eventId: result.eventId };
+      return { outcome, decision, event, eventId: handled.appended?.ids[0] ?? null };
     }
+    // Not in the registry (or removed while it was hashed): the decider's refusal, nothing recorded.
     return {
       outcome: 'unknown',
       decision: decide(
@@ -272,7 +289,7 @@ export class Registry {
           observed: { kind: 'absent' },
           causationId: null,
         },
-        state,
+        initialState(),
       ),
       event: null,
       eventId: null,
@@ -284,33 +301,30 @@ export class Registry {
     hex: string,
     request: { cause: RemovalCause; reason: string } & Metadata,
   ): Promise<ContainOutcome> {
-    return this.#transact(hex, async (state, lastSequence) => {
-      const presence = await this.#models.presence(hex);
-      const decision = decide(
-        {
-          type: 'contain',
-          cause: request.cause,
-          reason: request.reason,
-          presence,
-          causationId: request.causationId ?? null,
-        },
-        state,
-      );
-      await this.#perform(decision.effect, hex, '');
-      await this.#append(decision.events, lastSequence, request);
-      const event = decision.events[0];
-      const containedPath =
-        event?.type === 'model.contained' ? event.data.containedPath : state.containedPath;
-      this.#log[decision.refused ? 'warn' : 'info'](
-        { model: hex, reason: decision.reason, cause: request.cause },
-        'containment',
-      );
-      return {
-        decision,
-        containedPath,
-        alreadyContained: decision.reason === 'already_contained',
-      };
-    });
+    const { decision, state } = await this.#handle(
+      hex,
+      async (): Promise<RegistryCommand> => ({
+        type: 'contain',
+        cause: request.cause,
+        reason: request.reason,
+        presence: await this.#models.presence(hex),
+        causationId: request.causationId ?? null,
+      }),
+      {
+        perform: (d) => this.#perform(d, hex, ''),
+        meta: (d) => metaOf(d, request.correlationId),
+      },
+    );
+    this.#log[decision.refusal ? 'warn' : 'info'](
+      { model: hex, reason: reasonOf(decision), cause: request.cause },
+      'containment',
+    );
+    return {
+      decision,
+      // After a recorded containment, the state holds its path; already contained: the old one.
+      containedPath: decision.refusal ? null : state.containedPath,
+      alreadyContained: decision.outcome === 'already_contained',
+    };
   }
 
   /** Deletes a model's bytes (store or containment) and records `model.removed`. */
@@ -318,25 +332,24 @@ export class Registry {
     hex: string,
     request: { cause: RemovalCause; reason: string } & Metadata,
   ): Promise<RemoveOutcome> {
-    return this.#transact(hex, async (state, lastSequence) => {
-      const presence = await this.#models.presence(hex);
-      const decision = decide(
-        {
-          type: 'remove',
-          cause: request.cause,
-          reason: request.reason,
-          presence,
-          causationId: request.causationId ?? null,
-        },
-        state,
-      );
-      await this.#perform(decision.effect, hex, '');
-      await this.#append(decision.events, lastSequence, request);
-      this.#log[decision.refused ? 'warn' : 'info'](
-        { model: hex, reason: decision.reason, cause: request.cause },
-        'removal',
-      );
-      return { decision, removed: decision.events.length > 0 };
-    });
+    const { decision } = await this.#handle(
+      hex,
+      async (): Promise<RegistryCommand> => ({
+        type: 'remove',
+        cause: request.cause,
+        reason: request.reason,
+        presence: await this.#models.presence(hex),
+        causationId: request.causationId ?? null,
+      }),
+      {
+        perform: (d) => this.#perform(d, hex, ''),
+        meta: (d) => metaOf(d, request.correlationId),
+      },
+    );
+    this.#log[decision.refusal ? 'warn' : 'info'](
+      { model: hex, reason: reasonOf(decision), cause: request.cause },
+      'removal',
+    );
+    return { decision, removed: decision.events.length > 0 };
   }
 }

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { IllegalStateError, type EventData } from '@secai/contracts';
 import { deciderSpec } from '@secai/contracts/testing';
 import {
-  decide,
   evolve,
   initialState,
   promotionSettled,
@@ -136,101 +135,106 @@ const failed = (
 });
 
 const spec = deciderSpec(registryDecider);
-const decideAfter = (events: ModelEvent[], command: RegistryCommand) =>
-  decide(command, events.reduce(evolve, initialState()));
 
 describe('promotion', () => {
   it('stores a promoted artifact whose custody copy matches: publish, then model.stored', () => {
-    spec.given([]).when(store()).then([stored]);
-    expect(decideAfter([], store()).effect).toEqual({ kind: 'publish' });
+    spec
+      .given([])
+      .when(store())
+      .thenDecides({ events: [stored], effects: [{ kind: 'publish' }], outcome: 'stored' });
   });
 
   it('does not store a copy whose digest or size differs, and gives it back', () => {
+    const giveBack = [{ kind: 'return_incoming' }] as const;
     spec
       .given([])
       .when(store({ incoming: hashed(OTHER) }))
-      .thenNothingHappened();
-    expect(decideAfter([], store({ incoming: hashed(OTHER) }))).toMatchObject({
-      refused: true,
-      reason: 'hash_mismatch',
-      effect: { kind: 'return_incoming' },
-    });
-    expect(decideAfter([], store({ incoming: hashed(DIGEST, 1) }))).toMatchObject({
-      refused: true,
-      reason: 'size_mismatch',
-      effect: { kind: 'return_incoming' },
-    });
-    expect(
-      decideAfter([], store({ incoming: { kind: 'unreadable', detail: 'ARTIFACT_SYMLINK' } })),
-    ).toMatchObject({ refused: true, reason: 'artifact_unreadable' });
+      .thenRefuses('hash_mismatch', []);
+    spec
+      .given([])
+      .when(store({ incoming: hashed(OTHER) }))
+      .thenEffects([...giveBack]);
+    spec
+      .given([])
+      .when(store({ incoming: hashed(DIGEST, 1) }))
+      .thenRefuses('size_mismatch', []);
+    spec
+      .given([])
+      .when(store({ incoming: hashed(DIGEST, 1) }))
+      .thenEffects([...giveBack]);
+    const unreadable = store({ incoming: { kind: 'unreadable', detail: 'ARTIFACT_SYMLINK' } });
+    spec.given([]).when(unreadable).thenRefuses('artifact_unreadable', []);
+    spec
+      .given([])
+      .when(unreadable)
+      .thenEffects([...giveBack]);
   });
 
   it('refuses when the quarantine copy is missing, touching nothing', () => {
-    expect(decideAfter([], store({ incoming: absent }))).toEqual({
-      refused: true,
-      reason: 'artifact_missing',
-      effect: { kind: 'none' },
-      events: [],
-    });
+    spec
+      .given([])
+      .when(store({ incoming: absent }))
+      .thenDecides({
+        events: [],
+        refusal: {
+          code: 'artifact_missing',
+          message: `the quarantine holds no copy of ${DIGEST}`,
+        },
+      });
   });
 
   it('records the missing model.stored when a crash left the bytes in the store', () => {
     spec
       .given([])
       .when(store({ inStore: hashed(), incoming: notChecked }))
-      .then([stored]);
-    expect(decideAfter([], store({ inStore: hashed(), incoming: notChecked }))).toMatchObject({
-      reason: 'store_has_it',
-      effect: { kind: 'none' },
-    });
+      .thenDecides({ events: [stored], outcome: 'store_has_it' });
   });
 
-  it('refuses when the store holds other bytes under the digest', () => {
-    expect(decideAfter([], store({ inStore: hashed(OTHER), incoming: notChecked }))).toMatchObject({
-      refused: true,
-      reason: 'store_conflict',
-      effect: { kind: 'none' },
-    });
+  it('refuses when the store holds other bytes under the digest, touching nothing', () => {
+    const conflict = store({ inStore: hashed(OTHER), incoming: notChecked });
+    spec.given([]).when(conflict).thenRefuses('store_conflict', []);
+    spec.given([]).when(conflict).thenEffects([]);
   });
 
   it('is idempotent: a redelivery, or the same bytes promoted again, store nothing', () => {
     spec
       .given([stored])
       .when(store({ inStore: notChecked, incoming: notChecked }))
-      .thenNothingHappened();
-    const again = store({
-      promotedId: 'another-promotion',
-      inStore: notChecked,
-      incoming: notChecked,
-    });
-    expect(decideAfter([stored], again).reason).toBe('already_stored');
+      .thenDecides({ events: [], outcome: 'duplicate_promotion' });
+    spec
+      .given([stored])
+      .when(store({ promotedId: 'another-promotion', inStore: notChecked, incoming: notChecked }))
+      .thenDecides({ events: [], outcome: 'already_stored' });
     expect(promotionSettled(initialState(), store())).toBeNull();
     expect(promotionSettled([stored].reduce(evolve, initialState()), store())).toEqual({
-      refused: false,
-      reason: 'duplicate_promotion',
+      events: [],
+      outcome: 'duplicate_promotion',
     });
   });
 
   it('does not bring back a contained model through a re-import', () => {
-    const again = store({ promotedId: 'reimport', inStore: notChecked, incoming: notChecked });
-    spec.given([stored, contained]).when(again).thenNothingHappened();
-    expect(decideAfter([stored, contained], again).reason).toBe('contained');
+    spec
+      .given([stored, contained])
+      .when(store({ promotedId: 'reimport', inStore: notChecked, incoming: notChecked }))
+      .thenDecides({ events: [], outcome: 'contained' });
   });
 
   it('stores again after a removal, but not for the promotion that stored it before', () => {
-    const reimport = store({ promotedId: 'reimport' });
     spec
       .given([stored, removed])
-      .when(reimport)
+      .when(store({ promotedId: 'reimport' }))
       .then([{ ...stored, causationId: 'reimport' }]);
-    expect(decideAfter([stored, removed], store()).reason).toBe('duplicate_promotion');
+    spec
+      .given([stored, removed])
+      .when(store())
+      .thenDecides({ events: [], outcome: 'duplicate_promotion' });
   });
 
   it('refuses a promotion whose digest is not its artifact id', () => {
-    expect(decideAfter([], store({ artifactId: 'cd'.repeat(32) }))).toMatchObject({
-      refused: true,
-      reason: 'artifact_id_mismatch',
-    });
+    spec
+      .given([])
+      .when(store({ artifactId: 'cd'.repeat(32) }))
+      .thenRefuses('artifact_id_mismatch', []);
   });
 
   it('throws when the edge did not observe what the decision needs', () => {
@@ -243,14 +247,17 @@ describe('promotion', () => {
 
 describe('verification', () => {
   it('records model.verified when digest and size match', () => {
-    spec.given([stored]).when(verification(hashed())).then([verified]);
+    spec
+      .given([stored])
+      .when(verification(hashed()))
+      .thenDecides({ events: [verified], outcome: 'verified' });
   });
 
   it('records each problem of a failed verification', () => {
     spec
       .given([stored])
       .when(verification(hashed(OTHER)))
-      .then([failed('mismatch', OTHER, 1234)]);
+      .thenDecides({ events: [failed('mismatch', OTHER, 1234)], outcome: 'mismatch' });
     spec
       .given([stored])
       .when(verification(hashed(OTHER, 99)))
@@ -267,16 +274,22 @@ describe('verification', () => {
 
   it('verifies a contained model where it is, and refuses a stale location', () => {
     spec.given([stored, contained]).when(verification(hashed(), 'containment')).then([verified]);
-    expect(decideAfter([stored, contained], verification(absent, 'store'))).toMatchObject({
-      refused: true,
-      reason: 'stale_observation',
-      events: [],
-    });
+    spec
+      .given([stored, contained])
+      .when(verification(absent, 'store'))
+      .thenDecides({
+        events: [],
+        refusal: {
+          code: 'stale_observation',
+          message: 'hashed in the store, but the model is in the containment',
+        },
+      });
   });
 
   it('refuses an unknown or removed model', () => {
     expect(verificationTarget(initialState())).toEqual({ ok: false, code: 'model_unknown' });
-    spec.given([stored, removed]).when(verification(hashed())).thenNothingHappened();
+    spec.given([]).when(verification(hashed())).thenRefuses('model_unknown', []);
+    spec.given([stored, removed]).when(verification(hashed())).thenRefuses('model_unknown', []);
     expect(verificationTarget([stored].reduce(evolve, initialState()))).toEqual({
       ok: true,
       location: 'store',
@@ -298,51 +311,68 @@ describe('verification', () => {
 
 describe('containment', () => {
   it('moves a stored model into containment and records model.contained', () => {
-    spec.given([stored]).when(contain()).then([contained]);
-    expect(decideAfter([stored], contain()).effect).toEqual({ kind: 'move_to_containment' });
+    spec
+      .given([stored])
+      .when(contain())
+      .thenDecides({
+        events: [contained],
+        effects: [{ kind: 'move_to_containment' }],
+        outcome: 'contained',
+      });
   });
 
   it('is idempotent', () => {
     spec
       .given([stored, contained])
       .when(contain({ store: false, containment: true }))
-      .thenNothingHappened();
-    expect(decideAfter([stored, contained], contain()).reason).toBe('already_contained');
+      .thenDecides({ events: [], outcome: 'already_contained' });
+    spec
+      .given([stored, contained])
+      .when(contain())
+      .thenDecides({ events: [], outcome: 'already_contained' });
   });
 
   it('records the containment without a move when a crash already moved the bytes', () => {
-    const cmd = contain({ store: false, containment: true });
-    spec.given([stored]).when(cmd).then([contained]);
-    expect(decideAfter([stored], cmd)).toMatchObject({
-      reason: 'contained_before',
-      effect: { kind: 'none' },
-    });
+    spec
+      .given([stored])
+      .when(contain({ store: false, containment: true }))
+      .thenDecides({ events: [contained], outcome: 'contained_before' });
+  });
+
+  it('still records the containment when the bytes are gone (never runnable again)', () => {
+    spec
+      .given([stored])
+      .when(contain({ store: false, containment: false }))
+      .thenDecides({ events: [contained], outcome: 'bytes_missing' });
   });
 
   it('refuses an unknown model', () => {
-    expect(decideAfter([], contain())).toMatchObject({ refused: true, reason: 'model_unknown' });
-    expect(decideAfter([stored, removed], contain())).toMatchObject({ refused: true });
+    spec.given([]).when(contain()).thenRefuses('model_unknown', []);
+    spec.given([stored, removed]).when(contain()).thenRefuses('model_unknown', []);
   });
 });
 
 describe('removal', () => {
   it('deletes from wherever the bytes are and records model.removed', () => {
-    spec.given([stored]).when(remove()).then([removed]);
-    expect(
-      decideAfter([stored, contained], remove({ store: false, containment: true })).effect,
-    ).toEqual({
-      kind: 'delete',
-      store: false,
-      containment: true,
-    });
+    spec
+      .given([stored])
+      .when(remove())
+      .thenDecides({
+        events: [removed],
+        effects: [{ kind: 'delete', store: true, containment: false }],
+        outcome: 'removed',
+      });
+    spec
+      .given([stored, contained])
+      .when(remove({ store: false, containment: true }))
+      .thenEffects([{ kind: 'delete', store: false, containment: true }]);
   });
 
   it('is idempotent, and refuses a model never stored', () => {
-    spec.given([stored, removed]).when(remove()).thenNothingHappened();
-    expect(decideAfter([stored, removed], remove())).toMatchObject({
-      refused: false,
-      reason: 'already_removed',
-    });
-    expect(decideAfter([], remove())).toMatchObject({ refused: true, reason: 'model_unknown' });
+    spec
+      .given([stored, removed])
+      .when(remove())
+      .thenDecides({ events: [], outcome: 'already_removed' });
+    spec.given([]).when(remove()).thenRefuses('model_unknown', []);
   });
 });
