@@ -7,10 +7,21 @@ import {
   type TrustStore,
 } from '@secai/contracts';
 import { createGateway, sendProblem, type Logger } from '@secai/streams';
+import {
+  INCIDENT_STATES,
+  ROUTES,
+  type HealthResponse,
+  type IdParams,
+  type ListQuery,
+  type PolicyInvalidProblem,
+  type ShowResponse,
+  type StatsResponse,
+  type StepBody,
+} from './api.js';
 import type { IncidentBook } from './book.js';
 import type { RefusalCode } from './decider.js';
 import { ExportError, type IncidentExport } from './export.js';
-import { isActive, type IncidentStateName } from './machine.js';
+import { isActive } from './machine.js';
 import type { IncidentPolicy } from './policy/schema.js';
 import type { IncidentRecorder, StepOutcome } from './recorder.js';
 import { byPriority, incidentView } from './view.js';
@@ -22,17 +33,11 @@ export const SCOPES = {
   forensic: ['cli'],
 } as const satisfies Record<string, readonly ServiceName[]>;
 
-export const INCIDENT_STATES: readonly IncidentStateName[] = [
-  'open',
-  'contained',
-  'containment_failed',
-  'resolved',
-  'acknowledged',
-];
+export { INCIDENT_STATES };
 
 export interface HttpDeps {
-  book: IncidentBook;
-  recorder: IncidentRecorder;
+  book: Pick<IncidentBook, 'all' | 'anomalies' | 'load' | 'get'>;
+  recorder: Pick<IncidentRecorder, 'resolve' | 'acknowledge'>;
   policy: () => { policy: IncidentPolicy; digest: string; path: string };
   reload: () => Promise<
     { ok: true; digest: string; changed: boolean } | { ok: false; problems: DocumentProblem[] }
@@ -50,18 +55,6 @@ export interface HttpDeps {
   now?: () => Date;
 }
 
-const ID = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' } as const;
-const idParams = { type: 'object', required: ['id'], properties: { id: ID } } as const;
-const stepBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['operator'],
-  properties: {
-    operator: { type: 'string', minLength: 1, maxLength: 256, pattern: '^[^\\x00-\\x1f\\x7f]+$' },
-    note: { type: 'string', maxLength: 1024 },
-  },
-} as const;
-
 const STATUS: Record<RefusalCode, number> = {
   incident_unknown: 404,
   incident_exists: 409,
@@ -78,13 +71,17 @@ const STATUS: Record<RefusalCode, number> = {
  * public health. Every error is a problem document with a stable code.
  */
 export function buildHttp(deps: HttpDeps): FastifyInstance {
-  const app = createGateway({
+  return createGateway({
     service: 'incident-recorder',
     trust: deps.trust,
     scopes: SCOPES,
     ...(deps.log ? { log: deps.log } : {}),
     ...(deps.now ? { now: deps.now } : {}),
+    routes: (api) => routes(api, deps),
   });
+}
+
+function routes(app: FastifyInstance, deps: HttpDeps): void {
   const views = () => {
     const { policy } = deps.policy();
     return deps.book.all().map(([id, record]) => incidentView(id, record, policy));
@@ -92,11 +89,11 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   const unknown = (reply: FastifyReply, id: string) =>
     sendProblem(reply, 404, 'INCIDENT_UNKNOWN', `no incident ${id}`);
 
-  app.get('/health', { config: { public: true } }, (_req, reply) => {
+  app.get('/health', { config: { public: true }, schema: ROUTES.health }, (_req, reply) => {
     const chain = deps.chain();
     const all = deps.book.all();
     const anomalies = deps.book.anomalies();
-    return reply.send({
+    const body: HealthResponse = {
       status: chain.ok && anomalies === 0 ? 'ok' : 'degraded',
       chain: {
         lastSeq: chain.lastSeq,
@@ -110,35 +107,13 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
         anomalies,
       },
       policyDigest: deps.policy().digest,
-    });
+    };
+    return reply.send(body);
   });
 
-  app.get<{
-    Querystring: {
-      class?: string;
-      state?: string;
-      severity?: string;
-      subject?: string;
-      limit?: string;
-    };
-  }>(
+  app.get<{ Querystring: ListQuery }>(
     '/api/v1/incidents',
-    {
-      config: { scope: 'read' },
-      schema: {
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            class: { type: 'string', enum: [...INCIDENT_CLASSES] },
-            state: { type: 'string', enum: [...INCIDENT_STATES] },
-            severity: { type: 'string', enum: [...INCIDENT_SEVERITIES] },
-            subject: { type: 'string', maxLength: 200 },
-            limit: { type: 'string', pattern: '^[1-9][0-9]{0,3}$' },
-          },
-        },
-      },
-    },
+    { config: { scope: 'read' }, schema: ROUTES.list },
     (request, reply) => {
       const q = request.query;
       const matching = views()
@@ -155,14 +130,14 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     },
   );
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: IdParams }>(
     '/api/v1/incidents/:id',
-    { config: { scope: 'read' }, schema: { params: idParams } },
+    { config: { scope: 'read' }, schema: ROUTES.show },
     async (request, reply) => {
       const { id } = request.params;
       const { record, events } = await deps.book.load(id);
       if (record.lastSequence === 0) return unknown(reply, id);
-      return reply.send({
+      const body: ShowResponse = {
         incident: incidentView(id, record, deps.policy().policy),
         timeline: events.map((e) => ({
           seq: e.seq,
@@ -171,14 +146,15 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
           time: e.time,
           data: e.data,
         })),
-      });
+      };
+      return reply.send(body);
     },
   );
 
   const step = (kind: 'resolve' | 'acknowledge') =>
-    app.post<{ Params: { id: string }; Body: { operator: string; note?: string } }>(
+    app.post<{ Params: IdParams; Body: StepBody }>(
       `/api/v1/incidents/:id/${kind}`,
-      { config: { scope: 'operate' }, schema: { params: idParams, body: stepBody } },
+      { config: { scope: 'operate' }, schema: ROUTES.step },
       async (request, reply) => {
         const { id } = request.params;
         const args = { operator: request.body.operator, note: request.body.note ?? '' };
@@ -197,9 +173,9 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   step('resolve');
   step('acknowledge');
 
-  app.get<{ Params: { id: string } }>(
+  app.get<{ Params: IdParams }>(
     '/api/v1/incidents/:id/export',
-    { config: { scope: 'forensic' }, schema: { params: idParams } },
+    { config: { scope: 'forensic' }, schema: ROUTES.export },
     async (request, reply) => {
       const { id } = request.params;
       let exported: IncidentExport;
@@ -225,24 +201,27 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     },
   );
 
-  app.get('/api/v1/stats', { config: { scope: 'read' } }, (_req, reply) => {
-    const all = views();
-    const count = <K extends string>(keys: readonly K[], of: (v: (typeof all)[number]) => string) =>
-      Object.fromEntries(keys.map((k) => [k, all.filter((v) => of(v) === k).length])) as Record<
+  app.get('/api/v1/stats', { config: { scope: 'read' }, schema: ROUTES.stats }, (_req, reply) => {
+    const records = deps.book.all();
+    const { policy } = deps.policy();
+    const all = records.map(([id, record]) => incidentView(id, record, policy));
+    // Active as the machine defines it (one definition: `isActive`), not a second list here.
+    const active = all.filter((_v, i) => isActive(records[i]![1].snapshot));
+    const count = <K extends string>(
+      keys: readonly K[],
+      of: (v: (typeof all)[number]) => string,
+      among = all,
+    ) =>
+      Object.fromEntries(keys.map((k) => [k, among.filter((v) => of(v) === k).length])) as Record<
         K,
         number
       >;
-    const active = all.filter(
-      (v) => v.state === 'open' || v.state === 'contained' || v.state === 'containment_failed',
-    );
-    return reply.send({
+    const body: StatsResponse = {
       total: all.length,
       open: active.length,
       byState: count(INCIDENT_STATES, (v) => v.state),
       byClass: count(INCIDENT_CLASSES, (v) => v.class),
-      openBySeverity: Object.fromEntries(
-        INCIDENT_SEVERITIES.map((s) => [s, active.filter((v) => v.severity === s).length]),
-      ),
+      openBySeverity: count(INCIDENT_SEVERITIES, (v) => v.severity, active),
       observations: all.reduce((n, v) => n + v.observationCount, 0),
       containment: {
         contained: all.filter(
@@ -255,25 +234,27 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
           .length,
       },
       policyDigest: deps.policy().digest,
-    });
+    };
+    return reply.send(body);
   });
 
-  app.post('/api/v1/reload', { config: { scope: 'operate' } }, async (_req, reply) => {
-    const result = await deps.reload();
-    if (!result.ok)
-      return reply
-        .code(422)
-        .type('application/problem+json')
-        .send({
+  app.post(
+    '/api/v1/reload',
+    { config: { scope: 'operate' }, schema: ROUTES.reload },
+    async (_req, reply) => {
+      const result = await deps.reload();
+      if (!result.ok) {
+        const problem: PolicyInvalidProblem = {
           type: 'urn:secai:problem:POLICY_INVALID',
           title: 'POLICY_INVALID',
           status: 422,
           code: 'POLICY_INVALID',
           detail: `${deps.policy().path} is not a valid incident policy; the previous one stays active`,
           problems: result.problems.slice(0, 100),
-        });
-    return reply.send({ status: 'reloaded', digest: result.digest, changed: result.changed });
-  });
-
-  return app;
+        };
+        return reply.code(422).type('application/problem+json').send(problem);
+      }
+      return reply.send({ status: 'reloaded', digest: result.digest, changed: result.changed });
+    },
+  );
 }

@@ -1,49 +1,12 @@
 import type { TrustBundle, TrustStore } from '@secai/contracts';
 import type { IncidentRecord } from './book.js';
 import { ceremonyOf, reattestRequired } from './decider.js';
-import { stateOf, type IncidentStateName } from './machine.js';
+import type { IncidentView } from './api.js';
+import { stateOf } from './machine.js';
 import type { IncidentPolicy } from './policy/schema.js';
 
-/** An incident as the HTTP API and the CLI show it. */
-export interface IncidentView {
-  id: string;
-  state: IncidentStateName;
-  class: string;
-  severity: string;
-  subject: string;
-  reportedBy: string;
-  description: string;
-  openedAt: string;
-  observationCount: number;
-  /** The last (at most 32) events that make up its observations. */
-  causeEventIds: string[];
-  escalations: { ruleId: string; from: string; to: string; at: string }[];
-  containment: {
-    requested: boolean;
-    requestedAt: string | null;
-    actions: {
-      action: string;
-      target: string;
-      status: 'pending' | 'succeeded' | 'failed';
-      detail: string | null;
-      durationMs: number | null;
-      completedAt: string | null;
-    }[];
-    concludedAt: string | null;
-  };
-  ceremony: {
-    binding: string;
-    reattestRequired: boolean;
-    /** A re-attestation counts only if stored after this stream sequence. */
-    requiredAfterSeq: number;
-    attestationEventId: string | null;
-  };
-  resolved: { operator: string; note: string; at: string } | null;
-  acknowledged: { operator: string; note: string; at: string } | null;
-  lastSeq: number;
-  /** Stored events the machine refused (should be 0). */
-  anomalies: number;
-}
+// The view's shape is part of the HTTP contract (`api.ts`), where its schema lives.
+export type { IncidentView };
 
 export function incidentView(
   id: string,

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Count, DecisionRequest, DecisionResponse } from '@secai/contracts';
 import {
+  DocumentProblemSchema,
   ERROR_RESPONSES,
   Nullable,
   ProblemSchema,
@@ -77,18 +78,9 @@ export type StatsResponse = Static<typeof StatsResponse>;
 export const ReloadResponse = Type.Object({ digest: Text, changed: Type.Boolean() }, closed);
 export type ReloadResponse = Static<typeof ReloadResponse>;
 
-/** One thing wrong with a refused policy (file, key path, stable code, message). */
-export const PolicyProblemSchema = Type.Record(
-  Type.String(),
-  Type.Union([Text, Type.Number(), Type.Null()]),
-  {
-    title: 'PolicyProblem',
-  },
-);
-
 /** 422 from reload: the policy was refused and the previous one stays active. */
 export const PolicyInvalidProblem = problemWith(
-  { problems: Type.Array(PolicyProblemSchema, { maxItems: 64 }), activeDigest: Nullable(Text) },
+  { problems: Type.Array(DocumentProblemSchema, { maxItems: 64 }), activeDigest: Nullable(Text) },
   'PolicyInvalidProblem',
 );
 export type PolicyInvalidProblem = Static<typeof PolicyInvalidProblem>;

@@ -203,7 +203,7 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
           status: 422,
           code: 'POLICY_INVALID',
           detail: 'the policy was refused; the previous policy stays active',
-          problems: result.problems.slice(0, 64).map((p) => ({ ...p })),
+          problems: result.problems.slice(0, 64),
           activeDigest: result.activeDigest,
         };
         return reply.code(422).type('application/problem+json').send(problem);

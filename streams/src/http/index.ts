@@ -2,6 +2,7 @@
 // document schema and the OpenAPI document helpers. The main entry re-exports the gateway too.
 export { createGateway, gatewayRoutes, sendProblem, type GatewayOptions } from './gateway.js';
 export {
+  DocumentProblemSchema,
   ERROR_RESPONSES,
   PROBLEM_MEDIA_TYPE,
   ProblemSchema,

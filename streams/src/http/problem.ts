@@ -1,4 +1,5 @@
 import { Type, type Static, type TProperties, type TSchema } from '@sinclair/typebox';
+import type { DocumentProblem } from '@secai/contracts';
 
 /** The media type of every error body a gateway sends (RFC 9457). */
 export const PROBLEM_MEDIA_TYPE = 'application/problem+json';
@@ -46,3 +47,26 @@ export const ERROR_RESPONSES = {
   ),
   '5xx': problemResponse('failed: the detail names a correlation id only', ProblemSchema),
 } as const;
+
+/**
+ * One thing wrong with a refused document (a policy on reload): the shared `DocumentProblem` of
+ * `@secai/contracts` with the file it is in, as a 422 problem lists them.
+ */
+export const DocumentProblemSchema = Type.Object(
+  {
+    file: Type.Optional(Type.String()),
+    path: Type.String({ description: 'key path; empty for the whole document' }),
+    code: Type.String(),
+    message: Type.String(),
+  },
+  { additionalProperties: false, title: 'DocumentProblem' },
+);
+type WireProblem = Static<typeof DocumentProblemSchema>;
+// Kept in step with the contracts type at compile time: a field added there and not here would
+// silently never be sent.
+const inStep: [keyof DocumentProblem] extends [keyof WireProblem]
+  ? DocumentProblem extends Omit<WireProblem, 'file'>
+    ? true
+    : false
+  : false = true;
+void inStep;
