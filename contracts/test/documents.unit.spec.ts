@@ -1,9 +1,10 @@
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  DOCUMENT_PROBLEM_CODES,
   DocumentError,
   capProblems,
   formatProblem,
@@ -312,5 +313,12 @@ describe('readDocumentFile', () => {
     expect(await codeOf('.')).toBe('NOT_A_FILE');
     expect(await codeOf('link.yaml')).toBe('FILE_UNREADABLE');
     expect(await codeOf('link.yaml', true)).toBe('ok');
+  });
+});
+
+describe('the problem code catalogue', () => {
+  it('documents every code in the README', async () => {
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    for (const code of DOCUMENT_PROBLEM_CODES) expect(readme).toContain(`\`${code}\``);
   });
 });

@@ -8,6 +8,7 @@ import { canonicalJson, sha256Hex } from '@secai/contracts';
 import {
   DEFAULT_POLICY_DIR,
   MAX_POLICY_FILE_BYTES,
+  POLICY_PROBLEM_CODES,
   PolicyError,
   destinationProblem,
   formatPolicyProblem,
@@ -723,5 +724,12 @@ describe('loadPolicyDir', () => {
         },
       ]);
     });
+  });
+});
+
+describe('the problem code catalogue', () => {
+  it('documents every policy problem code in the README', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    for (const code of POLICY_PROBLEM_CODES) expect(readme).toContain(`\`${code}\``);
   });
 });
