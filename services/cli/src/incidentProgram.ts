@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { INCIDENT_CLASSES, INCIDENT_SEVERITIES } from '@secai/contracts';
+import { INCIDENT_STATES } from '@secai/incident-recorder/api';
 import { incidentExport, incidentList, incidentShow, incidentStep } from './commands/incident.js';
 import {
   connected,
@@ -14,7 +15,6 @@ import type { Io } from './program.js';
 type Conn = ConnectedOptions;
 
 const json = jsonFlag;
-const STATES = ['open', 'contained', 'containment_failed', 'resolved', 'acknowledged'];
 const urlOption = () =>
   new Option(
     '--url <url>',
@@ -31,7 +31,7 @@ export function addIncidentCommands(program: Command, io: Io): void {
     incident
       .command('list')
       .description('incidents, most severe and newest first')
-      .addOption(new Option('--state <state>', 'only in this state').choices(STATES))
+      .addOption(new Option('--state <state>', 'only in this state').choices([...INCIDENT_STATES]))
       .addOption(new Option('--class <class>', 'only of this class').choices([...INCIDENT_CLASSES]))
       .addOption(
         new Option('--severity <severity>', 'only of this severity').choices([

@@ -36,7 +36,7 @@ export interface GatewayOptions {
    * Declares the service's routes. They are registered after the OpenAPI plugin (which sees only
    * routes declared after it loads), so a route declared here is always in the document.
    */
-  routes?: (api: FastifyInstance) => void;
+  routes: (api: FastifyInstance) => void;
 }
 
 export function sendProblem(
@@ -158,7 +158,7 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
       },
       (_request, reply) => reply.send(app.swagger()),
     );
-    options.routes?.(api);
+    options.routes(api);
     done();
   });
   return app;

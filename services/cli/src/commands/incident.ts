@@ -2,8 +2,10 @@ import { constants as fsConstants } from 'node:fs';
 import { link, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { issueBearerToken, keyidOf, SERVICE_PORTS, type CommandReply } from '@secai/contracts';
+import type { ListResponse, ShowResponse } from '@secai/incident-recorder/api';
 import { verifyBundle } from '@secai/projections';
 import { sendCommand } from '@secai/streams';
+import type { Problem } from '@secai/streams/http';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { table } from '../format.js';
@@ -39,11 +41,6 @@ export function recorderUrl(url?: string, bootedPort?: number): string {
   return raw.replace(/\/+$/, '');
 }
 
-interface Problem {
-  code?: string;
-  detail?: string;
-}
-
 /** GET (or POST) on the recorder's gateway as the cli identity. */
 async function call(
   ctx: CliContext,
@@ -72,40 +69,13 @@ async function call(
     );
   }
   if (!res.ok) {
-    const problem = (await res.json().catch(() => ({}))) as Problem;
+    const problem = (await res.json().catch(() => ({}))) as Partial<Problem>;
     throw new CliError(
       'REFUSED',
       `${res.status} ${problem.code ?? res.statusText}: ${problem.detail ?? 'the recorder refused'}`,
     );
   }
   return res;
-}
-
-interface ActionView {
-  action: string;
-  target: string;
-  status: string;
-  detail: string | null;
-}
-interface IncidentView {
-  id: string;
-  state: string;
-  class: string;
-  severity: string;
-  subject: string;
-  reportedBy: string;
-  description: string;
-  openedAt: string;
-  observationCount: number;
-  escalations: { ruleId: string; from: string; to: string; at: string }[];
-  containment: { requested: boolean; actions: ActionView[]; concludedAt: string | null };
-  ceremony: {
-    reattestRequired: boolean;
-    requiredAfterSeq: number;
-    attestationEventId: string | null;
-  };
-  resolved: { operator: string; note: string; at: string } | null;
-  acknowledged: { operator: string; note: string; at: string } | null;
 }
 
 export interface ListOptions {
@@ -130,10 +100,7 @@ export async function incidentList(ctx: CliContext, opts: ListOptions, out: Out)
       recorderUrl(opts.url, ctx.httpPorts['incident-recorder']),
       `/api/v1/incidents${qs}`,
     )
-  ).json()) as {
-    incidents: IncidentView[];
-    total: number;
-  };
+  ).json()) as ListResponse;
   if (opts.json) return out(JSON.stringify(body));
   if (body.incidents.length === 0) return out('no incidents');
   out(
@@ -166,10 +133,7 @@ export async function incidentShow(
       recorderUrl(opts.url, ctx.httpPorts['incident-recorder']),
       `/api/v1/incidents/${encodeURIComponent(id)}`,
     )
-  ).json()) as {
-    incident: IncidentView;
-    timeline: { seq: number; id: string; type: string; time: string; data: unknown }[];
-  };
+  ).json()) as ShowResponse;
   if (opts.json) return out(JSON.stringify(body));
   const i = body.incident;
   out(`${i.id}  ${i.state.toUpperCase()}  ${i.severity} ${i.class}`);

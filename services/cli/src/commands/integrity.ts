@@ -7,7 +7,7 @@ import { verifiedEvents } from '../verified.js';
 
 type Out = (line: string) => void;
 type PathClass = (typeof PATH_CLASSES)[number];
-type State = 'ok' | 'degraded' | 'recovery_required';
+type State = EventData<'integrity.state.changed'>['to'];
 type Violation = EventData<'integrity.violation.detected'> & { time: string };
 
 /** A full scan reads every baselined file: allow for a large tree (the monitor answers after it). */
