@@ -1,8 +1,11 @@
-import type { DraftEvent } from '@secai/contracts';
+import { decided, type Decider, type Decision, type DraftEvent } from '@secai/contracts';
 
 /**
- * The audit chain sealer as pure functions. Hashing happens at the edge (`chainLink`); this
- * module decides when to seal and what a seal says.
+ * The audit chain sealer as a decider. Hashing happens at the edge (`chainLink`); this module
+ * decides when to seal and what a seal says. Its state is folded from the whole stream (every
+ * chained entry), not from the `audit/chain` aggregate alone, so the edge feeds it from its
+ * follower instead of the command kernel's per-aggregate load; a conflicting append means
+ * another sealer's seal, which arrives through the same follower.
  */
 export interface SealerState {
   /** Chain head after `lastSeq`. */
@@ -84,29 +87,40 @@ export function shouldSeal(
   return unsealed >= policy.everyEvents || msSinceLastSeal >= policy.everyMs;
 }
 
-/** The seal covering everything chained since the previous one (null: nothing to seal). */
-export function decideSeal(
-  state: SealerState,
-  requestId?: string,
-): DraftEvent<'audit.checkpoint.sealed'> | null {
-  if (state.lastSeq <= state.sealedToSeq || unsealedEvents(state) === 0) return null;
-  const data: DraftEvent<'audit.checkpoint.sealed'>['data'] = {
+export interface SealCommand {
+  type: 'seal';
+  /** The operator's request this seal answers (`secai events seal`), if any. */
+  requestId?: string;
+}
+
+export type SealDraft = DraftEvent<'audit.checkpoint.sealed'>;
+
+/** The seal covering everything chained since the previous one (no events: nothing to seal). */
+export function decideSeal(command: SealCommand, state: SealerState): Decision<SealDraft> {
+  if (state.lastSeq <= state.sealedToSeq || unsealedEvents(state) === 0)
+    return decided([], { outcome: 'nothing_to_seal' });
+  const data: SealDraft['data'] = {
     fromSeq: state.sealedToSeq + 1,
     toSeq: state.lastSeq,
     count: state.lastSeq - state.sealedToSeq,
     head: state.head,
     previousHead: state.sealedHead,
   };
-  if (requestId !== undefined) data.requestId = requestId;
-  return { type: 'audit.checkpoint.sealed', aggregateId: 'chain', data };
+  if (command.requestId !== undefined) data.requestId = command.requestId;
+  return decided([{ type: 'audit.checkpoint.sealed', aggregateId: 'chain', data }], {
+    outcome: 'sealed',
+  });
+}
+
+/** The sealer in the kernel's shape, starting from `genesisHead`; it folds chained entries. */
+export function sealerDecider(
+  genesisHead: string,
+): Decider<SealCommand, SealDraft, SealerState, never, ChainedEntry> {
+  return { decide: decideSeal, evolve, initialState: () => initialSealerState(genesisHead) };
 }
 
 /** State right after a seal was appended (before it comes back through the stream). */
-export function sealed(
-  state: SealerState,
-  seal: DraftEvent<'audit.checkpoint.sealed'>,
-  sealEventSeq: number,
-): SealerState {
+export function sealed(state: SealerState, seal: SealDraft, sealEventSeq: number): SealerState {
   return {
     ...state,
     sealedToSeq: seal.data.toSeq,

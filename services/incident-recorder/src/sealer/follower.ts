@@ -57,7 +57,10 @@ export function startSealer(
   };
 
   const seal = async (requestId?: string): Promise<SealResult> => {
-    const draft = decideSeal(state, requestId);
+    const [draft] = decideSeal(
+      { type: 'seal', ...(requestId !== undefined ? { requestId } : {}) },
+      state,
+    ).events;
     if (!draft) return { sealSeq: null, toSeq: state.sealedToSeq || null, head: state.sealedHead };
     try {
       const { lastSequence } = await rt.store.append([draft], {
