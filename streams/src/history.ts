@@ -1,5 +1,11 @@
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import { EVENT_SUBJECT_PREFIX } from '@secai/contracts';
+import { TYPE_HEADER } from './eventStore.js';
 
 export interface StoredEntry {
   seq: number;
@@ -18,6 +24,28 @@ export interface HistoryRange {
   /** Keep waiting for new events after the end (tail --follow); ends when the signal aborts. */
   follow?: boolean;
   signal?: AbortSignal;
+}
+
+/**
+ * One stored message as a `StoredEntry`; the type header is decoded only when asked for (chain
+ * verification never does).
+ */
+class Entry implements StoredEntry {
+  readonly seq: number;
+  readonly subject: string;
+  readonly bytes: Uint8Array;
+  readonly #message: JsMsg;
+
+  constructor(message: JsMsg) {
+    this.#message = message;
+    this.seq = message.seq;
+    this.subject = message.subject;
+    this.bytes = message.data;
+  }
+
+  get type(): string | undefined {
+    return this.#message.headers?.get(TYPE_HEADER) || undefined;
+  }
 }
 
 /** First and last sequence of the stream (0/0 when empty). */
@@ -65,12 +93,7 @@ export async function* readHistory(
   try {
     for await (const m of messages) {
       if (m.seq > toSeq) break;
-      yield {
-        seq: m.seq,
-        subject: m.subject,
-        bytes: m.data,
-        type: m.headers?.get('Secai-Type') || undefined,
-      };
+      yield new Entry(m);
       // pending counts what matches the filter beyond this message: 0 means we have it all.
       if (m.seq >= toSeq) break;
       // With a subject filter the last match may lie before toSeq: then `pending` ends the read.
