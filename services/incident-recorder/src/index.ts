@@ -58,7 +58,7 @@ export {
 } from './containment.js';
 export { IncidentRecorder, observedOf, type RecorderDeps, type StepOutcome } from './recorder.js';
 export { OBSERVATIONS_DURABLE, runObservationConsumer, warmBurstWindows } from './consumer.js';
-export { serveCommands, type CommandDeps } from './commands.js';
+export { serveCommands, type CommandDeps } from './commandHandlers.js';
 export {
   ExportError,
   MAX_EXPORT_BYTES,

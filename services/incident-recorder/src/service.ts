@@ -3,7 +3,7 @@ import type { DocumentProblem } from '@secai/contracts';
 import type { Logger, RunningConsumer, Subscription } from '@secai/streams';
 import { warmAttestationLedger } from './attestation.js';
 import { IncidentBook, type RecorderConnection } from './book.js';
-import { serveCommands } from './commands.js';
+import { serveCommands } from './commandHandlers.js';
 import { runObservationConsumer, warmBurstWindows } from './consumer.js';
 import { ContainmentExecutor } from './containment.js';
 import { exportIncident, type IncidentExport } from './export.js';

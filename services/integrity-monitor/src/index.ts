@@ -54,7 +54,7 @@ export {
   type OpenViolation,
   type RebaselineOutcome,
 } from './monitor.js';
-export { serveCommands, type CommandDeps, type ServedCommands } from './commands.js';
+export { serveCommands, type CommandDeps, type ServedCommands } from './commandHandlers.js';
 export { SCOPES, buildHttp, type HttpDeps } from './http.js';
 export {
   startIntegrityMonitor,

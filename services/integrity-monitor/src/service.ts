@@ -10,7 +10,7 @@ import {
   type Logger,
   type NatsConnection,
 } from '@secai/streams';
-import { serveCommands, type ServedCommands } from './commands.js';
+import { serveCommands, type ServedCommands } from './commandHandlers.js';
 import { buildHttp } from './http.js';
 import { IntegrityMonitor, type CheckSummary } from './monitor.js';
 import type { Observer } from './observe.js';

@@ -14,7 +14,7 @@ export {
 } from './replay.js';
 export { batchingRecorder, streamRecorder, type DecisionRecorder } from './decisionLog.js';
 export { buildHttp, SCOPES, MAX_BATCH, type HttpDeps } from './http.js';
-export { serveCommands } from './commands.js';
+export { serveCommands } from './commandHandlers.js';
 export { runPromotionConsumer, PROMOTION_DURABLE } from './consumer.js';
 export { ensurePolicyDir, loadConfig, type EngineConfig } from './config.js';
 export * from './policy/index.js';

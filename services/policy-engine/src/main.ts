@@ -1,5 +1,5 @@
 import { createLogger, SigningPool, startServiceRuntime, stopOnSignals } from '@secai/streams';
-import { serveCommands } from './commands.js';
+import { serveCommands } from './commandHandlers.js';
 import { ensurePolicyDir, loadConfig } from './config.js';
 import { runPromotionConsumer } from './consumer.js';
 import { PolicyEngine } from './engine.js';

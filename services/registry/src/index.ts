@@ -25,7 +25,7 @@ export {
   serveCommands,
   type CommandDeps,
   type ServedCommands,
-} from './commands.js';
+} from './commandHandlers.js';
 export {
   MODEL_STATUSES,
   SCOPES,

@@ -10,7 +10,7 @@ import {
   type NatsConnection,
   type RunningConsumer,
 } from '@secai/streams';
-import { serveCommands, type ServedCommands } from './commands.js';
+import { serveCommands, type ServedCommands } from './commandHandlers.js';
 import { runPromotionConsumer } from './consumer.js';
 import { hexOf } from './decider.js';
 import { buildHttp } from './http.js';

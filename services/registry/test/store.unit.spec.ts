@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, hashArtifact } from '@secai/contracts';
 import { loadConfig, DEFAULT_VERIFY_EVERY_MS } from '../src/config.js';
-import { progressPublisher } from '../src/commands.js';
+import { progressPublisher } from '../src/commandHandlers.js';
 import { ModelStore, StoreError, removeTree } from '../src/store.js';
 
 const sha = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');

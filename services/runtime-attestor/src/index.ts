@@ -68,7 +68,7 @@ export {
   type RunResult,
   type StoredResult,
 } from './attestor.js';
-export { serveCommands, type CommandDeps, type ServedCommands } from './commands.js';
+export { serveCommands, type CommandDeps, type ServedCommands } from './commandHandlers.js';
 export { SCOPES, buildHttp, type HttpDeps } from './http.js';
 export {
   hostIdOf,

@@ -8,7 +8,7 @@ import type {
   NatsConnection,
 } from '@secai/streams';
 import { Attestor, type RunResult } from './attestor.js';
-import { serveCommands, type ServedCommands } from './commands.js';
+import { serveCommands, type ServedCommands } from './commandHandlers.js';
 import { modeOf, type AttestationMode } from './decider.js';
 import { buildHttp } from './http.js';
 import { ensurePolicyFile, loadPolicyFile, type AttestationPolicy } from './policy.js';

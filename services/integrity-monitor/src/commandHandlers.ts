@@ -23,8 +23,6 @@ export interface ServedCommands {
   stop(): void;
 }
 
-/** Only a refusal's claims that fit the event's schema. */
-
 /**
  * `secai.cmd.integrity-monitor.scan` (cli, appliance, incident-recorder) and `.rebaseline` (cli
  * only: the operator ceremony), signed both ways. A refused request (bad signature, a signer not

@@ -23,8 +23,6 @@ export interface ServedCommands {
   stop(): void;
 }
 
-/** Only a refusal's claims that fit the event's schema. */
-
 /**
  * `secai.cmd.runtime-attestor.attest`, signed both ways: a fresh quote, answered once its
  * `attestation.*` event is stored (causation: the request). Refused requests are answered with
