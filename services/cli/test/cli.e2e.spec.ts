@@ -45,13 +45,23 @@ describe('secai boot', () => {
   it('reports every service running, with its port, on first boot', () => {
     const status = JSON.parse(booted.lines.find((l) => l.includes('"state":"running"'))!) as {
       firstBoot: boolean;
-      attestation: { satisfied: boolean; mode: string; lastEventId: string | null } | null;
+      attestation: {
+        satisfied: boolean;
+        mode: string;
+        lastEventId: string | null;
+        development: boolean;
+      } | null;
       services: { name: string; state: string; port: number }[];
     };
     expect(status.firstBoot).toBe(true);
     // No TPM on this machine: the attestor ran (its event exists) in software mode, which never
-    // satisfies the shipped policy, and boot went on in development mode, saying so.
-    expect(status.attestation).toMatchObject({ satisfied: false, mode: 'software' });
+    // satisfies the shipped policy, and boot went on in development mode, saying so, as the
+    // chosen state it is (not as a failure).
+    expect(status.attestation).toMatchObject({
+      satisfied: false,
+      mode: 'software',
+      development: true,
+    });
     expect(status.attestation?.lastEventId).toEqual(expect.any(String));
     expect(status.services).toEqual([
       expect.objectContaining({
@@ -98,6 +108,33 @@ describe('secai boot', () => {
       await rm(other, { recursive: true, force: true });
     }
   }, 90_000);
+
+  it('records development mode, and the first incident list has no attestation incident', async () => {
+    const declared = await secai([
+      'events',
+      'tail',
+      '--state-dir',
+      stateDir,
+      '--type',
+      'attestation.development_mode.declared',
+      '--json',
+    ]);
+    expect(declared.code).toBe(0);
+    expect(declared.stdout.trim().split('\n')).toHaveLength(1);
+    const list = await secai([
+      'incident',
+      'list',
+      '--state-dir',
+      stateDir,
+      '--url',
+      `http://127.0.0.1:${8515 + PORT_OFFSET}`,
+      '--class',
+      'attestation_failure',
+      '--json',
+    ]);
+    expect(list.code).toBe(0);
+    expect((JSON.parse(list.stdout) as { incidents: unknown[] }).incidents).toEqual([]);
+  });
 
   it('refuses a second boot on the same state dir', async () => {
     const second = await secai(['boot', '--state-dir', stateDir, '--nats-port', '0']);
