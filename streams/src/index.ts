@@ -54,7 +54,7 @@ export {
   serveCommand,
   type CommandContext,
   type ServeCommandOptions,
-} from './commands.js';
+} from './commandBus.js';
 export { readHistory, streamBounds, type HistoryRange, type StoredEntry } from './history.js';
 export {
   pinnedRootKeyid,

@@ -13,7 +13,7 @@ import {
   type TrustStore,
 } from '@secai/contracts';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { sendCommand, serveCommand } from '../commands.js';
+import { sendCommand, serveCommand } from '../commandBus.js';
 import type { EventStore, LoadedEvent } from '../eventStore.js';
 import type { ServiceClient, TestAppliance } from './index.js';
 
