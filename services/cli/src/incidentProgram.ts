@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { INCIDENT_CLASSES, INCIDENT_SEVERITIES } from '@secai/contracts';
-import { INCIDENT_STATES } from '@secai/incident-recorder/api';
+import { INCIDENT_STATES } from '@secai/contracts';
 import { incidentExport, incidentList, incidentShow, incidentStep } from './commands/incident.js';
 import {
   connected,

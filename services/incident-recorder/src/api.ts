@@ -5,6 +5,8 @@ import {
   INCIDENT_SEVERITIES,
   IncidentClass,
   IncidentSeverity,
+  INCIDENT_STATES,
+  type IncidentState,
 } from '@secai/contracts';
 import {
   DocumentProblemSchema,
@@ -13,24 +15,16 @@ import {
   problemResponse,
   problemWith,
 } from '@secai/streams/http';
-import type { IncidentStateName } from './machine.js';
 
 // The incident recorder's HTTP contract (127.0.0.1:8515) as data: request and response schemas
 // of every route, used by fastify to validate and serialise and by clients (the CLI) for their
-// types. The incident state list lives here, once, for the service and its clients.
+// types. The incident state list itself is contracts' (`INCIDENT_STATES`), shared with the machine.
 
 const Text = Type.String();
 const closed = { additionalProperties: false } as const;
 
-/** The lifecycle states an incident can be in, in lifecycle order. */
-export const INCIDENT_STATES = [
-  'open',
-  'contained',
-  'containment_failed',
-  'resolved',
-  'acknowledged',
-] as const satisfies readonly IncidentStateName[];
-export type IncidentState = (typeof INCIDENT_STATES)[number];
+/** The lifecycle states an incident can be in, in lifecycle order (one list, in contracts). */
+export { INCIDENT_STATES, type IncidentState };
 export const IncidentStateSchema = Type.Union(INCIDENT_STATES.map((s) => Type.Literal(s)));
 
 /** A record whose opening event the machine refused is shown as `none` (a history anomaly). */

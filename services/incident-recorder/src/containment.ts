@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import {
   COMMANDS,
+  CONTAINMENT_ACTION_COMMANDS,
   EnvelopeError,
   newEventId,
   type CommandReply,
@@ -13,13 +14,8 @@ import type { IncidentBook, RecorderConnection } from './book.js';
 import { pendingActions, stateOf, type IncidentContext, type RequestedAction } from './machine.js';
 import type { IncidentPolicy, RemoteAction } from './policy/schema.js';
 
-/** The command that carries out each remote action, at its owner. */
-export const ACTION_COMMANDS = {
-  freeze_agent: 'agent.freeze',
-  disable_airlock: 'airlock.disable',
-  force_vault_relock: 'appliance.relock_vault',
-  quarantine_model: 'registry.quarantine_model',
-} as const satisfies Record<RemoteAction, string>;
+/** The command that carries out each remote action, at its owner (one table, in contracts). */
+export const ACTION_COMMANDS = CONTAINMENT_ACTION_COMMANDS;
 
 export interface ActionOutcome {
   ok: boolean;

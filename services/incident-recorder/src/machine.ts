@@ -2,6 +2,8 @@ import { and, assign, initialTransition, setup, transition, type SnapshotFrom } 
 import {
   INCIDENT_SEVERITIES,
   canonicalJson,
+  isActiveIncidentState,
+  type IncidentState,
   sha256Hex,
   type ContainmentActionName,
   type EventData,
@@ -45,8 +47,8 @@ export type IncidentEvent = {
   [T in IncidentEventType]: { type: T; data: EventData<T>; id: string; seq: number; time: string };
 }[IncidentEventType];
 
-export type IncidentStateName =
-  'none' | 'open' | 'contained' | 'containment_failed' | 'resolved' | 'acknowledged';
+/** contracts' `INCIDENT_STATES`, plus `none` before an incident's opening event. */
+export type IncidentStateName = 'none' | IncidentState;
 
 export interface RequestedAction {
   action: ContainmentActionName;
@@ -399,6 +401,5 @@ export function replayIncident(
 
 /** Not resolved yet: further observations of its class and subject attach to it. */
 export function isActive(snapshot: IncidentSnapshot): boolean {
-  const s = stateOf(snapshot);
-  return s === 'open' || s === 'contained' || s === 'containment_failed';
+  return isActiveIncidentState(stateOf(snapshot));
 }

@@ -7,6 +7,7 @@ import {
   PolicyDomain,
   ServiceNameSchema,
   type ContainmentActionName,
+  type RemoteContainmentAction,
   type IncidentClassName,
   type IncidentSeverityName,
 } from '@secai/contracts';
@@ -154,7 +155,7 @@ export interface EscalationRule {
   to: IncidentSeverityName;
 }
 
-export type RemoteAction = Exclude<ContainmentActionName, 'log_alert'>;
+export type RemoteAction = RemoteContainmentAction;
 
 /** The policy as the rules read it. */
 export interface IncidentPolicy {
