@@ -391,15 +391,20 @@ export async function runSandboxed(
     let stderrTail = Buffer.alloc(0);
     let killedFor: SandboxFailure | null = null;
     let spawnError: Error | null = null;
-    const reaped = new Set<number>();
-    // unshare → pid-1 sh → worker in namespace mode; the worker itself otherwise.
+    // Every process any scan found, and every pid any scan identified as the sandbox's own chain
+    // (unshare → pid-1 sh → worker in namespace mode; the worker itself otherwise). The chain is
+    // remembered, not recomputed per scan: once the leader has been reaped, a SIGKILLed sh or
+    // worker that the kernel has not finished yet is no longer reachable from the leader and
+    // (reparented) looks like an escaped group member. Recomputing the chain then counted it as
+    // a reaped descendant, so a loaded machine reported 2 or 3 instead of 1.
+    const seen = new Set<number>();
+    const chainPids = new Set<number>();
     const chainDepth = useNamespaces ? 2 : 0;
-
-    const killTree = async (reason: SandboxFailure | null): Promise<void> => {
-      if (reason !== null && killedFor === null) killedFor = reason;
+    const scanAndKill = async (): Promise<void> => {
       if (leader === undefined) return;
       const { all: tree, chain } = await processTree(leader, leader, chainDepth);
-      for (const pid of tree) if (!chain.has(pid)) reaped.add(pid);
+      for (const pid of chain) chainPids.add(pid);
+      for (const pid of tree) seen.add(pid);
       try {
         process.kill(-leader, 'SIGKILL');
       } catch {
@@ -407,12 +412,19 @@ export async function runSandboxed(
       }
       for (const pid of tree) killQuietly(pid);
     };
+    // A kill started from a timer or the stdout handler; the exit path waits for it so its scan
+    // is part of the count.
+    const kills: Promise<void>[] = [];
+    const killTree = (reason: SandboxFailure): void => {
+      if (killedFor === null) killedFor = reason;
+      kills.push(scanAndKill());
+    };
 
     child.stdout?.on('data', (chunk: Buffer) => {
       if (killedFor !== null) return;
       stdoutBytes += chunk.length;
       if (stdoutBytes > lim.outputLimitBytes) {
-        void killTree('output_too_large');
+        killTree('output_too_large');
         return;
       }
       stdoutChunks.push(chunk);
@@ -426,7 +438,7 @@ export async function runSandboxed(
     child.stdin?.on('error', () => undefined); // the worker may exit without reading
     child.stdin?.end(input);
 
-    const timer = setTimeout(() => void killTree('timeout'), lim.timeoutMs);
+    const timer = setTimeout(() => killTree('timeout'), lim.timeoutMs);
 
     const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
       (resolve) => {
@@ -440,16 +452,8 @@ export async function runSandboxed(
     clearTimeout(timer);
 
     // Leftovers: the group is always killed after the stage ends (reference §3.2/§3.4).
-    if (leader !== undefined) {
-      const { all: left, chain } = await processTree(leader, leader, chainDepth);
-      for (const pid of left) if (!chain.has(pid)) reaped.add(pid);
-      try {
-        process.kill(-leader, 'SIGKILL');
-      } catch {
-        // nothing left
-      }
-      for (const pid of left) killQuietly(pid);
-    }
+    await Promise.all(kills);
+    await scanAndKill();
     // Pipes close once every holder is dead; do not wait forever for an escaped one.
     await new Promise<void>((resolve) => {
       if (child.stdout === null || child.stdout.readableEnded) return resolve();
@@ -464,7 +468,9 @@ export async function runSandboxed(
       });
     });
 
-    isolation.reapedDescendants = reaped.size;
+    let reaped = 0;
+    for (const pid of seen) if (!chainPids.has(pid)) reaped++;
+    isolation.reapedDescendants = reaped;
     let exitCode = exit.code;
     let signal: string | null = exit.signal;
     if (useNamespaces && exitCode !== null && exitCode > 128 && exitCode < 128 + 65) {
