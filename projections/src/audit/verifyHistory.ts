@@ -9,11 +9,9 @@ import {
 } from '@secai/contracts';
 import { GENESIS_HEAD, entryDigest, headBytes, linkDigest } from '../chain/index.js';
 import type { HistoryReport, VerificationCode, VerificationFailure } from './codes.js';
-import { DigestThread } from '../chain/digestThread.js';
 import { HeadStore } from './headStore.js';
-import { SEAL_TYPE, mayBeSeal, mentionsSeal } from '../chain/sealFilter.js';
 
-export { SEAL_TYPE };
+export const SEAL_TYPE = 'audit.checkpoint.sealed';
 type SealData = EventData<'audit.checkpoint.sealed'>;
 
 /** One stored entry: its stream sequence and the envelope bytes exactly as stored. */
@@ -35,13 +33,6 @@ export interface VerifyHistoryOptions {
   anchorStart?: boolean;
   /** Called with the number of entries read, every 1024 entries and at the end. */
   onProgress?: (checked: number) => void;
-  /**
-   * Chain only: once more than `HASH_THREAD_AFTER` entries have come, hash them (and look for
-   * seal candidates) on a worker thread while this one keeps reading; chaining, every seal
-   * check and every decision stay here, in sequence order (default true; ignored with
-   * `signatures`, and when the compiled worker is not built).
-   */
-  hashThread?: boolean;
 }
 
 /**
@@ -52,20 +43,9 @@ export interface VerifyHistoryOptions {
 const REORDER_WINDOW = 1024;
 const HEAD_HEX = /^[0-9a-f]{64}$/;
 const PROGRESS_EVERY = 1024;
-/** Entries hashed inline before a hash thread is worth starting. */
-const HASH_THREAD_AFTER = 4096;
-/** Entries per hash-thread job, and jobs in flight beyond the one being chained. */
-const HASH_BATCH = 512;
-const HASH_AHEAD = 2;
-
-/** What the hash thread found for one entry. */
-interface Hashed {
-  digest: Uint8Array;
-  mayBeSeal: boolean;
-}
 
 interface Pending {
-  digest: Uint8Array;
+  digest: Buffer;
   /** Data of a seal whose envelope verified; null for everything else. */
   seal: SealData | null;
 }
@@ -243,7 +223,7 @@ export async function verifyHistory(
     }
   };
 
-  const take = (seq: number, bytes: Uint8Array, hashed?: Hashed): void => {
+  const take = (seq: number, bytes: Uint8Array): void => {
     if (seq < expected || pending.has(seq)) {
       if (seq <= startSeq) {
         fail(seq, 'SEQUENCE_ORDER', `seq ${seq} is not after the chain start ${startSeq}`);
@@ -262,8 +242,7 @@ export async function verifyHistory(
     if (seq < previousSeq) fail(seq, 'SEQUENCE_ORDER', `seq ${seq} found after seq ${previousSeq}`);
 
     // Seals are always verified; other entries only with `signatures` (the slow mode).
-    const candidate = signatures ? false : (hashed?.mayBeSeal ?? mayBeSeal(bytes));
-    const type = candidate ? sealClaim(bytes) : null;
+    const type = signatures || !mayBeSeal(bytes) ? null : sealClaim(bytes);
     let seal: SealData | null = null;
     if (signatures || type === SEAL_TYPE) {
       const event = verify(seq, bytes);
@@ -275,7 +254,7 @@ export async function verifyHistory(
         `seq ${seq} mentions ${SEAL_TYPE} but is not a readable envelope`,
       );
     }
-    const item: Pending = { digest: hashed?.digest ?? entryDigest(bytes), seal };
+    const item: Pending = { digest: entryDigest(bytes), seal };
     if (seq === expected) {
       chain(seq, item);
       drain();
@@ -285,66 +264,20 @@ export async function verifyHistory(
     }
   };
 
-  let thread: DigestThread | null = null;
-  let mayThread = !signatures && options.hashThread !== false;
-  let batch: HistoryEntry[] = [];
-  const hashing: {
-    entries: HistoryEntry[];
-    result: Promise<{ digests: Uint8Array; flags: Uint8Array }>;
-  }[] = [];
-  const submit = (to: DigestThread): void => {
-    if (batch.length === 0) return;
-    const job = batch;
-    batch = [];
-    const result = to.digest(job.map((e) => e.bytes));
-    // Awaited in order below; until then a failure must not surface as unhandled.
-    result.catch(() => undefined);
-    hashing.push({ entries: job, result });
-  };
-  const settle = async (): Promise<void> => {
-    const { entries: job, result } = hashing.shift()!;
-    const { digests, flags } = await result;
-    for (let i = 0; i < job.length; i++) {
-      const { seq, bytes } = job[i]!;
-      take(seq, bytes, {
-        digest: digests.subarray(32 * i, 32 * i + 32),
-        mayBeSeal: flags[i] === 1,
-      });
-      previousSeq = seq;
+  for await (const entry of entries as AsyncIterable<HistoryEntry>) {
+    const { seq, bytes }: HistoryEntry = entry;
+    checked += 1;
+    if (onProgress && checked % PROGRESS_EVERY === 0) onProgress(checked);
+    if (!Number.isSafeInteger(seq) || seq < 1) {
+      fail(
+        Number.isFinite(seq) ? seq : 0,
+        'SEQUENCE_INVALID',
+        `stream sequence ${String(seq)} is not a positive integer`,
+      );
+      continue;
     }
-  };
-  try {
-    for await (const entry of entries as AsyncIterable<HistoryEntry>) {
-      const { seq, bytes }: HistoryEntry = entry;
-      checked += 1;
-      if (onProgress && checked % PROGRESS_EVERY === 0) onProgress(checked);
-      if (!Number.isSafeInteger(seq) || seq < 1) {
-        fail(
-          Number.isFinite(seq) ? seq : 0,
-          'SEQUENCE_INVALID',
-          `stream sequence ${String(seq)} is not a positive integer`,
-        );
-        continue;
-      }
-      if (mayThread && thread === null && checked > HASH_THREAD_AFTER) {
-        thread = DigestThread.open();
-        mayThread = thread !== null;
-      }
-      if (thread === null) {
-        take(seq, bytes);
-        previousSeq = seq;
-        continue;
-      }
-      batch.push({ seq, bytes });
-      if (batch.length === HASH_BATCH) {
-        submit(thread);
-        if (hashing.length > HASH_AHEAD) await settle();
-      }
-    }
-    if (thread !== null) submit(thread);
-    while (hashing.length > 0) await settle();
-  } finally {
-    await thread?.close();
+    take(seq, bytes);
+    previousSeq = seq;
   }
   while (pending.size > 0) declareGap();
   if (onProgress) onProgress(checked);
@@ -377,6 +310,30 @@ export async function verifyHistory(
 }
 
 const MALFORMED_SEAL = Symbol('malformed seal');
+const SEAL_TYPE_BYTES = Buffer.from(SEAL_TYPE);
+
+/**
+ * `"type":"audit.checkpoint.sealed"` as it appears inside a base64 payload, at each of the three
+ * byte alignments (only the characters that do not depend on neighbouring bytes). Seals are
+ * written by our own code in compact JSON, so a seal always contains one of these.
+ */
+const SEAL_NEEDLES: readonly Buffer[] = [0, 1, 2].map((k) => {
+  const text = Buffer.from(`"type":"${SEAL_TYPE}"`);
+  const encoded = Buffer.concat([Buffer.alloc(k), text]).toString('base64');
+  const fullGroups = Math.floor((k + text.length) / 3);
+  const skip = [0, 2, 3][k]!;
+  return Buffer.from(encoded.slice(skip, fullGroups * 4));
+});
+
+/**
+ * Cheap pre-filter before decoding: chain-only verification is bound by decoding every envelope
+ * just to find the few seals. An entry that contains neither the seal type in clear (a malformed
+ * claim) nor its base64 forms cannot be one of our seals.
+ */
+function mayBeSeal(bytes: Uint8Array): boolean {
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return view.includes(SEAL_TYPE_BYTES) || SEAL_NEEDLES.some((needle) => view.includes(needle));
+}
 
 /**
  * The type an entry claims, read without checking its signature; `MALFORMED_SEAL` for bytes
@@ -416,6 +373,10 @@ function loosePayload(bytes: Uint8Array): Uint8Array {
     // Not JSON at all: the raw bytes were all there was to search.
   }
   return new Uint8Array(0);
+}
+
+function mentionsSeal(bytes: Uint8Array): boolean {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(SEAL_TYPE_BYTES);
 }
 
 /** Head after `toSeq` recomputed from `previousHead` at `fromSeq - 1`; null when an entry is missing. */
