@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// One project per test level (ARCHITECTURE §7): unit runs with nothing installed, int needs a
-// real nats-server, e2e boots the whole appliance. Packages are resolved to their TypeScript
-// sources through the "source" export condition, so tests never run stale builds.
+// One project per test level (ARCHITECTURE §7): unit runs in process with nothing installed, int
+// needs real external parts (nats-server, yara, the sandbox's unshare, worker processes), e2e
+// boots the whole appliance. Packages are resolved to their TypeScript sources through the
+// "source" export condition. What has to run compiled (sandboxed stage workers, worker threads,
+// the CLI) runs from dist/, which ops/test-build.mjs brings up to date before int and e2e tests.
 const shared = {
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'] } },
@@ -26,6 +28,7 @@ export default defineConfig({
           name: 'int',
           include: ['**/test/**/*.int.spec.ts'],
           exclude: ['**/node_modules/**', '**/dist/**'],
+          globalSetup: ['./ops/test-build.mjs'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
@@ -36,6 +39,7 @@ export default defineConfig({
           name: 'e2e',
           include: ['**/test/**/*.e2e.spec.ts'],
           exclude: ['**/node_modules/**', '**/dist/**'],
+          globalSetup: ['./ops/test-build.mjs'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,
