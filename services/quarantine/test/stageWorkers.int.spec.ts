@@ -12,8 +12,8 @@ import {
 } from '../src/testing/fixtures.js';
 
 // The static scan, behavioural test and diffusion deep scan as the quarantine runs them: the
-// compiled workers (dist/, `npm run build` first) inside the sandbox (as root here: namespaces, no
-// network, `nobody`), on artifacts they can only read.
+// compiled workers (dist/, rebuilt by the int project's globalSetup) inside the sandbox (as root
+// here: namespaces, no network, `nobody`), on artifacts they can only read.
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'secai-workers-'));
