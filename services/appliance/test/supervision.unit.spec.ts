@@ -7,9 +7,11 @@ import {
   decideRestart,
   resolveStateDir,
   startOrder,
-  Supervisor,
   type ServiceDefinition,
 } from '../src/index.js';
+
+// In process: the restart policy, start order and boot lock. The supervisor itself starts real
+// node processes and is tested in supervision.int.spec.ts.
 
 const policy = { maxRestarts: 3, windowMs: 60_000, baseDelayMs: 100, maxDelayMs: 1000 };
 
@@ -95,68 +97,5 @@ describe('state dir and boot lock', () => {
       String(process.pid),
     );
     await again();
-  });
-});
-
-describe('supervisor', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'secai-sup-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  it('restarts a crashing service under the bounded policy, then gives up and says so', async () => {
-    const entry = join(dir, 'crash.mjs');
-    await writeFile(
-      entry,
-      'console.error("boom " + process.env.SECAI_SERVICE); process.exit(3);\n',
-    );
-    const gaveUp: { name: string; restarts: number; code: number | null }[] = [];
-    const supervisor = new Supervisor(
-      dir,
-      {
-        onGaveUp: (name, restarts, lastExit) =>
-          gaveUp.push({ name, restarts, code: lastExit?.code ?? null }),
-      },
-      { ...policy, baseDelayMs: 10 },
-    );
-    await supervisor.start({
-      name: 'crashy',
-      entry,
-      env: { SECAI_SERVICE: 'crashy', PATH: process.env.PATH ?? '' },
-      port: undefined,
-    });
-    const deadline = Date.now() + 10_000;
-    while (gaveUp.length === 0 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
-    expect(gaveUp).toEqual([{ name: 'crashy', restarts: 3, code: 3 }]);
-    expect(supervisor.status()).toEqual([
-      expect.objectContaining({ name: 'crashy', state: 'failed', restarts: 3 }),
-    ]);
-    expect(await readFile(join(dir, 'logs', 'crashy.log'), 'utf8')).toContain('boom crashy');
-    await supervisor.stopAll();
-  });
-
-  it('stops a running service with SIGTERM', async () => {
-    const entry = join(dir, 'idle.mjs');
-    await writeFile(
-      entry,
-      'process.on("SIGTERM", () => { console.log("bye"); process.exit(0); }); setInterval(() => {}, 1000);\n',
-    );
-    const supervisor = new Supervisor(dir, { onGaveUp: () => {} }, policy);
-    await supervisor.start({
-      name: 'idle',
-      entry,
-      env: { PATH: process.env.PATH ?? '' },
-      port: undefined,
-    });
-    await new Promise((r) => setTimeout(r, 300));
-    await supervisor.stopAll();
-    expect(supervisor.status()).toEqual([
-      expect.objectContaining({ name: 'idle', state: 'stopped', restarts: 0 }),
-    ]);
-    expect(await readFile(join(dir, 'logs', 'idle.log'), 'utf8')).toContain('bye');
   });
 });

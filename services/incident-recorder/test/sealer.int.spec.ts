@@ -59,7 +59,7 @@ describe('audit chain sealer', () => {
     for (let i = 0; i < 12; i++)
       await monitor.store.append([changed(i)], { expectedSequence: 'any' });
     const { lastSeq } = await streamBounds(recorder.jsm, recorder.store.stream);
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 30_000; // a bound for a loaded machine
     while (sealer.status().lastSeq < lastSeq || sealer.status().sealedToSeq < 10) {
       if (Date.now() > deadline)
         throw new Error(`sealer stuck at ${JSON.stringify(sealer.status())}`);

@@ -253,7 +253,7 @@ describe('verification', () => {
       actual: a.digest,
       sizeBytes: a.content.length,
     });
-    await waitFor(() => progress.length > 0, 5000, 'progress');
+    await waitFor(() => progress.length > 0, 30_000, 'progress'); // generous: a loaded machine
     expect(progress.at(-1)).toEqual({ bytesDone: a.content.length, totalBytes: a.content.length });
     sub.unsubscribe();
     const doc = await manifestAt(verified.seq);

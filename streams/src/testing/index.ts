@@ -135,10 +135,14 @@ export async function startTestAppliance(options: TestNatsOptions = {}): Promise
   return { nats, pki, admin, client, cleanup: () => nats.cleanup() };
 }
 
-/** Polls `predicate` until it holds (never a fixed sleep); rejects after `timeoutMs`. */
+/**
+ * Polls `predicate` until it holds (never a fixed sleep); rejects after `timeoutMs`. The default
+ * is a bound for a loaded machine (the int suite runs many servers on few cores), below the int
+ * project's 60 s test timeout so a miss still names what was awaited.
+ */
 export async function waitFor(
   predicate: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
+  timeoutMs = 30_000,
   what = 'condition',
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
