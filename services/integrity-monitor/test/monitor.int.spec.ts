@@ -23,12 +23,7 @@ import {
   type ServiceClient,
   type TestAppliance,
 } from '@secai/streams/testing';
-import {
-  integrityRebaseline,
-  integrityScan,
-  integrityStatus,
-  type CliContext,
-} from '@secai/cli';
+import { integrityRebaseline, integrityScan, integrityStatus, type CliContext } from '@secai/cli';
 import {
   baselineFile,
   loadSettings,
