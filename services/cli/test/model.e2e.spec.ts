@@ -78,7 +78,7 @@ describe('secai model', () => {
     expect((await stat(file)).mode & 0o777).toBe(0o444);
     await chmod(file, 0o644);
     const bytes = await readFile(file);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes[bytes.length - 1]! ^= 0xff;
     await writeFile(file, bytes);
     const r = await secai(['model', 'verify', hex, ...sd()]);
     expect(r.code).toBe(1);
@@ -117,7 +117,7 @@ describe('secai model', () => {
     // Nobody asks for a verification: the monitor sees the change, the recorder contains it.
     await chmod(file, 0o644);
     const bytes = await readFile(file);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes[bytes.length - 1]! ^= 0xff;
     await writeFile(file, bytes);
     let contained: { digest: string; status: string }[] = [];
     const until = Date.now() + 90_000;

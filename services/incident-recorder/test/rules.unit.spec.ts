@@ -132,7 +132,10 @@ const attach = (o: Observation, now: string): IncidentCommand => ({
 });
 const complete = (action: string, target: string, ok: boolean, detail = 'done'): IncidentCommand =>
   ({ type: 'complete_action', action, target, ok, detail, durationMs: 12 }) as IncidentCommand;
-const resolveWith = (attestation: AttestationFact | null, operator = 'alice'): IncidentCommand => ({
+const resolveWith = (
+  attestation: AttestationFact | null,
+  operator = 'alice',
+): Extract<IncidentCommand, { type: 'resolve' }> => ({
   type: 'resolve',
   operator,
   note: 'restored from backup',

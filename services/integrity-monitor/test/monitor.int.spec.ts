@@ -182,6 +182,7 @@ function cliContext(): CliContext {
     trust: cliSide.store.trust as CliContext['trust'],
     signer: app.pki.signerFor('cli'),
     stream: EVENTS_STREAM,
+    httpPorts: {},
     close: () => Promise.resolve(),
   };
 }
