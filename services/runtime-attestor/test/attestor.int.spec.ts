@@ -397,8 +397,10 @@ describe('without a TPM (software mode)', () => {
       });
       expect(soft.mode).toBe('software');
       const history = await events('soft-host');
+      // Development mode is declared once per start, before the first run (issue 9 §7).
       expect(history.map((e) => e.event.type)).toEqual([
         'attestation.enrolled',
+        'attestation.development_mode.declared',
         'attestation.failed',
       ]);
       expect(history[0]!.event.data).toMatchObject({
@@ -406,7 +408,7 @@ describe('without a TPM (software mode)', () => {
         akDigest: null,
         pcrBaseline: [],
       });
-      expect(reasonCodes((history[1]!.event.data as { reasons: string[] }).reasons)).toEqual([
+      expect(reasonCodes((history[2]!.event.data as { reasons: string[] }).reasons)).toEqual([
         'software_mode',
         'mode_insufficient',
       ]);
