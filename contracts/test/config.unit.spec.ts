@@ -7,6 +7,7 @@ import {
   envInteger,
   envPath,
   envString,
+  gatewayEnv,
   readEnv,
 } from '../src/config/index.js';
 
@@ -161,5 +162,24 @@ describe('readEnv', () => {
       expect(e.value).toBe('<redacted>');
       expect(JSON.stringify({ ...e, message: e.message })).not.toContain('hunter2');
     });
+  });
+});
+
+describe('gatewayEnv', () => {
+  it('defaults to loopback and the service’s documented port', () => {
+    expect(readEnv({}, gatewayEnv('registry'))).toEqual({
+      SECAI_HTTP_HOST: '127.0.0.1',
+      SECAI_HTTP_PORT: 8470,
+    });
+  });
+
+  it('refuses a port outside 1..65535, naming the variable and the value', () => {
+    expect(() => readEnv({ SECAI_HTTP_PORT: '70000' }, gatewayEnv('policy-engine'))).toThrow(
+      /SECAI_HTTP_PORT.*70000/,
+    );
+  });
+
+  it('refuses a service without a documented port', () => {
+    expect(() => gatewayEnv('cli')).toThrow(ConfigError);
   });
 });

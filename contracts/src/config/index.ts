@@ -11,3 +11,4 @@ export {
   type IntegerRules,
   type StringRules,
 } from './readEnv.js';
+export { gatewayEnv } from './gatewayEnv.js';

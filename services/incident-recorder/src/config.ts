@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { SERVICE_PORTS, envInteger, envPath, envString, readEnv } from '@secai/contracts';
+import { envInteger, envPath, readEnv, gatewayEnv } from '@secai/contracts';
 import type { SealPolicy } from './sealer/decider.js';
 import { DEFAULT_SEAL_POLICY } from './sealer/decider.js';
 
@@ -17,12 +17,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<RecorderConfig> {
   const v = readEnv(env, {
     SECAI_STATE_DIR: envPath({ required: true }),
     SECAI_POLICY_DIR: envPath(),
-    SECAI_HTTP_HOST: envString({ default: '127.0.0.1', maxLength: 255 }),
-    SECAI_HTTP_PORT: envInteger({
-      min: 1,
-      max: 65535,
-      default: SERVICE_PORTS['incident-recorder']!,
-    }),
+    ...gatewayEnv('incident-recorder'),
     SECAI_SEAL_EVERY_EVENTS: envInteger({
       min: 1,
       max: Number.MAX_SAFE_INTEGER,

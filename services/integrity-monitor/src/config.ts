@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { SERVICE_PORTS, envInteger, envPath, envString, readEnv } from '@secai/contracts';
+import { envPath, readEnv, gatewayEnv } from '@secai/contracts';
 import { INSTALL_DIR } from './settings.js';
 
 export interface MonitorConfig {
@@ -18,12 +18,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<MonitorConfig> {
     SECAI_STATE_DIR: envPath({ required: true }),
     SECAI_POLICY_DIR: envPath(),
     SECAI_INSTALL_DIR: envPath({ default: INSTALL_DIR }),
-    SECAI_HTTP_HOST: envString({ default: '127.0.0.1', maxLength: 255 }),
-    SECAI_HTTP_PORT: envInteger({
-      min: 1,
-      max: 65535,
-      default: SERVICE_PORTS['integrity-monitor']!,
-    }),
+    ...gatewayEnv('integrity-monitor'),
   });
   return Object.freeze({
     stateDir: v.SECAI_STATE_DIR,

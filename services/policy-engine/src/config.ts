@@ -1,6 +1,6 @@
 import { cp, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SERVICE_PORTS, envInteger, envPath, envString, readEnv } from '@secai/contracts';
+import { envPath, readEnv, gatewayEnv } from '@secai/contracts';
 import { DEFAULT_POLICY_DIR } from './policy/index.js';
 
 export interface EngineConfig {
@@ -15,8 +15,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<EngineConfig> {
   const v = readEnv(env, {
     SECAI_STATE_DIR: envPath({ required: true }),
     SECAI_POLICY_DIR: envPath(),
-    SECAI_HTTP_HOST: envString({ default: '127.0.0.1', maxLength: 255 }),
-    SECAI_HTTP_PORT: envInteger({ min: 1, max: 65535, default: SERVICE_PORTS['policy-engine']! }),
+    ...gatewayEnv('policy-engine'),
   });
   return Object.freeze({
     stateDir: v.SECAI_STATE_DIR,

@@ -1,4 +1,4 @@
-import { SERVICE_PORTS, envInteger, envPath, envString, readEnv } from '@secai/contracts';
+import { envInteger, envPath, readEnv, gatewayEnv } from '@secai/contracts';
 
 export interface RegistryConfig {
   stateDir: string;
@@ -15,8 +15,7 @@ export const DEFAULT_VERIFY_EVERY_MS = 6 * 60 * 60 * 1000;
 export function loadConfig(env: NodeJS.ProcessEnv): Readonly<RegistryConfig> {
   const v = readEnv(env, {
     SECAI_STATE_DIR: envPath({ required: true }),
-    SECAI_HTTP_HOST: envString({ default: '127.0.0.1', maxLength: 255 }),
-    SECAI_HTTP_PORT: envInteger({ min: 1, max: 65535, default: SERVICE_PORTS.registry! }),
+    ...gatewayEnv('registry'),
     // setInterval takes at most 2^31-1 ms (~24.8 days).
     SECAI_REGISTRY_VERIFY_EVERY_MS: envInteger({
       min: 0,

@@ -1,12 +1,5 @@
 import { join } from 'node:path';
-import {
-  ConfigError,
-  SERVICE_PORTS,
-  envInteger,
-  envPath,
-  envString,
-  readEnv,
-} from '@secai/contracts';
+import { ConfigError, envInteger, envPath, envString, readEnv, gatewayEnv } from '@secai/contracts';
 import { DEFAULT_AK_HANDLE } from './tpm.js';
 
 export interface AttestorConfig {
@@ -31,12 +24,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<AttestorConfig> {
   const v = readEnv(env, {
     SECAI_STATE_DIR: envPath({ required: true }),
     SECAI_POLICY_DIR: envPath(),
-    SECAI_HTTP_HOST: envString({ default: '127.0.0.1', maxLength: 255 }),
-    SECAI_HTTP_PORT: envInteger({
-      min: 1,
-      max: 65535,
-      default: SERVICE_PORTS['runtime-attestor']!,
-    }),
+    ...gatewayEnv('runtime-attestor'),
     SECAI_TPM_TCTI: envString({
       pattern: TCTI,
       maxLength: 512,
