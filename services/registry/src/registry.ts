@@ -101,6 +101,8 @@ function reasonOf(decision: Decision): string | undefined {
   return decision.refusal?.code ?? decision.outcome;
 }
 
+type RemovalRequest = { cause: RemovalCause; reason: string } & Metadata;
+
 /**
  * The registry's edge, on the streams `CommandHandler`: loads a model aggregate, observes the disk
  * (the command is a function of the state), asks the decider, performs the file operation, then
@@ -297,28 +299,8 @@ export class Registry {
   }
 
   /** Moves a model out of the serving store into containment and records `model.contained`. */
-  async contain(
-    hex: string,
-    request: { cause: RemovalCause; reason: string } & Metadata,
-  ): Promise<ContainOutcome> {
-    const { decision, state } = await this.#handle(
-      hex,
-      async (): Promise<RegistryCommand> => ({
-        type: 'contain',
-        cause: request.cause,
-        reason: request.reason,
-        presence: await this.#models.presence(hex),
-        causationId: request.causationId ?? null,
-      }),
-      {
-        perform: (d) => this.#perform(d, hex, ''),
-        meta: (d) => metaOf(d, request.correlationId),
-      },
-    );
-    this.#log[decision.refusal ? 'warn' : 'info'](
-      { model: hex, reason: reasonOf(decision), cause: request.cause },
-      'containment',
-    );
+  async contain(hex: string, request: RemovalRequest): Promise<ContainOutcome> {
+    const { decision, state } = await this.#removal('contain', hex, request);
     return {
       decision,
       // After a recorded containment, the state holds its path; already contained: the old one.
@@ -328,14 +310,17 @@ export class Registry {
   }
 
   /** Deletes a model's bytes (store or containment) and records `model.removed`. */
-  async remove(
-    hex: string,
-    request: { cause: RemovalCause; reason: string } & Metadata,
-  ): Promise<RemoveOutcome> {
-    const { decision } = await this.#handle(
+  async remove(hex: string, request: RemovalRequest): Promise<RemoveOutcome> {
+    const { decision } = await this.#removal('remove', hex, request);
+    return { decision, removed: decision.events.length > 0 };
+  }
+
+  /** Containment and removal: observe where the bytes are, decide, move or delete, record. */
+  async #removal(type: 'contain' | 'remove', hex: string, request: RemovalRequest) {
+    const handled = await this.#handle(
       hex,
       async (): Promise<RegistryCommand> => ({
-        type: 'remove',
+        type,
         cause: request.cause,
         reason: request.reason,
         presence: await this.#models.presence(hex),
@@ -346,10 +331,11 @@ export class Registry {
         meta: (d) => metaOf(d, request.correlationId),
       },
     );
+    const { decision } = handled;
     this.#log[decision.refusal ? 'warn' : 'info'](
       { model: hex, reason: reasonOf(decision), cause: request.cause },
-      'removal',
+      type === 'contain' ? 'containment' : 'removal',
     );
-    return { decision, removed: decision.events.length > 0 };
+    return handled;
   }
 }
