@@ -2,7 +2,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectGguf, type GgufAccepted } from '../src/formats/gguf/index.js';
 import {
   DEFAULT_STATIC_SCAN_THRESHOLDS,
   staticScan,
@@ -14,12 +13,8 @@ import {
   seededBytes,
   writeDiffusersDir,
 } from '../src/testing/fixtures.js';
-import {
-  GGUF_WEIGHT_ATTACKS,
-  buildTinyLlamaGguf,
-  writeTinyLlamaGguf,
-} from '../src/testing/ggufWriter.js';
-import { saneSafetensors } from './weightFixtures.js';
+import { GGUF_WEIGHT_ATTACKS, buildTinyLlamaGguf } from '../src/testing/ggufWriter.js';
+import { fixtureFiles, saneSafetensors } from './weightFixtures.js';
 
 // The static scan stage's logic end to end, in this process but with the real `yara` binary as a
 // child process for every scan, so this is an int test. The sub-scans alone (weight reports,
@@ -35,22 +30,7 @@ afterAll(async () => {
 
 const T = (): StaticScanThresholds => ({ ...DEFAULT_STATIC_SCAN_THRESHOLDS });
 
-async function put(name: string, bytes: Uint8Array): Promise<string> {
-  const p = join(dir, name);
-  await writeFile(p, bytes);
-  return p;
-}
-
-async function tiny(
-  name: string,
-  options: Parameters<typeof writeTinyLlamaGguf>[1] = {},
-): Promise<{ path: string; report: GgufAccepted }> {
-  const path = join(dir, name);
-  await writeTinyLlamaGguf(path, { seed: 3, ...options });
-  const report = await inspectGguf(path);
-  if (!report.ok) throw new Error(`${report.reason}: ${report.detail}`);
-  return { path, report };
-}
+const { put, tiny } = fixtureFiles(() => dir);
 
 /** A tiny GGUF with `payload` written into token_embd's data at byte `at`. */
 async function ggufWith(name: string, payload: Uint8Array, at = 1000): Promise<string> {

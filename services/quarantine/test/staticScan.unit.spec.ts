@@ -2,7 +2,6 @@ import { chmod, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectGguf, type GgufAccepted } from '../src/formats/gguf/index.js';
 import {
   DEFAULT_STATIC_SCAN_THRESHOLDS,
   behaviorVerdict,
@@ -25,7 +24,7 @@ import {
   type WeightStats,
 } from '../src/scan/index.js';
 import { inspectSafetensors } from '../src/formats/safetensors.js';
-import { gaussian, saneSafetensors } from './weightFixtures.js';
+import { fixtureFiles, gaussian, saneSafetensors } from './weightFixtures.js';
 import {
   PICKLES,
   buildSafetensors,
@@ -41,7 +40,6 @@ import {
   buildTinyLlamaGguf,
   quantizeRow,
   toHalf,
-  writeTinyLlamaGguf,
   type GgufWeightAttack,
   type QuantType,
 } from '../src/testing/ggufWriter.js';
@@ -54,22 +52,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function put(name: string, bytes: Uint8Array): Promise<string> {
-  const p = join(dir, name);
-  await writeFile(p, bytes);
-  return p;
-}
-
-async function tiny(
-  name: string,
-  options: Parameters<typeof writeTinyLlamaGguf>[1] = {},
-): Promise<{ path: string; report: GgufAccepted }> {
-  const path = join(dir, name);
-  await writeTinyLlamaGguf(path, { seed: 3, ...options });
-  const report = await inspectGguf(path);
-  if (!report.ok) throw new Error(`${report.reason}: ${report.detail}`);
-  return { path, report };
-}
+const { put, tiny } = fixtureFiles(() => dir);
 
 // --- quantised blocks ---------------------------------------------------------------------------
 

@@ -1,6 +1,31 @@
 // Weight fixtures shared by the in-process scan tests and the static scan int tests.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inspectGguf, type GgufAccepted } from '../src/formats/gguf/index.js';
 import { buildSafetensors, seededRandom, type FixtureTensor } from '../src/testing/fixtures.js';
-import { toHalf } from '../src/testing/ggufWriter.js';
+import { toHalf, writeTinyLlamaGguf } from '../src/testing/ggufWriter.js';
+
+/** Fixture files in the spec's temp directory (`dir()` is read when a file is made). */
+export function fixtureFiles(dir: () => string) {
+  return {
+    put: async (name: string, bytes: Uint8Array): Promise<string> => {
+      const p = join(dir(), name);
+      await writeFile(p, bytes);
+      return p;
+    },
+    /** A tiny llama GGUF (seed 3 unless told), with its accepted inspection report. */
+    tiny: async (
+      name: string,
+      options: Parameters<typeof writeTinyLlamaGguf>[1] = {},
+    ): Promise<{ path: string; report: GgufAccepted }> => {
+      const path = join(dir(), name);
+      await writeTinyLlamaGguf(path, { seed: 3, ...options });
+      const report = await inspectGguf(path);
+      if (!report.ok) throw new Error(`${report.reason}: ${report.detail}`);
+      return { path, report };
+    },
+  };
+}
 
 /** Deterministic N(0, std²) samples (Box–Muller over a seeded generator). */
 export function gaussian(n: number, std: number, seed: number): Float64Array {
