@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
+  catalogue,
   signEvent,
   signEventJson,
   verifyEnvelope,
@@ -68,5 +70,19 @@ describe('signEventJson: the same bytes as signEvent, written directly', () => {
     const expected = signEvent(none, signer, meta).bytes;
     const actual = signEventJson({ ...json(none), dataJson: undefined }, signer, meta);
     expect(Buffer.from(actual).equals(Buffer.from(expected))).toBe(true);
+  });
+});
+
+describe('signEventJson over every event type in the catalogue', () => {
+  const fixtures = new URL('./__fixtures__/events/', import.meta.url);
+  const signer = pki.signerFor('quarantine');
+  it.each(Object.keys(catalogue))('%s: the recorded fixture signs to the same bytes', (type) => {
+    const data = JSON.parse(readFileSync(new URL(`${type}.json`, fixtures), 'utf8')) as unknown;
+    const draft = { type, aggregateId: 'agg-1', data } as DraftEvent;
+    const meta = { now, id: 'fixed-id', causationId: 'cause', correlationId: 'corr' };
+    const expected = signEvent(draft, signer, meta).bytes;
+    expect(
+      Buffer.from(signEventJson(json(draft), signer, meta)).equals(Buffer.from(expected)),
+    ).toBe(true);
   });
 });
