@@ -6,9 +6,17 @@
  * `Recorded` is what `evolve` folds: for most deciders the decided events themselves. A state
  * that keeps where and when its events were stored (the incident machine binds a ceremony to
  * stream sequences) folds the events as stored instead, which `decide` cannot know yet.
+ * `Code` is the decider's refusal codes, so callers of the kernel match on them typed.
  */
-export interface Decider<Command, Event, State, Effect = never, Recorded = Event> {
-  decide: (command: Command, state: State) => Decision<Event, Effect>;
+export interface Decider<
+  Command,
+  Event,
+  State,
+  Effect = never,
+  Recorded = Event,
+  Code extends string = string,
+> {
+  decide: (command: Command, state: State) => Decision<Event, Effect, Code>;
   evolve: (state: State, event: Recorded) => State;
   initialState: () => State;
 }

@@ -30,10 +30,17 @@ export interface AggregateState<State> {
   lastSequence: number;
 }
 
-export interface CommandHandlerOptions<Command, Event, State, Effect, Recorded = Event> {
+export interface CommandHandlerOptions<
+  Command,
+  Event,
+  State,
+  Effect,
+  Recorded = Event,
+  Code extends string = string,
+> {
   store: EventStore;
   aggregateType: string;
-  decider: Decider<Command, Event, State, Effect, Recorded>;
+  decider: Decider<Command, Event, State, Effect, Recorded, Code>;
   /** A stored, verified event in the decider's terms; `null` skips it (another type). */
   fromStored: (loaded: LoadedEvent) => Recorded | null;
   /** A decided event as a draft for the store (type, data) on aggregate `aggregateId`. */
@@ -58,24 +65,30 @@ export interface CommandMetadata {
   correlationId?: string | undefined;
 }
 
-export interface HandleOptions<Event, State, Effect> {
+export interface HandleOptions<Event, State, Effect, Code extends string = string> {
   /**
    * Causation and correlation of the appended events: fixed, or read off the decision (a
    * decider that names the event it answers).
    */
-  meta?: CommandMetadata | ((decision: Decision<Event, Effect>) => CommandMetadata);
+  meta?: CommandMetadata | ((decision: Decision<Event, Effect, Code>) => CommandMetadata);
   /**
    * The edge's effects, carried out after deciding and before the append (the registry moves a
    * file, then records that it did). A conflict at the append decides again on the reloaded
    * state, with a fresh observation: effects must be safe to carry out again on what they find.
    */
-  perform?: (decision: Decision<Event, Effect>, state: State) => Promise<void>;
+  perform?: (decision: Decision<Event, Effect, Code>, state: State) => Promise<void>;
   /** A state already known (a cache): used for the first attempt only, reloaded after a conflict. */
   known?: AggregateState<State>;
 }
 
-export interface HandledCommand<Event, State, Effect, Recorded = Event> {
-  decision: Decision<Event, Effect>;
+export interface HandledCommand<
+  Event,
+  State,
+  Effect,
+  Recorded = Event,
+  Code extends string = string,
+> {
+  decision: Decision<Event, Effect, Code>;
   /** The state after the appended events (the state decided on when nothing was appended). */
   state: State;
   lastSequence: number;
@@ -95,13 +108,20 @@ export interface HandledCommand<Event, State, Effect, Recorded = Event> {
  * `command` may be a function of the state: an observation made for this state (the disk, the
  * clock), made again after a conflict so a retry never rests on a stale one.
  */
-export class CommandHandler<Command, Event, State, Effect = never, Recorded = Event> {
-  readonly #options: CommandHandlerOptions<Command, Event, State, Effect, Recorded>;
+export class CommandHandler<
+  Command,
+  Event,
+  State,
+  Effect = never,
+  Recorded = Event,
+  Code extends string = string,
+> {
+  readonly #options: CommandHandlerOptions<Command, Event, State, Effect, Recorded, Code>;
   readonly #mutex = new KeyedMutex();
   readonly #maxAttempts: number;
 
   constructor(
-    options: CommandHandlerOptions<Command, Event, State, Effect, Recorded> &
+    options: CommandHandlerOptions<Command, Event, State, Effect, Recorded, Code> &
       ReadBackRequirement<Event, Recorded>,
   ) {
     this.#options = options;
@@ -133,16 +153,16 @@ export class CommandHandler<Command, Event, State, Effect = never, Recorded = Ev
   async handle(
     id: string,
     command: Command | ((state: State) => Command | Promise<Command>),
-    options: HandleOptions<Event, State, Effect> = {},
-  ): Promise<HandledCommand<Event, State, Effect, Recorded>> {
+    options: HandleOptions<Event, State, Effect, Code> = {},
+  ): Promise<HandledCommand<Event, State, Effect, Recorded, Code>> {
     return this.exclusive(id, () => this.#decideAndAppend(id, command, options));
   }
 
   async #decideAndAppend(
     id: string,
     command: Command | ((state: State) => Command | Promise<Command>),
-    options: HandleOptions<Event, State, Effect>,
-  ): Promise<HandledCommand<Event, State, Effect, Recorded>> {
+    options: HandleOptions<Event, State, Effect, Code>,
+  ): Promise<HandledCommand<Event, State, Effect, Recorded, Code>> {
     const { decider, store, toDraft, log } = this.#options;
     let current = options.known ?? (await this.load(id));
     for (let attempt = 1; ; attempt++) {

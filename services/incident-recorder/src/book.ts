@@ -15,6 +15,7 @@ import {
   type IncidentCommand,
   type IncidentDecision,
   type IncidentDraft,
+  type RefusalCode,
 } from './decider.js';
 import {
   initialIncident,
@@ -90,7 +91,8 @@ export class IncidentBook {
     IncidentDraft,
     IncidentSnapshot,
     never,
-    IncidentEvent
+    IncidentEvent,
+    RefusalCode
   >;
 
   constructor(conn: RecorderConnection, log: Logger) {
@@ -260,9 +262,7 @@ export class IncidentBook {
         record = known;
       }
       if (result.appended) for (const listener of this.#listeners) listener(id, result.recorded);
-      // The handler's decider is `incidentDecider`, whose refusals carry a `RefusalCode`.
-      const decision = result.decision as IncidentDecision;
-      return { decision, record, appended: result.recorded };
+      return { decision: result.decision, record, appended: result.recorded };
     });
   }
 }

@@ -444,7 +444,8 @@ export const incidentDecider: Decider<
   IncidentDraft,
   IncidentSnapshot,
   never,
-  IncidentEvent
+  IncidentEvent,
+  RefusalCode
 > = {
   decide,
   evolve: (snapshot, event) => applyEvent(snapshot, event).snapshot,

@@ -441,7 +441,14 @@ export function decide(command: RegistryCommand, state: ModelState): Decision {
   }
 }
 
-export const registryDecider: Decider<RegistryCommand, ModelEvent, ModelState, Effect> = {
+export const registryDecider: Decider<
+  RegistryCommand,
+  ModelEvent,
+  ModelState,
+  Effect,
+  ModelEvent,
+  RefusalCode
+> = {
   decide,
   evolve,
   initialState,

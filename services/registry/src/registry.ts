@@ -9,8 +9,6 @@ import {
   MAX_COMMAND_ATTEMPTS,
   type CommandMetadata,
   type EventStore,
-  type HandleOptions,
-  type HandledCommand,
   type Logger,
 } from '@secai/streams';
 import {
@@ -30,6 +28,7 @@ import {
   type ModelState,
   type Observation,
   type RegistryCommand,
+  type RefusalCode,
   type RemovalCause,
   type Trigger,
 } from './decider.js';
@@ -113,7 +112,14 @@ type RemovalRequest = { cause: RemovalCause; reason: string } & Metadata;
 export class Registry {
   readonly #models: ModelStore;
   readonly #log: Logger;
-  readonly #commands: CommandHandler<RegistryCommand, ModelEvent, ModelState, Effect>;
+  readonly #commands: CommandHandler<
+    RegistryCommand,
+    ModelEvent,
+    ModelState,
+    Effect,
+    ModelEvent,
+    RefusalCode
+  >;
 
   constructor(deps: RegistryDeps) {
     this.#models = deps.models;
@@ -136,15 +142,6 @@ export class Registry {
    * One command through the kernel. The kernel's `Decider` does not carry the refusal code type;
    * `registryDecider` refuses only with a `RefusalCode`, which the decision is typed back to here.
    */
-  async #handle(
-    hex: string,
-    command: RegistryCommand | ((state: ModelState) => Promise<RegistryCommand>),
-    options: HandleOptions<ModelEvent, ModelState, Effect>,
-  ): Promise<HandledCommand<ModelEvent, ModelState, Effect> & { decision: Decision }> {
-    const handled = await this.#commands.handle(hex, command, options);
-    return { ...handled, decision: handled.decision as Decision };
-  }
-
   /** The model aggregate's state, folded from its events. */
   async load(hex: string): Promise<{ state: ModelState; lastSequence: number }> {
     return this.#commands.load(hex);
@@ -205,7 +202,7 @@ export class Registry {
       inStore: NOT_CHECKED,
       incoming: NOT_CHECKED,
     };
-    const { decision } = await this.#handle(
+    const { decision } = await this.#commands.handle(
       hex,
       async (state): Promise<RegistryCommand> => {
         // Observed again on every attempt (what a conflict finds may have been moved meanwhile).
@@ -253,7 +250,7 @@ export class Registry {
       const observed = await this.#models.observeAt(location, hex, fileName, {
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
-      const handled = await this.#handle(
+      const handled = await this.#commands.handle(
         hex,
         {
           type: 'record_verification',
@@ -317,7 +314,7 @@ export class Registry {
 
   /** Containment and removal: observe where the bytes are, decide, move or delete, record. */
   async #removal(type: 'contain' | 'remove', hex: string, request: RemovalRequest) {
-    const handled = await this.#handle(
+    const handled = await this.#commands.handle(
       hex,
       async (): Promise<RegistryCommand> => ({
         type,
