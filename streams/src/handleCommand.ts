@@ -145,9 +145,24 @@ export class CommandHandler<
     return { state: foldEvents(this.#options.decider, decided), lastSequence };
   }
 
-  /** Runs `section` alone for aggregate `id` in this process (no other command interleaves). */
-  exclusive<T>(id: string, section: () => Promise<T>): Promise<T> {
-    return this.#mutex.run(id, section);
+  /**
+   * Runs `section` alone for aggregate `id` in this process: no other command on it interleaves.
+   * Inside, `handle` decides and appends without taking the lock again, so a caller that keeps
+   * its own cache of the state (the incident book) reads it as `known` and writes it back after
+   * the append within one section, instead of wrapping the kernel in a second lock.
+   */
+  exclusive<T>(
+    id: string,
+    section: (locked: {
+      handle: (
+        command: Command | ((state: State) => Command | Promise<Command>),
+        options?: HandleOptions<Event, State, Effect, Code>,
+      ) => Promise<HandledCommand<Event, State, Effect, Recorded, Code>>;
+    }) => Promise<T>,
+  ): Promise<T> {
+    return this.#mutex.run(id, () =>
+      section({ handle: (command, options = {}) => this.#decideAndAppend(id, command, options) }),
+    );
   }
 
   async handle(
@@ -155,7 +170,7 @@ export class CommandHandler<
     command: Command | ((state: State) => Command | Promise<Command>),
     options: HandleOptions<Event, State, Effect, Code> = {},
   ): Promise<HandledCommand<Event, State, Effect, Recorded, Code>> {
-    return this.exclusive(id, () => this.#decideAndAppend(id, command, options));
+    return this.exclusive(id, (locked) => locked.handle(command, options));
   }
 
   async #decideAndAppend(

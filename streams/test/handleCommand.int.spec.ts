@@ -199,6 +199,28 @@ describe('CommandHandler', () => {
     expect((await handler.load(id)).state).toEqual(result.state);
   });
 
+  it('an exclusive section reads a cached state as known and writes it back, with no second lock', async () => {
+    const { store } = await app.client('integrity-monitor');
+    const handler = handlerFor(store, 1);
+    const id = freshId();
+    // A caller's own cache of the aggregate: only ever read and written inside the section.
+    let cache = await handler.load(id);
+    const levels: Level[] = ['degraded', 'ok', 'recovery_required', 'ok'];
+    const results = await Promise.all(
+      levels.map((to) =>
+        handler.exclusive(id, async (locked) => {
+          const result = await locked.handle({ to }, { known: cache });
+          cache = { state: result.state, lastSequence: result.lastSequence };
+          return result;
+        }),
+      ),
+    );
+    // With maxAttempts 1 a stale cache would have thrown: every section saw the previous write.
+    expect(results.map((r) => r.attempts)).toEqual([1, 1, 1, 1]);
+    expect(cache.state).toEqual({ level: 'ok', count: 4 });
+    expect(await storedCounts(store, id)).toEqual([1, 2, 3, 4]);
+  });
+
   it('serialises commands on one aggregate inside the process (no self-inflicted conflicts)', async () => {
     const { store } = await app.client('integrity-monitor');
     const handler = handlerFor(store, 1);

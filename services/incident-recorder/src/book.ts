@@ -1,7 +1,6 @@
 import { EnvelopeError, verifyEnvelope, type VerifiedEvent } from '@secai/contracts';
 import {
   CommandHandler,
-  KeyedMutex,
   readHistory,
   type CommandMetadata,
   type EventStore,
@@ -84,7 +83,6 @@ export class IncidentBook {
   readonly #log: Logger;
   readonly #records = new Map<string, IncidentRecord>();
   readonly #active = new Map<string, string>();
-  readonly #mutex = new KeyedMutex();
   readonly #listeners: ((id: string, appended: IncidentEvent[]) => void)[] = [];
   readonly #handler: CommandHandler<
     IncidentCommand,
@@ -226,16 +224,16 @@ export class IncidentBook {
     command: IncidentCommandFor,
     meta: CommandMetadata = {},
   ): Promise<HandledIncident> {
-    // The cache is read (as the handler's `known` state) and written in one section per
-    // incident, so no command decides on a snapshot that another is about to replace.
-    return this.#mutex.run(id, async () => {
+    // The cache is read (as the handler's `known` state) and written in the kernel's one
+    // section per incident, so no command decides on a snapshot that another is about to replace.
+    return this.#handler.exclusive(id, async (locked) => {
       // An incident this process has not seen has no events: the book holds every incident.
       const known = this.#records.get(id) ?? {
         snapshot: initialIncident(),
         lastSequence: 0,
         anomalies: 0,
       };
-      const result = await this.#handler.handle(id, command, {
+      const result = await locked.handle(command, {
         meta,
         known: { state: known.snapshot, lastSequence: known.lastSequence },
       });
