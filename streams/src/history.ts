@@ -28,24 +28,18 @@ export interface HistoryRange {
 
 /**
  * One stored message as a `StoredEntry`; the type header is decoded only when asked for (chain
- * verification never does).
+ * verification never does). An own getter, not a class's: spreading or JSON-encoding an entry
+ * still copies its `type`.
  */
-class Entry implements StoredEntry {
-  readonly seq: number;
-  readonly subject: string;
-  readonly bytes: Uint8Array;
-  readonly #message: JsMsg;
-
-  constructor(message: JsMsg) {
-    this.#message = message;
-    this.seq = message.seq;
-    this.subject = message.subject;
-    this.bytes = message.data;
-  }
-
-  get type(): string | undefined {
-    return this.#message.headers?.get(TYPE_HEADER) || undefined;
-  }
+function entryOf(message: JsMsg): StoredEntry {
+  return {
+    seq: message.seq,
+    subject: message.subject,
+    bytes: message.data,
+    get type(): string | undefined {
+      return message.headers?.get(TYPE_HEADER) || undefined;
+    },
+  };
 }
 
 /** First and last sequence of the stream (0/0 when empty). */
@@ -93,7 +87,7 @@ export async function* readHistory(
   try {
     for await (const m of messages) {
       if (m.seq > toSeq) break;
-      yield new Entry(m);
+      yield entryOf(m);
       // pending counts what matches the filter beyond this message: 0 means we have it all.
       if (m.seq >= toSeq) break;
       // With a subject filter the last match may lie before toSeq: then `pending` ends the read.

@@ -193,6 +193,8 @@ describe('publishSigned', () => {
       });
       expect(signer.service).toBe('policy-engine');
       expect(entry.type).toBe(event.type);
+      // A copy of an entry keeps its (lazily decoded) type.
+      expect({ ...entry }.type).toBe(event.type);
       expect(entry.seq).toBe(result.sequences[index]);
       expect(event.data).toEqual(drafts[index]!.data);
       ids.add(event.id);
