@@ -18,6 +18,7 @@ export const AUTHORITY: Readonly<Record<EventType, Emitters>> = {
   'identity.root.created': ['appliance'],
   'identity.issued': ['appliance'],
   'identity.revoked': ['appliance'],
+  'security.bus.violation': ['appliance'],
   'audit.checkpoint.sealed': ['incident-recorder'],
 
   'model.acquired': ['quarantine'],

@@ -6,6 +6,7 @@ import {
   GitRevision,
   Operator,
   Seq,
+  ServiceNameSchema,
   Sha256Hex,
   SubjectToken,
   closed,
@@ -219,6 +220,22 @@ export const COMMANDS = {
     version: 1,
     callers: ['incident-recorder', 'cli'],
     request: ContainmentRequest,
+    reply: ContainmentReply,
+  }),
+  // Containment of a compromised identity: the appliance holds the root and the bus config.
+  'appliance.revoke_identity': defineCommand({
+    handler: 'appliance',
+    name: 'revoke_identity',
+    version: 1,
+    callers: ['incident-recorder', 'cli'],
+    request: Type.Object(
+      {
+        service: ServiceNameSchema,
+        incidentId: Type.Optional(SubjectToken(64)),
+        reason: Type.String({ minLength: 1, maxLength: 512 }),
+      },
+      closed,
+    ),
     reply: ContainmentReply,
   }),
   'runtime-attestor.attest': defineCommand({

@@ -36,6 +36,7 @@ export const CONTAINMENT_ACTION_COMMANDS = {
   disable_airlock: 'airlock.disable',
   force_vault_relock: 'appliance.relock_vault',
   quarantine_model: 'registry.quarantine_model',
+  revoke_identity: 'appliance.revoke_identity',
 } as const satisfies Record<RemoteContainmentAction, CommandType>;
 
 export type ContainmentCommand = (typeof CONTAINMENT_ACTION_COMMANDS)[RemoteContainmentAction];

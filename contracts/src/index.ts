@@ -8,6 +8,7 @@ export * from './errors.js';
 export * from './decider.js';
 export * from './incidents.js';
 export * from './services.js';
+export * from './durables.js';
 export * from './subjects.js';
 export { newEventId } from './ids.js';
 export { canonicalJson, sha256Hex } from './canonical.js';

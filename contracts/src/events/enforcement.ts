@@ -31,6 +31,8 @@ export const INCIDENT_CLASSES = [
   'model_behavior_anomaly',
   'integrity_violation',
   'unauthorized_access',
+  /** One identity floods the bus with envelopes every consumer refuses. */
+  'bus_abuse',
 ] as const;
 export const IncidentClass = Type.Union(INCIDENT_CLASSES.map((c) => Type.Literal(c)));
 export type IncidentClassName = Static<typeof IncidentClass>;
@@ -45,6 +47,8 @@ export const CONTAINMENT_ACTIONS = [
   'disable_airlock',
   'force_vault_relock',
   'quarantine_model',
+  /** Revoke the offending identity: its certificate and, at once, its NATS user. */
+  'revoke_identity',
   'log_alert',
 ] as const;
 export const ContainmentAction = Type.Union(CONTAINMENT_ACTIONS.map((a) => Type.Literal(a)));

@@ -126,6 +126,25 @@ export const platformEvents = {
     ),
     'A service certificate was revoked.',
   ),
+  'security.bus.violation': defineEvent(
+    'security.bus.violation',
+    'identity',
+    Type.Object(
+      {
+        /** The identity whose NATS user made the request (from the server's own audit). */
+        service: ServiceNameSchema,
+        /** What it tried: a push consumer (stored bytes delivered onto a subject of its choosing). */
+        kind: Type.Union([Type.Literal('push_consumer'), Type.Literal('foreign_consumer')]),
+        stream: NonEmpty(64),
+        consumer: NonEmpty(128),
+        deliverSubject: Type.Optional(Text(512)),
+        /** What the appliance did about it. */
+        action: Type.Union([Type.Literal('deleted'), Type.Literal('delete_failed')]),
+      },
+      closed,
+    ),
+    'The appliance found and removed a consumer a service may not hold (a push delivery subject).',
+  ),
   'audit.checkpoint.sealed': defineEvent(
     'audit.checkpoint.sealed',
     'audit',

@@ -137,6 +137,9 @@ export function targetOf(
     case 'quarantine_model':
       // Fails closed at execution when the incident is not about a model.
       return subject.startsWith('model/') ? subject : 'model/unknown';
+    case 'revoke_identity':
+      // The offending identity; fails closed at execution when the subject names none.
+      return subject.startsWith('identity/') ? subject : 'identity/unknown';
     case 'log_alert':
       return `incident/${incidentId}`;
   }

@@ -15,10 +15,10 @@ const shipped = () => readFile(DEFAULT_POLICY_FILE, 'utf8');
 
 describe('incident policy (incidents.yaml)', () => {
   describe('given the shipped default', () => {
-    it('holds the reference table: nine classes, severities, actions, latches', async () => {
+    it('holds the reference table: the nine reference classes and bus_abuse, severities, actions, latches', async () => {
       const { policy, digest } = await defaultIncidentPolicy();
       expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-      expect(Object.keys(policy.classes)).toHaveLength(9);
+      expect(Object.keys(policy.classes)).toHaveLength(10);
       expect(policy.classes.attestation_failure).toEqual({
         severity: 'critical',
         autoContain: true,

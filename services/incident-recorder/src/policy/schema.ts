@@ -106,6 +106,7 @@ export const IncidentPolicySchema = Type.Object(
             disable_airlock: TimeoutMs,
             force_vault_relock: TimeoutMs,
             quarantine_model: TimeoutMs,
+            revoke_identity: TimeoutMs,
           },
           closed,
         ),
