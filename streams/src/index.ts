@@ -30,6 +30,7 @@ export {
   type NatsServerHandle,
 } from './launcher.js';
 export { connectAs, type ConnectOptions } from './connect.js';
+export { watchBus, type BusHealth, type BusState, type BusWatch } from './busWatch.js';
 export { ensureTopology, type EnsureResult } from './ensure.js';
 export { TRUST_KEY, TrustCache, publishTrustBundle } from './trust.js';
 export {
