@@ -27,7 +27,7 @@ describe('identity revocation', () => {
     const consumerSide = await app.client('incident-recorder', { liveTrust: true });
     const seen: number[] = [];
     const consumer = await runConsumer(consumerSide.js, consumerSide.jsm, {
-      durable: 'incident-recorder-revocation-test',
+      durable: 'incident-recorder-observations',
       filterSubject: 'secai.evt.model.>',
       store: consumerSide.store,
       handler: (_e, meta) => Promise.resolve(void seen.push(meta.seq)),
