@@ -110,21 +110,28 @@ export function verifyBearerToken(
     throw new TokenError('TOKEN_MALFORMED', 'not a secai bearer token');
   }
   const [, body, sig] = parts as [string, string, string];
-  let claims: Claims;
+  let parsed: unknown;
   try {
-    claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Claims;
+    parsed = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
   } catch (cause) {
     throw new TokenError('TOKEN_MALFORMED', 'token claims are not JSON', { cause });
   }
+  // Any JSON value decodes (`null`, a number, an array): only an object can carry claims, and
+  // reading a member of `null` would otherwise escape as a TypeError (a 500 on every gateway).
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new TokenError('TOKEN_MALFORMED', 'token claims are not an object');
+  }
+  const raw = parsed as Partial<Record<keyof Claims, unknown>>;
   if (
-    typeof claims.iss !== 'string' ||
-    typeof claims.aud !== 'string' ||
-    typeof claims.kid !== 'string' ||
-    !Number.isSafeInteger(claims.iat) ||
-    !Number.isSafeInteger(claims.exp)
+    typeof raw.iss !== 'string' ||
+    typeof raw.aud !== 'string' ||
+    typeof raw.kid !== 'string' ||
+    !Number.isSafeInteger(raw.iat) ||
+    !Number.isSafeInteger(raw.exp)
   ) {
     throw new TokenError('TOKEN_MALFORMED', 'token claims are incomplete');
   }
+  const claims = raw as Omit<Claims, 'jti'>;
   const key = trust.lookup(claims.kid);
   if (!key || key.service !== claims.iss)
     throw new TokenError('TOKEN_INVALID', 'token signer is not a trusted identity');
