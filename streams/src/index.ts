@@ -12,7 +12,9 @@ export {
   inboxPrefixOf,
   ownedAggregates,
   permissionsFor,
+  permits,
   servicePermissions,
+  subjectMatches,
   type SubjectPermissions,
 } from './permissions.js';
 export {

@@ -1,11 +1,14 @@
 import {
   AUTHORITY,
   COMMANDS,
+  DURABLES,
   COMMAND_SUBJECT_PREFIX,
   EVENT_SUBJECT_PREFIX,
   PROGRESS_SUBJECT_PREFIX,
   SERVICES,
   catalogue,
+  durablesOf,
+  type DurableName,
   type EventType,
   type ServiceName,
 } from '@secai/contracts';
@@ -35,33 +38,61 @@ export function ownedAggregates(service: ServiceName): string[] {
   return [...owned].sort();
 }
 
-/**
- * JetStream API subjects a reading service needs: consumers, acks, message gets, trust KV. No
- * delete of any kind: a service cannot remove another's durable consumer (its own ephemeral
- * ones expire after their inactivity threshold).
- */
-function readerApi(stream: string): string[] {
-  const kvTrust = `KV_${KV_BUCKETS.trust}`;
+/** Every JetStream API subject that names one consumer of `stream`, for the consumer `name`. */
+function consumerApi(stream: string, name: string): string[] {
   return [
-    '$JS.API.INFO',
-    `$JS.API.STREAM.INFO.${stream}`,
-    `$JS.API.STREAM.MSG.GET.${stream}`,
-    `$JS.API.DIRECT.GET.${stream}`,
-    `$JS.API.DIRECT.GET.${stream}.>`,
-    `$JS.API.CONSUMER.CREATE.${stream}`,
-    `$JS.API.CONSUMER.CREATE.${stream}.>`,
-    `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.*`,
-    `$JS.API.CONSUMER.INFO.${stream}.*`,
-    `$JS.API.CONSUMER.MSG.NEXT.${stream}.*`,
-    `$JS.ACK.${stream}.>`,
-    `$JS.API.STREAM.INFO.${kvTrust}`,
-    `$JS.API.STREAM.MSG.GET.${kvTrust}`,
-    `$JS.API.DIRECT.GET.${kvTrust}.>`,
-    `$JS.API.CONSUMER.CREATE.${kvTrust}`,
-    `$JS.API.CONSUMER.CREATE.${kvTrust}.>`,
-    `$JS.FC.${kvTrust}.>`,
-    `$JS.FC.${stream}.>`,
+    `$JS.API.CONSUMER.CREATE.${stream}.${name}`,
+    `$JS.API.CONSUMER.CREATE.${stream}.${name}.>`,
+    `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${name}`,
+    `$JS.API.CONSUMER.INFO.${stream}.${name}`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.${name}`,
+    `$JS.API.CONSUMER.DELETE.${stream}.${name}`,
+    `$JS.ACK.${stream}.${name}.>`,
   ];
+}
+
+/**
+ * JetStream API subjects a reading service needs: its own durables (create, info, next, ack),
+ * named ephemeral consumers (the ordered consumers of nats.js, `oc_<nuid>_<n>`, which need no
+ * acks), message gets, the trust KV. No delete of any kind.
+ *
+ * What subjects cannot say, the deny list does: every durable in contracts' `DURABLES` that
+ * belongs to another identity is denied by name on each of its API subjects (deny wins over
+ * allow in nats-server), so `CONSUMER.CREATE.<stream>.*` cannot be used to reconfigure, read or
+ * acknowledge another service's durable. The legacy `CONSUMER.CREATE.<stream>` (name in the
+ * body) is not granted. A consumer's body (a push `deliver_subject`, an unlisted durable) is
+ * invisible to permissions: the appliance's consumer warden removes those.
+ */
+function readerApi(service: string, stream: string): { allow: string[]; deny: string[] } {
+  const kvTrust = `KV_${KV_BUCKETS.trust}`;
+  const own = durablesOf(service);
+  const foreign = (Object.keys(DURABLES) as DurableName[]).filter((d) => DURABLES[d] !== service);
+  return {
+    allow: [
+      '$JS.API.INFO',
+      `$JS.API.STREAM.INFO.${stream}`,
+      `$JS.API.STREAM.MSG.GET.${stream}`,
+      `$JS.API.DIRECT.GET.${stream}`,
+      `$JS.API.DIRECT.GET.${stream}.>`,
+      // Named consumers: the ordered (ephemeral) ones and, by their own names, its durables.
+      `$JS.API.CONSUMER.CREATE.${stream}.*`,
+      `$JS.API.CONSUMER.CREATE.${stream}.*.>`,
+      `$JS.API.CONSUMER.INFO.${stream}.*`,
+      `$JS.API.CONSUMER.MSG.NEXT.${stream}.*`,
+      ...own.flatMap((d) => [
+        `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${d}`,
+        `$JS.ACK.${stream}.${d}.>`,
+      ]),
+      `$JS.API.STREAM.INFO.${kvTrust}`,
+      `$JS.API.STREAM.MSG.GET.${kvTrust}`,
+      `$JS.API.DIRECT.GET.${kvTrust}.>`,
+      `$JS.API.CONSUMER.CREATE.${kvTrust}`,
+      `$JS.API.CONSUMER.CREATE.${kvTrust}.>`,
+      `$JS.FC.${kvTrust}.>`,
+      `$JS.FC.${stream}.>`,
+    ],
+    deny: foreign.flatMap((d) => consumerApi(stream, d)),
+  };
 }
 
 /** Checkpoint KV rights, restricted to the identity's own keys. */
@@ -84,6 +115,7 @@ export function servicePermissions(
   service: ServiceName,
   stream = EVENTS_STREAM,
 ): SubjectPermissions {
+  const reader = readerApi(service, stream);
   const publish = [
     ...ownedAggregates(service).map((agg) => `${EVENT_SUBJECT_PREFIX}.${agg}.*`),
     `${EVENT_SUBJECT_PREFIX}.service.${service}`,
@@ -91,7 +123,7 @@ export function servicePermissions(
       .filter((c) => (c.callers as readonly string[]).includes(service))
       .map((c) => `${COMMAND_SUBJECT_PREFIX}.${c.handler}.${c.name}`),
     `${PROGRESS_SUBJECT_PREFIX}.${service}.>`,
-    ...readerApi(stream),
+    ...reader.allow,
     ...checkpointApi(service),
   ];
   // Progress of the long commands it may send, from their handlers only.
@@ -103,7 +135,7 @@ export function servicePermissions(
     ),
   ];
   return {
-    publish: { allow: publish },
+    publish: { allow: publish, deny: reader.deny },
     subscribe: {
       allow: [`${inboxPrefixOf(service)}.>`, `${COMMAND_SUBJECT_PREFIX}.${service}.>`, ...progress],
     },
@@ -131,4 +163,30 @@ export function permissionsFor(user: string, stream = EVENTS_STREAM): SubjectPer
     return servicePermissions(user as ServiceName, stream);
   }
   throw new Error(`no NATS permissions are defined for ${user}`);
+}
+
+/** NATS subject matching: `*` is one token, `>` one or more trailing tokens. */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return s.length > i;
+    if (i >= s.length) return false;
+    if (p[i] !== '*' && p[i] !== s[i]) return false;
+  }
+  return p.length === s.length;
+}
+
+/**
+ * Whether `permissions` let an identity publish (or subscribe) on a literal `subject`, the way
+ * nats-server decides it: some allow matches (no allow list allows all) and no deny matches.
+ */
+export function permits(
+  permissions: SubjectPermissions,
+  kind: 'publish' | 'subscribe',
+  subject: string,
+): boolean {
+  const { allow, deny } = permissions[kind];
+  if (allow && !allow.some((a) => subjectMatches(a, subject))) return false;
+  return !(deny ?? []).some((d) => subjectMatches(d, subject));
 }

@@ -131,7 +131,7 @@ describe('durable consumer', () => {
     const aggregate = `consumer-${Date.now()}`;
     const seen: number[] = [];
     const consumer = await runConsumer(recorder.js, recorder.jsm, {
-      durable: `incident-recorder-test-${Date.now()}`,
+      durable: 'incident-recorder-observations',
       filterSubject: eventSubject('integrity', aggregate),
       store: recorder.store,
       handler: (e, meta) => {
@@ -213,7 +213,7 @@ describe('transient handler failure', () => {
     let attempts = 0;
     const handled: number[] = [];
     const consumer = await runConsumer(recorder.js, recorder.jsm, {
-      durable: `incident-recorder-nak-${Date.now()}`,
+      durable: 'incident-recorder-priority',
       filterSubject: eventSubject('integrity', aggregate),
       store: recorder.store,
       nakDelaysMs: [50],
