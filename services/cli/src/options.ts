@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { resolveStateDir } from '@secai/appliance';
+import { CliError } from './errors.js';
 import { openContext, type CliContext, type GlobalOptions } from './context.js';
 
 // Option parsers and the connection wrapper every command group shares.
@@ -22,6 +23,18 @@ export function count(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
   return n;
+}
+
+/**
+ * `--from`/`--to` as a range: a start after the end is a usage error naming both values (it
+ * would otherwise read nothing and exit 0, an empty success that looks like an empty history).
+ */
+export function checkRange(opts: { from?: number; to?: number }): void {
+  if (opts.from !== undefined && opts.to !== undefined && opts.from > opts.to)
+    throw new CliError(
+      'USAGE',
+      `--from ${opts.from} is after --to ${opts.to}: a range runs from the lower sequence to the higher`,
+    );
 }
 
 export const stateDirOption = () =>

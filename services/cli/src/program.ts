@@ -13,7 +13,9 @@ import { verifyBundleFile, verifyStream } from './commands/verify.js';
 import { addIncidentCommands } from './incidentProgram.js';
 import { addIntegrityCommands } from './integrityProgram.js';
 import { addModelCommands } from './modelProgram.js';
+import { decisionRequest } from './decideRequest.js';
 import {
+  checkRange,
   count,
   globals,
   jsonOption,
@@ -212,6 +214,7 @@ export function buildProgram(io: Io): Command {
         bundle?: string;
         json?: boolean;
       }) => {
+        checkRange(opts);
         const replayOpts = {
           projection: opts.projection,
           ...(opts.from ? { from: opts.from } : {}),
@@ -347,8 +350,12 @@ export function buildProgram(io: Io): Command {
         natsUrl?: string;
         json?: boolean;
       }) => {
-        const { stateDir: _s, natsUrl: _n, ...decide } = opts;
-        await withContext(globals(opts), (ctx) => policyDecide(ctx, decide, io.out));
+        const { stateDir: _s, natsUrl: _n, json, ...decide } = opts;
+        // Checked against the contract before connecting: a usage error even with no appliance.
+        const request = decisionRequest(decide);
+        await withContext(globals(opts), (ctx) =>
+          policyDecide(ctx, request, json ? { json } : {}, io.out),
+        );
       },
     );
   policy
@@ -369,6 +376,7 @@ export function buildProgram(io: Io): Command {
         to?: number;
         json?: boolean;
       }) => {
+        checkRange(opts);
         await withContext(globals(opts), (ctx) =>
           policyReplay(
             ctx,
@@ -402,6 +410,7 @@ export function buildProgram(io: Io): Command {
         to?: number;
         json?: boolean;
       }) => {
+        checkRange(opts);
         await withContext(globals(opts), (ctx) =>
           policyWhatIf(
             ctx,

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import type { EventData } from '@secai/contracts';
+import type { DecisionRequestData, EventData } from '@secai/contracts';
 import {
   PolicyClient,
   loadPolicyDir,
@@ -120,8 +120,14 @@ export async function policyCheck(
   options: { json?: boolean },
   out: (line: string) => void,
 ): Promise<void> {
-  const info = await stat(path).catch(() => null);
-  if (!info) throw new CliError('USAGE', `${path} does not exist`);
+  const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    // Only ENOENT is "does not exist"; a denied or file-in-the-path lookup says what it is.
+    throw new CliError(
+      'USAGE',
+      err.code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path}: ${err.message}`,
+      { cause: err },
+    );
+  });
   if (!info.isDirectory() && !['policy.yaml', 'agent.yaml'].includes(basename(path))) {
     throw new CliError('USAGE', `${path}: a policy file is named policy.yaml or agent.yaml`);
   }
@@ -145,42 +151,44 @@ export async function policyCheck(
     throw new CliError('POLICY_INVALID', `${result.problems.length} problem(s) in ${path}`);
 }
 
-export interface DecideOptions {
-  domain: string;
-  subject: string;
-  action?: string;
-  path?: string;
-  method?: string;
-  ceiling?: string;
-  json?: boolean;
+/**
+ * What a failed ask is: the engine refused the request (REFUSED, its code first), nothing
+ * answers the command (NOT_RUNNING), no answer in time (TIMEOUT), or the failure itself, e.g. a
+ * reply whose signature does not verify, which must never read as "not running" (pure).
+ */
+export function decideFailure(err: unknown): Error {
+  const { code, message, cause } = err as { code?: unknown; message?: string; cause?: unknown };
+  if (code === 'POLICY_REFUSED')
+    return new CliError('REFUSED', `the policy engine refused the request: ${message}`, {
+      cause: err,
+    });
+  if (code !== 'POLICY_UNAVAILABLE') return err as Error;
+  const inner = cause as { code?: unknown; message?: string } | undefined;
+  if (inner?.code === 'COMMAND_TARGET_ABSENT')
+    return new CliError('NOT_RUNNING', `no policy engine is running: ${inner.message}`, {
+      cause: err,
+    });
+  if (inner?.code === 'COMMAND_TIMEOUT')
+    return new CliError('TIMEOUT', `the policy engine did not answer: ${inner.message}`, {
+      cause: err,
+    });
+  return (cause as Error | undefined) ?? (err as Error);
 }
 
-/** `secai policy decide`: asks the live engine (as the operator's `cli` identity); recorded like any decision. */
+/**
+ * `secai policy decide`: asks the live engine (as the operator's `cli` identity); recorded like
+ * any decision. `request` was built and checked against the contract by `decisionRequest`.
+ */
 export async function policyDecide(
   ctx: CliContext,
-  options: DecideOptions,
+  request: DecisionRequestData,
+  options: { json?: boolean },
   out: (line: string) => void,
 ): Promise<void> {
-  const params = {
-    ...(options.path !== undefined ? { path: options.path } : {}),
-    ...(options.method !== undefined ? { method: options.method } : {}),
-    ...(options.ceiling !== undefined ? { ceiling: options.ceiling } : {}),
-  };
   const client = new PolicyClient(ctx.nc, ctx.signer, ctx.trust, 5000);
-  const result = await client
-    .decide({
-      domain: options.domain,
-      subject: options.subject,
-      ...(options.action !== undefined ? { action: options.action } : {}),
-      ...(Object.keys(params).length > 0 ? { params } : {}),
-    })
-    .catch((cause: unknown) => {
-      throw new CliError(
-        'NOT_RUNNING',
-        `the policy engine did not answer: ${(cause as Error).message}`,
-        { cause },
-      );
-    });
+  const result = await client.decide(request).catch((cause: unknown) => {
+    throw decideFailure(cause);
+  });
   if (options.json) {
     out(JSON.stringify(result));
     return;
