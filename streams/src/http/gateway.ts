@@ -1,10 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
-import { TokenCache, TokenError, type TrustStore } from '@secai/contracts';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import { BaseError, TokenCache, TokenError, type TrustStore } from '@secai/contracts';
 import type { Logger } from 'pino';
+import type { BusWatch } from '../busWatch.js';
+import { MAX_JSON_DEPTH, jsonTooDeep } from './json.js';
 import { OPENAPI_PATH, OpenApiDocumentSchema, type GatewayRoute } from './openapi.js';
 import { ERROR_RESPONSES, PROBLEM_MEDIA_TYPE, type Problem } from './problem.js';
+import { methodsOf, rawProblem } from './refusals.js';
 
 export type { Problem } from './problem.js';
 
@@ -16,6 +24,11 @@ declare module 'fastify' {
     public?: boolean;
     /** Any authenticated service may call it (only the OpenAPI document: the API's shape). */
     anyCaller?: boolean;
+    /**
+     * The route answers without the bus (it reads memory or disk). Every other token-checked
+     * route is refused at once with 503 `BUS_UNAVAILABLE` while the bus is down.
+     */
+    busOptional?: boolean;
   }
   interface FastifyRequest {
     /** The authenticated calling service. */
@@ -30,6 +43,14 @@ export interface GatewayOptions {
   /** Route scope → services allowed to call routes of that scope. */
   scopes: Readonly<Record<string, readonly string[]>>;
   bodyLimit?: number;
+  /** How deep a JSON body may nest (`MAX_JSON_DEPTH`); deeper is 400 `REQUEST_TOO_DEEP`. */
+  maxJsonDepth?: number;
+  /**
+   * The service's bus connection (`watchBus(nc)`). While it is not connected, routes that need
+   * it answer 503 `BUS_UNAVAILABLE` with `Retry-After` at once, instead of each request waiting
+   * for its NATS timeout. Without it, no route is refused for the bus.
+   */
+  bus?: Pick<BusWatch, 'connected' | 'health'>;
   now?: () => Date;
   log?: Logger;
   /**
@@ -37,6 +58,22 @@ export interface GatewayOptions {
    * routes declared after it loads), so a route declared here is always in the document.
    */
   routes: (api: FastifyInstance) => void;
+}
+
+/** Seconds a client is told to wait before retrying a request refused for the bus. */
+export const BUS_RETRY_AFTER_SECONDS = 2;
+
+export type GatewayRefusalCode = 'REQUEST_TOO_DEEP';
+
+/** A request the gateway refuses before any handler runs, with its HTTP status. */
+export class GatewayRefusal extends BaseError<GatewayRefusalCode> {
+  constructor(
+    code: GatewayRefusalCode,
+    readonly status: number,
+    message: string,
+  ) {
+    super(code, message);
+  }
 }
 
 export function sendProblem(
@@ -59,6 +96,22 @@ export function sendProblem(
  */
 export function createGateway(options: GatewayOptions): FastifyInstance {
   const now = options.now ?? (() => new Date());
+  const maxDepth = options.maxJsonDepth ?? MAX_JSON_DEPTH;
+  const tokens = new TokenCache();
+  /** The caller of a request, or the 401 problem already sent. */
+  const authenticate = (request: FastifyRequest, reply: FastifyReply): string | null => {
+    const header = request.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
+    try {
+      return tokens.verify(token, options.trust, { audience: options.service, now: now() }).caller;
+    } catch (err) {
+      if (err instanceof TokenError) {
+        void sendProblem(reply, 401, err.code, err.message);
+        return null;
+      }
+      throw err;
+    }
+  };
   const app = Fastify({
     logger: false,
     bodyLimit: options.bodyLimit ?? 64 * 1024,
@@ -70,9 +123,24 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
         useDefaults: false,
       },
     },
+    // fastify answers these itself, before any hook, in its own JSON shape: a problem document
+    // instead, after the token check like every other refusal.
+    frameworkErrors: (error, request, reply) => {
+      if (authenticate(request, reply) === null) return;
+      if (error.code === 'FST_ERR_MAX_PARAM_LENGTH')
+        void sendProblem(reply, 414, 'URI_TOO_LONG', 'a path parameter is too long');
+      else if (error.code === 'FST_ERR_BAD_URL')
+        void sendProblem(reply, 400, 'REQUEST_MALFORMED', 'the path is not a valid URL');
+      else void internal(reply, error);
+    },
+    clientErrorHandler: rawProblem,
   });
+  const internal = (reply: FastifyReply, error: unknown) => {
+    const id = randomUUID();
+    options.log?.error({ err: error, id }, 'request failed');
+    return sendProblem(reply, 500, 'INTERNAL', `internal error; correlation id ${id}`);
+  };
   app.decorateRequest('caller', null);
-  const tokens = new TokenCache();
   const routes: GatewayRoute[] = [];
   routesOf.set(app, routes);
   // HEAD routes are fastify's automatic copies of the GET routes, not routes of their own.
@@ -81,24 +149,37 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
       if (method !== 'HEAD') routes.push({ method, url: route.url });
   });
 
+  // The depth is checked on the text, before parsing: a parser, validator or digest that
+  // recurses would overflow its stack on the body it is asked to refuse. The rest is fastify's
+  // own parser (prototype poisoning refused).
+  const parseJson = app.getDefaultJsonParser('error', 'ignore');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (jsonTooDeep(body, maxDepth)) {
+      const refusal = new GatewayRefusal(
+        'REQUEST_TOO_DEEP',
+        400,
+        `the body nests deeper than ${maxDepth} levels`,
+      );
+      done(refusal, undefined);
+      return;
+    }
+    void parseJson(request, body as string, done);
+  });
+
   app.addHook('onRequest', async (request, reply) => {
     const config = request.routeOptions.config;
     if (config.public) return;
-    const header = request.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
-    let caller: string;
-    try {
-      caller = tokens.verify(token, options.trust, {
-        audience: options.service,
-        now: now(),
-      }).caller;
-    } catch (err) {
-      if (err instanceof TokenError) return sendProblem(reply, 401, err.code, err.message);
-      throw err;
+    const caller = authenticate(request, reply);
+    if (caller === null) return reply;
+    // An unknown route (or method) is a 404 (or 405) for an authenticated caller, not a scope
+    // refusal: the not-found handler says which.
+    if (request.is404) {
+      request.caller = caller;
+      return;
     }
-    // An unknown route is a 404 for an authenticated caller, not a scope refusal.
     const allowed = config.scope ? options.scopes[config.scope] : undefined;
-    if (!config.anyCaller && !request.is404 && !allowed?.includes(caller)) {
+    if (!config.anyCaller && !allowed?.includes(caller)) {
       return sendProblem(
         reply,
         403,
@@ -107,13 +188,38 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
       );
     }
     request.caller = caller;
+    // Refused at once rather than left to wait for a NATS timeout; a decide refused here is a
+    // deny like any other failure (callers fail closed).
+    const bus = options.bus;
+    if (bus && !config.anyCaller && !config.busOptional && !bus.connected()) {
+      void reply.header('retry-after', String(BUS_RETRY_AFTER_SECONDS));
+      return sendProblem(
+        reply,
+        503,
+        'BUS_UNAVAILABLE',
+        `the bus is ${bus.health().state}: nothing can be recorded; retry later`,
+      );
+    }
   });
 
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allow = methodsOf(routes, path);
+    if (allow.length > 0) {
+      void reply.header('allow', allow.join(', '));
+      return sendProblem(
+        reply,
+        405,
+        'METHOD_NOT_ALLOWED',
+        `${request.method} is not allowed on ${path}; allowed: ${allow.join(', ')}`,
+      );
+    }
+    return sendProblem(reply, 404, 'NOT_FOUND', `no route ${request.method} ${path}`);
+  });
 
   app.setErrorHandler((error: FastifyError, _request, reply) => {
+    if (error instanceof GatewayRefusal)
+      return sendProblem(reply, error.status, error.code, error.message);
     if (error.validation) {
       const detail = error.validation
         .map((v) => `${v.instancePath || '/'} ${v.message ?? 'is invalid'}`)
@@ -133,9 +239,7 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return sendProblem(reply, error.statusCode, 'REQUEST_REFUSED', error.message.slice(0, 512));
     }
-    const id = randomUUID();
-    options.log?.error({ err: error, id }, 'request failed');
-    return sendProblem(reply, 500, 'INTERNAL', `internal error; correlation id ${id}`);
+    return internal(reply, error);
   });
 
   void app.register(fastifySwagger, {

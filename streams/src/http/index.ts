@@ -1,6 +1,16 @@
 // The HTTP edge shared by every gateway (`@secai/streams/http`): the gateway, the problem
 // document schema and the OpenAPI document helpers. The main entry re-exports the gateway too.
-export { createGateway, gatewayRoutes, sendProblem, type GatewayOptions } from './gateway.js';
+export {
+  BUS_RETRY_AFTER_SECONDS,
+  GatewayRefusal,
+  createGateway,
+  gatewayRoutes,
+  sendProblem,
+  type GatewayOptions,
+  type GatewayRefusalCode,
+} from './gateway.js';
+export { BusHealthSchema, HealthStatusSchema, busHealthOf, type HealthStatus } from './health.js';
+export { MAX_JSON_DEPTH, jsonTooDeep } from './json.js';
 export {
   DocumentProblemSchema,
   ERROR_RESPONSES,

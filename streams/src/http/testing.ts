@@ -2,6 +2,7 @@ import { AssertionError } from 'node:assert';
 import type { FastifyInstance } from 'fastify';
 import { issueBearerToken } from '@secai/contracts';
 import { createTestPki, type TestPki } from '@secai/contracts/testing';
+import type { BusState, BusWatch } from '../busWatch.js';
 import { gatewayRoutes } from './gateway.js';
 import { OPENAPI_PATH, openApiGaps } from './openapi.js';
 import { PROBLEM_MEDIA_TYPE, type Problem } from './problem.js';
@@ -127,4 +128,24 @@ export async function openApiGapsOf(
   const res = await app.inject({ method: 'GET', url: OPENAPI_PATH, headers: { authorization } });
   const document: unknown = res.statusCode === 200 ? res.json() : null;
   return { status: res.statusCode, gaps: openApiGaps(gatewayRoutes(app), document), document };
+}
+
+/**
+ * A bus that stays in one state, for in-process gateway specs that check how a service maps the
+ * bus into `/health` and its 503s. What a real connection reports when its server dies is held
+ * by `test/gateway.bus.int.spec.ts` (a killed nats-server, `watchBus`).
+ */
+export function busIn(
+  state: BusState,
+  since = '2030-01-01T00:00:00.000Z',
+): BusWatch & { set(next: BusState): void } {
+  let current = state;
+  return {
+    health: () => ({ state: current, since, reconnects: 0 }),
+    connected: () => current === 'connected',
+    stop: () => undefined,
+    set(next) {
+      current = next;
+    },
+  };
 }
