@@ -1,9 +1,9 @@
 import {
   DecisionRequest,
   MAX_DECISION_REQUEST_BYTES,
-  schemaProblems,
   type DecisionRequestData,
 } from '@secai/contracts';
+import { checkBounds } from './bounds.js';
 import { CliError } from './errors.js';
 
 // `secai policy decide` builds its request here and holds it to the contract before anything is
@@ -30,30 +30,6 @@ const OPTION_OF: Record<string, string> = {
   '/params/ceiling': '--ceiling',
 };
 
-/**
- * Union branches fail one by one (`domain` is a known name or a lower-case identifier): the
- * generic "must be equal to constant" / "must match a schema in anyOf" lines say nothing the
- * remaining branch's message does not.
- */
-const NOISE = new Set(['must be equal to constant', 'must match a schema in anyOf']);
-
-/** `--option: message` for every contract problem, one line per option (pure). */
-export function decideProblems(request: unknown): string[] {
-  const byPath = new Map<string, string[]>();
-  for (const problem of schemaProblems(DecisionRequest, request)) {
-    const at = problem.indexOf(': ');
-    const path = problem.slice(0, at);
-    const message = problem.slice(at + 2);
-    const list = byPath.get(path) ?? [];
-    if (!list.includes(message)) list.push(message);
-    byPath.set(path, list);
-  }
-  return [...byPath].map(([path, messages]) => {
-    const useful = messages.filter((m) => !NOISE.has(m));
-    return `${OPTION_OF[path] ?? path}: ${(useful.length > 0 ? useful : messages).join('; ')}`;
-  });
-}
-
 /** The request `options` ask, or USAGE naming each option over the contract's bounds (pure). */
 export function decisionRequest(options: DecideOptions): DecisionRequestData {
   const params = {
@@ -67,12 +43,7 @@ export function decisionRequest(options: DecideOptions): DecisionRequestData {
     ...(options.action !== undefined ? { action: options.action } : {}),
     ...(Object.keys(params).length > 0 ? { params } : {}),
   };
-  const problems = decideProblems(request);
-  if (problems.length > 0)
-    throw new CliError(
-      'USAGE',
-      `the decision request is outside its contract: ${problems.join('; ')}`,
-    );
+  checkBounds('the decision request', DecisionRequest, request, OPTION_OF);
   const bytes = Buffer.byteLength(JSON.stringify(request));
   if (bytes > MAX_DECISION_REQUEST_BYTES)
     throw new CliError(

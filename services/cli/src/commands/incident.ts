@@ -8,6 +8,8 @@ import { sendCommand } from '@secai/streams';
 import type { Problem } from '@secai/streams/http';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
+import { checkCommandRequest } from '../bounds.js';
+import { commandFailure, gatewayFailure } from '../failures.js';
 import { table } from '../format.js';
 
 // `secai incident ...`. The lifecycle steps are the recorder's signed NATS commands
@@ -62,11 +64,7 @@ async function call(
       signal: AbortSignal.timeout(60_000),
     });
   } catch (cause) {
-    throw new CliError(
-      'NOT_RUNNING',
-      `cannot reach the incident recorder at ${url} (is it running? --url or SECAI_INCIDENT_RECORDER_URL name another address)`,
-      { cause },
-    );
+    throw gatewayFailure(cause, url, 'incident recorder');
   }
   if (!res.ok) {
     const problem = (await res.json().catch(() => ({}))) as Partial<Problem>;
@@ -168,6 +166,8 @@ export interface StepOptions {
   json?: boolean;
 }
 
+const STEP_OPTIONS = { '/incidentId': 'ID', '/operator': '--operator', '/note': '--note' };
+
 /** `ack` / `resolve`: the signed command; a refusal (the ceremony is incomplete) exits non-zero. */
 export async function incidentStep(
   ctx: CliContext,
@@ -180,24 +180,23 @@ export async function incidentStep(
   if (operator.length < 1 || operator.length > 256)
     throw new CliError('USAGE', '--operator must name a person (1 to 256 characters)');
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new CliError('USAGE', `${id} is not an incident id`);
+  const command =
+    step === 'resolve' ? 'incident-recorder.resolve' : 'incident-recorder.acknowledge';
+  // The note is recorded in a signed event: refused when too long, never recorded cut short.
+  const request = { incidentId: id, operator, note: opts.note ?? '' };
+  checkCommandRequest(command, request, STEP_OPTIONS);
   let reply: CommandReply<'incident-recorder.resolve'>;
   try {
     reply = await sendCommand(ctx.nc, {
-      command: step === 'resolve' ? 'incident-recorder.resolve' : 'incident-recorder.acknowledge',
+      command,
       signer: ctx.signer,
       trust: ctx.trust,
-      request: { incidentId: id, operator, note: (opts.note ?? '').slice(0, 1024) },
+      request,
       // A resolve may wait for the runtime attestor's fresh quote (up to 35 s by default).
       timeoutMs: (opts.timeoutSeconds ?? 60) * 1000,
     });
   } catch (cause) {
-    throw new CliError(
-      'TIMEOUT',
-      `the incident recorder did not answer: ${(cause as Error).message}`,
-      {
-        cause,
-      },
-    );
+    throw commandFailure(cause, 'incident recorder');
   }
   if (!reply.ok) throw new CliError('REFUSED', `${reply.code}: ${reply.message}`);
   if (opts.json) return out(JSON.stringify({ incidentId: id, state: reply.state }));

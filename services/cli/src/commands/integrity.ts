@@ -1,6 +1,7 @@
 import { PATH_CLASSES, type CloudEvent, type CommandReply, type EventData } from '@secai/contracts';
 import { sendCommand, streamBounds } from '@secai/streams';
 import type { CliContext } from '../context.js';
+import { checkCommandRequest } from '../bounds.js';
 import { CliError } from '../errors.js';
 import { table } from '../format.js';
 import { verifiedEvents } from '../verified.js';
@@ -173,6 +174,7 @@ export async function integrityScan(
   opts: { reason: string; json?: boolean },
   out: Out,
 ): Promise<void> {
+  checkCommandRequest('integrity-monitor.scan', { reason: opts.reason }, { '/reason': '--reason' });
   const { lastSeq } = await streamBounds(ctx.jsm, ctx.stream);
   const reply = await sendCommand(ctx.nc, {
     command: 'integrity-monitor.scan',
@@ -221,6 +223,11 @@ export async function integrityRebaseline(
   opts: { reason: string; operator: string; json?: boolean },
   out: Out,
 ): Promise<RebaselineResult> {
+  checkCommandRequest(
+    'integrity-monitor.rebaseline',
+    { reason: opts.reason, operator: opts.operator },
+    { '/reason': '--reason', '/operator': '--operator' },
+  );
   const { lastSeq } = await streamBounds(ctx.jsm, ctx.stream);
   const requestId = crypto.randomUUID();
   const reply = await sendCommand(ctx.nc, {

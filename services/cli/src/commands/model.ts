@@ -12,6 +12,7 @@ import {
   type RegistryManifestDocument,
 } from '@secai/projections';
 import type { CliContext } from '../context.js';
+import { checkCommandRequest } from '../bounds.js';
 import { CliError } from '../errors.js';
 import { table } from '../format.js';
 import { progress } from '../progress.js';
@@ -199,6 +200,15 @@ export interface ImportOptions {
   json?: boolean;
 }
 
+/** The option each `quarantine.import` field comes from. */
+const IMPORT_OPTIONS = {
+  '/path': 'PATH',
+  '/name': '--name',
+  '/url': '--source',
+  '/revision': '--revision',
+  '/signaturePath': '--signature',
+};
+
 /**
  * `secai model import PATH`: hands the file or directory to the quarantine (which reads it
  * itself), shows the copy's progress, then follows the run stage by stage until the model is
@@ -210,6 +220,14 @@ export async function modelImport(
   opts: ImportOptions,
   out: Out,
 ): Promise<void> {
+  const request = {
+    path: resolve(path),
+    ...(opts.name !== undefined ? { name: opts.name } : {}),
+    ...(opts.source !== undefined ? { url: opts.source } : {}),
+    ...(opts.revision !== undefined ? { revision: opts.revision } : {}),
+    ...(opts.signature !== undefined ? { signaturePath: resolve(opts.signature) } : {}),
+  };
+  checkCommandRequest('quarantine.import', request, IMPORT_OPTIONS);
   const { lastSeq } = await streamBounds(ctx.jsm, ctx.stream);
   let bar: ReturnType<typeof progress> | null = null;
   let shown = 0;
@@ -237,13 +255,7 @@ export async function modelImport(
       trust: ctx.trust,
       requestId,
       timeoutMs: 30_000,
-      request: {
-        path: resolve(path),
-        ...(opts.name !== undefined ? { name: opts.name } : {}),
-        ...(opts.source !== undefined ? { url: opts.source } : {}),
-        ...(opts.revision !== undefined ? { revision: opts.revision } : {}),
-        ...(opts.signature !== undefined ? { signaturePath: resolve(opts.signature) } : {}),
-      },
+      request,
     });
     if (!reply.ok) refused(reply);
     await Promise.race([
@@ -360,6 +372,11 @@ export async function modelRemove(
   out: Out,
 ): Promise<void> {
   const id = modelId(await readManifest(ctx), ref);
+  checkCommandRequest(
+    opts.contain ? 'registry.quarantine_model' : 'registry.remove',
+    { model: id, reason: opts.reason },
+    { '/reason': '--reason' },
+  );
   const common = { signer: ctx.signer, trust: ctx.trust };
   const reply = opts.contain
     ? await sendCommand(ctx.nc, {

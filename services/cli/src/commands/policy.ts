@@ -13,6 +13,7 @@ import {
 } from '@secai/policy-engine';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
+import { commandFailure } from '../failures.js';
 import { verifiedEvents } from '../verified.js';
 
 interface Recorded {
@@ -152,9 +153,10 @@ export async function policyCheck(
 }
 
 /**
- * What a failed ask is: the engine refused the request (REFUSED, its code first), nothing
- * answers the command (NOT_RUNNING), no answer in time (TIMEOUT), or the failure itself, e.g. a
- * reply whose signature does not verify, which must never read as "not running" (pure).
+ * What a failed ask is: the engine refused the request (REFUSED, its code first), or what
+ * `commandFailure` makes of the command's failure: nothing answers (NOT_RUNNING), no answer in
+ * time (TIMEOUT), or the failure itself, e.g. a reply whose signature does not verify, which must
+ * never read as "not running" (pure).
  */
 export function decideFailure(err: unknown): Error {
   const { code, message, cause } = err as { code?: unknown; message?: string; cause?: unknown };
@@ -162,17 +164,9 @@ export function decideFailure(err: unknown): Error {
     return new CliError('REFUSED', `the policy engine refused the request: ${message}`, {
       cause: err,
     });
-  if (code !== 'POLICY_UNAVAILABLE') return err as Error;
-  const inner = cause as { code?: unknown; message?: string } | undefined;
-  if (inner?.code === 'COMMAND_TARGET_ABSENT')
-    return new CliError('NOT_RUNNING', `no policy engine is running: ${inner.message}`, {
-      cause: err,
-    });
-  if (inner?.code === 'COMMAND_TIMEOUT')
-    return new CliError('TIMEOUT', `the policy engine did not answer: ${inner.message}`, {
-      cause: err,
-    });
-  return (cause as Error | undefined) ?? (err as Error);
+  if (code === 'POLICY_UNAVAILABLE' && cause !== undefined)
+    return commandFailure(cause, 'policy engine');
+  return err as Error;
 }
 
 /**
