@@ -18,7 +18,7 @@ import {
   serveCommands,
   batchingRecorder,
 } from '@secai/policy-engine';
-import { SigningPool } from '@secai/streams';
+import { SigningPool, watchBus } from '@secai/streams';
 import { latencyRow, ratioRow, type Row } from './report.js';
 import { latency, percentile, type Latency } from './stats.js';
 
@@ -136,7 +136,14 @@ export async function policyBench(
   const signing = await SigningPool.create(app.pki.identities.get('policy-engine')!);
   const recorder = batchingRecorder(side.js, signing);
   const host = new PolicyHost(engine, null, DEFAULT_POLICY_DIR, log);
-  const http = buildHttp({ engine, host, recorder, trust: app.pki.trust, log });
+  const http = buildHttp({
+    engine,
+    host,
+    recorder,
+    trust: app.pki.trust,
+    bus: watchBus(side.nc),
+    log,
+  });
   await http.listen({ host: '127.0.0.1', port: 0 });
   const baseline = Fastify({ logger: false });
   baseline.post('/decide', () => ({ decision: 'allow', reason: 'constant', eventId: null }));

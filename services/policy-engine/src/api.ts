@@ -1,7 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Count, DecisionRequest, DecisionResponse } from '@secai/contracts';
 import {
+  BusHealthSchema,
   DocumentProblemSchema,
+  HealthStatusSchema,
   ERROR_RESPONSES,
   Nullable,
   ProblemSchema,
@@ -20,15 +22,21 @@ const closed = { additionalProperties: false } as const;
 /** Most decide requests in one batch. */
 export const MAX_BATCH = 64;
 
+/** 200 while the bus is connected; 503 `degraded` while it is not (no decision can be recorded). */
 export const HealthResponse = Type.Object(
-  { status: Type.Literal('ok'), policyDigest: Text, policyVersion: Count },
+  { status: HealthStatusSchema, policyDigest: Text, policyVersion: Count, bus: BusHealthSchema },
   closed,
 );
 export type HealthResponse = Static<typeof HealthResponse>;
 
 /** 503 from /health: no valid policy, so every decision is deny. */
 export const NoPolicyHealth = Type.Object(
-  { status: Type.Literal('no_policy'), detail: Text, policyDigest: Type.Null() },
+  {
+    status: Type.Literal('no_policy'),
+    detail: Text,
+    policyDigest: Type.Null(),
+    bus: BusHealthSchema,
+  },
   closed,
 );
 export type NoPolicyHealth = Static<typeof NoPolicyHealth>;
@@ -93,9 +101,13 @@ const notRecorded = problemResponse(
 /** The fastify `schema` of each route, by route. */
 export const ROUTES = {
   health: {
-    summary: 'liveness and the active policy (no token); 503 while no policy is valid',
+    summary: 'liveness, the active policy and the bus (no token); 503 when no policy or no bus',
     security: [],
-    response: { 200: HealthResponse, 503: NoPolicyHealth, ...ERROR_RESPONSES },
+    response: {
+      200: HealthResponse,
+      503: Type.Union([NoPolicyHealth, HealthResponse]),
+      ...ERROR_RESPONSES,
+    },
   },
   decide: {
     summary: 'one decision, recorded as policy.decided before the answer',

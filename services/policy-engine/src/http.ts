@@ -4,10 +4,12 @@ import {
   MAX_DECISION_REQUEST_BYTES,
   isServiceName,
   type DecisionResponseData,
+  sha256Hex,
   type ServiceName,
   type TrustStore,
 } from '@secai/contracts';
-import { createGateway, sendProblem, type Logger } from '@secai/streams';
+import { createGateway, sendProblem, type BusWatch, type Logger } from '@secai/streams';
+import { busHealthOf, jsonTooDeep } from '@secai/streams/http';
 import {
   MAX_BATCH,
   ROUTES,
@@ -19,6 +21,7 @@ import {
   type StatsResponse,
 } from './api.js';
 import type { PolicyEngine } from './engine.js';
+import { MAX_REQUEST_DEPTH, RefusedBody } from './normalize.js';
 import type { PolicyHost } from './policyHost.js';
 import type { DecisionRecorder } from './decisionLog.js';
 
@@ -41,6 +44,11 @@ export interface HttpDeps {
   host: PolicyHost;
   recorder: DecisionRecorder;
   trust: TrustStore;
+  /**
+   * The engine's bus connection (`watchBus(nc)`): /health reports it, and while it is down the
+   * routes that record (decide, batch, reload) answer 503 `BUS_UNAVAILABLE` at once: a deny.
+   */
+  bus: Pick<BusWatch, 'connected' | 'health'>;
   log?: Logger;
   now?: () => Date;
 }
@@ -56,6 +64,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     trust: deps.trust,
     scopes: SCOPES,
     bodyLimit: MAX_DECISION_REQUEST_BYTES * MAX_BATCH,
+    bus: deps.bus,
     ...(deps.log ? { log: deps.log } : {}),
     ...(deps.now ? { now: deps.now } : {}),
     routes: (api) => routes(api, deps),
@@ -74,31 +83,52 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
     return { ...outcome.response, eventId };
   };
 
-  const parse = (body: unknown): { ok: true; value: unknown } | { ok: false } => {
-    if (!Buffer.isBuffer(body)) return { ok: false };
+  type Parsed =
+    | { ok: true; value: unknown }
+    | {
+        ok: false;
+        code: 'REQUEST_MALFORMED' | 'REQUEST_TOO_DEEP';
+        problem: string;
+        digest: string;
+      };
+  /**
+   * The body as JSON, its depth bounded on the bytes before parsing (`depth` levels: a batch
+   * wraps its requests in two more). A refusal keeps the digest of what was received.
+   */
+  const parse = (body: unknown, depth: number): Parsed => {
+    const bytes = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
+    const digest = () => `sha256:${sha256Hex(bytes)}`;
+    if (jsonTooDeep(bytes, depth)) {
+      const problem = `the body nests deeper than ${depth} levels`;
+      return { ok: false, code: 'REQUEST_TOO_DEEP', problem, digest: digest() };
+    }
     try {
-      return { ok: true, value: JSON.parse(body.toString('utf8')) as unknown };
+      return { ok: true, value: JSON.parse(bytes.toString('utf8')) as unknown };
     } catch {
-      return { ok: false };
+      const problem = 'the body is not valid JSON';
+      return { ok: false, code: 'REQUEST_MALFORMED', problem, digest: digest() };
     }
   };
 
   app.get('/health', { config: { public: true }, schema: ROUTES.health }, (_req, reply) => {
     const snapshot = deps.engine.snapshot;
+    const { status, httpStatus, bus } = busHealthOf(deps.bus);
     if (!snapshot) {
       const down: NoPolicyHealth = {
         status: 'no_policy',
         detail: 'no valid policy is loaded: every decision is deny',
         policyDigest: null,
+        bus,
       };
       return reply.code(503).send(down);
     }
     const body: HealthResponse = {
-      status: 'ok',
+      status,
       policyDigest: snapshot.digest,
       policyVersion: snapshot.version,
+      bus,
     };
-    return reply.send(body);
+    return reply.code(httpStatus).send(body);
   });
 
   app.post(
@@ -112,8 +142,9 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
     async (request, reply) => {
       const caller = request.caller!;
       if (!isServiceName(caller)) return sendProblem(reply, 403, 'SCOPE_DENIED', 'unknown caller');
-      const parsed = parse(request.body);
-      const value = parsed.ok ? parsed.value : { malformed: true };
+      const parsed = parse(request.body, MAX_REQUEST_DEPTH);
+      // A body that cannot be read is still decided: a recorded deny, with the refusal as evidence.
+      const value = parsed.ok ? parsed.value : new RefusedBody(parsed.problem, parsed.digest);
       const decided = await decideOne(value, caller).catch((err: unknown) => {
         deps.log?.error({ err }, 'a decision could not be recorded');
         return null;
@@ -125,13 +156,7 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
           'DECISION_NOT_RECORDED',
           'the decision log is unavailable: deny',
         );
-      if (!parsed.ok)
-        return problemWithDecision(
-          reply,
-          'REQUEST_MALFORMED',
-          'the body is not valid JSON',
-          decided,
-        );
+      if (!parsed.ok) return problemWithDecision(reply, parsed.code, parsed.problem, decided);
       if (decided.evidence.ruleId === 'request.invalid')
         return problemWithDecision(reply, 'REQUEST_INVALID', decided.reason, decided);
       return reply.send(decided);
@@ -143,9 +168,8 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
     { config: { scope: 'decide' }, schema: ROUTES.batch, ...documentedOnly },
     async (request, reply) => {
       const caller = request.caller!;
-      const parsed = parse(request.body);
-      if (!parsed.ok)
-        return sendProblem(reply, 400, 'REQUEST_MALFORMED', 'the body is not valid JSON');
+      const parsed = parse(request.body, MAX_REQUEST_DEPTH + 2);
+      if (!parsed.ok) return sendProblem(reply, 400, parsed.code, parsed.problem);
       const list = (parsed.value as { requests?: unknown } | null)?.requests;
       if (!Array.isArray(list) || list.length === 0 || list.length > MAX_BATCH) {
         return sendProblem(
@@ -171,7 +195,9 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
     },
   );
 
-  app.get('/api/v1/policy', { config: { scope: 'read' }, schema: ROUTES.policy }, (_req, reply) => {
+  // Reading memory needs no bus.
+  const reads = { scope: 'read', busOptional: true };
+  app.get('/api/v1/policy', { config: reads, schema: ROUTES.policy }, (_req, reply) => {
     const s = deps.engine.snapshot;
     if (!s) return sendProblem(reply, 503, 'NO_POLICY', 'no valid policy is loaded');
     const body: PolicyResponse = {
@@ -183,7 +209,7 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
     return reply.send(body);
   });
 
-  app.get('/api/v1/stats', { config: { scope: 'read' }, schema: ROUTES.stats }, (_req, reply) => {
+  app.get('/api/v1/stats', { config: reads, schema: ROUTES.stats }, (_req, reply) => {
     const body: StatsResponse = {
       policyDigest: deps.engine.snapshot?.digest ?? null,
       ...deps.engine.stats,

@@ -1,7 +1,13 @@
 export { PolicyClient, PolicyClientError, type PolicyClientErrorCode } from './client.js';
 export { PolicyEngine, domainOf, type DecisionOutcome, type EngineStats } from './engine.js';
 export { evaluate } from './evaluate.js';
-export { normalizeRequest, type NormalizedRequest } from './normalize.js';
+export {
+  MAX_REQUEST_DEPTH,
+  RefusedBody,
+  nestedDeeperThan,
+  normalizeRequest,
+  type NormalizedRequest,
+} from './normalize.js';
 export type { DecisionInput, DecisionValue, TraceStep, Verdict } from './decision.js';
 export { REQUIRED_STAGES } from './domains/modelPromotion.js';
 export { PolicyHost, type LoadTrigger, type ReloadResult } from './policyHost.js';

@@ -1,4 +1,10 @@
-import { createLogger, SigningPool, startServiceRuntime, stopOnSignals } from '@secai/streams';
+import {
+  createLogger,
+  SigningPool,
+  startServiceRuntime,
+  stopOnSignals,
+  watchBus,
+} from '@secai/streams';
 import { serveCommands } from './commandHandlers.js';
 import { ensurePolicyDir, loadConfig } from './config.js';
 import { runPromotionConsumer } from './consumer.js';
@@ -46,7 +52,8 @@ async function main(): Promise<void> {
     store: rt.store,
     log,
   });
-  const http = buildHttp({ engine, host, recorder, trust: rt.trust, log });
+  const bus = watchBus(rt.nc);
+  const http = buildHttp({ engine, host, recorder, trust: rt.trust, bus, log });
   await http.listen({ host: config.host, port: config.port });
   log.info({ port: config.port, policy: engine.snapshot?.digest ?? null }, 'policy engine ready');
 
@@ -54,6 +61,7 @@ async function main(): Promise<void> {
   stopOnSignals(rt, log, async () => {
     host.close();
     await http.close();
+    bus.stop();
     for (const s of subs) s.unsubscribe();
     await consumer.stop();
     await signing.close();

@@ -18,18 +18,70 @@ export interface NormalizedRequest {
 }
 
 /**
+ * How deep a decide request may nest. A valid one is at most four levels (a promotion result's
+ * stages); anything deeper is refused before a recursive step (the schema check, the digest's
+ * `JSON.stringify`) could overflow its stack on it.
+ */
+export const MAX_REQUEST_DEPTH = 16;
+
+/**
+ * A body the gateway refused to parse (not JSON, or nested too deep). It is still decided, as an
+ * invalid request: the deny is recorded with the refusal and the digest of the bytes received.
+ */
+export class RefusedBody {
+  constructor(
+    readonly problem: string,
+    readonly digest: string,
+  ) {}
+}
+
+/**
+ * Whether a parsed value nests deeper than `limit`, walked with an explicit stack (no recursion
+ * to overflow) and abandoned as soon as the answer is known.
+ */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth + 1 > limit) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node))
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+function refused(problem: string, digest: string, requested = ''): NormalizedRequest {
+  return {
+    input: {
+      domain: 'invalid',
+      requestedDomain: DOMAIN_TOKEN.test(requested) ? requested : 'invalid',
+      problems: [problem],
+    },
+    subject: { digest, redacted: '(invalid request)' },
+  };
+}
+
+/**
  * Turns a raw request into the decision input the rules read: validated against the closed
  * request schema (an invalid request becomes an `invalid` input, which is denied and recorded),
  * reduced to the fields a rule looks at, and stripped of secrets (a URL loses its credentials,
  * query and fragment; the decision never depends on them).
  */
 export function normalizeRequest(raw: unknown): NormalizedRequest {
+  if (raw instanceof RefusedBody) return refused(raw.problem, raw.digest);
+  const requested =
+    typeof (raw as { domain?: unknown })?.domain === 'string'
+      ? (raw as { domain: string }).domain
+      : '';
+  // Whatever path the request came by (HTTP, a NATS command, the promotion consumer): bounded
+  // before anything recursive reads it. Too deep to serialise, so its digest is of the refusal.
+  if (nestedDeeperThan(raw, MAX_REQUEST_DEPTH)) {
+    const problem = `the request nests deeper than ${MAX_REQUEST_DEPTH} levels`;
+    return refused(problem, `sha256:${sha256Hex(problem)}`, requested);
+  }
   const problems = schemaProblems(DecisionRequest, raw);
   if (problems.length > 0) {
-    const requested =
-      typeof (raw as { domain?: unknown })?.domain === 'string'
-        ? (raw as { domain: string }).domain
-        : '';
     return {
       input: {
         domain: 'invalid',

@@ -12,6 +12,7 @@ import {
   streamBounds,
   type RunningConsumer,
   type Subscription,
+  watchBus,
 } from '@secai/streams';
 import {
   startTestAppliance,
@@ -159,6 +160,7 @@ describe('decisions over HTTP, recorded in the stream', () => {
       host,
       recorder: streamRecorder(engineSide.store),
       trust: app.pki.trust,
+      bus: watchBus(engineSide.nc),
       log,
     });
     const token = issueBearerToken(app.pki.signerFor('agent'), {

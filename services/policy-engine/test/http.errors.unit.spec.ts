@@ -9,6 +9,7 @@ import {
   bearer,
   openApiGapsOf,
   refusedCredentials,
+  busIn,
 } from '@secai/streams/http/testing';
 import {
   DEFAULT_POLICY_DIR,
@@ -33,7 +34,7 @@ beforeAll(async () => {
   engine = new PolicyEngine();
   const host = new PolicyHost(engine, null, dir, log);
   expect((await host.reload('startup')).ok).toBe(true);
-  app = buildHttp({ engine, host, recorder, trust: pki.trust, log });
+  app = buildHttp({ engine, host, recorder, trust: pki.trust, bus: busIn('connected'), log });
 });
 afterAll(async () => {
   await app.close();
@@ -126,6 +127,7 @@ describe('bodies', () => {
       status: 'ok',
       policyDigest: s.digest,
       policyVersion: s.version,
+      bus: { state: 'connected', since: '2030-01-01T00:00:00.000Z', reconnects: 0 },
     });
   });
 });

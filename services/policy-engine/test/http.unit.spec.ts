@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { issueBearerToken, type DraftEvent } from '@secai/contracts';
 import { createTestPki } from '@secai/contracts/testing';
+import { busIn } from '@secai/streams/http/testing';
 import {
   DEFAULT_POLICY_DIR,
   PolicyEngine,
@@ -38,7 +39,7 @@ beforeAll(async () => {
   engine = new PolicyEngine();
   const host = new PolicyHost(engine, null, dir, log);
   expect((await host.reload('startup')).ok).toBe(true);
-  app = buildHttp({ engine, host, recorder, trust: pki.trust, log });
+  app = buildHttp({ engine, host, recorder, trust: pki.trust, bus: busIn('connected'), log });
 });
 afterAll(async () => {
   await app.close();
