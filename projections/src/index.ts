@@ -46,6 +46,7 @@ export {
   type HistoryCode,
   type HistoryEntry,
   type HistoryReport,
+  EventIdIndex,
   type VerificationCode,
   type VerificationFailure,
   type VerifyHistoryOptions,
@@ -53,9 +54,11 @@ export {
 export {
   BUNDLE_FORMAT,
   BUNDLE_VERSION,
+  BUNDLE_VERSIONS_READ,
   BundleError,
   MAX_BUNDLE_LINE_BYTES,
   bundleEntryLine,
+  bundleEntryLineV1,
   bundleHeaderLine,
   openBundle,
   parseBundleEntryLine,
@@ -67,6 +70,8 @@ export {
   type BundleErrorCode,
   type BundleHeader,
   type BundleReport,
+  type BundleVersion,
   type OpenBundle,
+  type StoredBundleEntry,
   type VerifyBundleOptions,
 } from './bundle/index.js';

@@ -26,6 +26,7 @@ import {
   timeOf,
   writeRawBundle,
   type SignedHistory,
+  type StoredEntry,
 } from './fixtures.js';
 
 // 40 events with a seal after every 10: seals at 11 (1..10), 22 (11..21), 33 (22..32), 44 (33..43).
@@ -54,7 +55,7 @@ async function bundleOf(
 }
 
 /** The envelope at `seq` with one field of its payload changed and its signature kept. */
-function alteredPayload(seq: number): HistoryEntry {
+function alteredPayload(seq: number): StoredEntry {
   const entry = history.entries[seq - 1]!;
   const envelope = parseEnvelope(entry.bytes);
   const event = JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as {
@@ -62,18 +63,30 @@ function alteredPayload(seq: number): HistoryEntry {
   };
   event.data.pid = 666;
   const payload = Buffer.from(JSON.stringify(event)).toString('base64');
-  return { seq, bytes: encodeEnvelope({ ...envelope, payload }) };
+  return { seq, subject: entry.subject, bytes: encodeEnvelope({ ...envelope, payload }) };
 }
 
 describe('bundle format', () => {
-  it('embeds the stored bytes verbatim in each entry line', () => {
+  it('embeds the stored bytes verbatim in each entry line, after the subject and type header', () => {
     const bytes = Buffer.from('{"payloadType":"x", "odd" :  1}');
-    const line = bundleEntryLine(42, bytes);
-    expect(line.toString('utf8')).toBe('{"seq":42,"envelope":{"payloadType":"x", "odd" :  1}}\n');
+    const line = bundleEntryLine({ seq: 42, subject: 'secai.evt.a.b', type: 't.x', bytes });
+    expect(line.toString('utf8')).toBe(
+      '{"seq":42,"subject":"secai.evt.a.b","type":"t.x","envelope":{"payloadType":"x", "odd" :  1}}\n',
+    );
     const parsed = parseBundleEntryLine(line, 2);
-    expect(parsed.seq).toBe(42);
+    expect(parsed).toMatchObject({
+      seq: 42,
+      subject: 'secai.evt.a.b',
+      type: 't.x',
+      encoded: false,
+    });
     expect(Buffer.compare(parsed.bytes, bytes)).toBe(0);
     expect(parseBundleEntryLine(line.toString('utf8').trimEnd()).seq).toBe(42);
+    const untyped = bundleEntryLine({ seq: 1, subject: 's', bytes });
+    expect(untyped.toString('utf8')).toBe(
+      `{"seq":1,"subject":"s","envelope":${bytes.toString()}}\n`,
+    );
+    expect(parseBundleEntryLine(untyped)).not.toHaveProperty('type');
   });
 
   it('writes the header with its keys in the documented order', () => {
@@ -96,11 +109,16 @@ describe('bundle format', () => {
 
   it.each([
     ['another shape', '{"envelope":{},"seq":1}'],
-    ['a leading zero', '{"seq":01,"envelope":{}}'],
-    ['no seq', '{"seq":,"envelope":{}}'],
-    ['no envelope', '{"seq":1,"envelope":}'],
-    ['no closing brace', '{"seq":1,"envelope":x'],
-    ['an unsafe seq', '{"seq":99999999999999999,"envelope":{}}'],
+    ['a leading zero', '{"seq":01,"subject":"s","envelope":{}}'],
+    ['no seq', '{"seq":,"subject":"s","envelope":{}}'],
+    ['no subject (version 2)', '{"seq":1,"envelope":{}}'],
+    ['an empty subject', '{"seq":1,"subject":"","envelope":{}}'],
+    ['an unterminated subject', '{"seq":1,"subject":"s,"envelope":{}}'],
+    ['no envelope', '{"seq":1,"subject":"s","envelope":}'],
+    ['no closing brace', '{"seq":1,"subject":"s","envelope":x'],
+    ['invalid base64', '{"seq":1,"subject":"s","base64":"a*=="}'],
+    ['base64 without its closing quote', '{"seq":1,"subject":"s","base64":"AAAA}'],
+    ['an unsafe seq', '{"seq":99999999999999999,"subject":"s","envelope":{}}'],
     ['an empty line', ''],
   ])('refuses an entry line with %s, naming the line', (_, line) => {
     expect(() => parseBundleEntryLine(line, 7)).toThrowError(
@@ -112,9 +130,13 @@ describe('bundle format', () => {
     );
   });
 
-  it('refuses to write an envelope that spans lines or an invalid seq', () => {
-    expect(() => bundleEntryLine(1, Buffer.from('{\n}'))).toThrow(BundleError);
-    expect(() => bundleEntryLine(0, Buffer.from('{}'))).toThrow(BundleError);
+  it('refuses to write an invalid seq or an entry without a subject', () => {
+    expect(() => bundleEntryLine({ seq: 0, subject: 's', bytes: Buffer.from('{}') })).toThrow(
+      BundleError,
+    );
+    expect(() => bundleEntryLine({ seq: 1, subject: '', bytes: Buffer.from('{}') })).toThrow(
+      BundleError,
+    );
   });
 
   it('round-trips every envelope byte for byte through writeBundle and readBundle', async () => {
@@ -254,7 +276,7 @@ describe('verifyBundle on a clean bundle', () => {
 describe('verifyBundle on a tampered bundle', () => {
   it('finds an altered payload: a bad signature at its seq, a chain mismatch at the covering seal', async () => {
     const lines = linesOf(history.entries);
-    lines[14] = bundleEntryLine(15, alteredPayload(15).bytes);
+    lines[14] = bundleEntryLine(alteredPayload(15));
     const path = await bundleOf(lines);
     expect(codes(await verifyBundle(path, { expectedRootKeyid: rootKeyid }))).toEqual([
       { seq: 15, code: 'SIGNATURE_INVALID' },
@@ -268,7 +290,7 @@ describe('verifyBundle on a tampered bundle', () => {
   it('finds an event re-signed with an unknown key', async () => {
     const lines = linesOf(history.entries);
     const rogue = startedEntry(createRogueSigner('inference'), 15);
-    lines[14] = bundleEntryLine(15, rogue.bytes);
+    lines[14] = bundleEntryLine({ ...rogue, seq: 15 });
     const report = await verifyBundle(await bundleOf(lines), { expectedRootKeyid: rootKeyid });
     expect(codes(report)).toEqual([
       { seq: 15, code: 'KEY_UNKNOWN' },
@@ -308,11 +330,7 @@ describe('verifyBundle on a tampered bundle', () => {
 
   it('finds an inserted line that repeats a seq', async () => {
     const lines = linesOf(history.entries);
-    lines.splice(
-      15,
-      0,
-      bundleEntryLine(15, startedEntry(createRogueSigner('inference'), 15).bytes),
-    );
+    lines.splice(15, 0, bundleEntryLine(startedEntry(createRogueSigner('inference'), 15)));
     const path = await bundleOf(lines);
     expect(
       codes(await verifyBundle(path, { signatures: false, expectedRootKeyid: rootKeyid })),
@@ -328,7 +346,7 @@ describe('verifyBundle on a tampered bundle', () => {
     const shifted = [
       ...history.entries.slice(0, 14),
       forged,
-      ...history.entries.slice(14).map(({ seq, bytes }) => ({ seq: seq + 1, bytes })),
+      ...history.entries.slice(14).map((e) => ({ ...e, seq: e.seq + 1 })),
     ];
     const path = await bundleOf(linesOf(shifted), shifted);
     const report = await verifyBundle(path, { expectedRootKeyid: rootKeyid });
@@ -372,7 +390,11 @@ describe('verifyBundle on a tampered bundle', () => {
       history.pki.signerFor('quarantine'),
       { now: timeOf(44) },
     );
-    lines[43] = bundleEntryLine(44, impostor.bytes);
+    lines[43] = bundleEntryLine({
+      seq: 44,
+      subject: 'secai.evt.audit.chain',
+      bytes: impostor.bytes,
+    });
     const report = await verifyBundle(await bundleOf(lines), {
       signatures: false,
       expectedRootKeyid: rootKeyid,

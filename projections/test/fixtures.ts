@@ -35,14 +35,17 @@ export function startedData(service: string): EventData<'service.started'> {
   };
 }
 
+/** What a bundle or the stream gives: every fixture entry carries the subject it is stored on. */
+export type StoredEntry = HistoryEntry & { subject: string };
+
 /** A `service.started` envelope from `signer`'s service, stamped for `seq`. */
-export function startedEntry(signer: Signer, seq: number): HistoryEntry {
+export function startedEntry(signer: Signer, seq: number): StoredEntry {
   const { bytes } = signEvent(
     { type: 'service.started', aggregateId: signer.service, data: startedData(signer.service) },
     signer,
     { now: timeOf(seq) },
   );
-  return { seq, bytes };
+  return { seq, bytes, subject: `secai.evt.service.${signer.service}` };
 }
 
 export interface SealDataLike {
@@ -53,7 +56,7 @@ export interface SealDataLike {
   previousHead: string;
 }
 
-export function sealEntry(signer: Signer, seq: number, data: SealDataLike): HistoryEntry {
+export function sealEntry(signer: Signer, seq: number, data: SealDataLike): StoredEntry {
   const { bytes } = signEvent(
     { type: 'audit.checkpoint.sealed', aggregateId: 'chain', data },
     signer,
@@ -61,14 +64,14 @@ export function sealEntry(signer: Signer, seq: number, data: SealDataLike): Hist
       now: timeOf(seq),
     },
   );
-  return { seq, bytes };
+  return { seq, bytes, subject: 'secai.evt.audit.chain' };
 }
 
 export type TestPki = Awaited<ReturnType<typeof createTestPki>>;
 
 export interface SignedHistory {
   pki: TestPki;
-  entries: HistoryEntry[];
+  entries: StoredEntry[];
   /** Sequences of the seals, in order. */
   sealSeqs: number[];
   /** Head after every sequence (index = seq; index 0 is genesis). */
@@ -88,13 +91,13 @@ export async function signedHistory(
   const pki = await createTestPki();
   const recorder = pki.signerFor('incident-recorder');
   const chain = new ChainBuilder();
-  const entries: HistoryEntry[] = [];
+  const entries: StoredEntry[] = [];
   const sealSeqs: number[] = [];
   const heads = [GENESIS_HEAD];
   let sealedTo = 0;
   let sealedHead = GENESIS_HEAD;
   let sinceSeal = 0;
-  const push = (entry: HistoryEntry): void => {
+  const push = (entry: StoredEntry): void => {
     entries.push(entry);
     heads.push(chain.append(entry.seq, entry.bytes));
   };
@@ -134,7 +137,7 @@ export function headerFor(
 ): BundleHeader {
   return {
     format: 'secai-events-bundle',
-    version: 1,
+    version: 2,
     exportedAt: new Date(T0 + 86_400_000).toISOString(),
     stream: 'SECAI_EVENTS',
     fromSeq: chainStart.seq + 1,
@@ -157,8 +160,8 @@ export async function writeRawBundle(
   return path;
 }
 
-export function linesOf(entries: readonly HistoryEntry[]): Buffer[] {
-  return entries.map(({ seq, bytes }) => bundleEntryLine(seq, bytes));
+export function linesOf(entries: readonly StoredEntry[]): Buffer[] {
+  return entries.map((entry) => bundleEntryLine(entry));
 }
 
 /** A CloudEvent as a projection would receive it. */

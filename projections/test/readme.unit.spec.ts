@@ -5,6 +5,7 @@ import { HISTORY_CODES } from '../src/index.js';
 const OTHER_CODES = [
   'BUNDLE_MALFORMED',
   'BUNDLE_UNREADABLE',
+  'BUNDLE_NOT_FILE',
   'CHAIN_HEAD_INVALID',
   'CHAIN_SEQ_INVALID',
   'CHAIN_ORDER',

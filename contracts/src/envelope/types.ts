@@ -55,6 +55,11 @@ export interface DeliveryContext {
   natsSubject?: string;
   /** Its stream sequence (used for revocation cut-offs). */
   streamSeq?: number;
+  /**
+   * The type header it was stored with (`Secai-Type`), when there is one: it must name the
+   * signed type. Readers that do not verify route on it, so one that lies is tampering.
+   */
+  typeHeader?: string;
 }
 
 /** What a consumer may rely on once `verify` returned. */

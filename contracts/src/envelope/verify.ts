@@ -20,7 +20,7 @@ export interface VerifyOptions extends DeliveryContext {
 /**
  * Verifies an envelope exactly as it arrived and returns the event it carries. The checks run in
  * the order ARCHITECTURE §3.3 gives: size, shape, key, signature over the PAE of the payload
- * bytes, revocation, source, authority, subject binding, schema. Any failure throws an
+ * bytes, revocation, source, authority, subject binding, schema, then the stored type header. Any failure throws an
  * `EnvelopeError` with a stable code; nothing from an unverified envelope is returned.
  */
 export function verifyEnvelope(
@@ -84,6 +84,19 @@ export function verifyEnvelope(
     throw new EnvelopeError(
       'SCHEMA_INVALID',
       `data of ${event.type} is invalid: ${problems.join('; ')}`,
+      claims,
+    );
+  }
+  // The same check the live consumers apply, so a whole-history verifier given the stored
+  // header reaches the same verdict as they did.
+  if (
+    options.typeHeader !== undefined &&
+    options.typeHeader !== '' &&
+    options.typeHeader !== event.type
+  ) {
+    throw new EnvelopeError(
+      'ENVELOPE_MALFORMED',
+      `the type header says ${options.typeHeader}, the signed event is ${event.type}`,
       claims,
     );
   }

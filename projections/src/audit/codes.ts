@@ -27,6 +27,8 @@ export const HISTORY_CODES = [
   'TRUST_INVALID',
   /** The entries run past the bundle header's range. */
   'BUNDLE_HEADER_MISMATCH',
+  /** A verified event repeats the id of an earlier verified event (signature mode only). */
+  'EVENT_ID_DUPLICATE',
 ] as const;
 
 export type HistoryCode = (typeof HISTORY_CODES)[number];

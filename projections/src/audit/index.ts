@@ -5,6 +5,7 @@ export {
   type VerificationCode,
   type VerificationFailure,
 } from './codes.js';
+export { EventIdIndex } from './eventIds.js';
 export {
   SEAL_TYPE,
   verifyHistory,

@@ -10,6 +10,7 @@ import {
 } from '@secai/contracts';
 import { GENESIS_HEAD, entryDigest, headBytes, linkDigest } from '../chain/index.js';
 import type { HistoryReport, VerificationCode, VerificationFailure } from './codes.js';
+import { EventIdIndex } from './eventIds.js';
 import { HeadStore } from './headStore.js';
 
 export const SEAL_TYPE = 'audit.checkpoint.sealed';
@@ -19,11 +20,26 @@ type SealData = EventData<'audit.checkpoint.sealed'>;
 export interface HistoryEntry {
   seq: number;
   bytes: Uint8Array;
+  /**
+   * The NATS subject it was stored on. When given, the envelope is verified against it exactly
+   * as the live consumers do (an envelope replayed onto another subject is `SUBJECT_MISMATCH`).
+   */
+  subject?: string;
+  /** Its `Secai-Type` header, when it had one: it must name the signed type, as for consumers. */
+  type?: string;
+  /**
+   * The bytes are not one line of JSON (a bundle carried them base64-encoded): always verified,
+   * like seals, so a forged entry is reported in chain-only mode too.
+   */
+  encoded?: boolean;
 }
 
 export interface VerifyHistoryOptions {
   trust: TrustStore;
-  /** Verify every envelope (slow), not only the chain and the seals (fast). */
+  /**
+   * Verify every envelope (slow), not only the chain and the seals (fast). Also reports every
+   * verified event whose id repeats an earlier verified one (`EVENT_ID_DUPLICATE`).
+   */
   signatures: boolean;
   /** Where the chain starts when it does not start at genesis (seq 0). */
   start?: { seq: number; head: string };
@@ -88,6 +104,7 @@ export async function verifyHistory(
   };
 
   const store = new HeadStore();
+  const ids = signatures ? new EventIdIndex() : null;
   const pending = new Map<number, Pending>();
   /** Sequences declared missing, as inclusive ranges. */
   const gaps: [number, number][] = [];
@@ -212,19 +229,41 @@ export async function verifyHistory(
     drain();
   };
 
-  /** Verifies an envelope, recording a refusal as a failure; returns the event data or null. */
-  const verify = (seq: number, bytes: Uint8Array): { type: string; data: unknown } | null => {
+  /**
+   * Verifies an envelope with what the live consumers check it against (its stream sequence,
+   * NATS subject and type header: the one shared `verifyEnvelope`), recording a refusal as a
+   * failure; returns the event or null. A verified event repeating an earlier verified event's
+   * id is reported too: a service storing its own old event again passes every other check.
+   */
+  const verify = (
+    entry: HistoryEntry,
+    recordId: boolean,
+  ): { type: string; data: unknown } | null => {
+    const { seq, bytes, subject, type } = entry;
     try {
-      const { event } = verifyEnvelope(bytes, trust, { streamSeq: seq });
+      const { event } = verifyEnvelope(bytes, trust, {
+        streamSeq: seq,
+        ...(subject !== undefined ? { natsSubject: subject } : {}),
+        ...(type !== undefined ? { typeHeader: type } : {}),
+      });
+      const earlier = recordId && ids ? ids.firstSeen(event.id, seq) : null;
+      if (earlier !== null) {
+        fail(
+          seq,
+          'EVENT_ID_DUPLICATE',
+          `event id ${event.id} (${event.type} from ${event.source}) was first stored at seq ${earlier}`,
+        );
+      }
       return event;
     } catch (error) {
       if (!(error instanceof EnvelopeError)) throw error;
-      fail(seq, error.code, error.message);
+      fail(seq, error.code, entry.encoded ? `refused entry: ${error.message}` : error.message);
       return null;
     }
   };
 
-  const take = (seq: number, bytes: Uint8Array): void => {
+  const take = (entry: HistoryEntry): void => {
+    const { seq, bytes } = entry;
     if (seq < expected || pending.has(seq)) {
       if (seq <= startSeq) {
         fail(seq, 'SEQUENCE_ORDER', `seq ${seq} is not after the chain start ${startSeq}`);
@@ -237,16 +276,18 @@ export async function verifyHistory(
       } else {
         fail(seq, 'SEQUENCE_DUPLICATE', `seq ${seq} appears more than once`);
       }
-      if (signatures) verify(seq, bytes);
+      // A repeated line is not the stream's: its id is not recorded, so it is reported once.
+      if (signatures || entry.encoded) verify(entry, false);
       return;
     }
     if (seq < previousSeq) fail(seq, 'SEQUENCE_ORDER', `seq ${seq} found after seq ${previousSeq}`);
 
-    // Seals are always verified; other entries only with `signatures` (the slow mode).
-    const type = signatures || !mayBeSeal(bytes) ? null : sealClaim(bytes);
+    // Seals and encoded entries are always verified; others only with `signatures` (slow mode).
+    const always = signatures || entry.encoded === true;
+    const type = always || !mayBeSeal(bytes) ? null : sealClaim(bytes);
     let seal: SealData | null = null;
-    if (signatures || type === SEAL_TYPE) {
-      const event = verify(seq, bytes);
+    if (always || type === SEAL_TYPE) {
+      const event = verify(entry, true);
       if (event?.type === SEAL_TYPE) seal = event.data as SealData;
     } else if (type === MALFORMED_SEAL) {
       fail(
@@ -266,7 +307,7 @@ export async function verifyHistory(
   };
 
   for await (const entry of entries as AsyncIterable<HistoryEntry>) {
-    const { seq, bytes }: HistoryEntry = entry;
+    const { seq }: HistoryEntry = entry;
     checked += 1;
     if (onProgress && checked % PROGRESS_EVERY === 0) onProgress(checked);
     if (!Number.isSafeInteger(seq) || seq < 1) {
@@ -277,7 +318,7 @@ export async function verifyHistory(
       );
       continue;
     }
-    take(seq, bytes);
+    take(entry);
     previousSeq = seq;
   }
   while (pending.size > 0) declareGap();

@@ -1,6 +1,6 @@
 import { BaseError } from '@secai/contracts';
 
-export type BundleErrorCode = 'BUNDLE_MALFORMED' | 'BUNDLE_UNREADABLE';
+export type BundleErrorCode = 'BUNDLE_MALFORMED' | 'BUNDLE_UNREADABLE' | 'BUNDLE_NOT_FILE';
 
 /** A bundle file that cannot be read, or whose lines do not have the bundle's shape. */
 export class BundleError extends BaseError<BundleErrorCode> {

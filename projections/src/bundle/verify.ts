@@ -140,7 +140,15 @@ export async function verifyBundle(
 async function* historyOf(
   entries: AsyncIterable<BundleEntry>,
 ): AsyncGenerator<HistoryEntry, void, undefined> {
-  for await (const { seq, bytes } of entries) yield { seq, bytes };
+  for await (const { seq, bytes, subject, type, encoded } of entries) {
+    yield {
+      seq,
+      bytes,
+      ...(subject !== undefined ? { subject } : {}),
+      ...(type !== undefined ? { type } : {}),
+      ...(encoded ? { encoded } : {}),
+    };
+  }
 }
 
 function rootKeyidOf(header: BundleHeader): string | null {

@@ -1,20 +1,24 @@
 import { writeAtomically } from '@secai/contracts';
 import { BundleError } from './errors.js';
-import { bundleEntryLine, bundleHeaderLine, type BundleHeader } from './format.js';
+import {
+  bundleEntryLine,
+  bundleHeaderLine,
+  type BundleHeader,
+  type StoredBundleEntry,
+} from './format.js';
 
 const FLUSH_BYTES = 1024 * 1024;
 
 /**
- * Writes a bundle: the header, then one line per entry. The entries must be exactly
+ * Writes a bundle: the header, then one line per entry (`bundleEntryLine`: any stored bytes fit,
+ * the unembeddable ones base64-encoded). The entries must be exactly
  * `header.fromSeq..header.toSeq` in order; anything else throws `BUNDLE_MALFORMED` and leaves no
  * file behind. The file appears under `path` only once complete (written aside, then renamed).
  */
 export async function writeBundle(
   path: string,
   header: BundleHeader,
-  entries:
-    | Iterable<{ seq: number; bytes: Uint8Array }>
-    | AsyncIterable<{ seq: number; bytes: Uint8Array }>,
+  entries: Iterable<StoredBundleEntry> | AsyncIterable<StoredBundleEntry>,
   mode = 0o600,
 ): Promise<void> {
   const headerLine = bundleHeaderLine(header);
@@ -24,14 +28,15 @@ export async function writeBundle(
       let batch: Buffer[] = [Buffer.from(headerLine)];
       let batched = batch[0]?.length ?? 0;
       let expected = header.fromSeq;
-      for await (const { seq, bytes } of entries) {
+      for await (const entry of entries) {
+        const { seq } = entry;
         if (seq !== expected || seq > header.toSeq) {
           throw new BundleError(
             'BUNDLE_MALFORMED',
             `entry seq ${seq} where the header expects ${expected}`,
           );
         }
-        const line = bundleEntryLine(seq, bytes);
+        const line = bundleEntryLine(entry);
         batch.push(line);
         batched += line.length;
         expected += 1;

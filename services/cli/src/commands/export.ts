@@ -30,7 +30,8 @@ async function readSeals(ctx: CliContext): Promise<Seal[]> {
 
 /**
  * `secai events export`: asks the recorder to seal the tail, then writes a self-contained JSON
- * Lines bundle (header with trust material, then `{"seq":n,"envelope":<stored bytes>}` lines).
+ * Lines bundle (header with trust material, then one line per stored message: its seq, subject,
+ * type header and stored bytes, verbatim or, for bytes a forger made unembeddable, base64).
  * A range that starts mid-stream is widened back to the nearest seal boundary, so the bundle's
  * chain start is vouched for by a signed seal inside it. Written aside and renamed (writeBundle).
  */
@@ -85,7 +86,8 @@ export async function exportCommand(
     for await (const e of readHistory(ctx.js, ctx.jsm, ctx.stream, { fromSeq, toSeq })) {
       count++;
       bar.tick();
-      yield { seq: e.seq, bytes: e.bytes };
+      // The subject and type header go along, so the bundle is verified as consumers verify.
+      yield { seq: e.seq, subject: e.subject, type: e.type, bytes: e.bytes };
     }
   };
   try {

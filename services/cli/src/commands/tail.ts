@@ -5,6 +5,7 @@ import {
   verifyEnvelope,
   type CloudEvent,
 } from '@secai/contracts';
+import { uuidV7Time } from '@secai/incident-recorder';
 import { readHistory, streamBounds } from '@secai/streams';
 import type { CliContext } from '../context.js';
 import { table } from '../format.js';
@@ -21,12 +22,29 @@ interface Row {
   verified: boolean;
   error?: string;
   event: CloudEvent | null;
+  /** A verified event whose id an earlier verified event already had: where that one is. */
+  duplicateOf?: number;
 }
 
-/** Decodes and verifies each stored envelope; refused ones are shown with their code, never hidden. */
-function inspect(seq: number, subject: string, bytes: Uint8Array, ctx: CliContext): Row {
+interface Stored {
+  seq: number;
+  subject: string;
+  type: string | undefined;
+  bytes: Uint8Array;
+}
+
+/**
+ * Decodes and verifies each stored envelope as the live consumers do (sequence, subject, type
+ * header); refused ones are shown with their code, never hidden.
+ */
+function inspect(entry: Stored, ctx: CliContext): Row {
+  const { seq, subject, type, bytes } = entry;
   try {
-    const { event } = verifyEnvelope(bytes, ctx.trust, { natsSubject: subject, streamSeq: seq });
+    const { event } = verifyEnvelope(bytes, ctx.trust, {
+      natsSubject: subject,
+      streamSeq: seq,
+      ...(type !== undefined ? { typeHeader: type } : {}),
+    });
     return { seq, verified: true, event };
   } catch (err) {
     const code = err instanceof EnvelopeError ? err.code : 'ENVELOPE_MALFORMED';
@@ -47,8 +65,116 @@ function humanRow(r: Row): string[] {
     r.event?.type ?? '-',
     r.event?.subject ?? '-',
     r.event?.source.replace('secai://', '') ?? '-',
-    r.verified ? 'ok' : `REFUSED ${r.error}`,
+    !r.verified
+      ? `REFUSED ${r.error}`
+      : r.duplicateOf !== undefined
+        ? `EVENT_ID_DUPLICATE of seq ${r.duplicateOf}`
+        : 'ok',
   ];
+}
+
+/** Slack before the time a UUIDv7 id names, for clocks of different services. */
+const ID_TIME_SLACK_MS = 60_000;
+
+/** The event id in stored bytes, unverified (null when they are not an envelope). */
+function idOf(bytes: Uint8Array): string | null {
+  try {
+    return decodePayload(parseEnvelope(bytes)).id;
+  } catch {
+    return null;
+  }
+}
+
+/** First stream sequence stored at or after `time`, or null when none is. */
+async function seqAtTime(ctx: CliContext, time: number): Promise<number | null> {
+  const consumer = await ctx.js.consumers.get(ctx.stream, {
+    filter_subjects: 'secai.evt.>',
+    // DeliverPolicy.StartTime (the CLI does not depend on @nats-io/jetstream itself).
+    deliver_policy: 'by_start_time',
+    opt_start_time: new Date(time).toISOString(),
+  });
+  try {
+    const batch = await consumer.fetch({ max_messages: 1, expires: 1000 });
+    for await (const m of batch) return m.seq;
+    return null;
+  } finally {
+    await consumer.delete().catch(() => undefined);
+  }
+}
+
+/**
+ * Where each event id was stored, over the sequences read, to mark an event that repeats an
+ * earlier event's id (a service storing one of its old events again passes every other check).
+ * Ids are read unverified; an earlier copy counts only once it verifies, as in `events verify`.
+ * An original older than what was read is looked for from the time its UUIDv7 id names (minus
+ * a minute for clocks): it cannot have been stored before it was made. Ids that are not UUIDv7
+ * send the look back to the start of the stream.
+ */
+class IdLedger {
+  readonly #seen = new Map<string, number[]>();
+  readonly #verified = new Map<number, boolean>();
+  #coveredFrom: number;
+  /** Everything stored from this time on has been noted (+∞ until a look back sets it). */
+  #coveredTime = Number.POSITIVE_INFINITY;
+
+  constructor(
+    private readonly ctx: CliContext,
+    private readonly firstSeq: number,
+    fromSeq: number,
+  ) {
+    this.#coveredFrom = fromSeq;
+  }
+
+  note(seq: number, bytes: Uint8Array, row?: Row): void {
+    if (row) this.#verified.set(seq, row.verified);
+    const id = row?.event?.id ?? idOf(bytes);
+    if (id === null) return;
+    const seqs = this.#seen.get(id);
+    if (seqs) seqs.push(seq);
+    else this.#seen.set(id, [seq]);
+  }
+
+  /** The earliest verified earlier copy of a verified row's id, if any. */
+  async duplicateOf(row: Row): Promise<number | undefined> {
+    if (!row.verified || !row.event) return undefined;
+    const { id } = row.event;
+    const idTime = uuidV7Time(id);
+    await this.#cover(idTime === null ? Number.NEGATIVE_INFINITY : idTime - ID_TIME_SLACK_MS);
+    const earlier = (this.#seen.get(id) ?? []).filter((s) => s < row.seq).sort((a, b) => a - b);
+    for (const seq of earlier) if (await this.#verifies(seq)) return seq;
+    return undefined;
+  }
+
+  /** Notes every id stored from `time` on (or from the stream's start) not yet noted. */
+  async #cover(time: number): Promise<void> {
+    if (time >= this.#coveredTime || this.#coveredFrom <= this.firstSeq) return;
+    const from = Number.isFinite(time)
+      ? ((await seqAtTime(this.ctx, time)) ?? this.#coveredFrom)
+      : this.firstSeq;
+    const toSeq = this.#coveredFrom - 1;
+    if (from <= toSeq) {
+      for await (const e of readHistory(this.ctx.js, this.ctx.jsm, this.ctx.stream, {
+        fromSeq: from,
+        toSeq,
+      }))
+        this.note(e.seq, e.bytes);
+      this.#coveredFrom = from;
+    }
+    this.#coveredTime = time;
+  }
+
+  async #verifies(seq: number): Promise<boolean> {
+    const known = this.#verified.get(seq);
+    if (known !== undefined) return known;
+    let verified = false;
+    for await (const e of readHistory(this.ctx.js, this.ctx.jsm, this.ctx.stream, {
+      fromSeq: seq,
+      toSeq: seq,
+    }))
+      verified = inspect(e, this.ctx).verified;
+    this.#verified.set(seq, verified);
+    return verified;
+  }
 }
 
 const HEADERS = ['SEQ', 'TIME', 'TYPE', 'SUBJECT', 'SOURCE', 'VERIFIED'];
@@ -64,10 +190,20 @@ export async function tail(
   const fromSeq = options.type ? firstSeq : Math.max(firstSeq, lastSeq - options.limit + 1);
   const matches = (type: string | undefined) => !options.type || type === options.type;
   const rows: Row[] = [];
+  const ids = new IdLedger(ctx, firstSeq, fromSeq);
   for await (const entry of readHistory(ctx.js, ctx.jsm, ctx.stream, { fromSeq, toSeq: lastSeq })) {
-    if (!matches(entry.type)) continue;
-    rows.push(inspect(entry.seq, entry.subject, entry.bytes, ctx));
+    if (!matches(entry.type)) {
+      ids.note(entry.seq, entry.bytes);
+      continue;
+    }
+    const row = inspect(entry, ctx);
+    ids.note(entry.seq, entry.bytes, row);
+    rows.push(row);
     if (rows.length > options.limit) rows.shift();
+  }
+  for (const row of rows) {
+    const earlier = await ids.duplicateOf(row);
+    if (earlier !== undefined) row.duplicateOf = earlier;
   }
   if (options.json) for (const r of rows) out(JSON.stringify(r));
   else out(table(HEADERS, rows.map(humanRow)));
@@ -83,8 +219,14 @@ export async function tail(
       follow: true,
       signal: abort.signal,
     })) {
-      if (!matches(entry.type)) continue;
-      const row = inspect(entry.seq, entry.subject, entry.bytes, ctx);
+      if (!matches(entry.type)) {
+        ids.note(entry.seq, entry.bytes);
+        continue;
+      }
+      const row = inspect(entry, ctx);
+      ids.note(entry.seq, entry.bytes, row);
+      const earlier = await ids.duplicateOf(row);
+      if (earlier !== undefined) row.duplicateOf = earlier;
       out(options.json ? JSON.stringify(row) : humanRow(row).join('  '));
     }
   } finally {

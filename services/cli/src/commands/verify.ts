@@ -26,7 +26,8 @@ export async function verifyStream(
     (async function* () {
       for await (const e of readHistory(ctx.js, ctx.jsm, ctx.stream, { toSeq: lastSeq })) {
         bar.tick();
-        yield { seq: e.seq, bytes: e.bytes };
+        // Subject and type header too: verified exactly as the live consumers verify.
+        yield { seq: e.seq, bytes: e.bytes, subject: e.subject, ...typeOf(e.type) };
       }
     })(),
     { trust: ctx.trust, signatures: options.signatures ?? false },
@@ -34,6 +35,10 @@ export async function verifyStream(
   bar.stop();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   printReport(report, { ...options, seconds, source: `stream ${ctx.stream}` }, out);
+}
+
+function typeOf(type: string | undefined): { type?: string } {
+  return type === undefined ? {} : { type };
 }
 
 /** `secai events verify --bundle FILE`: offline, no NATS needed. */
