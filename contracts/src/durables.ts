@@ -11,6 +11,10 @@ export const DURABLES = {
   'incident-recorder-observations': 'incident-recorder',
   /** High-severity observations (attestation, integrity) on their own window, never behind a flood. */
   'incident-recorder-priority': 'incident-recorder',
+  // nats-server 2.9 takes one filter subject per consumer: the priority lane is one durable per
+  // aggregate (`-priority` reads attestation.*, these read integrity.* and model.*).
+  'incident-recorder-priority-integrity': 'incident-recorder',
+  'incident-recorder-priority-model': 'incident-recorder',
   'policy-engine-promotion': 'policy-engine',
   'quarantine-promotion-decisions': 'quarantine',
   'quarantine-policy-loaded': 'quarantine',

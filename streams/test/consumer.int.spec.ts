@@ -144,7 +144,7 @@ describe('a refused message is disposed of once, the way nats-server 2.9.10 unde
     // The acknowledgements on the wire, as the server receives them.
     const acks: string[] = [];
     const tap = app.admin.nc.subscribe(`$JS.ACK.${EVENTS_STREAM}.${DURABLE}.>`, {
-      callback: (_err, m) => acks.push(new TextDecoder().decode(m.data)),
+      callback: (_err, m) => void acks.push(new TextDecoder().decode(m.data)),
     });
     const ackWaitMs = 300;
     const consumer = await recorderConsumer({ ackWaitMs });

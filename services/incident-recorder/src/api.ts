@@ -164,6 +164,34 @@ export const HealthResponse = Type.Object(
       closed,
     ),
     incidents: Type.Object({ total: Count, open: Count, anomalies: Count }, closed),
+    /** Stored observations not yet settled by the observation lanes (null: the server did not say). */
+    lag: Type.Object(
+      {
+        total: Type.Union([Count, Type.Null()]),
+        /** Above this, the status is degraded. */
+        max: Count,
+        sampledAt: Type.Union([Text, Type.Null()]),
+        consumers: Type.Array(
+          Type.Object({ durable: Text, lag: Count, ackFloor: Count, ackPending: Count }, closed),
+          { maxItems: 16 },
+        ),
+      },
+      closed,
+    ),
+    bus: Type.Object(
+      {
+        state: Type.Union([
+          Type.Literal('connected'),
+          Type.Literal('reconnecting'),
+          Type.Literal('closed'),
+        ]),
+        since: Text,
+        reconnects: Count,
+      },
+      closed,
+    ),
+    /** Why the status is degraded by the intake (empty otherwise). */
+    reasons: Type.Array(Text, { maxItems: 16 }),
     policyDigest: Text,
   },
   closed,

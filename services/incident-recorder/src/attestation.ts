@@ -7,7 +7,7 @@ import {
 } from '@secai/contracts';
 import { readHistory, sendCommand, type Logger } from '@secai/streams';
 import type { RecorderConnection } from './book.js';
-import { OBSERVATIONS_DURABLE } from './consumer.js';
+import { ATTESTATION_LANE, OBSERVATIONS_DURABLE, ackFloorOf } from './consumer.js';
 import type { AttestationFact } from './decider.js';
 import type { IncidentPolicy } from './policy/schema.js';
 import type { IncidentRecorder } from './recorder.js';
@@ -119,7 +119,7 @@ export async function obtainAttestation(
 
 /**
  * Refills the recorder's attestation ledger after a restart: the enrolments and development-mode
- * declarations stored before the observation consumer's position (the previous run saw them,
+ * declarations stored before the attestation lane's position (the previous run saw them,
  * its ledger died with it). Without this, a host whose TPM was enrolled before the restart could
  * fall back to software mode afterwards and pass for development mode.
  */
@@ -127,14 +127,11 @@ export async function warmAttestationLedger(
   conn: RecorderConnection,
   deps: { recorder: IncidentRecorder; log: Logger },
 ): Promise<number> {
-  let floor: number;
-  try {
-    const info = await conn.jsm.consumers.info(conn.store.stream, OBSERVATIONS_DURABLE);
-    floor = info.ack_floor.stream_seq;
-  } catch {
-    return 0; // first start: the consumer reads everything from the beginning
-  }
-  if (floor === 0) return 0;
+  // The attestation lane's position; before that lane existed (an upgrade), the general one read
+  // attestation subjects and its position is where the lane will start.
+  const floor =
+    (await ackFloorOf(conn, ATTESTATION_LANE)) ?? (await ackFloorOf(conn, OBSERVATIONS_DURABLE));
+  if (floor === null || floor === 0) return 0; // first start: the lane reads everything
   let fed = 0;
   for await (const entry of readHistory(conn.js, conn.jsm, conn.store.stream, {
     filterSubject: ATTESTATION_FILTER,

@@ -1,5 +1,10 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
-import { EnvelopeError, verifyEnvelope } from '@secai/contracts';
+import {
+  EnvelopeError,
+  verifyEnvelope,
+  type DurableName,
+  type VerifiedEvent,
+} from '@secai/contracts';
 import { runConsumer, type Logger, type RunningConsumer } from '@secai/streams';
 import type { RecorderConnection } from './book.js';
 import { OBSERVED_TYPES } from './classifier.js';
@@ -9,24 +14,79 @@ import type { IncidentRecorder } from './recorder.js';
 export const OBSERVATIONS_DURABLE = 'incident-recorder-observations';
 
 /**
- * Observations from every zone (ARCHITECTURE §5.4): one durable consumer over `secai.evt.>`
- * (nats-server 2.9 takes one filter subject), reading only the observed types by their header,
- * in stream order. A handler failure is retried with backoff; a refused envelope is terminated
- * and recorded as `security.envelope.rejected`, which comes back here as an observation.
+ * The priority lanes: high-severity observations read by durables of their own, each with its own
+ * unacknowledged window, so that a flood on any other subject never delays them (issue 10 §1).
+ * Only the emitters of these aggregates may publish there (the runtime attestor, the integrity
+ * monitor; the registry and inference), and none of the others can. One durable per aggregate:
+ * nats-server 2.9 takes one filter subject per consumer.
  */
-export function runObservationConsumer(
+export const PRIORITY_LANES = [
+  { durable: 'incident-recorder-priority', filterSubject: 'secai.evt.attestation.>' },
+  { durable: 'incident-recorder-priority-integrity', filterSubject: 'secai.evt.integrity.>' },
+  { durable: 'incident-recorder-priority-model', filterSubject: 'secai.evt.model.>' },
+] as const satisfies readonly { durable: DurableName; filterSubject: string }[];
+
+export const ATTESTATION_LANE = PRIORITY_LANES[0].durable;
+
+/**
+ * Observations from every zone (ARCHITECTURE §5.4), in stream order within each lane: the
+ * general durable over `secai.evt.>` (everything but the priority lanes' subjects, which it
+ * acknowledges unread) and one durable per priority lane. Every message is verified before a
+ * type is skipped; a refused envelope is recorded as `security.envelope.rejected` (which comes
+ * back here as an observation, and counts towards a refusal flood) and terminated. A handler
+ * failure is retried with backoff.
+ */
+export async function runObservationConsumers(
   conn: RecorderConnection,
   deps: { recorder: IncidentRecorder; log: Logger },
-): Promise<RunningConsumer> {
-  return runConsumer(conn.js, conn.jsm, {
-    durable: OBSERVATIONS_DURABLE,
-    filterSubject: 'secai.evt.>',
+): Promise<RunningConsumer[]> {
+  const common = {
     types: OBSERVED_TYPES,
     store: conn.store,
-    handler: (verified) => deps.recorder.observe(verified),
-    onError: (err, meta) =>
+    handler: (verified: VerifiedEvent) => deps.recorder.observe(verified),
+    onError: (err: unknown, meta: { seq: number }) =>
       deps.log.error({ err, seq: meta.seq }, 'an observation could not be recorded; will retry'),
-  });
+  };
+  // A lane created after the general durable (an upgrade) starts where the general one stands:
+  // what it acknowledged was observed already.
+  const general = await ackFloorOf(conn, OBSERVATIONS_DURABLE);
+  const running: RunningConsumer[] = [];
+  try {
+    for (const lane of PRIORITY_LANES) {
+      running.push(
+        await runConsumer(conn.js, conn.jsm, {
+          ...common,
+          durable: lane.durable,
+          filterSubject: lane.filterSubject,
+          ...(general !== null ? { startSeq: general + 1 } : {}),
+        }),
+      );
+    }
+    running.push(
+      await runConsumer(conn.js, conn.jsm, {
+        ...common,
+        durable: OBSERVATIONS_DURABLE,
+        filterSubject: 'secai.evt.>',
+        ignoreSubjects: PRIORITY_LANES.map((l) => l.filterSubject),
+      }),
+    );
+  } catch (err) {
+    await Promise.all(running.map((c) => c.stop()));
+    throw err;
+  }
+  return running;
+}
+
+/** A durable's ack floor (stream sequence), or null when it does not exist yet. */
+export async function ackFloorOf(
+  conn: RecorderConnection,
+  durable: string,
+): Promise<number | null> {
+  try {
+    return (await conn.jsm.consumers.info(conn.store.stream, durable)).ack_floor.stream_seq;
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -3,9 +3,11 @@ import {
   COMMANDS,
   CONTAINMENT_ACTION_COMMANDS,
   EnvelopeError,
+  SERVICES,
   newEventId,
   type CommandReply,
   type CommandRequest,
+  type ServiceName,
   type Signer,
   type TrustStore,
 } from '@secai/contracts';
@@ -92,6 +94,10 @@ export function sendFailureDetail(command: RemoteCommand, err: unknown): string 
 type RemoteCommand = (typeof ACTION_COMMANDS)[RemoteAction];
 
 const HEX = /^[0-9a-f]{64}$/;
+
+/** A service whose identity containment may revoke: never the appliance (it holds the root). */
+const isRevocable = (name: string): name is ServiceName =>
+  name !== 'appliance' && (SERVICES as readonly string[]).includes(name);
 const clip = (s: string) => (s.length <= 512 ? s : `${s.slice(0, 511)}…`);
 
 /**
@@ -280,6 +286,29 @@ export class ContainmentExecutor {
           `${reply.alreadyContained ? 'already contained' : 'contained'} at ${reply.containedPath}`,
           confirmed,
         );
+      }
+      if (action === 'revoke_identity') {
+        const service = target.startsWith('identity/') ? target.slice('identity/'.length) : '';
+        if (!isRevocable(service))
+          return outcome(
+            false,
+            failureDetail('no_target', 'the incident names no single identity to revoke'),
+          );
+        const reply = await raceAbort(
+          this.#send(
+            'appliance.revoke_identity',
+            { service, incidentId: ctx.incidentId, reason },
+            timeoutMs,
+            requestId,
+          ),
+          signal,
+        );
+        if (!reply.ok)
+          return outcome(
+            false,
+            failureDetail('refused', `appliance.revoke_identity: ${reply.code}: ${reply.message}`),
+          );
+        return outcome(true, reply.alreadyDone ? 'already revoked' : `${service} revoked`);
       }
       const command = ACTION_COMMANDS[action];
       const reply = await raceAbort(

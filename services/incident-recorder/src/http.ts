@@ -6,7 +6,7 @@ import {
   type ServiceName,
   type TrustStore,
 } from '@secai/contracts';
-import { createGateway, sendProblem, type Logger } from '@secai/streams';
+import { createGateway, sendProblem, type BusHealth, type Logger } from '@secai/streams';
 import {
   INCIDENT_STATES,
   ROUTES,
@@ -21,6 +21,7 @@ import {
 import type { IncidentBook } from './book.js';
 import type { RefusalCode } from './decider.js';
 import { ExportError, type IncidentExport } from './export.js';
+import type { LagSample } from './intake.js';
 import { isActive } from './machine.js';
 import type { IncidentPolicy } from './policy/schema.js';
 import type { IncidentRecorder, StepOutcome } from './recorder.js';
@@ -49,6 +50,14 @@ export interface HttpDeps {
     head: string;
     mismatches: number;
     ok: boolean;
+  };
+  /** The observation intake: lag of the lanes, the bus, and whether that is healthy. */
+  intake: () => {
+    lag: LagSample | null;
+    maxLag: number;
+    bus: BusHealth;
+    ok: boolean;
+    reasons: string[];
   };
   trust: TrustStore;
   log?: Logger;
@@ -93,8 +102,9 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
     const chain = deps.chain();
     const all = deps.book.all();
     const anomalies = deps.book.anomalies();
+    const intake = deps.intake();
     const body: HealthResponse = {
-      status: chain.ok && anomalies === 0 ? 'ok' : 'degraded',
+      status: chain.ok && anomalies === 0 && intake.ok ? 'ok' : 'degraded',
       chain: {
         lastSeq: chain.lastSeq,
         sealedToSeq: chain.sealedToSeq,
@@ -106,6 +116,19 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
         open: all.filter(([, r]) => isActive(r.snapshot)).length,
         anomalies,
       },
+      lag: {
+        total: intake.lag?.total ?? null,
+        max: intake.maxLag,
+        sampledAt: intake.lag?.at ?? null,
+        consumers: (intake.lag?.consumers ?? []).map((c) => ({
+          durable: c.durable,
+          lag: c.lag,
+          ackFloor: c.ackFloor,
+          ackPending: c.ackPending,
+        })),
+      },
+      bus: intake.bus,
+      reasons: intake.reasons,
       policyDigest: deps.policy().digest,
     };
     return reply.send(body);

@@ -57,7 +57,20 @@ export {
   type ExecutorDeps,
 } from './containment.js';
 export { IncidentRecorder, observedOf, type RecorderDeps, type StepOutcome } from './recorder.js';
-export { OBSERVATIONS_DURABLE, runObservationConsumer, warmBurstWindows } from './consumer.js';
+export {
+  OBSERVATIONS_DURABLE,
+  PRIORITY_LANES,
+  runObservationConsumers,
+  warmBurstWindows,
+} from './consumer.js';
+export { offenderOf, observeRefusal, initialFloodState, type FloodState } from './flood.js';
+export {
+  intakeHealth,
+  observationIntake,
+  type IntakeHealth,
+  type LagSample,
+  type ObservationIntake,
+} from './intake.js';
 export { serveCommands, type CommandDeps } from './commandHandlers.js';
 export {
   ExportError,

@@ -15,6 +15,7 @@ import {
   type Observation,
 } from './classifier.js';
 import type { ContainmentExecutor } from './containment.js';
+import { initialFloodState, observeRefusal, type FloodState } from './flood.js';
 import {
   incidentIdFor,
   outcomeOf,
@@ -69,6 +70,8 @@ export class IncidentRecorder {
   readonly #deps: RecorderDeps;
   readonly #keys = new KeyedMutex();
   readonly bursts: BurstState = initialBurstState();
+  /** The recorder's own refusals per offending identity (refusal floods). */
+  readonly floods: FloodState = initialFloodState();
   /** Enrolments and development-mode declarations seen so far (stream order). */
   readonly attestations: AttestationLedger = initialAttestationLedger();
 
@@ -95,7 +98,8 @@ export class IncidentRecorder {
     const observations =
       event.type === 'policy.decided'
         ? observeDecision(this.bursts, event, policy)
-        : [classify(event, policy, this.attestations)].filter((o) => o !== null);
+        : (this.#refusalFlood(event, policy) ??
+          [classify(event, policy, this.attestations)].filter((o) => o !== null));
     for (const o of observations) await this.record(o);
   }
 
@@ -145,6 +149,17 @@ export class IncidentRecorder {
       log.error({ observation: o.causeId }, 'no free incident id for an observation');
       throw new Error(`no free incident id for observation ${o.causeId}`);
     });
+  }
+
+  /**
+   * A refusal that is part of a flood is the flood incident's observation (null otherwise): one
+   * identity's thousand forgeries make one `bus_abuse` incident grow, not a thousand attachments
+   * to an unauthorised-access incident as well.
+   */
+  #refusalFlood(event: ObservedEvent, policy: IncidentPolicy): Observation[] | null {
+    if (event.type !== 'security.envelope.rejected') return null;
+    const flood = observeRefusal(this.floods, event, policy, this.#deps.signer.service);
+    return flood.length > 0 ? flood : null;
   }
 
   #logged(id: string, result: HandledIncident, o: Observation): void {

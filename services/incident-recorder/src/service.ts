@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { DocumentProblem } from '@secai/contracts';
-import type { Logger, RunningConsumer, Subscription } from '@secai/streams';
+import { watchBus, type BusWatch, type Logger, type Subscription } from '@secai/streams';
 import { warmAttestationLedger } from './attestation.js';
 import { IncidentBook, type RecorderConnection } from './book.js';
 import { serveCommands } from './commandHandlers.js';
-import { runObservationConsumer, warmBurstWindows } from './consumer.js';
+import { runObservationConsumers, warmBurstWindows } from './consumer.js';
 import { ContainmentExecutor } from './containment.js';
 import { exportIncident, type IncidentExport } from './export.js';
 import { buildHttp } from './http.js';
+import { intakeHealth, observationIntake, type ObservationIntake } from './intake.js';
 import type { IncidentEvent } from './machine.js';
 import { loadIncidentPolicy, readIncidentPolicy, type LoadedPolicy } from './policy/load.js';
 import { IncidentRecorder } from './recorder.js';
@@ -24,14 +25,22 @@ export interface StartRecorderOptions {
   onAppended?: (incidentId: string, events: IncidentEvent[]) => void;
   /** How long to wait for a target's confirming event after its answer (default 5 s). */
   confirmWithinMs?: number;
+  /** `/health` is degraded above this many stored observations not yet settled (default 1000). */
+  maxLag?: number;
+  /** How often the lag is asked of the server (default 1000 ms). */
+  lagEveryMs?: number;
 }
+
+export const DEFAULT_MAX_LAG = 1000;
 
 export interface RunningRecorder {
   recorder: IncidentRecorder;
   book: IncidentBook;
   executor: ContainmentExecutor;
   sealer: Sealer;
-  consumer: RunningConsumer;
+  /** The observation lanes (the general durable and the priority ones). */
+  consumer: ObservationIntake;
+  bus: BusWatch;
   commands: Subscription[];
   /** The gateway, not yet listening (`main` listens; tests inject). */
   http: FastifyInstance;
@@ -76,7 +85,11 @@ export async function startRecorder(
   await warmBurstWindows(conn, { recorder, policy: loaded.policy, log });
   await warmAttestationLedger(conn, { recorder, log });
   executor.resumeAll();
-  const consumer = await runObservationConsumer(conn, { recorder, log });
+  const consumer = observationIntake(await runObservationConsumers(conn, { recorder, log }), {
+    ...(options.lagEveryMs !== undefined ? { everyMs: options.lagEveryMs } : {}),
+  });
+  const bus = watchBus(conn.nc);
+  const maxLag = options.maxLag ?? DEFAULT_MAX_LAG;
   const commands = serveCommands(conn.nc, {
     recorder,
     sealer,
@@ -115,6 +128,11 @@ export async function startRecorder(
         ok: s.mismatches === 0 && s.lastError === null,
       };
     },
+    intake: () => {
+      const lag = consumer.lag();
+      const health = bus.health();
+      return { lag, maxLag, bus: health, ...intakeHealth(lag, maxLag, health) };
+    },
     trust,
     log,
   });
@@ -126,6 +144,7 @@ export async function startRecorder(
     executor,
     sealer,
     consumer,
+    bus,
     commands,
     http,
     policy: () => loaded,
@@ -136,6 +155,7 @@ export async function startRecorder(
       stopped = true;
       for (const s of commands) s.unsubscribe();
       await consumer.stop();
+      bus.stop();
       await executor.stop();
       await sealer.stop();
     },

@@ -12,11 +12,14 @@ import {
   defaultIncidentPolicy,
   incidentView,
   replayIncident,
+  intakeHealth,
   type HttpDeps,
   type IncidentEvent,
+  type LagSample,
   type IncidentRecord,
   type LoadedPolicy,
 } from '../src/index.js';
+import type { BusHealth } from '@secai/streams';
 
 // The recorder's gateway in process, with an in-memory book of incidents replayed by the real
 // machine: tokens and scopes, validation, problem documents, the OpenAPI document, and bodies
@@ -43,6 +46,13 @@ const record: IncidentRecord = {
   anomalies: 0,
 };
 let loaded: LoadedPolicy;
+const settled: LagSample = {
+  total: 0,
+  consumers: [{ durable: 'incident-recorder-observations', lag: 0, ackFloor: 3, ackPending: 0 }],
+  at: '2026-01-01T00:00:01.000Z',
+};
+let lag: LagSample | null = settled;
+let bus: BusHealth = { state: 'connected', since: '2026-01-01T00:00:00.000Z', reconnects: 0 };
 let app: ReturnType<typeof buildHttp>;
 let exportFails: ExportError | null = null;
 
@@ -85,6 +95,10 @@ beforeAll(async () => {
         ? Promise.reject(exportFails)
         : Promise.reject(new ExportError('INCIDENT_UNKNOWN', `no incident ${id}`)),
     chain: () => ({ lastSeq: 3, sealedToSeq: 3, head: 'h', mismatches: 0, ok: true }),
+    intake: () => {
+      const health = intakeHealth(lag, 100, bus);
+      return { lag, maxLag: 100, bus, ...health };
+    },
     trust: pki.trust,
   };
   app = buildHttp(deps);
@@ -202,5 +216,52 @@ describe('bodies', () => {
       acknowledged: 0,
     });
     expect(stats.openBySeverity).toEqual({ low: 0, medium: 0, high: 1, critical: 0 });
+  });
+});
+
+describe('GET /health (no token)', () => {
+  const health = async () => {
+    const res = await app.inject({ method: 'GET', url: '/health' });
+    expect(res.statusCode).toBe(200);
+    return res.json<{
+      status: string;
+      lag: { total: number | null; max: number; consumers: unknown[] };
+      bus: { state: string };
+      reasons: string[];
+    }>();
+  };
+
+  it('is ok with the lanes settled and the bus connected, and shows both', async () => {
+    lag = settled;
+    bus = { ...bus, state: 'connected' };
+    expect(await health()).toMatchObject({
+      status: 'ok',
+      lag: { total: 0, max: 100, consumers: settled.consumers },
+      bus: { state: 'connected' },
+      reasons: [],
+    });
+  });
+
+  it('is degraded while the observation lag is above its bound', async () => {
+    lag = { ...settled, total: 101 };
+    bus = { ...bus, state: 'connected' };
+    expect(await health()).toMatchObject({
+      status: 'degraded',
+      lag: { total: 101 },
+      reasons: ['observation lag 101 above 100'],
+    });
+  });
+
+  it('is degraded when the lag is unknown or the bus is not connected', async () => {
+    lag = null;
+    bus = { ...bus, state: 'reconnecting' };
+    expect(await health()).toMatchObject({
+      status: 'degraded',
+      lag: { total: null },
+      bus: { state: 'reconnecting' },
+      reasons: ['bus reconnecting', 'observation lag unknown'],
+    });
+    lag = settled;
+    bus = { ...bus, state: 'connected' };
   });
 });

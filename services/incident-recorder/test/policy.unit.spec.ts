@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_POLICY_FILE,
+  DEFAULT_REFUSAL_FLOOD,
   IncidentPolicyError,
   defaultIncidentPolicy,
   loadIncidentPolicy,
@@ -41,6 +42,7 @@ describe('incident policy (incidents.yaml)', () => {
         .sort();
       expect(latched).toEqual([
         'attestation_failure',
+        'bus_abuse',
         'integrity_violation',
         'manifest_mismatch',
         'unauthorized_access',
@@ -52,6 +54,28 @@ describe('incident policy (incidents.yaml)', () => {
         ['forbidden_airlock_request', 5, 300, 'high'],
         ['model_behavior_anomaly', 3, 900, 'critical'],
       ]);
+    });
+
+    it('opens a bus_abuse incident on 100 refusals from one identity within 10 s', async () => {
+      const { policy } = await defaultIncidentPolicy();
+      expect(policy.refusalFlood).toEqual({
+        class: 'bus_abuse',
+        threshold: 100,
+        windowSeconds: 10,
+      });
+      expect(policy.classes.bus_abuse).toMatchObject({
+        autoContain: true,
+        actions: ['revoke_identity', 'log_alert'],
+      });
+    });
+
+    it('a policy copied before refusal_flood existed gets the shipped rule; null switches it off', async () => {
+      const text = (await shipped()).replace(/\nrefusal_flood:\n(?: {2}.*\n){3}/, '\n');
+      expect(text).not.toContain('refusal_flood');
+      const older = parseIncidentPolicy(text);
+      expect(older.ok && older.policy.refusalFlood).toEqual(DEFAULT_REFUSAL_FLOOD);
+      const off = parseIncidentPolicy(`${text}\nrefusal_flood: null\n`);
+      expect(off.ok && off.policy.refusalFlood).toBeNull();
     });
 
     it('digests the content, not the comments or the layout', async () => {

@@ -98,6 +98,21 @@ export const IncidentPolicySchema = Type.Object(
       ),
       { maxItems: 64 },
     ),
+    /**
+     * Refusal floods: `threshold` envelopes refused by the recorder within `window_seconds`, all
+     * stored on subjects of one identity, open an incident of `class` about `identity/<name>`.
+     * Optional so that a policy copied before it existed still loads (absent: the shipped
+     * default, `DEFAULT_REFUSAL_FLOOD`); null switches it off.
+     */
+    refusal_flood: Type.Optional(
+      Type.Union([
+        Type.Object(
+          { class: IncidentClass, threshold: Threshold, window_seconds: Seconds },
+          closed,
+        ),
+        Type.Null(),
+      ]),
+    ),
     containment: Type.Object(
       {
         timeout_ms: Type.Object(
@@ -156,6 +171,19 @@ export interface EscalationRule {
   to: IncidentSeverityName;
 }
 
+export interface RefusalFloodRule {
+  class: IncidentClassName;
+  threshold: number;
+  windowSeconds: number;
+}
+
+/** What a policy without `refusal_flood` gets (the shipped file says the same). */
+export const DEFAULT_REFUSAL_FLOOD: RefusalFloodRule = {
+  class: 'bus_abuse',
+  threshold: 100,
+  windowSeconds: 10,
+};
+
 export type RemoteAction = RemoteContainmentAction;
 
 /** The policy as the rules read it. */
@@ -165,6 +193,8 @@ export interface IncidentPolicy {
   observations: Readonly<Record<ObservationKind, ObservationRule | null>>;
   denyBursts: readonly DenyBurstRule[];
   escalation: readonly EscalationRule[];
+  /** Null: refusal floods open nothing. */
+  refusalFlood: RefusalFloodRule | null;
   containment: { timeoutMs: Readonly<Record<RemoteAction, number>> };
   ceremony: { requireHardwareAttestation: boolean; attestTimeoutMs: number };
 }
@@ -202,6 +232,16 @@ export function fromDocument(doc: IncidentPolicyDocument): IncidentPolicy {
       windowSeconds: e.window_seconds,
       to: e.to,
     })),
+    refusalFlood:
+      doc.refusal_flood === undefined
+        ? DEFAULT_REFUSAL_FLOOD
+        : doc.refusal_flood === null
+          ? null
+          : {
+              class: doc.refusal_flood.class,
+              threshold: doc.refusal_flood.threshold,
+              windowSeconds: doc.refusal_flood.window_seconds,
+            },
     containment: { timeoutMs: { ...doc.containment.timeout_ms } },
     ceremony: {
       requireHardwareAttestation: doc.ceremony.require_hardware_attestation,
