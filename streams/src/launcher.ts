@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StreamError } from './errors.js';
@@ -45,6 +45,12 @@ export interface NatsServerHandle {
   stop(): Promise<void>;
   /** `kill -9`: what a crash looks like. */
   kill(): Promise<void>;
+  /**
+   * Re-reads the config file (SIGHUP) and resolves once the server's log says it reloaded; a
+   * config the server refuses, or no word within `timeoutMs`, is NATS_SERVER_FAILED. A user left
+   * out of the new config loses its open connections at once ("Authorization Violation").
+   */
+  reload(timeoutMs?: number): Promise<void>;
   /** Resolves with the exit code or signal when the process ends. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -145,6 +151,13 @@ export async function launchNatsServer(options: LaunchOptions): Promise<NatsServ
     if (!ended) child.kill(signal);
     await exited;
   };
+  // One reload at a time: each reads the log from where its own SIGHUP started.
+  let reloading: Promise<void> = Promise.resolve();
+  const reload = (timeoutMs = 10_000) => {
+    const next = reloading.then(() => reloadOnce(child, logPath, () => ended, timeoutMs));
+    reloading = next.catch(() => undefined);
+    return next;
+  };
   return {
     url,
     port,
@@ -152,6 +165,41 @@ export async function launchNatsServer(options: LaunchOptions): Promise<NatsServ
     configPath: options.configPath,
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),
+    reload,
     exited,
   };
+}
+
+const RELOADED = 'Reloaded server configuration';
+const RELOAD_FAILED = /Failed to reload server configuration: ?(.*)/;
+
+/** SIGHUP, then read the log written after it: the server says whether it took the config. */
+async function reloadOnce(
+  child: ChildProcess,
+  logPath: string,
+  ended: () => boolean,
+  timeoutMs: number,
+): Promise<void> {
+  const from = (await stat(logPath).catch(() => ({ size: 0 }))).size;
+  if (ended())
+    throw new StreamError('NATS_SERVER_FAILED', 'nats-server is not running: nothing to reload');
+  child.kill('SIGHUP');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const tail = (await readFile(logPath).catch(() => Buffer.alloc(0))).subarray(from).toString();
+    const failed = RELOAD_FAILED.exec(tail);
+    if (failed)
+      throw new StreamError(
+        'NATS_SERVER_FAILED',
+        `nats-server refused the new config: ${failed[1]}`,
+      );
+    if (tail.includes(RELOADED)) return;
+    if (ended()) throw new StreamError('NATS_SERVER_FAILED', 'nats-server exited during a reload');
+    if (Date.now() > deadline)
+      throw new StreamError(
+        'NATS_SERVER_FAILED',
+        `nats-server did not confirm a reload within ${timeoutMs} ms`,
+      );
+    await sleep(20);
+  }
 }

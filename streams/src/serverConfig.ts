@@ -1,5 +1,5 @@
 import type { NatsUser } from './credentials.js';
-import { permissionsFor } from './permissions.js';
+import { inboxPrefixOf, permissionsFor } from './permissions.js';
 
 export interface ServerConfigOptions {
   host?: string;
@@ -12,7 +12,16 @@ export interface ServerConfigOptions {
   maxFileStore?: number;
   /** Version of the nats-server that will read this config (2.9 refuses unknown fields). */
   serverVersion?: readonly [number, number, number];
+  /**
+   * The one user of the server's system account (`SYS`): it may only ask the server about its
+   * connections (`CONNZ`), which is how the appliance's consumer warden learns which identity
+   * made a JetStream request on servers whose API audit does not name the requester (2.9).
+   */
+  systemUser?: NatsUser;
 }
+
+/** The system account of the generated config; the identities stay in the global account. */
+export const SYSTEM_ACCOUNT = 'SYS';
 
 /** `sync_interval` exists from 2.10 on; 2.9.10 refuses a config that names it. */
 export function supportsSyncInterval(
@@ -51,6 +60,24 @@ export function renderServerConfig(options: ServerConfigOptions): string {
         permissions: permissionsFor(u.name, options.stream),
       })),
     },
+    ...(options.systemUser
+      ? {
+          accounts: {
+            [SYSTEM_ACCOUNT]: {
+              users: [
+                {
+                  nkey: options.systemUser.publicKey,
+                  permissions: {
+                    publish: { allow: ['$SYS.REQ.ACCOUNT.*.CONNZ', '$SYS.REQ.SERVER.PING.CONNZ'] },
+                    subscribe: { allow: [`${inboxPrefixOf(options.systemUser.name)}.>`] },
+                  },
+                },
+              ],
+            },
+          },
+          system_account: SYSTEM_ACCOUNT,
+        }
+      : {}),
   };
   return `${JSON.stringify(config, null, 2)}\n`;
 }

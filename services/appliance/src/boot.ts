@@ -21,16 +21,21 @@ import {
   connectAs,
   ensureNatsUsers,
   ensureTopology,
-  launchNatsServer,
   natsServerVersion,
   stopStaleNatsServer,
   publishTrustBundle,
   renderServerConfig,
   runtimeInfoPath,
+  watchBus,
   type Logger,
-  type NatsServerHandle,
+  type NatsConnection,
   type RuntimeInfo,
 } from '@secai/streams';
+import { activeNatsUsers, SYSTEM_USER } from './busUsers.js';
+import { serveApplianceCommands } from './commandHandlers.js';
+import { startConsumerWarden } from './consumerWarden.js';
+import { NatsBus } from './natsBus.js';
+import { Revoker } from './revocation.js';
 import { checkAttestation, describeAttestation, type AttestationGate } from './attestationGate.js';
 import { ApplianceError } from './errors.js';
 import { acquireBootLock } from './lock.js';
@@ -67,14 +72,28 @@ export interface BootedAppliance {
   natsUrl: string;
   firstBoot: boolean;
   status(): ServiceStatus[];
+  /** The appliance's own nats-server (restarts, last exit); null on an external `natsUrl`. */
+  bus(): ServiceStatus | null;
+  /**
+   * Resolves when the appliance stopped itself because it cannot go on (`BUS_FAILED`: the
+   * bus crashed more often than the restart policy allows); everything is already stopped then.
+   * Never resolves otherwise.
+   */
+  failure: Promise<ApplianceError>;
   /** What the runtime attestor said before the other services started; null without one. */
   attestation: AttestationGate | null;
-  /** Stops services, drains the bus connection, stops nats-server; idempotent. */
+  /**
+   * Stops services, drains the bus connection, stops nats-server; idempotent. With the bus
+   * down nothing can be recorded or drained: services get SIGTERM all at once and a short
+   * grace, and the connection is closed, not drained.
+   */
   shutdown(reason: string): Promise<void>;
 }
 
 export const DEFAULT_NATS_PORT = 4280;
 const APPLIANCE = 'appliance';
+/** Grace per service when the bus is down: a service can neither record nor drain anything. */
+const DEAD_BUS_GRACE_MS = 2_000;
 
 /**
  * `secai boot`: enrol on first boot, start the bus, ensure topology and trust, then start every
@@ -112,37 +131,44 @@ async function bootLocked(
     'dashboard',
     ...SERVICES.filter((s) => s !== APPLIANCE),
   ]);
+  // The system account's user: lets the consumer warden ask the server who made a request.
+  const [systemUser] = await ensureNatsUsers(stateDir, [SYSTEM_USER]);
   log.info(
     { firstBoot: identities.created, issued: identities.issued.map((i) => i.service) },
     'identities ready',
   );
-  // A service whose every certificate is revoked gets no NATS user: the server refuses it too.
-  const revokedKeys = new Set(identities.bundle.revocations.map((r) => r.keyid));
-  const signing = new Set(
-    identities.bundle.certificates.filter((c) => !revokedKeys.has(c.keyid)).map((c) => c.service),
-  );
-  const activeUsers = users.filter((u) => u.name === 'dashboard' || signing.has(u.name));
+  // The bus config follows the state dir's bundle: a service whose every certificate is revoked
+  // gets no NATS user, now and after a revocation while running (the server refuses it too).
+  let bundle = identities.bundle;
 
   // 2. The bus.
   let natsUrl = options.natsUrl;
-  let server: NatsServerHandle | undefined;
+  let bus: NatsBus | null = null;
+  let gaveUp: ((error: ApplianceError) => void) | undefined;
+  const failure = new Promise<ApplianceError>((resolve) => (gaveUp = resolve));
   if (!natsUrl) {
-    const configPath = join(stateDir, 'nats', 'nats-server.json');
-    await writeFileAtomic(
-      configPath,
-      renderServerConfig({
-        port: options.natsPort ?? DEFAULT_NATS_PORT,
-        storeDir: join(stateDir, 'nats', 'jetstream'),
-        users: activeUsers,
-        serverVersion: natsServerVersion(),
-      }),
-      0o600,
-    );
     const runDir = join(stateDir, 'run', 'nats');
     const stale = await stopStaleNatsServer(runDir);
     if (stale !== null) log.warn({ pid: stale }, 'stopped a nats-server left by an earlier boot');
+    const serverVersion = natsServerVersion();
+    bus = new NatsBus({
+      configPath: join(stateDir, 'nats', 'nats-server.json'),
+      runDir,
+      port: options.natsPort ?? DEFAULT_NATS_PORT,
+      render: (port) =>
+        renderServerConfig({
+          port,
+          storeDir: join(stateDir, 'nats', 'jetstream'),
+          users: activeNatsUsers(users, bundle),
+          ...(systemUser ? { systemUser } : {}),
+          serverVersion,
+        }),
+      log,
+      ...(options.restartPolicy ? { restartPolicy: options.restartPolicy } : {}),
+      onGaveUp: (error) => gaveUp?.(error),
+    });
     try {
-      server = await launchNatsServer({ configPath, runDir, detached: true });
+      await bus.start();
     } catch (cause) {
       throw new ApplianceError(
         'NATS_START_FAILED',
@@ -150,15 +176,19 @@ async function bootLocked(
         { cause },
       );
     }
-    natsUrl = server.url;
-    const started = server;
+    natsUrl = bus.url;
+    const started = bus;
     cleanups.push(() => started.stop());
-    log.info({ url: natsUrl, pid: server.pid }, 'nats-server started');
+    log.info({ url: natsUrl, pid: bus.status().pid }, 'nats-server started');
   }
 
   const admin = users.find((u) => u.name === APPLIANCE)!;
   const nc = await connectAs({ url: natsUrl, user: admin });
-  cleanups.push(() => nc.drain().catch(() => undefined));
+  const watch = watchBus(nc);
+  const busUp = () => watch.connected() && (bus === null || bus.running());
+  // Draining a connection to a dead bus waits for a server that is not coming: close it then.
+  cleanups.push(() => (busUp() ? nc.drain() : nc.close()).catch(() => undefined));
+  cleanups.push(() => Promise.resolve(watch.stop()));
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   const topology = await ensureTopology(nc, jsm);
@@ -187,6 +217,44 @@ async function bootLocked(
     );
   }
   for (const issued of identities.issued) await recordIssued(store, issued);
+
+  // 3b. Guards of the bus (issue 10): the consumer warden, and revocation while running.
+  let system: NatsConnection | null = null;
+  if (bus !== null && systemUser) {
+    const sys = await connectAs({ url: natsUrl, user: systemUser, name: 'secai-appliance-system' });
+    system = sys;
+    cleanups.push(() => sys.close().catch(() => undefined));
+  }
+  const warden = startConsumerWarden({
+    nc,
+    jsm,
+    store,
+    identities: new Map(users.map((u) => [u.publicKey, u.name])),
+    system,
+    log,
+  });
+  cleanups.push(() => Promise.resolve(warden.stop()));
+  const liveTrust = await TrustCache.open(nc, identities.root.keyid);
+  cleanups.push(() => Promise.resolve(liveTrust.close()));
+  const revoker = new Revoker({
+    stateDir,
+    nc,
+    jsm,
+    store,
+    bus,
+    natsUrl,
+    users,
+    setBundle: (next) => (bundle = next),
+    log,
+  });
+  const commandSubs = serveApplianceCommands(nc, {
+    revoker,
+    signer: createSigner(applianceIdentity),
+    trust: liveTrust,
+    events: store,
+    log,
+  });
+  cleanups.push(() => Promise.resolve(commandSubs.forEach((s) => s.unsubscribe())));
 
   // 4. Runtime info, so every other process finds this bus.
   const httpPorts: Record<string, number> = {};
@@ -322,14 +390,11 @@ async function bootLocked(
     log.warn('no runtime attestor configured: running unattested (development mode)');
 
   let shutdownPromise: Promise<void> | undefined;
-  return {
-    natsUrl,
-    firstBoot: identities.created,
-    status: () => supervisor.status(),
-    attestation,
-    shutdown(reason) {
-      shutdownPromise ??= (async () => {
-        log.info({ reason }, 'shutting down');
+  const shutdown = (reason: string): Promise<void> => {
+    shutdownPromise ??= (async () => {
+      const up = busUp();
+      log.info({ reason, bus: up ? 'up' : 'down' }, 'shutting down');
+      if (up) {
         await supervisor.stopAll();
         await store
           .appendServiceEvent({
@@ -338,11 +403,30 @@ async function bootLocked(
             data: { service: APPLIANCE, pid: process.pid, reason: reason.slice(0, 256) },
           })
           .catch(() => undefined);
-        await unwind();
-        log.info('stopped');
-      })();
-      return shutdownPromise;
-    },
+      } else {
+        // Nothing can be recorded on a dead bus, and a service that tries waits for its
+        // timeouts: stop them all at once, with a short grace.
+        await supervisor.stopAll(DEAD_BUS_GRACE_MS, { parallel: true });
+      }
+      await unwind();
+      log.info('stopped');
+    })();
+    return shutdownPromise;
+  };
+  // The bus gave up: everything stops (nothing works without it) and the caller hears why.
+  const failed = failure.then(async (error) => {
+    log.error({ code: error.code }, `${error.message}: stopping the appliance`);
+    await shutdown(error.message);
+    return error;
+  });
+  return {
+    natsUrl,
+    firstBoot: identities.created,
+    status: () => supervisor.status(),
+    bus: () => bus?.status() ?? null,
+    failure: failed,
+    attestation,
+    shutdown,
   };
 }
 

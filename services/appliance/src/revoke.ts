@@ -19,6 +19,14 @@ export interface RevokeRequest {
    * stored bundle, so a crash mid-way must not leave the key trusted again.
    */
   persist: (bundle: TrustBundle) => Promise<void>;
+  /**
+   * Takes the identity's NATS access away (the appliance's bus: config without its user,
+   * reloaded, confirmed), after the trust bundle and before the event, so `identity.revoked`
+   * is appended once the revoked user can no longer publish. When it fails the event is still
+   * appended (the certificate is revoked: that is a fact every verifier acts on) and the
+   * revocation ends in `BUS_ACCESS_NOT_REVOKED`.
+   */
+  closeBusAccess?: (bundle: TrustBundle) => Promise<void>;
 }
 
 export interface RevokeResult {
@@ -68,6 +76,12 @@ export async function revokeIdentity(
   await request.persist(next);
   const kv = await new Kvm(nc).open(KV_BUCKETS.trust);
   await publishTrustBundle(kv, next);
+  const busFailure = request.closeBusAccess
+    ? await request.closeBusAccess(next).then(
+        () => null,
+        (err: unknown) => err,
+      )
+    : null;
   const { lastSequence } = await store.append(
     [
       {
@@ -83,5 +97,11 @@ export async function revokeIdentity(
     ],
     { expectedSequence: 'any' },
   );
+  if (busFailure !== null)
+    throw new ApplianceError(
+      'BUS_ACCESS_NOT_REVOKED',
+      `${request.service}'s certificate is revoked (identity.revoked at seq ${lastSequence}) but its NATS access is not: ${(busFailure as Error).message}`,
+      { cause: busFailure },
+    );
   return { keyid: current.keyid, effectiveFromSeq, eventSeq: lastSequence, bundle: next };
 }

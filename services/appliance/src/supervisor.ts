@@ -89,23 +89,33 @@ export class Supervisor {
     return [...this.#slots.values()].map((s) => ({ ...s.status }));
   }
 
-  /** SIGTERM every service in reverse start order; SIGKILL what has not exited in `graceMs`. */
-  async stopAll(graceMs = 10_000): Promise<void> {
+  /**
+   * SIGTERM every service in reverse start order; SIGKILL what has not exited in `graceMs`.
+   * `parallel`: all at once (the bus is down, so the order buys nothing and each would wait).
+   */
+  async stopAll(graceMs = 10_000, options: { parallel?: boolean } = {}): Promise<void> {
     this.#stopping = true;
-    for (const slot of [...this.#slots.values()].reverse()) {
-      if (slot.timer) clearTimeout(slot.timer);
-      const child = slot.child;
-      if (!child || !slot.exited) {
-        slot.status.state = slot.status.state === 'failed' ? 'failed' : 'stopped';
-        continue;
-      }
-      slot.status.state = 'stopping';
-      child.kill('SIGTERM');
-      const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      await slot.exited;
-      clearTimeout(killer);
-      slot.status.state = 'stopped';
+    const slots = [...this.#slots.values()].reverse();
+    if (options.parallel) {
+      await Promise.all(slots.map((slot) => this.#stop(slot, graceMs)));
+      return;
     }
+    for (const slot of slots) await this.#stop(slot, graceMs);
+  }
+
+  async #stop(slot: Slot, graceMs: number): Promise<void> {
+    if (slot.timer) clearTimeout(slot.timer);
+    const child = slot.child;
+    if (!child || !slot.exited) {
+      slot.status.state = slot.status.state === 'failed' ? 'failed' : 'stopped';
+      return;
+    }
+    slot.status.state = 'stopping';
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await slot.exited;
+    clearTimeout(killer);
+    slot.status.state = 'stopped';
   }
 
   #spawn(slot: Slot): void {
