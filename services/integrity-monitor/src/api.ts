@@ -1,6 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Count, IntegrityState, PathClass, Severity, ViolationKind } from '@secai/contracts';
-import { ERROR_RESPONSES, Nullable } from '@secai/streams/http';
+import {
+  BusHealthSchema,
+  ERROR_RESPONSES,
+  HealthStatusSchema,
+  Nullable,
+} from '@secai/streams/http';
 
 // The integrity monitor's HTTP contract (127.0.0.1:8510) as data: request and response schemas
 // of every route, used by fastify to validate and serialise and by clients for their types.
@@ -56,8 +61,17 @@ export const OpenViolationSchema = Type.Object(
 );
 export type OpenViolationView = Static<typeof OpenViolationSchema>;
 
+/**
+ * 200 `ok` while the bus is connected, 503 `degraded` while it is not (`state` is the integrity
+ * state of the watched paths, a different thing).
+ */
 export const HealthResponse = Type.Object(
-  { status: Type.Literal('ok'), state: IntegrityState, violationCount: Count },
+  {
+    status: HealthStatusSchema,
+    state: IntegrityState,
+    violationCount: Count,
+    bus: BusHealthSchema,
+  },
   closed,
 );
 export type HealthResponse = Static<typeof HealthResponse>;
@@ -112,9 +126,9 @@ export type ScanResponse = Static<typeof ScanResponse>;
 /** The fastify `schema` of each route, by route. */
 export const ROUTES = {
   health: {
-    summary: 'liveness and the overall state (no token)',
+    summary: 'liveness, the overall state and the bus (no token); 503 while the bus is down',
     security: [],
-    response: { 200: HealthResponse, ...ERROR_RESPONSES },
+    response: { 200: HealthResponse, 503: HealthResponse, ...ERROR_RESPONSES },
   },
   status: {
     summary: 'state, baselines and the last checks of every path class',

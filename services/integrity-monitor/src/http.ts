@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ServiceName, TrustStore } from '@secai/contracts';
-import { createGateway, type Logger } from '@secai/streams';
+import { createGateway, type BusWatch, type Logger } from '@secai/streams';
+import { busHealthOf } from '@secai/streams/http';
 import { ROUTES, type ScanResponse, type StatusResponse, type ViolationsQuery } from './api.js';
 import type { IntegrityMonitor } from './monitor.js';
 
@@ -13,6 +14,11 @@ export const SCOPES = {
 export interface HttpDeps {
   monitor: Pick<IntegrityMonitor, 'status' | 'violations' | 'scan'>;
   trust: TrustStore;
+  /**
+   * The service's bus connection (`watchBus(nc)`): /health reports it, and while it is down the
+   * routes that record answer 503 `BUS_UNAVAILABLE` at once.
+   */
+  bus: Pick<BusWatch, 'connected' | 'health'>;
   log?: Logger;
   now?: () => Date;
 }
@@ -26,6 +32,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     service: 'integrity-monitor',
     trust: deps.trust,
     scopes: SCOPES,
+    bus: deps.bus,
     ...(deps.log ? { log: deps.log } : {}),
     ...(deps.now ? { now: deps.now } : {}),
     routes: (api) => routes(api, deps),
@@ -37,17 +44,22 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
 
   app.get('/health', { config: { public: true }, schema: ROUTES.health }, (_req, reply) => {
     const s = monitor.status();
-    return reply.send({ status: 'ok', state: s.state, violationCount: s.violationCount });
+    const { status, httpStatus, bus } = busHealthOf(deps.bus);
+    return reply
+      .code(httpStatus)
+      .send({ status, state: s.state, violationCount: s.violationCount, bus });
   });
 
-  app.get('/api/v1/status', { config: { scope: 'read' }, schema: ROUTES.status }, (_req, reply) => {
+  // Status and violations are the monitor's memory: read while the bus is down.
+  const reads = { scope: 'read', busOptional: true };
+  app.get('/api/v1/status', { config: reads, schema: ROUTES.status }, (_req, reply) => {
     const body: StatusResponse = monitor.status();
     return reply.send(body);
   });
 
   app.get<{ Querystring: ViolationsQuery }>(
     '/api/v1/violations',
-    { config: { scope: 'read' }, schema: ROUTES.violations },
+    { config: reads, schema: ROUTES.violations },
     (request, reply) => {
       const violations = monitor.violations(request.query.pathClass);
       return reply.send({ violations, count: violations.length });

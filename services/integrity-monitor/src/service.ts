@@ -3,6 +3,7 @@ import { registryManifestProjection, type RegistryManifestDocument } from '@seca
 import {
   hostProjection,
   streamBounds,
+  watchBus,
   type EventStore,
   type HostedProjection,
   type JetStreamClient,
@@ -100,7 +101,9 @@ export async function startIntegrityMonitor(
       events: conn.store,
       log,
     });
-    const http = buildHttp({ monitor, trust: conn.store.trust, log });
+    // What /health reports of the bus, and what turns a scan away at once while it is down.
+    const bus = watchBus(conn.nc);
+    const http = buildHttp({ monitor, trust: conn.store.trust, bus, log });
     let stopped = false;
     const served = commands;
     return {
@@ -112,6 +115,7 @@ export async function startIntegrityMonitor(
       async stop() {
         if (stopped) return;
         stopped = true;
+        bus.stop();
         served.stop();
         await monitor.stop();
         await manifest.stop();

@@ -4,6 +4,7 @@ import { createTestPki } from '@secai/contracts/testing';
 import {
   assertProblem,
   bearer,
+  busIn,
   openApiGapsOf,
   refusedCredentials,
 } from '@secai/streams/http/testing';
@@ -64,7 +65,9 @@ const monitorStatus: MonitorStatus = {
   scanIntervalSeconds: 300,
   configDigest: `sha256:${'d'.repeat(64)}`,
 };
+const bus = busIn('connected');
 const app = buildHttp({
+  bus,
   monitor: {
     status: () => monitorStatus,
     violations: (pathClass) =>
@@ -98,7 +101,12 @@ describe('credentials', () => {
   });
   it('serves /health without a token', async () => {
     const res = await app.inject({ method: 'GET', url: '/health' });
-    expect(res.json()).toEqual({ status: 'ok', state: 'degraded', violationCount: 1 });
+    expect(res.json()).toEqual({
+      status: 'ok',
+      state: 'degraded',
+      violationCount: 1,
+      bus: { state: 'connected', since: '2030-01-01T00:00:00.000Z', reconnects: 0 },
+    });
   });
 });
 
@@ -144,5 +152,23 @@ describe('bodies', () => {
     const res = await app.inject({ method: 'POST', url: '/api/v1/scan', headers: as('appliance') });
     const { violations: violationCount, ...rest } = summary;
     expect(res.json()).toEqual({ ...rest, violationCount, violations: [violation] });
+  });
+});
+
+describe('the bus (issue 10 §4)', () => {
+  it('while it is down: /health 503 degraded, scan 503 BUS_UNAVAILABLE at once, reads served', async () => {
+    bus.set('closed');
+    try {
+      const health = await app.inject({ method: 'GET', url: '/health' });
+      expect(health.statusCode).toBe(503);
+      expect(health.json()).toMatchObject({ status: 'degraded', bus: { state: 'closed' } });
+      const scan = await app.inject({ method: 'POST', url: '/api/v1/scan', headers: as('cli') });
+      assertProblem(scan, 503, 'BUS_UNAVAILABLE');
+      expect(scan.headers['retry-after']).toBeDefined();
+      expect((await get('/api/v1/status')).statusCode).toBe(200);
+      expect((await get('/api/v1/violations')).statusCode).toBe(200);
+    } finally {
+      bus.set('connected');
+    }
   });
 });

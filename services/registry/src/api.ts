@@ -1,6 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Count, Digest, ModelFormat, catalogue } from '@secai/contracts';
-import { ERROR_RESPONSES, Nullable, problemResponse, problemWith } from '@secai/streams/http';
+import {
+  BusHealthSchema,
+  ERROR_RESPONSES,
+  HealthStatusSchema,
+  Nullable,
+  problemResponse,
+  problemWith,
+} from '@secai/streams/http';
 
 // The registry's HTTP contract (127.0.0.1:8470) as data: request and response schemas of every
 // route, used by fastify to validate and serialise and by clients for their types.
@@ -45,8 +52,9 @@ export const ModelViewSchema = Type.Object(
 );
 export type ModelView = Static<typeof ModelViewSchema>;
 
+/** 200 `ok` while the bus is connected; 503 `degraded` while it is not. */
 export const HealthResponse = Type.Object(
-  { status: Type.Literal('ok'), models: Count, manifestSeq: Count },
+  { status: HealthStatusSchema, models: Count, manifestSeq: Count, bus: BusHealthSchema },
   { additionalProperties: false },
 );
 export type HealthResponse = Static<typeof HealthResponse>;
@@ -140,9 +148,9 @@ export type IntegrityManifestResponse = Static<typeof IntegrityManifestResponse>
 /** The fastify `schema` of each route, by route. */
 export const ROUTES = {
   health: {
-    summary: 'liveness and the manifest size (no token)',
+    summary: 'liveness, the manifest size and the bus (no token); 503 while the bus is down',
     security: [],
-    response: { 200: HealthResponse, ...ERROR_RESPONSES },
+    response: { 200: HealthResponse, 503: HealthResponse, ...ERROR_RESPONSES },
   },
   models: {
     summary: 'the manifest, sorted by name',

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServiceName, TrustStore } from '@secai/contracts';
 import type { ManifestEntry, RegistryManifestDocument } from '@secai/projections';
-import { createGateway, sendProblem, type Logger } from '@secai/streams';
+import { createGateway, sendProblem, type BusWatch, type Logger } from '@secai/streams';
+import { busHealthOf } from '@secai/streams/http';
 import {
   MODEL_STATUSES,
   ROUTES,
@@ -31,6 +32,11 @@ export interface HttpDeps {
   manifest: () => { document: RegistryManifestDocument; lastSeq: number };
   layout: StoreLayout;
   trust: TrustStore;
+  /**
+   * The service's bus connection (`watchBus(nc)`): /health reports it, and while it is down the
+   * routes that record answer 503 `BUS_UNAVAILABLE` at once.
+   */
+  bus: Pick<BusWatch, 'connected' | 'health'>;
   log?: Logger;
   now?: () => Date;
 }
@@ -94,6 +100,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     service: 'registry',
     trust: deps.trust,
     scopes: SCOPES,
+    bus: deps.bus,
     ...(deps.log ? { log: deps.log } : {}),
     ...(deps.now ? { now: deps.now } : {}),
     routes: (api) => routes(api, deps),
@@ -101,6 +108,8 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
 }
 
 function routes(app: FastifyInstance, deps: HttpDeps): void {
+  // The manifest is the projection in memory: read while the bus is down (as of its last event).
+  const reads = { scope: 'read', busOptional: true };
   /** The model named by `:digest`, or the problem already sent. */
   const lookup = (
     raw: string,
@@ -125,16 +134,18 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
 
   app.get('/health', { config: { public: true }, schema: ROUTES.health }, (_req, reply) => {
     const { document, lastSeq } = deps.manifest();
-    return reply.send({
-      status: 'ok',
+    const { status, httpStatus, bus } = busHealthOf(deps.bus);
+    return reply.code(httpStatus).send({
+      status,
       models: Object.keys(document.models).length,
       manifestSeq: lastSeq,
+      bus,
     });
   });
 
   app.get<{ Querystring: ModelsQuery }>(
     '/api/v1/models',
-    { config: { scope: 'read' }, schema: ROUTES.models },
+    { config: reads, schema: ROUTES.models },
     (request, reply) => {
       const { document, lastSeq } = deps.manifest();
       const status = request.query.status;
@@ -147,7 +158,7 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
 
   app.get<{ Params: DigestParams }>(
     '/api/v1/models/:digest',
-    { config: { scope: 'read' }, schema: ROUTES.model },
+    { config: reads, schema: ROUTES.model },
     (request, reply) => {
       const found = lookup(request.params.digest, reply);
       if (!found) return reply;
@@ -158,7 +169,7 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
 
   app.get<{ Params: DigestParams }>(
     '/api/v1/models/:digest/integrity',
-    { config: { scope: 'read' }, schema: ROUTES.modelIntegrity },
+    { config: reads, schema: ROUTES.modelIntegrity },
     (request, reply) => {
       const found = lookup(request.params.digest, reply);
       if (!found) return reply;
@@ -208,7 +219,7 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
 
   app.get(
     '/api/v1/integrity/manifest',
-    { config: { scope: 'read' }, schema: ROUTES.integrityManifest },
+    { config: reads, schema: ROUTES.integrityManifest },
     (_req, reply) => {
       const { document, lastSeq } = deps.manifest();
       return reply.send({

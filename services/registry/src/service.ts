@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { registryManifestProjection, type RegistryManifestDocument } from '@secai/projections';
 import {
   hostProjection,
+  watchBus,
   type EventStore,
   type HostedProjection,
   type JetStreamClient,
@@ -84,6 +85,8 @@ export async function startRegistry(
     store: conn.store,
     log,
   });
+  // What /health reports of the bus, and what turns verify away at once while it is down.
+  const bus = watchBus(conn.nc);
   const http = buildHttp({
     registry,
     manifest: () => ({
@@ -92,6 +95,7 @@ export async function startRegistry(
     }),
     layout: models.layout,
     trust: conn.store.trust,
+    bus,
     log,
   });
 
@@ -134,6 +138,7 @@ export async function startRegistry(
       if (stopped) return;
       stopped = true;
       if (timer) clearInterval(timer);
+      bus.stop();
       await pass?.catch(() => undefined);
       await commands.stop();
       await consumer.stop();

@@ -4,6 +4,7 @@ import type { ManifestEntry } from '@secai/projections';
 import {
   assertProblem,
   bearer,
+  busIn,
   openApiGapsOf,
   refusedCredentials,
 } from '@secai/streams/http/testing';
@@ -32,11 +33,13 @@ const layout = {
   containmentRoot: '/var/lib/secai/contained',
 } as StoreLayout;
 let nextOutcome: VerificationOutcome;
+const bus = busIn('connected');
 const deps: HttpDeps = {
   registry: { verify: () => Promise.resolve(nextOutcome) },
   manifest: () => ({ document: { models: { [HEX]: entry } }, lastSeq: 7 }),
   layout,
   trust: pki.trust,
+  bus,
 };
 const app = buildHttp(deps);
 afterAll(() => app.close());
@@ -66,7 +69,12 @@ describe('credentials', () => {
   });
   it('serves /health without a token', async () => {
     const res = await app.inject({ method: 'GET', url: '/health' });
-    expect(res.json()).toEqual({ status: 'ok', models: 1, manifestSeq: 7 });
+    expect(res.json()).toEqual({
+      status: 'ok',
+      models: 1,
+      manifestSeq: 7,
+      bus: { state: 'connected', since: '2030-01-01T00:00:00.000Z', reconnects: 0 },
+    });
   });
 });
 
@@ -147,5 +155,32 @@ describe('bodies', () => {
     expect(problem).toMatchObject({
       verification: { status: 'failed', problem: 'mismatch', safeToUse: false, eventId: 'evt-1' },
     });
+  });
+});
+
+describe('the bus (issue 10 §4)', () => {
+  it('while it is down: /health 503 degraded, verify 503 BUS_UNAVAILABLE at once, reads served', async () => {
+    bus.set('reconnecting');
+    try {
+      const health = await app.inject({ method: 'GET', url: '/health' });
+      expect(health.statusCode).toBe(503);
+      expect(health.json()).toMatchObject({ status: 'degraded', bus: { state: 'reconnecting' } });
+      const verify = await app.inject({
+        method: 'POST',
+        url: `/api/v1/models/${HEX}/verify`,
+        headers: as('cli'),
+      });
+      assertProblem(verify, 503, 'BUS_UNAVAILABLE');
+      expect(verify.headers['retry-after']).toBeDefined();
+      for (const url of [
+        '/api/v1/models',
+        `/api/v1/models/${HEX}`,
+        `/api/v1/models/${HEX}/integrity`,
+        '/api/v1/integrity/manifest',
+      ])
+        expect((await get(url)).statusCode).toBe(200);
+    } finally {
+      bus.set('connected');
+    }
   });
 });

@@ -1,6 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { AttestationMode, Count, Nonce, catalogue } from '@secai/contracts';
-import { ERROR_RESPONSES, Nullable, problemResponse, ProblemSchema } from '@secai/streams/http';
+import {
+  BusHealthSchema,
+  ERROR_RESPONSES,
+  HealthStatusSchema,
+  Nullable,
+  problemResponse,
+  ProblemSchema,
+} from '@secai/streams/http';
 import { REQUIREMENTS } from './policy.js';
 
 // The runtime attestor's HTTP contract (127.0.0.1:8505) as data: request and response schemas of
@@ -15,12 +22,14 @@ export const OUTCOMES = ['verified', 'degraded', 'failed'] as const;
 export const OutcomeSchema = Type.Union(OUTCOMES.map((o) => Type.Literal(o)));
 const OutcomeOrPending = Type.Union([...OUTCOMES, 'pending' as const].map((o) => Type.Literal(o)));
 
+/** 200 `ok` while the bus is connected; 503 `degraded` while it is not. */
 export const HealthResponse = Type.Object(
   {
-    status: Type.Literal('ok'),
+    status: HealthStatusSchema,
     mode: AttestationMode,
     outcome: OutcomeOrPending,
     lastEventId: Nullable(Text),
+    bus: BusHealthSchema,
   },
   closed,
 );
@@ -102,9 +111,9 @@ const busy = problemResponse(
 /** The fastify `schema` of each route, by route. */
 export const ROUTES = {
   health: {
-    summary: 'liveness and the latest outcome (no token)',
+    summary: 'liveness, the latest outcome and the bus (no token); 503 while the bus is down',
     security: [],
-    response: { 200: HealthResponse, ...ERROR_RESPONSES },
+    response: { 200: HealthResponse, 503: HealthResponse, ...ERROR_RESPONSES },
   },
   verify: {
     summary: 'the boot gate: does the latest attestation satisfy the policy',

@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import type {
-  EventStore,
-  JetStreamClient,
-  JetStreamManager,
-  Logger,
-  NatsConnection,
+import {
+  watchBus,
+  type EventStore,
+  type JetStreamClient,
+  type JetStreamManager,
+  type Logger,
+  type NatsConnection,
 } from '@secai/streams';
 import { Attestor, type RunResult } from './attestor.js';
 import { serveCommands, type ServedCommands } from './commandHandlers.js';
@@ -136,9 +137,12 @@ export async function startAttestor(
     events: conn.store,
     log,
   });
+  // What /health reports of the bus, and what turns an attestation away at once while it is down.
+  const bus = watchBus(conn.nc);
   const http = buildHttp({
     attestor,
     trust: conn.store.trust,
+    bus,
     // Two missed refreshes and a minute of slack: a stuck timer closes the gate.
     maxAgeMs: intervalMs > 0 ? 2 * intervalMs + 60_000 : null,
     log,
@@ -171,6 +175,7 @@ export async function startAttestor(
       if (stopped) return;
       stopped = true;
       if (timer) clearInterval(timer);
+      bus.stop();
       commands.stop();
       await attestor.stop();
     },

@@ -201,6 +201,7 @@ describe('with swtpm (evaluation mode)', () => {
       mode: 'evaluation',
       outcome: 'verified',
       lastEventId: latest.eventId,
+      bus: { state: 'connected', since: expect.any(String) as string, reconnects: 0 },
     });
     expect((await get('/api/v1/verify')).statusCode).toBe(401);
     expect((await get('/api/v1/verify', 'agent')).statusCode).toBe(403);

@@ -4,6 +4,7 @@ import { createTestPki } from '@secai/contracts/testing';
 import {
   assertProblem,
   bearer,
+  busIn,
   openApiGapsOf,
   refusedCredentials,
 } from '@secai/streams/http/testing';
@@ -87,7 +88,8 @@ const attestor: HttpDeps['attestor'] = {
     return Promise.resolve({ outcome: 'degraded', eventId: 'evt-7', seq: 7, data, stored });
   },
 };
-const app = buildHttp({ attestor, trust: pki.trust, maxAgeMs: null });
+const bus = busIn('connected');
+const app = buildHttp({ attestor, trust: pki.trust, bus, maxAgeMs: null });
 afterAll(() => app.close());
 
 const as = (service: string) => ({ authorization: bearer(pki, service, 'runtime-attestor') });
@@ -127,6 +129,7 @@ describe('credentials', () => {
       mode: 'evaluation',
       outcome: 'degraded',
       lastEventId: 'evt-7',
+      bus: { state: 'connected', since: '2030-01-01T00:00:00.000Z', reconnects: 0 },
     });
   });
 });
@@ -215,5 +218,24 @@ describe('bodies', () => {
       reasons: data.reasons,
       event: stored.event,
     });
+  });
+});
+
+describe('the bus (issue 10 §4)', () => {
+  it('while it is down: /health 503 degraded, attest 503 BUS_UNAVAILABLE at once, the gate still read', async () => {
+    bus.set('reconnecting');
+    try {
+      const health = await app.inject({ method: 'GET', url: '/health' });
+      expect(health.statusCode).toBe(503);
+      expect(health.json()).toMatchObject({ status: 'degraded', bus: { state: 'reconnecting' } });
+      const refused = await attest();
+      assertProblem(refused, 503, 'BUS_UNAVAILABLE');
+      expect(refused.headers['retry-after']).toBeDefined();
+      // The boot gate, the latest state and the enrolment are read from memory and disk.
+      for (const url of ['/api/v1/verify', '/api/v1/state', '/api/v1/enrolment'])
+        expect((await get(url)).statusCode).toBe(200);
+    } finally {
+      bus.set('connected');
+    }
   });
 });
