@@ -177,6 +177,15 @@ describe("fastify's own refusals", () => {
     });
     assertProblem(res, 414, 'URI_TOO_LONG');
   });
+  it('answers a path parameter that is not valid percent-encoding with 400, token first', async () => {
+    const url = '/api/v1/things/%E0%A4%A';
+    assertProblem(await app.inject({ method: 'GET', url }), 401, 'TOKEN_MISSING');
+    assertProblem(
+      await app.inject({ method: 'GET', url, headers: cli() }),
+      400,
+      'REQUEST_MALFORMED',
+    );
+  });
   it('answers a handler failure with 500 INTERNAL and a correlation id only', async () => {
     const problem = assertProblem(
       await app.inject({ method: 'GET', url: '/api/v1/boom', headers: cli() }),
