@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendCommand, type NatsConnection } from '@secai/streams';
 import { waitFor } from '@secai/streams/testing';
@@ -79,5 +82,33 @@ describe('revocation while the appliance runs', () => {
       ok: false,
       code: 'REVOCATION_REFUSED',
     });
+  });
+
+  it('`secai identity revoke` goes through the running appliance, so the bus refuses the user too', async () => {
+    const victim = await t.connect('airlock');
+    const victimClosed = closedWith(victim);
+    // The built CLI, as an operator runs it (its own process, the state dir's cli identity).
+    const secai = fileURLToPath(new URL('../../cli/bin/secai.js', import.meta.url));
+    const run = (...args: string[]) =>
+      promisify(execFile)(process.execPath, [secai, ...args, '--state-dir', t.stateDir], {
+        env: { PATH: process.env.PATH ?? '' },
+      }).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      );
+    const first = await run(
+      'identity',
+      'revoke',
+      'airlock',
+      '--reason',
+      'operator drill',
+      '--json',
+    );
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ service: 'airlock', busAccessRevoked: true });
+    expect(await victimClosed).toMatch(/Authorization Violation/i);
+    const again = await run('identity', 'revoke', 'airlock', '--reason', 'twice');
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('REVOCATION_REFUSED');
   });
 });

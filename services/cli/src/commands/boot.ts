@@ -1,4 +1,4 @@
-import { boot, describeAttestation } from '@secai/appliance';
+import { boot, describeAttestation, type ApplianceError } from '@secai/appliance';
 import { createLogger } from '@secai/streams';
 import { table } from '../format.js';
 
@@ -26,6 +26,7 @@ export async function bootCommand(
     ...(options.requireAttestation ? { requireAttestation: true } : {}),
   });
   const status = appliance.status();
+  const bus = appliance.bus();
   if (options.json) {
     out(
       JSON.stringify({
@@ -35,6 +36,7 @@ export async function bootCommand(
         firstBoot: appliance.firstBoot,
         attestation: appliance.attestation,
         services: status,
+        bus,
       }),
     );
   } else {
@@ -45,7 +47,7 @@ export async function bootCommand(
     out(
       table(
         ['SERVICE', 'STATE', 'PID', 'PORT', 'RESTARTS'],
-        status.map((s) => [
+        [...(bus ? [bus] : []), ...status].map((s) => [
           s.name,
           s.state,
           String(s.pid ?? '-'),
@@ -56,15 +58,27 @@ export async function bootCommand(
     );
     out('Press Ctrl-C to stop.');
   }
-  await new Promise<void>((resolve) => {
+  // Runs until a signal, or until the appliance stops itself (the bus gave up: BUS_FAILED),
+  // which is a failure of `secai boot` (non-zero exit, the reason on stderr).
+  const failed = await new Promise<ApplianceError | null>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      void appliance.shutdown(`signal ${signal}`).then(resolve);
+      void appliance.shutdown(`signal ${signal}`).then(() => resolve(null));
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    void appliance.failure.then((error) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(error);
+    });
   });
+  if (failed) {
+    if (options.json)
+      out(JSON.stringify({ state: 'failed', code: failed.code, message: failed.message }));
+    throw failed;
+  }
   if (options.json) out(JSON.stringify({ state: 'stopped' }));
   else out('SecAI appliance stopped.');
 }
