@@ -35,6 +35,8 @@ export class NatsBus {
   #stopping = false;
   #restartTimes: number[] = [];
   #timer: NodeJS.Timeout | null = null;
+  /** A restart in progress: `stop()` waits for it, so no server outlives the appliance. */
+  #launching: Promise<void> | null = null;
   readonly #status: ServiceStatus;
 
   constructor(options: NatsBusOptions) {
@@ -89,6 +91,7 @@ export class NatsBus {
     this.#stopping = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#status.state = this.#status.state === 'failed' ? 'failed' : 'stopping';
+    await this.#launching?.catch(() => undefined);
     await this.#server?.stop();
     if (this.#status.state !== 'failed') this.#status.state = 'stopped';
   }
@@ -146,18 +149,21 @@ export class NatsBus {
       this.#timer = null;
       if (this.#stopping) return;
       this.#status.state = 'starting';
-      this.#launch().then(
-        () =>
-          this.#options.log.warn(
-            { pid: this.#status.pid, url: this.#url, restarts: this.#status.restarts },
-            'nats-server restarted',
-          ),
-        (err: unknown) => {
-          // A restart that does not come up (port taken, store unreadable) counts as a crash.
-          this.#options.log.error({ err }, 'nats-server did not restart');
-          if (!this.#stopping) this.#retry(this.#status.lastExit);
-        },
-      );
+      this.#launching = this.#launch();
+      void this.#launching
+        .finally(() => (this.#launching = null))
+        .then(
+          () =>
+            this.#options.log.warn(
+              { pid: this.#status.pid, url: this.#url, restarts: this.#status.restarts },
+              'nats-server restarted',
+            ),
+          (err: unknown) => {
+            // A restart that does not come up (port taken, store unreadable) counts as a crash.
+            this.#options.log.error({ err }, 'nats-server did not restart');
+            if (!this.#stopping) this.#retry(this.#status.lastExit);
+          },
+        );
     }, decision.delayMs);
   }
 }
