@@ -84,6 +84,9 @@ async function handle(
   audit: ApiAudit,
   consumer: NonNullable<ReturnType<typeof createdConsumer>>,
 ): Promise<void> {
+  // A pull consumer that is not durable (ordered consumers: every history read) is anyone's to
+  // hold: no need to ask the server who made it.
+  if (consumer.deliverSubject === undefined && !consumer.durable) return;
   const creator = await requester(deps, audit);
   // The appliance administers the bus; the dashboard cannot create consumers at all.
   if (creator === 'appliance') return;
