@@ -254,11 +254,14 @@ async function addDurable(
   const name = config.durable_name!;
   const existing = await jsm.consumers.info(stream, name).catch(() => null);
   if (existing) {
-    const { deliver_policy, opt_start_seq } = existing.config;
+    const { deliver_policy, opt_start_seq, ...rest } = config;
+    void deliver_policy;
+    void opt_start_seq;
+    const kept = existing.config;
     await jsm.consumers.add(stream, {
-      ...config,
-      deliver_policy,
-      ...(opt_start_seq !== undefined ? { opt_start_seq } : {}),
+      ...rest,
+      deliver_policy: kept.deliver_policy,
+      ...(kept.opt_start_seq ? { opt_start_seq: kept.opt_start_seq } : {}),
     });
     return;
   }
