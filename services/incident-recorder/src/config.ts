@@ -10,6 +10,8 @@ export interface RecorderConfig {
   host: string;
   port: number;
   seal: SealPolicy;
+  /** `/health` is degraded above this many stored observations not yet settled. */
+  maxLag: number;
 }
 
 /** Reads the environment once into a frozen config; a bad value throws `ConfigError`. */
@@ -29,6 +31,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<RecorderConfig> {
       max: 2 ** 31 - 1,
       default: DEFAULT_SEAL_POLICY.everyMs,
     }),
+    SECAI_RECORDER_MAX_LAG: envInteger({ min: 1, max: Number.MAX_SAFE_INTEGER, default: 1000 }),
   });
   return Object.freeze({
     stateDir: v.SECAI_STATE_DIR,
@@ -36,5 +39,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<RecorderConfig> {
     host: v.SECAI_HTTP_HOST,
     port: v.SECAI_HTTP_PORT,
     seal: { everyEvents: v.SECAI_SEAL_EVERY_EVENTS, everyMs: v.SECAI_SEAL_EVERY_MS },
+    maxLag: v.SECAI_RECORDER_MAX_LAG,
   });
 }

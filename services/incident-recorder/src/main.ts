@@ -16,6 +16,7 @@ async function main(): Promise<void> {
   const recorder = await startRecorder(rt, {
     policyDir: config.policyDir,
     seal: config.seal,
+    maxLag: config.maxLag,
     log,
   });
   await recorder.http.listen({ host: config.host, port: config.port });
