@@ -131,8 +131,11 @@ export const platformEvents = {
     'identity',
     Type.Object(
       {
-        /** The identity whose NATS user made the request (from the server's own audit). */
-        service: ServiceNameSchema,
+        /**
+         * The identity whose NATS user made the request, where the server's audit lets the
+         * appliance tell (absent: unattributed, recorded on `identity/unattributed`).
+         */
+        service: Type.Optional(ServiceNameSchema),
         /** What it tried: a push consumer (stored bytes delivered onto a subject of its choosing). */
         kind: Type.Union([Type.Literal('push_consumer'), Type.Literal('foreign_consumer')]),
         stream: NonEmpty(64),

@@ -99,20 +99,32 @@ async function handle(
       { consumer, reason: verdict.reason, action },
       'removed a consumer no identity may hold; the server did not say who created it',
     );
+    // Still evidence: recorded unattributed (nobody is revoked on a guess).
+    await record(deps, null, verdict.kind, consumer, action);
     return;
   }
   const verdict = judgeConsumer(creator, consumer);
   if (verdict.allowed) return;
   const action = await remove(deps, consumer);
   deps.log.warn({ service: creator, consumer, reason: verdict.reason, action }, 'bus violation');
+  await record(deps, creator, verdict.kind, consumer, action);
+}
+
+async function record(
+  deps: WardenDeps,
+  creator: string | null,
+  kind: 'push_consumer' | 'foreign_consumer',
+  consumer: NonNullable<ReturnType<typeof createdConsumer>>,
+  action: 'deleted' | 'delete_failed',
+): Promise<void> {
   await deps.store.append(
     [
       {
         type: 'security.bus.violation',
-        aggregateId: creator,
+        aggregateId: creator ?? 'unattributed',
         data: {
-          service: creator as never,
-          kind: verdict.kind,
+          ...(creator !== null ? { service: creator as never } : {}),
+          kind,
           stream: consumer.stream.slice(0, 64),
           consumer: consumer.name.slice(0, 128),
           ...(consumer.deliverSubject !== undefined
