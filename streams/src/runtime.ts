@@ -16,6 +16,7 @@ import {
   type ServiceIdentity,
   type Signer,
 } from '@secai/contracts';
+import { watchBus } from './busWatch.js';
 import { connectAs } from './connect.js';
 import { loadNatsUser } from './credentials.js';
 import { EventStore } from './eventStore.js';
@@ -163,22 +164,49 @@ export async function startServiceRuntime(
     },
   });
   let closed = false;
+  const bus = watchBus(nc);
   return {
     ...connected,
     async close(reason) {
       if (closed) return;
       closed = true;
-      await store
-        .appendServiceEvent({
-          type: 'service.stopped',
-          aggregateId: service,
-          data: { service: service as never, pid: process.pid, reason: reason.slice(0, 256) },
-        })
-        .catch(() => undefined);
+      // A dead bus cannot take `service.stopped` nor a drain: waiting on either only makes the
+      // supervisor kill the process after its grace (issue 10 §4). Close at once instead.
+      if (bus.connected()) {
+        await store
+          .appendServiceEvent({
+            type: 'service.stopped',
+            aggregateId: service,
+            data: { service: service as never, pid: process.pid, reason: reason.slice(0, 256) },
+          })
+          .catch(() => undefined);
+      }
       trust.close();
-      await nc.drain().catch(() => undefined);
+      bus.stop();
+      if (!bus.connected() || !(await drainWithin(nc, CLOSE_DRAIN_MS)))
+        await nc.close().catch(() => undefined);
     },
   };
+}
+
+/** How long a stopping service lets its connection drain before it closes it. */
+const CLOSE_DRAIN_MS = 5_000;
+
+/** Drains `nc`; false when that did not finish within `ms` (the bus went away meanwhile). */
+async function drainWithin(nc: NatsConnection, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([
+      nc.drain().then(
+        () => true,
+        () => true,
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
