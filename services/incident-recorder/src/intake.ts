@@ -45,6 +45,8 @@ export interface ObservationIntake {
   caughtUp(seq: number, timeoutMs?: number): Promise<void>;
   /** The latest lag sample (refreshed every `everyMs`; never a request per `/health`). */
   lag(): LagSample | null;
+  /** Resolves after the first sample (so a fresh recorder does not report an unknown lag). */
+  readonly ready: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -74,12 +76,13 @@ export function observationIntake(
   const tick = () => {
     sampling ??= refresh().finally(() => (sampling = null));
   };
-  tick();
+  const first = refresh();
   const timer = setInterval(tick, options.everyMs ?? 1000);
   timer.unref();
 
   return {
     consumers,
+    ready: first,
     stats: () => {
       const total = { handled: 0, skipped: 0, rejected: 0, retried: 0 };
       for (const c of consumers)

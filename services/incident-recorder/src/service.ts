@@ -88,6 +88,7 @@ export async function startRecorder(
   const consumer = observationIntake(await runObservationConsumers(conn, { recorder, log }), {
     ...(options.lagEveryMs !== undefined ? { everyMs: options.lagEveryMs } : {}),
   });
+  await consumer.ready;
   const bus = watchBus(conn.nc);
   const maxLag = options.maxLag ?? DEFAULT_MAX_LAG;
   const commands = serveCommands(conn.nc, {
