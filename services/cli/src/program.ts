@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { pinnedRootKeyid } from '@secai/streams';
+import { errnoCause, fsFailureCode, stateDirFailure } from './stateDir.js';
 import { PROJECTIONS, projectionByName } from '@secai/projections';
 import { CliError } from './errors.js';
 import { SERVICES, isServiceName } from '@secai/contracts';
@@ -165,7 +166,13 @@ export function buildProgram(io: Io): Command {
         if (opts.bundle) {
           const pinnedRoot = opts.expectRoot
             ? undefined
-            : await pinnedRootKeyid(g.stateDir).catch(() => undefined);
+            : await pinnedRootKeyid(g.stateDir).catch((err: unknown) => {
+                // No appliance here (offline verification) is fine; an unreadable one is not.
+                const errno = errnoCause(err);
+                if (errno && fsFailureCode(errno.code) !== null)
+                  throw stateDirFailure(g.stateDir, errno);
+                return undefined;
+              });
           await verifyBundleFile(
             opts.bundle,
             {
