@@ -9,7 +9,6 @@ import {
 import { EnvelopeError, type EventType, type VerifiedEvent } from '@secai/contracts';
 import type { EventStore } from './eventStore.js';
 import { rejectionData } from './rejection.js';
-import { TYPE_HEADER } from './eventStore.js';
 import { subjectMatches } from './permissions.js';
 
 export interface DeliveryMeta {
@@ -133,24 +132,10 @@ export async function runConsumer(
     }
     // Verified before anything else: skipping on the header the sender wrote let a forgery name
     // an unwatched type and pass unread and unrecorded (issue 10 §1).
-    const type = m.headers?.get(TYPE_HEADER);
     let event: VerifiedEvent;
     try {
+      // The type header is checked there too: one that lies about the signed type is tampering.
       event = options.store.verifyMessage(m);
-      // The header is a routing hint for readers that do not verify (dashboards); one that lies
-      // about the signed type is tampering.
-      if (type !== undefined && type !== '' && type !== event.event.type) {
-        throw new EnvelopeError(
-          'ENVELOPE_MALFORMED',
-          `${TYPE_HEADER} says ${type}, the signed event is ${event.event.type}`,
-          {
-            type: event.event.type,
-            source: event.event.source,
-            subject: event.event.subject,
-            id: event.event.id,
-          },
-        );
-      }
     } catch (err) {
       if (!(err instanceof EnvelopeError)) {
         options.onError?.(err, meta);

@@ -200,8 +200,17 @@ export class EventStore {
     return { ...verified, seq };
   }
 
+  /**
+   * Verifies a delivered message at its place: sequence, the subject it was stored on, and the
+   * type header it carries (a header that names another type than the signed one is refused).
+   */
   verifyMessage(m: JsMsg): VerifiedEvent {
-    return verifyEnvelope(m.data, this.trust, { natsSubject: m.subject, streamSeq: m.seq });
+    const typeHeader = m.headers?.get(TYPE_HEADER);
+    return verifyEnvelope(m.data, this.trust, {
+      natsSubject: m.subject,
+      streamSeq: m.seq,
+      ...(typeHeader ? { typeHeader } : {}),
+    });
   }
 
   /** Appends on the process's own `service/<name>` aggregate (no concurrency check: a log). */
