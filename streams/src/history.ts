@@ -56,6 +56,29 @@ export async function streamBounds(
 }
 
 /**
+ * The first stream sequence stored at or after `time` on the events subjects, or null when
+ * nothing is (an ordered consumer started by time; one message fetched).
+ */
+export async function firstSeqAtOrAfter(
+  js: JetStreamClient,
+  stream: string,
+  time: Date,
+): Promise<number | null> {
+  const consumer = await js.consumers.get(stream, {
+    filter_subjects: `${EVENT_SUBJECT_PREFIX}.>`,
+    deliver_policy: DeliverPolicy.StartTime,
+    opt_start_time: time.toISOString(),
+  });
+  try {
+    const batch = await consumer.fetch({ max_messages: 1, expires: 1000 });
+    for await (const m of batch) return m.seq;
+    return null;
+  } finally {
+    await consumer.delete().catch(() => undefined);
+  }
+}
+
+/**
  * Reads stored envelopes in stream order with an ordered consumer (no acks, recreated by the
  * client on any gap), from `fromSeq` up to `toSeq` inclusive. Nothing is verified here: the
  * caller decides what to check, so forensics can also look at refused envelopes.

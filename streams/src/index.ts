@@ -58,7 +58,13 @@ export {
   type CommandContext,
   type ServeCommandOptions,
 } from './commandBus.js';
-export { readHistory, streamBounds, type HistoryRange, type StoredEntry } from './history.js';
+export {
+  firstSeqAtOrAfter,
+  readHistory,
+  streamBounds,
+  type HistoryRange,
+  type StoredEntry,
+} from './history.js';
 export {
   pinnedRootKeyid,
   readRuntimeInfo,

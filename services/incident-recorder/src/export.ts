@@ -1,4 +1,3 @@
-import { DeliverPolicy } from '@nats-io/jetstream';
 import {
   BaseError,
   EnvelopeError,
@@ -17,7 +16,7 @@ import {
   bundleHeaderLine,
   type BundleHeader,
 } from '@secai/projections';
-import { readHistory, streamBounds, type Logger } from '@secai/streams';
+import { firstSeqAtOrAfter, readHistory, streamBounds, type Logger } from '@secai/streams';
 import type { IncidentBook, RecorderConnection } from './book.js';
 import type { IncidentEvent } from './machine.js';
 import type { Sealer } from './sealer/follower.js';
@@ -121,22 +120,6 @@ export function incidentSelection(
   return { seqs: [...selected.values()].sort((a, b) => a - b), missing: [...missing] };
 }
 
-/** First stream sequence at or after `time` (ordered consumer by start time), or null. */
-async function seqAtTime(conn: RecorderConnection, time: Date): Promise<number | null> {
-  const consumer = await conn.js.consumers.get(conn.store.stream, {
-    filter_subjects: 'secai.evt.>',
-    deliver_policy: DeliverPolicy.StartTime,
-    opt_start_time: time.toISOString(),
-  });
-  try {
-    const batch = await consumer.fetch({ max_messages: 1, expires: 1000 });
-    for await (const m of batch) return m.seq;
-    return null;
-  } finally {
-    await consumer.delete().catch(() => undefined);
-  }
-}
-
 async function indexWindow(
   conn: RecorderConnection,
   fromSeq: number,
@@ -231,7 +214,11 @@ export async function exportIncident(
   const times = ids.map(uuidV7Time).filter((t) => t !== null);
   let scanFrom = bounds.firstSeq;
   if (times.length === ids.length && times.length > 0) {
-    const at = await seqAtTime(conn, new Date(Math.min(...times) - SCAN_SLACK_MS));
+    const at = await firstSeqAtOrAfter(
+      conn.js,
+      conn.store.stream,
+      new Date(Math.min(...times) - SCAN_SLACK_MS),
+    );
     if (at !== null) scanFrom = Math.min(at, loaded.events[0]!.seq);
   }
   let index = await indexWindow(conn, scanFrom, toSeq);

@@ -6,7 +6,7 @@ import {
   type CloudEvent,
 } from '@secai/contracts';
 import { uuidV7Time } from '@secai/incident-recorder';
-import { readHistory, streamBounds } from '@secai/streams';
+import { firstSeqAtOrAfter, readHistory, streamBounds } from '@secai/streams';
 import type { CliContext } from '../context.js';
 import { table } from '../format.js';
 
@@ -85,23 +85,6 @@ function idOf(bytes: Uint8Array): string | null {
   }
 }
 
-/** First stream sequence stored at or after `time`, or null when none is. */
-async function seqAtTime(ctx: CliContext, time: number): Promise<number | null> {
-  const consumer = await ctx.js.consumers.get(ctx.stream, {
-    filter_subjects: 'secai.evt.>',
-    // DeliverPolicy.StartTime (the CLI does not depend on @nats-io/jetstream itself).
-    deliver_policy: 'by_start_time',
-    opt_start_time: new Date(time).toISOString(),
-  });
-  try {
-    const batch = await consumer.fetch({ max_messages: 1, expires: 1000 });
-    for await (const m of batch) return m.seq;
-    return null;
-  } finally {
-    await consumer.delete().catch(() => undefined);
-  }
-}
-
 /**
  * Where each event id was stored, over the sequences read, to mark an event that repeats an
  * earlier event's id (a service storing one of its old events again passes every other check).
@@ -149,7 +132,8 @@ class IdLedger {
   async #cover(time: number): Promise<void> {
     if (time >= this.#coveredTime || this.#coveredFrom <= this.firstSeq) return;
     const from = Number.isFinite(time)
-      ? ((await seqAtTime(this.ctx, time)) ?? this.#coveredFrom)
+      ? ((await firstSeqAtOrAfter(this.ctx.js, this.ctx.stream, new Date(time))) ??
+        this.#coveredFrom)
       : this.firstSeq;
     const toSeq = this.#coveredFrom - 1;
     if (from <= toSeq) {
