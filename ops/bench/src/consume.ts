@@ -150,7 +150,14 @@ export async function eventsVerify(
   const start = nowNs();
   const report = await verifyHistory(
     (async function* () {
-      for await (const e of readHistory(js, jsm, stream)) yield { seq: e.seq, bytes: e.bytes };
+      // As the CLI does: each entry with its subject and type header, for the consumers' checks.
+      for await (const e of readHistory(js, jsm, stream))
+        yield {
+          seq: e.seq,
+          bytes: e.bytes,
+          subject: e.subject,
+          ...(e.type ? { type: e.type } : {}),
+        };
     })(),
     { trust, signatures },
   );
