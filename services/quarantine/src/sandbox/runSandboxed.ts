@@ -9,6 +9,7 @@ import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from '
 import { basename, delimiter, dirname, isAbsolute, join } from 'node:path';
 import type { Static } from '@sinclair/typebox';
 import type { StageIsolation } from '@secai/contracts';
+import { codeMountFor, type CodeMount } from './codeRoot.js';
 
 export type SandboxIsolation = Static<typeof StageIsolation>;
 
@@ -123,6 +124,10 @@ const SIGNAL_NAMES = new Map<number, string>(
 const OOM_PATTERN =
   /heap out of memory|Allocation failed|Fatal process out of memory|std::bad_alloc|Cannot allocate memory|ENOMEM/i;
 
+// A failed bind stops the shell before the worker runs; the mark tells it from a worker's own 125.
+const MOUNT_FAILED_MARK = 'secai-sandbox: read-only bind mount failed';
+const MOUNT_FAILED = `{ echo '${MOUNT_FAILED_MARK}' >&2; exit 125; }`;
+
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
@@ -184,6 +189,12 @@ async function processTree(
     cursor = first;
   }
   return { all: found, chain };
+}
+
+/** The mount point for `source`: an empty placeholder of the same kind, covered by the bind. */
+async function placeholderFor(source: string, target: string): Promise<void> {
+  if (statSync(source).isDirectory()) await mkdir(target, { mode: 0o755 });
+  else await writeFile(target, '', { mode: 0o444 });
 }
 
 function killQuietly(pid: number): void {
@@ -260,22 +271,50 @@ export async function runSandboxed(
       return fail('spawn_failed', 'a read-only path is not an absolute existing path');
     }
   }
+  let code: CodeMount | null = null;
+  if (useNamespaces) {
+    try {
+      code = codeMountFor(job.script);
+    } catch (err) {
+      return fail('spawn_failed', `cannot resolve the script: ${(err as Error).message}`);
+    }
+  }
   let workDir: string;
   let roDir: string | null = null;
+  let script = job.script;
+  // Each bind: what is shown (source) and where (its placeholder under roDir).
+  const codeBinds: { source: string; target: string }[] = [];
   const visibleAt = new Map<string, string>();
   try {
     workDir = await mkdtemp(join(tmpdir(), 'secai-sandbox-'));
     if (dropTo !== null) await chown(workDir, dropTo, dropTo);
-    if (useNamespaces && readOnlyPaths.length > 0) {
+    if (useNamespaces) {
       roDir = await mkdtemp(join(tmpdir(), 'secai-ro-'));
+      // Explicit chmod on every directory the worker traverses: mkdir's mode is cut by the umask
+      // (a root umask of 077 made them as unreachable as the parents they stand in for).
       await chmod(roDir, 0o755);
       for (const [i, p] of readOnlyPaths.entries()) {
         const target = join(roDir, String(i), basename(p));
-        await mkdir(dirname(target), { mode: 0o755 });
-        // The mount point: an empty placeholder of the same kind, covered by the bind mount.
-        if (statSync(p).isDirectory()) await mkdir(target, { mode: 0o755 });
-        else await writeFile(target, '', { mode: 0o444 });
+        await mkdir(dirname(target));
+        await chmod(dirname(target), 0o755);
+        await placeholderFor(p, target);
         visibleAt.set(p, target);
+      }
+      if (code !== null) {
+        // The worker's code, shown like the artifact (issue 11 §0): the checkout's parent may be
+        // 0700 (/root, `mktemp -d`) and is never loosened.
+        const base = join(roDir, 'code', basename(code.root) || 'root');
+        for (const dir of [dirname(base), base]) {
+          await mkdir(dir);
+          await chmod(dir, 0o755);
+        }
+        for (const entry of code.entries) {
+          const source = join(code.root, entry);
+          const target = join(base, entry);
+          await placeholderFor(source, target);
+          codeBinds.push({ source, target });
+        }
+        script = join(base, code.script);
       }
     }
   } catch (err) {
@@ -305,7 +344,7 @@ export async function runSandboxed(
   }
 
   async function execute(): Promise<SandboxOutcome> {
-    const nodeArgv = [process.execPath, job.script];
+    const nodeArgv = [process.execPath, script];
     let argv = nodeArgv;
     if (caps.prlimit !== null) {
       const cpu = Math.max(1, Math.ceil(lim.cpuSeconds));
@@ -335,20 +374,24 @@ export async function runSandboxed(
       // signal death as 128+n. When sh exits the kernel kills everything left in the namespace.
       // Each path is made read-only where it is (a root worker could otherwise write it there)
       // and shown again under the root-owned placeholder (no access to its parents needed).
-      const mounts = readOnlyPaths
-        .map((p) => {
-          const src = shellQuote(p);
-          const t = shellQuote(visibleAt.get(p) ?? p);
-          return [
-            `mount --bind ${src} ${src} && mount -o remount,bind,ro ${src} ${src} || exit 125`,
-            visibleAt.has(p)
-              ? `mount --bind ${src} ${t} && mount -o remount,bind,ro ${t} ${t} || exit 125`
-              : '',
-          ]
-            .filter(Boolean)
-            .join('\n');
-        })
-        .join('\n');
+      const codeMounts = codeBinds.map(({ source, target }) => {
+        const src = shellQuote(source);
+        const t = shellQuote(target);
+        return `mount --bind ${src} ${t} && mount -o remount,bind,ro ${t} ${t} || ${MOUNT_FAILED}`;
+      });
+      const artifactMounts = readOnlyPaths.map((p) => {
+        const src = shellQuote(p);
+        const t = shellQuote(visibleAt.get(p) ?? p);
+        return [
+          `mount --bind ${src} ${src} && mount -o remount,bind,ro ${src} ${src} || ${MOUNT_FAILED}`,
+          visibleAt.has(p)
+            ? `mount --bind ${src} ${t} && mount -o remount,bind,ro ${t} ${t} || ${MOUNT_FAILED}`
+            : '',
+        ]
+          .filter(Boolean)
+          .join('\n');
+      });
+      const mounts = [...codeMounts, ...artifactMounts].join('\n');
       argv = [
         caps.unshare,
         '--net',
@@ -497,7 +540,7 @@ export async function runSandboxed(
         stderr,
       );
     }
-    if (useNamespaces && exitCode === 125 && readOnlyPaths.length > 0 && stdoutBytes === 0) {
+    if (useNamespaces && exitCode === 125 && stderr.includes(MOUNT_FAILED_MARK)) {
       return fail('spawn_failed', 'read-only bind mount failed', stderr);
     }
     if (signal === 'SIGXCPU' || (signal === 'SIGKILL' && /CPU time/i.test(stderr))) {
