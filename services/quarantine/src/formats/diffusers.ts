@@ -9,6 +9,7 @@ import {
   decodeUtf8Strict,
   inspectSafetensors,
   parseBoundedJson,
+  type JsonParseResult,
   type JsonValue,
   type SafetensorsLimits,
 } from './safetensors.js';
@@ -102,6 +103,8 @@ export type DiffusersFindingCode =
   | 'suspicious_content'
   | 'text_invalid'
   | 'sentencepiece_invalid'
+  /** Bytes after the defined end of a safetensors or JSON member (issue 11 §1). */
+  | 'trailing_data'
   | 'no_safetensors';
 
 export interface DiffusersFinding {
@@ -294,6 +297,33 @@ async function readBounded(
   }
 }
 
+/**
+ * A JSON member file: one value, then at most one line ending. JSON allows any whitespace after
+ * the value, but spaces, tabs, CRs and LFs carry two bits a byte, so a trailer re-encoded as
+ * whitespace would pass a rule that only refuses other bytes (issue 11 §1). Every writer we know
+ * (`json.dump`, `save_pretrained`'s `+ "\n"`, `JSON.stringify`, editors) ends with none or one.
+ */
+export function parseJsonMember(bytes: Uint8Array): JsonParseResult {
+  let end = bytes.length;
+  if (end > 0 && bytes[end - 1] === 0x0a) end -= 1;
+  if (end > 0 && bytes[end - 1] === 0x0d) end -= 1;
+  let ws = end;
+  while (ws > 0 && isJsonWhitespace(bytes[ws - 1] as number)) ws -= 1;
+  // An all-whitespace file is an empty document: the parser reports it as such.
+  if (ws < end && ws > 0) {
+    return {
+      ok: false,
+      code: 'json_trailing_data',
+      detail: `${bytes.length - ws} whitespace byte(s) after the JSON value at offset ${ws}`,
+    };
+  }
+  return parseBoundedJson(bytes);
+}
+
+function isJsonWhitespace(b: number): boolean {
+  return b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+}
+
 function isRecord(v: JsonValue): v is { [key: string]: JsonValue } {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -434,6 +464,8 @@ export function validateSentencePiece(
   let pieces = 0;
   let trainer = 0;
   let normalizer = 0;
+  let selfTest = 0;
+  let denormalizer = 0;
   const end = bytes.length;
   while (r.pos < end) {
     const key = varint(bytes, end);
@@ -454,6 +486,12 @@ export function validateSentencePiece(
       if (issue !== undefined) return `piece ${pieces}: ${issue}`;
     } else if (field === 2n) trainer += 1;
     else if (field === 3n) normalizer += 1;
+    else {
+      // self_test_data (4) and denormalizer_spec (5) are singular: protobuf merges a second
+      // copy, so a second one is a message appended after a complete model (issue 11 §1).
+      const seen = field === 4n ? ++selfTest : ++denormalizer;
+      if (seen > 1) return `more than one field ${field} (a message appended to the model)`;
+    }
     r.pos = stop;
   }
   if (trainer !== 1) return `expected exactly one trainer spec, found ${trainer}`;
@@ -530,9 +568,13 @@ export async function inspectDiffusersDirectory(
             read.detail,
           );
         else {
-          const parsed = parseBoundedJson(read.bytes);
+          const parsed = parseJsonMember(read.bytes);
           if (!parsed.ok)
-            add('model_index_invalid', 'model_index.json', `${parsed.code}: ${parsed.detail}`);
+            add(
+              parsed.code === 'json_trailing_data' ? 'trailing_data' : 'model_index_invalid',
+              'model_index.json',
+              `${parsed.code}: ${parsed.detail}`,
+            );
           else {
             const v = validateModelIndex(parsed.value);
             className = v.className;
@@ -569,7 +611,12 @@ export async function inspectDiffusersDirectory(
           case 'safetensors': {
             const r = await inspectSafetensors(abs, limits.safetensors);
             if (r.ok) safetensorsCount += 1;
-            else add('safetensors_invalid', f.path, `${r.reason}: ${r.detail}`);
+            else
+              add(
+                r.reason === 'trailing_data' ? 'trailing_data' : 'safetensors_invalid',
+                f.path,
+                `${r.reason}: ${r.detail}`,
+              );
             break;
           }
           case 'json': {
@@ -578,9 +625,13 @@ export async function inspectDiffusersDirectory(
               add(read.code, f.path, read.detail);
               break;
             }
-            const parsed = parseBoundedJson(read.bytes);
+            const parsed = parseJsonMember(read.bytes);
             if (!parsed.ok) {
-              add('json_invalid', f.path, `${parsed.code}: ${parsed.detail}`);
+              add(
+                parsed.code === 'json_trailing_data' ? 'trailing_data' : 'json_invalid',
+                f.path,
+                `${parsed.code}: ${parsed.detail}`,
+              );
               break;
             }
             const hits = scanJsonForCode(parsed.value, limits.maxJsonNodes);

@@ -34,7 +34,13 @@ export const DEFAULT_JSON_LIMITS: JsonLimits = {
 };
 
 export type JsonErrorCode =
-  'json_not_utf8' | 'json_syntax' | 'json_duplicate_key' | 'json_too_deep' | 'json_too_many_tokens';
+  | 'json_not_utf8'
+  | 'json_syntax'
+  /** Something other than whitespace after the one top-level value (issue 11 §1). */
+  | 'json_trailing_data'
+  | 'json_duplicate_key'
+  | 'json_too_deep'
+  | 'json_too_many_tokens';
 
 export type JsonParseResult =
   | { readonly ok: true; readonly value: JsonValue }
@@ -90,7 +96,12 @@ class StrictJsonParser {
     this.ws();
     const value = this.value(0);
     this.ws();
-    if (this.pos !== this.s.length) this.fail('json_syntax', 'unexpected data after JSON value');
+    if (this.pos !== this.s.length) {
+      this.fail(
+        'json_trailing_data',
+        `${this.s.length - this.pos} character(s) after the JSON value`,
+      );
+    }
     return value;
   }
 

@@ -22,10 +22,14 @@ async function gate(): Promise<Record<string, unknown>> {
         }
       : {
           passed: false,
-          reasonCode: r.reason ?? 'diffusers_invalid',
+          // Bytes hidden after a member's end get the code they get in a single file (issue 11
+          // §1), whatever else the directory scan found; other findings keep their reason.
+          reasonCode: r.findings.some((f) => f.code === 'trailing_data')
+            ? 'diffusers_trailing_data'
+            : (r.reason ?? 'diffusers_invalid'),
           detail: r.findings
             .slice(0, 3)
-            .map((f) => f.detail)
+            .map((f) => (f.path === '' ? f.detail : `${f.path}: ${f.detail}`))
             .join('; '),
         };
   }

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { scanChatTemplate } from './chatTemplate.js';
+import { checkDataLayout, paddingError, type PaddingRange } from './layout.js';
 import { GgufError, GgufSource } from './source.js';
 import {
   DEFAULT_GGUF_LIMITS,
@@ -289,6 +290,15 @@ async function walk(fh: FileHandle, size: number, lim: GgufLimits): Promise<Gguf
     end = t.offset + t.bytes;
     prev = t.name;
   }
+  // Nothing but tensors and their zero padding, up to the file's last byte (issue 11 §1).
+  const layout = checkDataLayout({
+    headerEnd,
+    dataOffset,
+    alignment,
+    fileSize: size,
+    tensors: sorted,
+  });
+  await assertZeroPadding(fh, layout.padding, alignment);
 
   // --- chat templates -------------------------------------------------------------------------
   if (lim.rejectSuspiciousChatTemplate) {
@@ -323,8 +333,28 @@ async function walk(fh: FileHandle, size: number, lim: GgufLimits): Promise<Gguf
     tensors,
     dataOffset,
     fileSize: size,
-    trailingBytes: Number(dataSize - end),
+    trailingBytes: layout.trailingBytes,
   };
+}
+
+/** Reads each padding range (each shorter than the alignment) and refuses a non-zero byte. */
+async function assertZeroPadding(
+  fh: FileHandle,
+  ranges: readonly PaddingRange[],
+  alignment: number,
+): Promise<void> {
+  const buf = Buffer.alloc(alignment);
+  for (const r of ranges) {
+    const n = r.end - r.start;
+    let got = 0;
+    while (got < n) {
+      const { bytesRead } = await fh.read(buf, got, n - got, r.start + got);
+      if (bytesRead === 0) throw new GgufError('file_changed', `file ended at ${r.start + got}`);
+      got += bytesRead;
+    }
+    const i = buf.subarray(0, n).findIndex((b) => b !== 0);
+    if (i >= 0) throw paddingError(r, r.start + i, buf[i] ?? 0);
+  }
 }
 
 async function readKey(st: WalkState, index: number): Promise<string> {

@@ -184,7 +184,13 @@ export type GgufRejection =
   | 'data_offset_out_of_bounds'
   | 'misaligned_tensor'
   | 'tensor_out_of_bounds'
-  | 'tensors_overlap';
+  | 'tensors_overlap'
+  /** A tensor starts beyond the zero padding after the previous one (bytes no tensor owns). */
+  | 'tensor_gap'
+  /** A byte after the last tensor's data other than zero padding to the alignment. */
+  | 'trailing_data'
+  /** A non-zero byte in the padding after the header or between tensors. */
+  | 'nonzero_padding';
 
 export interface ChatTemplateFinding {
   pattern: string;
@@ -249,7 +255,7 @@ export interface GgufAccepted {
   /** Absolute offset of the (aligned) tensor data section. */
   dataOffset: number;
   fileSize: number;
-  /** Bytes after the end of the last tensor (allowed, reported). */
+  /** Zero padding after the last tensor (below the alignment; any other trailing byte is refused). */
   trailingBytes: number;
 }
 
