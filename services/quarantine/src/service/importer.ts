@@ -10,6 +10,7 @@ import {
   type IntakeRefusalReason,
 } from '../intake/snapshot.js';
 import type { Coordinator } from './coordinator.js';
+import type { RegistryView } from './registryView.js';
 import { signatureStorePath } from './stages.js';
 
 /** Largest OMS bundle taken with an import (a bundle is a few KiB). */
@@ -57,6 +58,11 @@ export class Importer {
       quarantineDir: string;
       limits: () => Partial<IntakeLimits>;
       log: Logger;
+      /**
+       * The registry's events on the same bytes, read from the stream (`model/<hex>`): whether a
+       * promoted artifact was removed since and may run again. Absent: never removed.
+       */
+      registry?: (artifactId: string) => Promise<RegistryView>;
     },
   ) {}
 
@@ -105,12 +111,14 @@ export class Importer {
       return { ok: false, code: 'invalid_source', message: err.message.slice(0, 512) };
     }
     // Whether the artifact may be acquired again is the run decider's rule, decided through the
-    // kernel like every other step of the run.
+    // kernel like every other step of the run; the edge observes what the registry recorded.
+    const registry = this.deps.registry ? await this.deps.registry(artifactId) : undefined;
     const handled = await this.deps.coordinator.artifacts.handle(
       artifactId,
       {
         type: 'Acquire',
         data,
+        ...(registry !== undefined ? { registry } : {}),
         ...(job.requestId !== undefined ? { causationId: job.requestId } : {}),
         ...(job.correlationId !== undefined ? { correlationId: job.correlationId } : {}),
       },

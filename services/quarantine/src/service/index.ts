@@ -7,3 +7,4 @@ export * from './policyBundle.js';
 export * from './run.js';
 export * from './service.js';
 export * from './stages.js';
+export * from './registryView.js';

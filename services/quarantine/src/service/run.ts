@@ -18,6 +18,7 @@ import {
   type RunEventType,
 } from '../machine.js';
 import type { SandboxedStage, StageOutcome } from '../stages/runStage.js';
+import { EMPTY_REGISTRY_VIEW, type RegistryView } from './registryView.js';
 import {
   LOCAL_IMPORT,
   reasonCodeOf,
@@ -63,6 +64,8 @@ export interface Run {
   passed: EventData<'quarantine.stage.passed'>[];
   failed: EventData<'quarantine.stage.failed'> | null;
   completed: { id: string | null; data: EventData<'quarantine.completed'> } | null;
+  /** The run's `model.promoted` event id, once promoted. */
+  promotedId: string | null;
 }
 
 export interface ArtifactState {
@@ -95,6 +98,11 @@ export type RunCommand =
   | {
       type: 'Acquire';
       data: EventData<'model.acquired'>;
+      /**
+       * What the registry's stream says of the same bytes (observed at the edge): a promoted
+       * artifact may run again once the registry removed the model that promotion stored.
+       */
+      registry?: RegistryView;
       causationId?: string;
       correlationId?: string;
     }
@@ -165,6 +173,7 @@ export function evolve(state: ArtifactState, event: ArtifactEvent): ArtifactStat
         passed: [],
         failed: null,
         completed: null,
+        promotedId: null,
       },
     };
   }
@@ -189,6 +198,9 @@ export function evolve(state: ArtifactState, event: ArtifactEvent): ArtifactStat
       break;
     case 'quarantine.completed':
       next.completed = { id: event.meta.id ?? null, data: event.data };
+      break;
+    case 'model.promoted':
+      next.promotedId = event.meta.id ?? null;
       break;
     default:
       break;
@@ -228,7 +240,7 @@ export const runDecider: Decider<RunCommand, ArtifactEvent, ArtifactState, RunEf
 
 function acquire(c: Extract<RunCommand, { type: 'Acquire' }>, state: ArtifactState): RunDecision {
   const next = state.run ? nextOf(state.run) : null;
-  if (next?.kind === 'done' && next.outcome === 'promoted')
+  if (next?.kind === 'done' && next.outcome === 'promoted' && !removedSince(state.run!, c.registry))
     return refused('already_promoted', 'the artifact was promoted already: see secai model list');
   if (next !== null && next.kind !== 'done')
     return refused(
@@ -241,6 +253,15 @@ function acquire(c: Extract<RunCommand, { type: 'Acquire' }>, state: ArtifactSta
       ...(c.correlationId !== undefined ? { correlationId: c.correlationId } : {}),
     }),
   ]);
+}
+
+/**
+ * Whether the registry removed the model this run's promotion stored: then the bytes are nowhere
+ * trusted any more, and importing them again is a new run like any rejected artifact's. A
+ * promotion the registry has not stored (or stored again since) stays `already_promoted`.
+ */
+function removedSince(run: Run, registry: RegistryView = EMPTY_REGISTRY_VIEW): boolean {
+  return run.promotedId !== null && registry.removedPromotions.includes(run.promotedId);
 }
 
 function advance(c: Extract<RunCommand, { type: 'Advance' }>, state: ArtifactState): RunDecision {

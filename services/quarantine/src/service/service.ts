@@ -21,6 +21,7 @@ import { Coordinator, type EngineAsker } from './coordinator.js';
 import { Importer, type ImportOutcome } from './importer.js';
 import { InboxWatcher, returnClaims } from './inbox.js';
 import { loadPolicyBundle, type PolicyBundle } from './policyBundle.js';
+import { registryEventsOf, registryViewOf } from './registryView.js';
 import { sandboxedStages, type StageExecutor } from './stages.js';
 
 export const PROMOTION_DECISIONS_DURABLE = 'quarantine-promotion-decisions';
@@ -117,6 +118,8 @@ export async function startQuarantine(
     quarantineDir: config.quarantineDir,
     limits: () => limits,
     log,
+    registry: async (hex) =>
+      registryViewOf(registryEventsOf((await client.store.load('model', hex)).events)),
   });
   const inbox = new InboxWatcher({
     inboxDir: config.inboxDir,
