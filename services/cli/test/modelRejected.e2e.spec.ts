@@ -37,7 +37,6 @@ interface Rejected {
   stage: string | null;
   reasonCode: string;
   detail: string;
-  reason: string;
   evidence: Record<string, unknown>;
   bytesDeleted: boolean;
   nextStep: string;
@@ -157,7 +156,7 @@ describe('secai model: answers a user can act on (issue 11 §3)', () => {
         outcome: string;
         artifact: { digest: string; name: string };
         stages: { stage: string; passed: boolean; reasonCode: string }[];
-        rejection: Omit<Rejected, 'artifact' | 'digest' | 'outcome' | 'reason'>;
+        rejection: Omit<Rejected, 'artifact' | 'digest' | 'outcome'>;
       };
       expect(doc.model).toBeNull();
       expect(doc.outcome).toBe('rejected');

@@ -17,6 +17,16 @@ import { CliError } from '../errors.js';
 import { table } from '../format.js';
 import { progress } from '../progress.js';
 import { verifiedEvents } from '../verified.js';
+import { importedArtifacts, matchArtifact } from './modelArtifacts.js';
+import {
+  artifactRun,
+  rejectionLines,
+  rejectionOf,
+  runLines,
+  stageLine,
+  stageOutcome,
+  type NextStep,
+} from './modelRun.js';
 
 type Out = (line: string) => void;
 const HEX = /^(?:sha256:)?([0-9a-f]{64})$/;
@@ -76,6 +86,59 @@ function store(ctx: CliContext): EventStore {
   return new EventStore(ctx.js, ctx.jsm, { signer: ctx.signer, trust: ctx.trust });
 }
 
+/**
+ * `nextStepFor` of the quarantine, loaded only when a rejection or refusal needs it: the
+ * package's entry brings every format parser and the judge, which no other command uses.
+ */
+async function nextStepAdvice(): Promise<NextStep> {
+  // INTERIM until nextStepFor lands in @secai/quarantine (keeps the shared build green).
+  return ((await import('@secai/quarantine')) as unknown as { nextStepFor: NextStep }).nextStepFor;
+}
+
+/** The registry's entry a reference names, or undefined when the registry holds no such model. */
+function registryEntry(doc: RegistryManifestDocument, ref: string): ManifestEntry | undefined {
+  try {
+    return doc.models[modelId(doc, ref)];
+  } catch (err) {
+    if (err instanceof CliError && err.code === 'MODEL_UNKNOWN') return undefined;
+    throw err;
+  }
+}
+
+/** `model show` of an import the registry does not hold: its latest quarantine run. */
+async function showArtifact(
+  ctx: CliContext,
+  ref: string,
+  opts: { json?: boolean },
+  out: Out,
+): Promise<void> {
+  const artifact = matchArtifact(await importedArtifacts(ctx), ref);
+  const events = artifact === null ? [] : (await store(ctx).load('artifact', artifact)).events;
+  const run = artifactRun(
+    events.map((e) => e.event),
+    await nextStepAdvice(),
+  );
+  if (run === null)
+    throw new CliError(
+      'MODEL_UNKNOWN',
+      `no model or import ${ref} (secai model list --all shows the registry's models)`,
+    );
+  if (opts.json) {
+    const { artifact: id, digest, name, fileName, kind, sizeBytes, attempt, acquiredAt } = run;
+    return out(
+      JSON.stringify({
+        model: null,
+        artifact: { id, digest, name, fileName, kind, sizeBytes, attempt, acquiredAt },
+        outcome: run.outcome,
+        stages: run.stages,
+        notRun: run.notRun,
+        rejection: run.rejection,
+      }),
+    );
+  }
+  for (const line of runLines(run)) out(line);
+}
+
 /** One model: its manifest entry and the quarantine run it came from, stage by stage. */
 export async function modelShow(
   ctx: CliContext,
@@ -84,8 +147,9 @@ export async function modelShow(
   out: Out,
 ): Promise<void> {
   const doc = await readManifest(ctx);
-  const id = modelId(doc, ref);
-  const entry = doc.models[id]!;
+  const entry = registryEntry(doc, ref);
+  // Not in the registry: a rejected import, one still in quarantine, or one removed since.
+  if (!entry) return showArtifact(ctx, ref, opts, out);
   const { events } = await store(ctx).load('artifact', entry.fromArtifact);
   const stages = events
     .map((e) => e.event)
@@ -154,9 +218,7 @@ function listen(
   return { requestId, sub };
 }
 
-function refused(
-  reply: CommandReply<'quarantine.import'> | CommandReply<'registry.verify'>,
-): never {
+function refused(reply: CommandReply<'registry.verify'>): never {
   const r = reply as { code: string; message: string };
   throw new CliError('REFUSED', `${r.code}: ${r.message}`);
 }
@@ -257,7 +319,10 @@ export async function modelImport(
       timeoutMs: 30_000,
       request,
     });
-    if (!reply.ok) refused(reply);
+    if (!reply.ok) {
+      const r = reply as { code: string; message: string };
+      return await refusedImport(request.path, r.code, r.message, opts, out);
+    }
     await Promise.race([
       settled,
       new Promise<void>((r) => setTimeout(r, opts.timeoutSeconds * 1000)),
@@ -270,41 +335,66 @@ export async function modelImport(
   if (result === null)
     throw new CliError('TIMEOUT', 'the quarantine did not report the copy in time');
   if (result.phase === 'refused')
-    throw new CliError('REFUSED', `${String(result.code)}: ${String(result.message)}`);
+    return refusedImport(request.path, String(result.code), String(result.message), opts, out);
   const artifact = String(result.artifactId);
-  if (!opts.json)
-    out(`acquired ${String(result.digest)}${result.reused ? ' (already in quarantine)' : ''}`);
+  const digest = String(result.digest);
+  if (!opts.json) out(`acquired ${digest}${result.reused ? ' (already in quarantine)' : ''}`);
   if (!opts.wait) {
-    if (opts.json) out(JSON.stringify({ artifact, digest: result.digest, outcome: 'acquired' }));
+    if (opts.json) out(JSON.stringify({ artifact, digest, outcome: 'acquired' }));
     return;
   }
-  let outcome: 'promoted' | 'rejected' | null = null;
-  let reason = '';
+  let promoted = false;
+  let rejected: CloudEvent | undefined;
+  let failedStage: CloudEvent | undefined;
   await waitForEvent(
     ctx,
     `secai.evt.artifact.${artifact}`,
     lastSeq + 1,
     (e) => {
       if (e.type === 'quarantine.stage.passed' || e.type === 'quarantine.stage.failed') {
-        const d = e.data as EventData<'quarantine.stage.passed'>;
-        if (!opts.json)
-          out(
-            `  ${e.type.endsWith('passed') ? 'passed' : 'FAILED'}  ${d.stage.padEnd(16)} ${d.reasonCode}  ${d.durationMs} ms`,
-          );
+        if (e.type === 'quarantine.stage.failed') failedStage = e;
+        if (!opts.json) out(stageLine(stageOutcome(e), 'duration'));
       }
-      if (e.type === 'model.promoted') outcome = 'promoted';
-      if (e.type === 'model.rejected') {
-        outcome = 'rejected';
-        reason = (e.data as EventData<'model.rejected'>).reason;
-      }
-      return outcome !== null;
+      if (e.type === 'model.promoted') promoted = true;
+      if (e.type === 'model.rejected') rejected = e;
+      return promoted || rejected !== undefined;
     },
     opts.timeoutSeconds * 1000,
   );
-  if (opts.json)
-    out(JSON.stringify({ artifact, digest: result.digest, outcome, reason: reason || undefined }));
-  else out(outcome === 'promoted' ? `promoted ${String(result.digest)}` : `rejected: ${reason}`);
-  if (outcome === 'rejected') throw new CliError('MODEL_REJECTED', reason);
+  if (rejected === undefined) {
+    if (opts.json) out(JSON.stringify({ artifact, digest, outcome: 'promoted' }));
+    else out(`promoted ${digest}`);
+    return;
+  }
+  const rejection = rejectionOf(rejected, failedStage, await nextStepAdvice());
+  // Said once: the detail and evidence on stdout (or in the one JSON document); the error line
+  // only names the stage and code, then the next step ends the output.
+  if (opts.json) out(JSON.stringify({ artifact, digest, outcome: 'rejected', ...rejection }));
+  else for (const line of rejectionLines(rejection)) out(line);
+  const where = rejection.stage ?? 'the promotion decision';
+  throw new CliError(
+    'MODEL_REJECTED',
+    `${digest} rejected at ${where} (${rejection.reasonCode})${opts.json ? '' : `\nnext: ${rejection.nextStep}`}`,
+  );
+}
+
+/**
+ * Intake refused the import (the reply, or the copy): with `--json` a document on stdout, so a
+ * script reads every outcome the same way; either way the error line, then the next step.
+ */
+async function refusedImport(
+  path: string,
+  reasonCode: string,
+  detail: string,
+  opts: { json?: boolean },
+  out: Out,
+): Promise<never> {
+  const nextStep = (await nextStepAdvice())(reasonCode);
+  if (opts.json) out(JSON.stringify({ path, outcome: 'refused', reasonCode, detail, nextStep }));
+  throw new CliError(
+    'REFUSED',
+    `${reasonCode}: ${detail}${opts.json ? '' : `\nnext: ${nextStep}`}`,
+  );
 }
 
 /** `secai model verify`: the registry re-hashes the stored model; exit 1 when it does not match. */
