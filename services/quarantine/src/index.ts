@@ -19,3 +19,6 @@ export * from './service/index.js';
 export * from './provenance/index.js';
 export * from './testing/signing.js';
 export { peakRssKiB } from './workers/io.js';
+export { DEFAULT_NEXT_STEP, NEXT_STEPS, nextStepFor } from './answers/nextStep.js';
+export { DIFFUSERS_WORDS, GGUF_WORDS, SAFETENSORS_WORDS } from './answers/formatWords.js';
+export * from './stages/formatGate.js';

@@ -5,7 +5,12 @@
 // members, and PROTO-led pickle streams anywhere in the sampled head and tail.
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { findEmbeddedPickles, isImportableGlobal, scanPickle } from './pickle.js';
+import {
+  findEmbeddedPickles,
+  isImportableGlobal,
+  scanPickle,
+  type PickleScanResult,
+} from './pickle.js';
 
 export type PolyglotCode =
   | 'pickle_prefix'
@@ -22,6 +27,12 @@ export interface PolyglotFinding {
   readonly offset: number;
   readonly region: 'head' | 'tail';
   readonly detail: string;
+  /**
+   * For a pickle finding: the importable globals its stream names (`module.name`, at most 16),
+   * and those the pickle scanner classifies as dangerous, so an answer can name them.
+   */
+  readonly globals?: readonly string[];
+  readonly dangerousGlobals?: readonly string[];
 }
 
 export type PrimaryFormat = 'safetensors' | 'gguf' | 'zip' | 'pickle' | 'unknown';
@@ -32,6 +43,8 @@ export interface PolyglotResult {
   /** True when any finding shows the bytes are valid in a second container (or a pickle at all). */
   readonly polyglot: boolean;
   readonly findings: readonly PolyglotFinding[];
+  /** The file's first bytes (at most 64): its magic, for an answer that names what it is. */
+  readonly prefix: Uint8Array;
 }
 
 export interface PolyglotOptions {
@@ -49,6 +62,22 @@ const PICKLE_PREFIXES: readonly (readonly number[])[] = [
     (s) => [...s].map((c) => c.charCodeAt(0)),
   ),
 ];
+
+/** The importable globals of a scan, and the dangerous ones, as `module.name` (bounded). */
+function namedGlobals(
+  scan: PickleScanResult | undefined,
+): Pick<PolyglotFinding, 'globals' | 'dangerousGlobals'> {
+  const importable = (scan?.globals ?? []).filter(isImportableGlobal);
+  const names = (risk?: string) =>
+    [
+      ...new Set(
+        importable
+          .filter((g) => risk === undefined || g.risk === risk)
+          .map((g) => `${g.module}.${g.name}`),
+      ),
+    ].slice(0, 16);
+  return { globals: names(), dangerousGlobals: names('dangerous') };
+}
 
 function startsWith(bytes: Uint8Array, prefix: readonly number[], at = 0): boolean {
   if (at + prefix.length > bytes.length) return false;
@@ -96,6 +125,7 @@ export function detectPolyglot(
           offset: 0,
           region: 'head',
           detail: `file starts with pickle opcode ${JSON.stringify(String.fromCharCode(...prefix))}`,
+          ...namedGlobals(scanPickle(head)),
         });
         break;
       }
@@ -137,6 +167,7 @@ export function detectPolyglot(
             offset: base + (hit.zipOffset ?? hit.offset),
             region,
             detail: `zip member ${JSON.stringify(hit.entryName ?? '')}${hit.scan ? ` (pickle verdict ${hit.scan.verdict})` : ` (${hit.unscanned ?? 'unscanned'})`}`,
+            ...namedGlobals(hit.scan),
           });
         } else {
           findings.push({
@@ -144,6 +175,7 @@ export function detectPolyglot(
             offset: base + hit.offset,
             region,
             detail: `pickle protocol ${hit.scan?.protocol ?? '?'} stream, ${hit.scan?.opcodes ?? 0} opcodes, verdict ${hit.scan?.verdict ?? '?'}`,
+            ...namedGlobals(hit.scan),
           });
         }
       }
@@ -158,7 +190,7 @@ export function detectPolyglot(
   }
   // A pickle or zip at offset 0 is itself the second container for a model gate that only admits
   // safetensors and GGUF; anything else found means the bytes parse two ways.
-  return { primary, polyglot: findings.length > 0, findings };
+  return { primary, polyglot: findings.length > 0, findings, prefix: head.slice(0, 64) };
 }
 
 /** A zip end-of-central-directory record that really ends the file (comment length matches). */
