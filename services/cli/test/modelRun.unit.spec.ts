@@ -64,7 +64,7 @@ const failed = ev('quarantine.stage.failed', {
   stage: 'format_gate',
   reasonCode: 'unknown_format',
   reason: 'not a GGUF or safetensors file (magic 74686973)',
-  result: { magic: '74686973', size_bytes: 400 },
+  result: { magic: '74686973', size_bytes: 400, peak_rss_kib: 49536 },
   durationMs: 12,
   isolation,
 });
@@ -78,7 +78,7 @@ const rejectedByStage = ev('model.rejected', {
 const advice = (code: string) => `do something about ${code}`;
 
 describe('artifactRun', () => {
-  it('reads a stage rejection: stages run and not run, the detail without prefix, the evidence, bytes deleted, next step', () => {
+  it('reads a stage rejection: stages run and not run, the detail without prefix, the evidence (not the worker’s memory), bytes deleted, next step', () => {
     const run = artifactRun(
       [acquired('Bad one'), started(1), passed, failed, rejectedByStage],
       advice,

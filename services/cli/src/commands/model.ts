@@ -91,8 +91,7 @@ function store(ctx: CliContext): EventStore {
  * package's entry brings every format parser and the judge, which no other command uses.
  */
 async function nextStepAdvice(): Promise<NextStep> {
-  // INTERIM until nextStepFor lands in @secai/quarantine (keeps the shared build green).
-  return ((await import('@secai/quarantine')) as unknown as { nextStepFor: NextStep }).nextStepFor;
+  return (await import('@secai/quarantine')).nextStepFor;
 }
 
 /** The registry's entry a reference names, or undefined when the registry holds no such model. */

@@ -76,9 +76,17 @@ export function stageOutcome(e: CloudEvent): StageOutcome {
   };
 }
 
+/** Facts about the stage's worker, not the artifact (its memory peak): no evidence of anything. */
+const WORKER_FACTS: ReadonlySet<string> = new Set(['peak_rss_kib']);
+
+function evidenceOf(facts: Evidence): Evidence {
+  return Object.fromEntries(Object.entries(facts).filter(([k]) => !WORKER_FACTS.has(k)));
+}
+
 /**
  * The rejection `model.rejected` records, completed by the failed stage's event when a stage
- * rejected it: its detail without the "<stage> failed: " prefix the rejection adds, and its facts.
+ * rejected it: its detail without the "<stage> failed: " prefix the rejection adds, and its facts
+ * (less the worker's own measurements).
  */
 export function rejectionOf(
   rejected: CloudEvent,
@@ -91,7 +99,11 @@ export function rejectionOf(
     stage: d.stage,
     reasonCode: d.reasonCode,
     detail: stage?.detail ?? d.reason,
-    evidence: stage?.evidence ?? (d.decisionId !== null ? { decision_id: d.decisionId } : {}),
+    evidence: stage
+      ? evidenceOf(stage.evidence)
+      : d.decisionId !== null
+        ? { decision_id: d.decisionId }
+        : {},
     decisionId: d.decisionId,
     bytesDeleted: true,
     nextStep: nextStep(d.reasonCode),
