@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,13 +13,17 @@ import { BIN, secai, startBoot, type Booted, type Run } from './harness.js';
 const NOBODY = 65534; // nobody / nogroup on Debian
 const isRoot = process.getuid?.() === 0;
 
-/** The CLI as an unprivileged user (root reads a 0700 directory it does not own). */
-function secaiAsNobody(args: string[]): Promise<Run> {
+/**
+ * The CLI as root without the capabilities that let root read what it may not (`setpriv` drops
+ * CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH from the bounding set, so the exec'd node has neither).
+ * Not as `nobody`: a checkout under /root (0700) would keep nobody from the CLI's own code.
+ */
+function secaiWithoutDac(args: string[]): Promise<Run> {
   return new Promise((done) => {
     execFile(
-      process.execPath,
-      [BIN, ...args],
-      { uid: NOBODY, gid: NOBODY, env: { ...process.env, HOME: '/nonexistent' } },
+      'setpriv',
+      ['--bounding-set', '-dac_override,-dac_read_search', '--', process.execPath, BIN, ...args],
+      { env: process.env },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         done({ code, stdout, stderr });
@@ -28,13 +32,22 @@ function secaiAsNobody(args: string[]): Promise<Run> {
   });
 }
 
+/** Runs `body` while the state dir belongs to nobody (0700): root without DAC caps cannot enter. */
+async function whileOwnedByNobody(path: string, body: () => Promise<void>): Promise<void> {
+  await chown(path, NOBODY, NOBODY);
+  try {
+    await body();
+  } finally {
+    await chown(path, 0, 0);
+  }
+}
+
 let dir: string;
 let stateDir: string;
 let booted: Booted;
 let natsUrl: string;
 
 beforeAll(async () => {
-  // mkdtemp makes a 0700 directory owned by the test runner: nobody cannot enter it.
   dir = await mkdtemp(join(tmpdir(), 'secai-badinput-'));
   stateDir = join(dir, 'state');
   booted = await startBoot(stateDir);
@@ -56,25 +69,27 @@ describe('an unreadable state dir is not "no appliance is running"', () => {
   it.skipIf(!isRoot)(
     'names the path and "permission denied" when the user cannot read it',
     async () => {
-      const r = await secaiAsNobody(['events', 'tail', '--state-dir', stateDir]);
-      expect(r.code).toBe(2);
-      expect(r.stderr).not.toContain('NOT_RUNNING');
-      expect(r.stderr).toContain('STATE_DIR_DENIED');
-      expect(r.stderr).toContain(stateDir);
-      expect(r.stderr).toContain('permission denied');
+      await whileOwnedByNobody(stateDir, async () => {
+        const r = await secaiWithoutDac(['events', 'tail', '--state-dir', stateDir]);
+        expect(r.code).toBe(2);
+        expect(r.stderr).not.toContain('NOT_RUNNING');
+        expect(r.stderr).toContain('STATE_DIR_DENIED');
+        expect(r.stderr).toContain(stateDir);
+        expect(r.stderr).toContain('permission denied');
 
-      // With the bus named on the command line the state dir is still needed (credentials).
-      const withUrl = await secaiAsNobody([
-        'policy',
-        'replay',
-        '--state-dir',
-        stateDir,
-        '--nats-url',
-        natsUrl,
-      ]);
-      expect(withUrl.code).toBe(2);
-      expect(withUrl.stderr).toContain('STATE_DIR_DENIED');
-      expect(withUrl.stderr).toContain(stateDir);
+        // With the bus named on the command line the state dir is still needed (credentials).
+        const withUrl = await secaiWithoutDac([
+          'policy',
+          'replay',
+          '--state-dir',
+          stateDir,
+          '--nats-url',
+          natsUrl,
+        ]);
+        expect(withUrl.code).toBe(2);
+        expect(withUrl.stderr).toContain('STATE_DIR_DENIED');
+        expect(withUrl.stderr).toContain(stateDir);
+      });
     },
   );
 
