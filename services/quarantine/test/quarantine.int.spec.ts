@@ -1,11 +1,11 @@
-import { chmod, cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { parse, stringify } from 'yaml';
 import { progressSubject, type CloudEvent, type EventData } from '@secai/contracts';
-import { sendCommand, type RunningConsumer, type Subscription } from '@secai/streams';
+import { sendCommand, type Subscription } from '@secai/streams';
 import {
   startTestAppliance,
   waitFor,
@@ -13,19 +13,12 @@ import {
   type TestAppliance,
 } from '@secai/streams/testing';
 import {
-  DEFAULT_POLICY_DIR,
-  PolicyEngine,
-  PolicyHost,
-  runPromotionConsumer,
-  serveCommands,
-  streamRecorder,
-} from '@secai/policy-engine';
-import {
   startQuarantine,
   writeTinyLlamaGguf,
   type QuarantineConfig,
   type QuarantineService,
 } from '../src/index.js';
+import { startPolicyEngineSide, type PolicyEngineSide } from './policyEngineSide.js';
 import { SMALL_TENSORS, buildSafetensors, writeDiffusersDir } from '../src/testing/fixtures.js';
 
 // The quarantine zone end to end on a real nats-server: intake through the signed import
@@ -34,14 +27,11 @@ import { SMALL_TENSORS, buildSafetensors, writeDiffusersDir } from '../src/testi
 // to the engine's recorded policy, and the run's outcome, all as stored, signed events.
 const log = pino({ level: 'silent' });
 let app: TestAppliance;
-let engineSide: ServiceClient;
 let quarantineSide: ServiceClient;
 let cli: ServiceClient;
 let dir: string;
 let config: QuarantineConfig;
-let host: PolicyHost;
-let consumer: RunningConsumer;
-let engineCommands: Subscription[];
+let engineSide: PolicyEngineSide;
 let service: QuarantineService;
 let sources: string;
 
@@ -49,27 +39,9 @@ beforeAll(async () => {
   app = await startTestAppliance();
   dir = await mkdtemp(join(tmpdir(), 'secai-quarantine-int-'));
   sources = join(dir, 'sources');
-  await cp(DEFAULT_POLICY_DIR, join(dir, 'policy'), { recursive: true });
-  engineSide = await app.client('policy-engine');
+  engineSide = await startPolicyEngineSide(app, dir, log);
   quarantineSide = await app.client('quarantine');
   cli = await app.client('cli');
-  const engine = new PolicyEngine();
-  host = new PolicyHost(engine, engineSide.store, join(dir, 'policy'), log);
-  expect((await host.reload('startup')).ok).toBe(true);
-  consumer = await runPromotionConsumer(engineSide.js, engineSide.jsm, {
-    engine,
-    recorder: streamRecorder(engineSide.store),
-    store: engineSide.store,
-    log,
-  });
-  engineCommands = serveCommands(engineSide.nc, {
-    engine,
-    host,
-    recorder: streamRecorder(engineSide.store),
-    signer: engineSide.store.signer,
-    trust: engineSide.store.trust,
-    log,
-  });
   config = {
     stateDir: dir,
     quarantineDir: join(dir, 'quarantine'),
@@ -85,8 +57,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await service?.stop();
-  for (const sub of engineCommands ?? []) sub.unsubscribe();
-  await consumer?.stop();
+  await engineSide?.stop();
   await app?.cleanup();
   await rm(dir, { recursive: true, force: true });
 });
@@ -200,7 +171,9 @@ describe('a GGUF model through all its stages', () => {
   });
 
   it('bound the run to the policy the engine recorded as active', async () => {
-    const loaded = (await engineSide.store.load('policy', 'active')).events.map((e) => e.event);
+    const loaded = (await engineSide.client.store.load('policy', 'active')).events.map(
+      (e) => e.event,
+    );
     const active = loaded.filter((e) => e.type === 'policy.loaded').at(-1)!;
     const bundle = (await service.bundle())!;
     expect(bundle.policyDigest).toBe((active.data as EventData<'policy.loaded'>).digest);
@@ -214,9 +187,9 @@ describe('a GGUF model through all its stages', () => {
     const data = promoted.data as EventData<'model.promoted'>;
     expect(data).toMatchObject({ name: 'Tiny Llama', fileName: 'tiny.gguf', format: 'gguf' });
     expect(promoted.causationid).toBe(data.decisionId);
-    const decisions = (await engineSide.store.load('decision', 'model_promotion')).events.map(
-      (e) => e.event,
-    );
+    const decisions = (
+      await engineSide.client.store.load('decision', 'model_promotion')
+    ).events.map((e) => e.event);
     const decision = decisions.find((e) => e.id === data.decisionId)!;
     expect(decision.causationid).toBe(completed.id);
     expect((decision.data as EventData<'policy.decided'>).decision).toBe('allow');
@@ -265,7 +238,7 @@ describe('rejections', () => {
       reasonCode: 'source.not_allowlisted',
       result: { decision: 'deny', rule_id: 'source.not_allowlisted' },
     });
-    const decisions = (await engineSide.store.load('decision', 'model_source')).events.map(
+    const decisions = (await engineSide.client.store.load('decision', 'model_source')).events.map(
       (e) => e.event,
     );
     const decision = decisions.find((e) => e.id === failed.result.decision_id)!;
@@ -392,7 +365,7 @@ describe('policy', () => {
     const doc = parse(await readFile(file, 'utf8')) as Record<string, Record<string, unknown>>;
     edit(doc);
     await writeFile(file, stringify(doc));
-    expect((await host.reload('api')).ok).toBe(true);
+    expect((await engineSide.host.reload('api')).ok).toBe(true);
   }
 
   it('a policy.loaded in the middle of a run fails its next stage with policy_changed', async () => {

@@ -1,26 +1,19 @@
-import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { progressSubject, type CloudEvent } from '@secai/contracts';
-import { sendCommand, type RunningConsumer, type Subscription } from '@secai/streams';
+import { sendCommand } from '@secai/streams';
 import {
   startTestAppliance,
   waitFor,
   type ServiceClient,
   type TestAppliance,
 } from '@secai/streams/testing';
-import {
-  DEFAULT_POLICY_DIR,
-  PolicyEngine,
-  PolicyHost,
-  runPromotionConsumer,
-  serveCommands,
-  streamRecorder,
-} from '@secai/policy-engine';
 import { startRegistry, type RunningRegistry } from '@secai/registry';
 import { startQuarantine, type QuarantineService } from '../src/index.js';
+import { startPolicyEngineSide, type PolicyEngineSide } from './policyEngineSide.js';
 import { SMALL_TENSORS, buildSafetensors } from '../src/testing/fixtures.js';
 
 // Issue 11 §3: "a model promoted once cannot be imported again after it has been removed
@@ -32,9 +25,7 @@ let app: TestAppliance;
 let cli: ServiceClient;
 let dir: string;
 let sources: string;
-let host: PolicyHost;
-let consumer: RunningConsumer;
-let engineCommands: Subscription[];
+let engineSide: PolicyEngineSide;
 let registry: RunningRegistry;
 let quarantineSide: ServiceClient;
 let registrySide: ServiceClient;
@@ -45,28 +36,10 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'secai-reimport-int-'));
   sources = join(dir, 'sources');
   await mkdir(sources, { recursive: true });
-  await cp(DEFAULT_POLICY_DIR, join(dir, 'policy'), { recursive: true });
-  const engineSide = await app.client('policy-engine');
+  engineSide = await startPolicyEngineSide(app, dir, log);
   quarantineSide = await app.client('quarantine');
   registrySide = await app.client('registry');
   cli = await app.client('cli');
-  const engine = new PolicyEngine();
-  host = new PolicyHost(engine, engineSide.store, join(dir, 'policy'), log);
-  expect((await host.reload('startup')).ok).toBe(true);
-  consumer = await runPromotionConsumer(engineSide.js, engineSide.jsm, {
-    engine,
-    recorder: streamRecorder(engineSide.store),
-    store: engineSide.store,
-    log,
-  });
-  engineCommands = serveCommands(engineSide.nc, {
-    engine,
-    host,
-    recorder: streamRecorder(engineSide.store),
-    signer: engineSide.store.signer,
-    trust: engineSide.store.trust,
-    log,
-  });
   await chmod(dir, 0o700);
   registry = await startRegistry(registrySide, { stateDir: dir, verifyEveryMs: 0, log });
   service = await startQuarantine(quarantineSide, {
@@ -85,8 +58,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await service?.stop();
   await registry?.stop();
-  for (const sub of engineCommands ?? []) sub.unsubscribe();
-  await consumer?.stop();
+  await engineSide?.stop();
   await app?.cleanup();
   await rm(dir, { recursive: true, force: true });
 });
