@@ -1,12 +1,11 @@
 import {
-  AUTHORITY,
+  EVENT_SUBJECT_PREFIX,
   SERVICES,
-  catalogue,
   serviceOfSource,
   type EventData,
-  type EventType,
   type ServiceName,
 } from '@secai/contracts';
+import { permissionsFor, permits, type SubjectPermissions } from '@secai/streams';
 import type { ObservedEvent, Observation } from './classifier.js';
 import type { IncidentPolicy } from './policy/schema.js';
 
@@ -14,45 +13,25 @@ import type { IncidentPolicy } from './policy/schema.js';
 // refuse, faster than a bound. Pure: the event, the policy and the detector's state come in.
 
 /**
- * The one identity that may publish on a stored event's NATS subject, or null. The server's
- * publish permissions are generated from the same authority table (streams' `servicePermissions`),
- * so the subject a message was stored on names who sent it, whatever the message claims:
- * `secai.evt.service.<name>` is `<name>`'s, `secai.evt.<aggregate>.<id>` belongs to the single
- * service that emits that aggregate. Null when no single service is the publisher (several
- * emitters, as `model.*`; only the appliance, which may publish anywhere and holds the root; or
- * not an event subject): such a flood opens an incident that names no identity to revoke.
+ * The one identity that may publish on a stored event's NATS subject, or null. Asked of the
+ * permissions the server runs with (streams' `permissionsFor`, generated from the authority
+ * table), so the subject a message was stored on names who sent it, whatever the message claims.
+ * Null when no single service may publish there (several emitters, as `model.*`; only the
+ * appliance, which may publish anywhere and holds the root; or not an event subject): such a
+ * flood opens an incident that names no identity to revoke.
  */
 export function offenderOf(natsSubject: string): ServiceName | null {
-  const [prefix, evt, aggregate, id, ...rest] = natsSubject.split('.');
-  if (prefix !== 'secai' || evt !== 'evt' || !aggregate || !id || rest.length > 0) return null;
-  if (aggregate === 'service')
-    return (SERVICES as readonly string[]).includes(id) && id !== 'appliance'
-      ? (id as ServiceName)
-      : null;
-  return soleEmitters().get(aggregate) ?? null;
+  if (!natsSubject.startsWith(`${EVENT_SUBJECT_PREFIX}.`)) return null;
+  const publishers = publisherPermissions().filter(([, p]) => permits(p, 'publish', natsSubject));
+  return publishers.length === 1 ? publishers[0]![0] : null;
 }
 
-let emittersByAggregate: Map<string, ServiceName> | null = null;
+let publishers: [ServiceName, SubjectPermissions][] | null = null;
 
-/** Aggregate type → its only emitting service (the appliance excluded), from contracts. */
-function soleEmitters(): Map<string, ServiceName> {
-  if (emittersByAggregate) return emittersByAggregate;
-  const emitters = new Map<string, Set<ServiceName>>();
-  for (const type of Object.keys(AUTHORITY) as EventType[]) {
-    const who = AUTHORITY[type];
-    if (who === 'every-service') continue;
-    const aggregate = catalogue[type].aggregate;
-    const set = emitters.get(aggregate) ?? new Set<ServiceName>();
-    for (const s of who) set.add(s);
-    emitters.set(aggregate, set);
-  }
-  emittersByAggregate = new Map();
-  for (const [aggregate, set] of emitters) {
-    const [only, ...others] = [...set];
-    if (only && others.length === 0 && only !== 'appliance')
-      emittersByAggregate.set(aggregate, only);
-  }
-  return emittersByAggregate;
+/** Every service but the appliance, with the permissions the server gives it. */
+function publisherPermissions(): [ServiceName, SubjectPermissions][] {
+  publishers ??= SERVICES.filter((s) => s !== 'appliance').map((s) => [s, permissionsFor(s)]);
+  return publishers;
 }
 
 /** Recent refusals per offender (stream sequence and recording time), oldest first. */
