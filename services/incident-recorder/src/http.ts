@@ -6,7 +6,13 @@ import {
   type ServiceName,
   type TrustStore,
 } from '@secai/contracts';
-import { createGateway, sendProblem, type BusHealth, type Logger } from '@secai/streams';
+import {
+  createGateway,
+  sendProblem,
+  type BusHealth,
+  type BusWatch,
+  type Logger,
+} from '@secai/streams';
 import {
   INCIDENT_STATES,
   ROUTES,
@@ -59,6 +65,11 @@ export interface HttpDeps {
     ok: boolean;
     reasons: string[];
   };
+  /**
+   * The bus connection (`watchBus(nc)`): while it is down, routes that need it (show, export,
+   * resolve, acknowledge, reload) answer 503 `BUS_UNAVAILABLE` at once, as every gateway does.
+   */
+  bus: BusWatch;
   trust: TrustStore;
   log?: Logger;
   now?: () => Date;
@@ -84,6 +95,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     service: 'incident-recorder',
     trust: deps.trust,
     scopes: SCOPES,
+    bus: deps.bus,
     ...(deps.log ? { log: deps.log } : {}),
     ...(deps.now ? { now: deps.now } : {}),
     routes: (api) => routes(api, deps),
@@ -136,7 +148,7 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
 
   app.get<{ Querystring: ListQuery }>(
     '/api/v1/incidents',
-    { config: { scope: 'read' }, schema: ROUTES.list },
+    { config: { scope: 'read', busOptional: true }, schema: ROUTES.list },
     (request, reply) => {
       const q = request.query;
       const matching = views()
@@ -224,42 +236,47 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
     },
   );
 
-  app.get('/api/v1/stats', { config: { scope: 'read' }, schema: ROUTES.stats }, (_req, reply) => {
-    const records = deps.book.all();
-    const { policy } = deps.policy();
-    const all = records.map(([id, record]) => incidentView(id, record, policy));
-    // Active as the machine defines it (one definition: `isActive`), not a second list here.
-    const active = all.filter((_v, i) => isActive(records[i]![1].snapshot));
-    const count = <K extends string>(
-      keys: readonly K[],
-      of: (v: (typeof all)[number]) => string,
-      among = all,
-    ) =>
-      Object.fromEntries(keys.map((k) => [k, among.filter((v) => of(v) === k).length])) as Record<
-        K,
-        number
-      >;
-    const body: StatsResponse = {
-      total: all.length,
-      open: active.length,
-      byState: count(INCIDENT_STATES, (v) => v.state),
-      byClass: count(INCIDENT_CLASSES, (v) => v.class),
-      openBySeverity: count(INCIDENT_SEVERITIES, (v) => v.severity, active),
-      observations: all.reduce((n, v) => n + v.observationCount, 0),
-      containment: {
-        contained: all.filter(
-          (v) =>
-            v.containment.concludedAt &&
-            v.containment.actions.every((a) => a.status === 'succeeded'),
-        ).length,
-        failed: all.filter((v) => v.containment.actions.some((a) => a.status === 'failed')).length,
-        pending: all.filter((v) => v.containment.actions.some((a) => a.status === 'pending'))
-          .length,
-      },
-      policyDigest: deps.policy().digest,
-    };
-    return reply.send(body);
-  });
+  app.get(
+    '/api/v1/stats',
+    { config: { scope: 'read', busOptional: true }, schema: ROUTES.stats },
+    (_req, reply) => {
+      const records = deps.book.all();
+      const { policy } = deps.policy();
+      const all = records.map(([id, record]) => incidentView(id, record, policy));
+      // Active as the machine defines it (one definition: `isActive`), not a second list here.
+      const active = all.filter((_v, i) => isActive(records[i]![1].snapshot));
+      const count = <K extends string>(
+        keys: readonly K[],
+        of: (v: (typeof all)[number]) => string,
+        among = all,
+      ) =>
+        Object.fromEntries(keys.map((k) => [k, among.filter((v) => of(v) === k).length])) as Record<
+          K,
+          number
+        >;
+      const body: StatsResponse = {
+        total: all.length,
+        open: active.length,
+        byState: count(INCIDENT_STATES, (v) => v.state),
+        byClass: count(INCIDENT_CLASSES, (v) => v.class),
+        openBySeverity: count(INCIDENT_SEVERITIES, (v) => v.severity, active),
+        observations: all.reduce((n, v) => n + v.observationCount, 0),
+        containment: {
+          contained: all.filter(
+            (v) =>
+              v.containment.concludedAt &&
+              v.containment.actions.every((a) => a.status === 'succeeded'),
+          ).length,
+          failed: all.filter((v) => v.containment.actions.some((a) => a.status === 'failed'))
+            .length,
+          pending: all.filter((v) => v.containment.actions.some((a) => a.status === 'pending'))
+            .length,
+        },
+        policyDigest: deps.policy().digest,
+      };
+      return reply.send(body);
+    },
+  );
 
   app.post(
     '/api/v1/reload',

@@ -114,6 +114,7 @@ export async function startRecorder(
   const doExport = (id: string) =>
     exportIncident({ conn, book, sealer, trustBundle: () => trustBundleOf(trust), log }, id);
   const http = buildHttp({
+    bus,
     book,
     recorder,
     policy: () => loaded,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestPki } from '@secai/contracts/testing';
 import {
+  busIn,
   assertProblem,
   bearer,
   openApiGapsOf,
@@ -52,6 +53,8 @@ const settled: LagSample = {
   at: '2026-01-01T00:00:01.000Z',
 };
 let lag: LagSample | null = settled;
+/** The gateway's own view of the bus (the intake's `bus` below is what /health reports). */
+const gatewayBus = busIn('connected');
 let bus: BusHealth = { state: 'connected', since: '2026-01-01T00:00:00.000Z', reconnects: 0 };
 let app: ReturnType<typeof buildHttp>;
 let exportFails: ExportError | null = null;
@@ -99,6 +102,7 @@ beforeAll(async () => {
       const health = intakeHealth(lag, 100, bus);
       return { lag, maxLag: 100, bus, ...health };
     },
+    bus: gatewayBus,
     trust: pki.trust,
   };
   app = buildHttp(deps);
@@ -263,5 +267,21 @@ describe('GET /health (no token)', () => {
     });
     lag = settled;
     bus = { ...bus, state: 'connected' };
+  });
+});
+
+describe('while the bus is down', () => {
+  it('answers 503 BUS_UNAVAILABLE at once on routes that need it, and still lists from memory', async () => {
+    gatewayBus.set('reconnecting');
+    try {
+      const show = await get('/api/v1/incidents/INC-20260101-000000-aaaaaaaaaaaa');
+      assertProblem(show, 503, 'BUS_UNAVAILABLE');
+      const exported = await get('/api/v1/incidents/INC-20260101-000000-aaaaaaaaaaaa/export');
+      assertProblem(exported, 503, 'BUS_UNAVAILABLE');
+      expect((await get('/api/v1/incidents')).statusCode).toBe(200);
+      expect((await get('/api/v1/stats')).statusCode).toBe(200);
+    } finally {
+      gatewayBus.set('connected');
+    }
   });
 });
