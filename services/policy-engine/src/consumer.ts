@@ -9,26 +9,35 @@ import {
 } from '@secai/streams';
 import type { PolicyEngine } from './engine.js';
 import type { DecisionRecorder } from './decisionLog.js';
+import { promotionLedger } from './promotionLedger.js';
 
 export const PROMOTION_DURABLE = 'policy-engine-promotion';
 
 /**
  * Consumes `quarantine.completed` and records the `model_promotion` decision the quarantine
  * service acts on (ARCHITECTURE §5.1). The decision's `causationid` is the completed event, so
- * the quarantine service finds the decision that settles its run. Redelivery after a crash may
- * record a second, identical decision; the quarantine service acts on the first.
+ * the quarantine service finds the decision that settles its run. A redelivered completion (an
+ * ack lost in a crash, a reset consumer) records nothing: the ledger knows it was decided.
  */
 export function runPromotionConsumer(
   js: JetStreamClient,
   jsm: JetStreamManager,
   deps: { engine: PolicyEngine; recorder: DecisionRecorder; store: EventStore; log: Logger },
 ): Promise<RunningConsumer> {
+  const ledger = promotionLedger(deps.store);
   return runConsumer(js, jsm, {
     durable: PROMOTION_DURABLE,
     filterSubject: 'secai.evt.artifact.>',
     types: ['quarantine.completed'],
     store: deps.store,
     handler: async (verified) => {
+      if (await ledger.decided(verified.event.id)) {
+        deps.log.info(
+          { artifact: verified.aggregate.id, completed: verified.event.id },
+          'promotion already decided; redelivery ignored',
+        );
+        return;
+      }
       const completed = verified.event.data as EventData<'quarantine.completed'>;
       const { events } = await deps.store.load('artifact', verified.aggregate.id);
       const acquired = events.find((e) => e.event.type === 'model.acquired')?.event.data as
@@ -54,6 +63,7 @@ export function runPromotionConsumer(
         causationId: verified.event.id,
         correlationId: verified.event.correlationid,
       });
+      ledger.remember(verified.event.id);
       deps.log.info(
         {
           artifact: verified.aggregate.id,

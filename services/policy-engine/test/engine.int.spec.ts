@@ -28,6 +28,7 @@ import {
   buildHttp,
   replayDecisions,
   runPromotionConsumer,
+  PROMOTION_DURABLE,
   serveCommands,
   snapshotFromDocuments,
   streamRecorder,
@@ -268,6 +269,47 @@ describe('model promotion from the stream', () => {
       decision: 'deny',
       evidence: { ruleId: 'models.behavior_critical' },
     });
+  });
+
+  it('records no second decision when the completions are delivered again (consumer reset)', async () => {
+    const causes = async (): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const e of readHistory(engineSide.js, engineSide.jsm, engineSide.store.stream, {
+        filterSubject: 'secai.evt.decision.model_promotion',
+      })) {
+        out.push(verifyEnvelope(e.bytes, app.pki.trust, { streamSeq: e.seq }).event.causationid!);
+      }
+      return out;
+    };
+    const before = await causes();
+    expect(before.length).toBeGreaterThanOrEqual(2);
+    // A durable deleted and made again replays every completion from the start of the stream:
+    // the same messages a crash between record and ack would deliver a second time.
+    await consumer.stop();
+    // Only the operator may delete a durable (issue 10): the admin connection does it.
+    await app.admin.jsm.consumers.delete(engineSide.store.stream, PROMOTION_DURABLE);
+    consumer = await runPromotionConsumer(engineSide.js, engineSide.jsm, {
+      engine,
+      recorder: streamRecorder(engineSide.store),
+      store: engineSide.store,
+      log,
+    });
+    await waitFor(
+      async () => {
+        const info = await engineSide.jsm.consumers.info(
+          engineSide.store.stream,
+          PROMOTION_DURABLE,
+        );
+        return (
+          info.num_pending === 0 && info.num_ack_pending === 0 && info.delivered.stream_seq > 0
+        );
+      },
+      10_000,
+      'the reset consumer to take every completion again',
+    );
+    const after = await causes();
+    expect(after).toEqual(before);
+    expect(new Set(after).size).toBe(after.length);
   });
 });
 
