@@ -77,6 +77,12 @@ const PROVENANCE: Record<string, string> = {
     'Import exactly the files that were signed: no links or special files, none missing, none added.',
   digest_mismatch: DO_NOT_USE('a file differs from what was signed'),
   internal_error: WORKER_BUG,
+  key_unsupported:
+    'The model was signed with a key type the appliance does not verify: ask the publisher to sign with an Ed25519, ECDSA P-256 or ECDSA P-384 key, then import again.',
+  ignore_path_invalid:
+    'The signature’s ignore_paths holds an entry that is not a plain path inside the model (absolute, .., a pattern, or the whole model): ask the publisher to sign again without it.',
+  ignore_path_hides_file:
+    'Do not use this copy: its signature leaves a file a loader reads (weights, config, tokenizer, template) out of what was signed; ask the publisher to sign every model file.',
 };
 
 const YARA_BROKEN =

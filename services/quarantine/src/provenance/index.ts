@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { listArtifactFiles, sha256File, type ArtifactFiles } from './artifact.js';
 import { readBundle } from './bundle.js';
 import { verifyBundleSignature } from './signature.js';
-import { checkStatement } from './statement.js';
+import { some, matchManifest } from './manifestMatch.js';
+import { checkStatement, type SignedManifest } from './statement.js';
 import { loadTrust } from './trust.js';
 import {
   OMS,
@@ -46,41 +47,30 @@ function unsigned(requireSignature: boolean, detail: string): ProvenanceVerdict 
     : verdict(true, 'unsigned', detail);
 }
 
-function some(names: string[]): string {
-  const shown = names.slice(0, 3).map((n) => JSON.stringify(n.slice(0, 100)));
-  return shown.join(', ') + (names.length > 3 ? ` and ${names.length - 3} more` : '');
-}
-
-/** Signed manifest vs. artifact: same names exactly, then each file's streamed digest. */
+/** The signed manifest against the artifact: names first, then each signed file's digest. */
 async function compare(
-  signed: Map<string, string>,
+  manifest: SignedManifest,
   files: ArtifactFiles,
   signer: string,
 ): Promise<ProvenanceVerdict> {
-  const missing = [...signed.keys()].filter((name) => !files.has(name));
-  if (missing.length > 0)
-    return verdict(false, 'file_missing', `signed but absent: ${some(missing)}`, { signer });
-  const unlisted = [...files.keys()].filter((name) => !signed.has(name));
-  if (unlisted.length > 0)
-    return verdict(false, 'file_unlisted', `present but not signed: ${some(unlisted)}`, { signer });
-  for (const [name, path] of files) {
-    const digest = await sha256File(path);
+  const match = matchManifest(manifest.resources, files.keys(), manifest.ignorePaths);
+  if (!match.ok) return rejected(match, signer);
+  for (const name of match.signed) {
+    const digest = await sha256File(files.get(name) ?? '');
     if (digest === null)
       return verdict(false, 'artifact_invalid', `cannot read ${some([name])}`, { signer });
-    if (digest !== signed.get(name))
+    if (digest !== manifest.resources.get(name))
       return verdict(false, 'digest_mismatch', `${some([name])} differs from the signed digest`, {
         signer,
       });
   }
+  const leftOut =
+    match.leftOut.length > 0 ? ` (${match.leftOut.length} left out by ignore_paths)` : '';
   return verdict(
     true,
     'signature_ok',
-    `${files.size} file(s) match the manifest signed by ${signer}`,
-    {
-      level: 'signature-verified',
-      signer,
-      files: files.size,
-    },
+    `${match.signed.length} file(s) match the manifest signed by ${signer}${leftOut}`,
+    { level: 'signature-verified', signer, files: match.signed.length },
   );
 }
 
@@ -99,9 +89,12 @@ async function verify(request: ProvenanceRequest, now: Date): Promise<Provenance
   }
   const signature = verifyBundleSignature(read.bundle, trust.trust, now);
   if (!signature.ok) {
-    // A signer nobody pinned proves nothing, but when signatures are optional it is no worse
-    // than no signature: recorded, not trusted, and its statement is never interpreted.
-    if (signature.reason === 'key_untrusted' && !requireSignature)
+    // A signer nobody pinned (or whose key type the stage does not verify) proves nothing, but
+    // when signatures are optional it is no worse than no signature: recorded, not trusted, and
+    // its statement is never interpreted.
+    const unverifiable =
+      signature.reason === 'key_untrusted' || signature.reason === 'key_unsupported';
+    if (unverifiable && !requireSignature)
       return verdict(true, 'signature_unverified', signature.detail, { level: 'recorded' });
     return rejected(signature);
   }
@@ -116,7 +109,7 @@ async function verify(request: ProvenanceRequest, now: Date): Promise<Provenance
       : null;
   const listed = await listArtifactFiles(artifactPath, kind, skip);
   if (!listed.ok) return rejected(listed, signer);
-  return compare(statement.resources, listed.files, signer);
+  return compare(statement, listed.files, signer);
 }
 
 /**

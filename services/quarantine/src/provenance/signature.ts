@@ -2,8 +2,10 @@
 // only trust; transparency logs, CT logs and timestamp authorities are not consulted (thresholds
 // 0) and whatever the bundle carries of them is dropped before verification, because without
 // their public keys it can neither be verified nor be allowed to choose the verification time.
+// One exception to "done by the library": ECDSA P-384 signatures (see signingKeys.ts).
 import { X509Certificate as NodeCertificate } from 'node:crypto';
 import type { BundleWithDsseEnvelope, TransparencyLogEntry } from '@sigstore/bundle';
+import { dsse } from '@sigstore/core';
 import {
   VerificationError,
   Verifier,
@@ -11,6 +13,12 @@ import {
   type SignedEntity,
   type TrustMaterial,
 } from '@sigstore/verify';
+import {
+  ACCEPTED_SIGNING_KEYS,
+  describeKey,
+  signingKeyKind,
+  withKeyDigests,
+} from './signingKeys.js';
 import type { Trust, TrustedKey } from './trust.js';
 import { fail, type Failure } from './types.js';
 
@@ -77,13 +85,17 @@ function verifyWithKeys(entity: SignedEntity, hint: string, keys: TrustedKey[]):
     : fail('key_untrusted', 'no pinned key verifies the signature');
 }
 
-function certificateSigner(leafDer: Uint8Array | undefined, san: string | undefined): string {
-  if (san !== undefined && san !== '') return san;
+function leafCertificate(leafDer: Uint8Array | undefined): NodeCertificate | null {
   try {
-    return new NodeCertificate(leafDer ?? Buffer.alloc(0)).subject.replace(/\n/g, ', ');
+    return new NodeCertificate(leafDer ?? Buffer.alloc(0));
   } catch {
-    return 'unknown certificate subject';
+    return null;
   }
+}
+
+function certificateSigner(leaf: NodeCertificate | null, san: string | undefined): string {
+  if (san !== undefined && san !== '') return san;
+  return leaf?.subject.replace(/\n/g, ', ') ?? 'unknown certificate subject';
 }
 
 function verifyWithCertificate(
@@ -94,13 +106,20 @@ function verifyWithCertificate(
 ): SignatureCheck {
   if (trust.authorities.length === 0)
     return fail('key_untrusted', 'the bundle carries a certificate; no CA is pinned');
+  // Told apart before the chain: a P-521 or RSA leaf would otherwise read as a bad signature.
+  const leaf = leafCertificate(leafDer);
+  if (leaf !== null && signingKeyKind(leaf.publicKey) === null)
+    return fail(
+      'key_unsupported',
+      `the signing certificate's key is ${describeKey(leaf.publicKey)}; accepted: ${ACCEPTED_SIGNING_KEYS}`,
+    );
   const offline = { ...entity, tlogEntries: [], timestamps: [verificationTime(now)] };
   const verifier = new Verifier(material({ certificateAuthorities: trust.authorities }), OFFLINE);
   try {
     const signer = verifier.verify(offline);
     return {
       ok: true,
-      signer: certificateSigner(leafDer, signer.identity?.subjectAlternativeName),
+      signer: certificateSigner(leaf, signer.identity?.subjectAlternativeName),
     };
   } catch (error) {
     if (error instanceof VerificationError && error.code === 'CERTIFICATE_ERROR')
@@ -123,6 +142,9 @@ export function verifyBundleSignature(
   } catch (error) {
     return fail('bundle_invalid', `unusable verification material: ${String(error).slice(0, 200)}`);
   }
+  const envelope = bundle.content.dsseEnvelope;
+  const pae = dsse.preAuthEncoding(envelope.payloadType, envelope.payload);
+  entity = { ...entity, signature: withKeyDigests(entity.signature, pae) };
   const content = bundle.verificationMaterial.content;
   switch (content.$case) {
     case 'publicKey':

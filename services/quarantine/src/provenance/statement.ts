@@ -1,36 +1,22 @@
 // The signed in-toto statement, checked against the OMS v1.0 predicate. Only ever called on a
 // payload whose signature has verified: unauthenticated content is not interpreted.
 import { createHash } from 'node:crypto';
+import { parseIgnorePaths, type IgnorePaths } from './ignorePaths.js';
+import { canonicalName } from './names.js';
 import { LIMITS, OMS, fail, type Failure } from './types.js';
 
 export interface SignedManifest {
   /** Resource name (POSIX, relative to the model root) → lowercase hex SHA-256. */
   resources: Map<string, string>;
   modelName: string;
+  /** What the signer left out of the manifest (`serialization.ignore_paths`), checked. */
+  ignorePaths: IgnorePaths;
 }
 
 const HEX64 = /^[0-9a-fA-F]{64}$/;
-// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/**
- * A resource name as OMS writes it: a relative POSIX path (`PurePosixPath`, so no empty, `.` or
- * `..` segments and no leading `/`); a single-file model's one resource is `.`. Backslashes and
- * control characters are refused so a name means the same thing on every system.
- */
-export function canonicalName(name: string, kind: 'file' | 'directory'): boolean {
-  if (kind === 'file') return name === OMS.singleFileName;
-  if (Buffer.byteLength(name) > LIMITS.pathBytes || CONTROL.test(name) || name.includes('\\'))
-    return false;
-  return name
-    .split('/')
-    .every(
-      (s) => s !== '' && s !== '.' && s !== '..' && Buffer.byteLength(s) <= LIMITS.segmentBytes,
-    );
 }
 
 /** OMS's subject digest: SHA-256 over the resources' raw digests, in the order listed. */
@@ -40,19 +26,14 @@ export function manifestDigest(digestsHex: Iterable<string>): string {
   return hash.digest('hex');
 }
 
-function checkSerialization(value: unknown): Failure | null {
+function checkSerialization(value: unknown): { ok: true; ignorePaths: IgnorePaths } | Failure {
   if (!isRecord(value)) return fail('statement_invalid', 'predicate.serialization is missing');
   if (value.method !== 'files')
     return fail('predicate_unsupported', `serialization method ${String(value.method)}`);
   if (value.hash_type !== 'sha256')
     return fail('predicate_unsupported', `serialization hash_type ${String(value.hash_type)}`);
-  const ignore = value.ignore_paths;
-  if (
-    ignore !== undefined &&
-    !(Array.isArray(ignore) && ignore.every((p) => typeof p === 'string'))
-  )
-    return fail('statement_invalid', 'serialization.ignore_paths is not a list of paths');
-  return null;
+  const ignore = parseIgnorePaths(value.ignore_paths);
+  return ignore.ok ? { ok: true, ignorePaths: ignore.paths } : ignore;
 }
 
 function readResources(
@@ -112,11 +93,16 @@ export function checkStatement(
   const predicate = statement.predicate;
   if (!isRecord(predicate)) return fail('statement_invalid', 'the predicate is missing');
   const serialization = checkSerialization(predicate.serialization);
-  if (serialization !== null) return serialization;
+  if (!serialization.ok) return serialization;
   const read = readResources(predicate.resources, kind);
   if (!read.ok) return read;
   if (manifestDigest(read.order) !== expected.toLowerCase())
     return fail('statement_invalid', 'the subject digest does not match the listed resources');
   const modelName = typeof subject.name === 'string' ? subject.name.slice(0, 256) : '';
-  return { ok: true, resources: read.resources, modelName };
+  return {
+    ok: true,
+    resources: read.resources,
+    modelName,
+    ignorePaths: serialization.ignorePaths,
+  };
 }

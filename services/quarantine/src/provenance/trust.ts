@@ -4,6 +4,7 @@ import { X509Certificate as NodeCertificate, createHash, createPublicKey } from 
 import type { KeyObject } from 'node:crypto';
 import { X509Certificate } from '@sigstore/core';
 import type { TrustMaterial } from '@sigstore/verify';
+import { ACCEPTED_SIGNING_KEYS, describeKey, signingKeyKind } from './signingKeys.js';
 import { LIMITS, fail, type Failure, type PinnedCertificate, type PinnedKey } from './types.js';
 
 export interface TrustedKey {
@@ -27,12 +28,6 @@ export function omsKeyHint(key: KeyObject): string {
   return createHash('sha256').update(pem).digest('hex');
 }
 
-/** Only the algorithms `@sigstore/verify` checks correctly: it verifies ECDSA with SHA-256. */
-function supported(key: KeyObject): boolean {
-  if (key.asymmetricKeyType === 'ed25519') return true;
-  return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
-}
-
 function loadKey(pinned: PinnedKey, index: number): TrustedKey | Failure {
   const where = `pinned key ${index}`;
   if (typeof pinned !== 'object' || pinned === null)
@@ -47,8 +42,12 @@ function loadKey(pinned: PinnedKey, index: number): TrustedKey | Failure {
   } catch {
     return fail('config_invalid', `${where} (${pinned.id}): not a public key PEM`);
   }
-  if (!supported(key))
-    return fail('config_invalid', `${where} (${pinned.id}): only Ed25519 and ECDSA P-256 keys`);
+  // A key the stage cannot verify correctly (see signingKeys.ts) would silently never match.
+  if (signingKeyKind(key) === null)
+    return fail(
+      'config_invalid',
+      `${where} (${pinned.id}) is ${describeKey(key)}: pin an ${ACCEPTED_SIGNING_KEYS} key`,
+    );
   return { id: pinned.id, key, hints: new Set([pinned.id, omsKeyHint(key)]) };
 }
 

@@ -1,7 +1,7 @@
 // The provenance stage's vocabulary: what it is given, what it answers, and the OpenSSF
 // model-signing (OMS, model_signing v1.0) constants it checks against.
 
-/** A public key the operator trusts to sign models (Ed25519 or ECDSA P-256, SPKI PEM). */
+/** A public key the operator trusts to sign models (Ed25519, ECDSA P-256 or P-384; SPKI PEM). */
 export interface PinnedKey {
   id: string;
   publicKeyPem: string;
@@ -35,12 +35,15 @@ export const PROVENANCE_REASONS = [
   'bundle_too_large',
   'bundle_invalid',
   'key_untrusted',
+  'key_unsupported',
   'signature_invalid',
   'statement_invalid',
   'predicate_unsupported',
   'artifact_invalid',
   'file_missing',
   'file_unlisted',
+  'ignore_path_invalid',
+  'ignore_path_hides_file',
   'digest_mismatch',
   'internal_error',
 ] as const;
@@ -85,6 +88,8 @@ export const LIMITS = {
   keys: 64,
   certificates: 16,
   pemChars: 64 * 1024,
+  /** OMS writes four git paths and the signature; a long list is not an ignore list. */
+  ignorePaths: 256,
   readChunk: 1024 * 1024,
 } as const;
 
