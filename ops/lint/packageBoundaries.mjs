@@ -10,7 +10,7 @@ const root = resolve(import.meta.dirname, '../..');
 const serviceDirs = readdirSync(join(root, 'services'), { withFileTypes: true })
   .filter((d) => d.isDirectory())
   .map((d) => d.name);
-const packageRoots = ['contracts', 'streams', 'projections', 'ops/bench']
+const packageRoots = ['contracts', 'streams', 'projections', 'formats', 'sandbox', 'ops/bench']
   .concat(serviceDirs.map((s) => `services/${s}`))
   .map((p) => resolve(root, p));
 /** `@secai/<name>` → service directory, read from each package.json. */

@@ -9,9 +9,9 @@ import {
   judgeAnswer,
   runBehaviorSuite,
   substringJudge,
-  writeTinyLlamaGguf,
   type ConfusionMatrix,
 } from '@secai/quarantine';
+import { writeTinyLlamaGguf } from '@secai/quarantine/testing';
 
 export interface QuarantineBenchResults {
   judge: ConfusionMatrix;

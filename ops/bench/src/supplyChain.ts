@@ -7,12 +7,12 @@ import { promisify } from 'node:util';
 import { foldEvents } from '@secai/contracts';
 import { DEFAULT_POLICY_DIR, loadPolicyDir } from '@secai/policy-engine';
 import type { snapshotArtifact } from '@secai/quarantine';
+import { writeTinyLlamaGguf } from '@secai/quarantine/testing';
 import {
   loadPolicyBundle,
   removeTree,
   runDecider,
   sandboxedStages,
-  writeTinyLlamaGguf,
   type PolicyBundle,
   type SandboxedStage,
 } from '@secai/quarantine';

@@ -2,7 +2,7 @@ import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeTinyLlamaGguf } from '@secai/quarantine';
+import { writeTinyLlamaGguf } from '@secai/quarantine/testing';
 import { secai, startBoot, type Booted } from './harness.js';
 
 // The supply chain as an operator drives it: the booted appliance (every service its own

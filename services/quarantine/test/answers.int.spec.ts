@@ -2,13 +2,14 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTinyLlamaGguf, nextStepFor, runStage } from '../src/index.js';
+import { nextStepFor, runStage } from '../src/index.js';
+import { buildTinyLlamaGguf } from '@secai/quarantine/testing';
 import {
   PICKLES,
   buildTorchZip,
   encodeSafetensors,
   writeDiffusersDir,
-} from '../src/testing/fixtures.js';
+} from '@secai/formats/testing';
 
 // Issue 11 §3 through the real format gate (the compiled worker in the sandbox, as a run uses
 // it): the rejections a new user met, each of which must say what is wrong in the user's words,

@@ -1,29 +1,32 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RULE_IDS } from '@secai/policy-engine';
 import {
   DEFAULT_NEXT_STEP,
   NEXT_STEPS,
   PROVENANCE_REASONS,
-  buildTinyLlamaGguf,
-  detectPolyglotFile,
   directoryGateVerdict,
   fileGateVerdict,
-  inspectDiffusersDirectory,
-  inspectGguf,
-  inspectSafetensors,
   nextStepFor,
   reasonCodeOf,
 } from '../src/index.js';
+import { buildTinyLlamaGguf } from '@secai/quarantine/testing';
+import {
+  detectPolyglotFile,
+  inspectDiffusersDirectory,
+  inspectGguf,
+  inspectSafetensors,
+} from '@secai/formats';
 import {
   PICKLES,
   SMALL_TENSORS,
   buildSafetensors,
   safetensorsZipPolyglot,
   writeDiffusersDir,
-} from '../src/testing/fixtures.js';
+} from '@secai/formats/testing';
 
 // Issue 11 §3: every reason code the quarantine can produce has its own next-step line, and the
 // format gate's answers say what is wrong in a user's words. The codes are collected here from
@@ -31,8 +34,13 @@ import {
 // writes, the engine's rule ids), not from the table under test.
 const SRC = join(import.meta.dirname, '..', 'src');
 
+/** A source file of the quarantine, or of @secai/formats or @secai/sandbox (`formats/...`). */
 async function source(rel: string): Promise<string> {
-  return readFile(join(SRC, rel), 'utf8');
+  const pkg = /^(formats|sandbox)\//.exec(rel)?.[1];
+  const path = pkg
+    ? fileURLToPath(new URL(`../../../${pkg}/src/${rel.slice(pkg.length + 1)}`, import.meta.url))
+    : join(SRC, rel);
+  return readFile(path, 'utf8');
 }
 
 /** The string members of `export type <name> = | 'a' | 'b' ...;` in a source file. */

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BehavioralScore, schemaProblems } from '@secai/contracts';
-import { PROMPTS, inspectGguf, runBehaviorSuite, writeTinyLlamaGguf } from '../src/index.js';
+import { PROMPTS, runBehaviorSuite } from '../src/index.js';
+import { inspectGguf } from '@secai/formats';
+import { writeTinyLlamaGguf } from '@secai/quarantine/testing';
 
 // The real thing: node-llama-cpp 3.21.1 on CPU loads a tiny llama model this test writes, and the
 // whole prompt suite runs through it with the model's own (ChatML) template. Random weights answer

@@ -12,14 +12,10 @@ import {
   type ServiceClient,
   type TestAppliance,
 } from '@secai/streams/testing';
-import {
-  startQuarantine,
-  writeTinyLlamaGguf,
-  type QuarantineConfig,
-  type QuarantineService,
-} from '../src/index.js';
+import { startQuarantine, type QuarantineConfig, type QuarantineService } from '../src/index.js';
+import { writeTinyLlamaGguf } from '@secai/quarantine/testing';
 import { startPolicyEngineSide, type PolicyEngineSide } from './policyEngineSide.js';
-import { SMALL_TENSORS, buildSafetensors, writeDiffusersDir } from '../src/testing/fixtures.js';
+import { SMALL_TENSORS, buildSafetensors, writeDiffusersDir } from '@secai/formats/testing';
 
 // The quarantine zone end to end on a real nats-server: intake through the signed import
 // command, every stage in its sandboxed worker, the source question and the promotion decision

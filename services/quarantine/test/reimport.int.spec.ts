@@ -14,7 +14,7 @@ import {
 import { startRegistry, type RunningRegistry } from '@secai/registry';
 import { startQuarantine, type QuarantineService } from '../src/index.js';
 import { startPolicyEngineSide, type PolicyEngineSide } from './policyEngineSide.js';
-import { SMALL_TENSORS, buildSafetensors } from '../src/testing/fixtures.js';
+import { SMALL_TENSORS, buildSafetensors } from '@secai/formats/testing';
 
 // Issue 11 §3: "a model promoted once cannot be imported again after it has been removed
 // (already_promoted)". The whole loop on a real nats-server with the real policy engine, the

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StageIsolation, schemaProblems } from '@secai/contracts';
-import { runStage, writeTinyLlamaGguf } from '../src/index.js';
+import { runStage } from '../src/index.js';
+import { writeTinyLlamaGguf } from '@secai/quarantine/testing';
 
 // The format gate as the quarantine runs it: the compiled worker (dist/, rebuilt by the int
 // project's globalSetup) inside the sandbox (as root here: namespaces, no network, `nobody`), on

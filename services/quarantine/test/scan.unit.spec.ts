@@ -2,15 +2,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectGguf, type GgufAccepted } from '../src/formats/gguf/index.js';
+import { inspectGguf, type GgufAccepted } from '@secai/formats';
 import {
   ggufWeightReport,
   sampleEntropy,
   shannonEntropy,
   weightStatistics,
 } from '../src/scan/index.js';
-import { seededBytes } from '../src/testing/fixtures.js';
-import { buildTinyLlamaGguf, writeTinyLlamaGguf } from '../src/testing/ggufWriter.js';
+import { seededBytes } from '@secai/formats/testing';
+import { buildTinyLlamaGguf, writeTinyLlamaGguf } from '@secai/formats/testing';
 
 let dir: string;
 beforeAll(async () => {

@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StageIsolation, schemaProblems } from '@secai/contracts';
-import { PROMPTS, runStage, writeTinyLlamaGguf } from '../src/index.js';
-import { buildTinyLlamaGguf } from '../src/testing/ggufWriter.js';
+import { PROMPTS, runStage } from '../src/index.js';
+import { writeTinyLlamaGguf } from '@secai/quarantine/testing';
+import { buildTinyLlamaGguf } from '@secai/formats/testing';
 import {
   safetensorsZipPolyglot,
   writeDiffusersDir,
   type DiffusersVariant,
-} from '../src/testing/fixtures.js';
+} from '@secai/formats/testing';
 
 // The static scan, behavioural test and diffusion deep scan as the quarantine runs them: the
 // compiled workers (dist/, rebuilt by the int project's globalSetup) inside the sandbox (as root

@@ -12,8 +12,8 @@ import {
   safetensorsZipPolyglot,
   seededBytes,
   writeDiffusersDir,
-} from '../src/testing/fixtures.js';
-import { GGUF_WEIGHT_ATTACKS, buildTinyLlamaGguf } from '../src/testing/ggufWriter.js';
+} from '@secai/formats/testing';
+import { GGUF_WEIGHT_ATTACKS, buildTinyLlamaGguf } from '@secai/formats/testing';
 import { fixtureFiles, saneSafetensors } from './weightFixtures.js';
 
 // The static scan stage's logic end to end, in this process but with the real `yara` binary as a

@@ -23,7 +23,7 @@ import {
   type WeightFinding,
   type WeightStats,
 } from '../src/scan/index.js';
-import { inspectSafetensors } from '../src/formats/safetensors.js';
+import { inspectSafetensors } from '@secai/formats';
 import { fixtureFiles, gaussian, saneSafetensors } from './weightFixtures.js';
 import {
   PICKLES,
@@ -33,7 +33,7 @@ import {
   seededBytes,
   writeDiffusersDir,
   type DiffusersVariant,
-} from '../src/testing/fixtures.js';
+} from '@secai/formats/testing';
 import {
   GGUF_WEIGHT_ATTACKS,
   QUANT_BLOCKS,
@@ -42,7 +42,7 @@ import {
   toHalf,
   type GgufWeightAttack,
   type QuantType,
-} from '../src/testing/ggufWriter.js';
+} from '@secai/formats/testing';
 
 let dir: string;
 beforeAll(async () => {

@@ -2,14 +2,15 @@ import { appendFile, chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTinyLlamaGguf, runStage } from '../src/index.js';
+import { runStage } from '../src/index.js';
+import { buildTinyLlamaGguf } from '@secai/quarantine/testing';
 import {
   SMALL_TENSORS,
   buildSafetensors,
   concatBytes,
   seededBytes,
   writeDiffusersDir,
-} from '../src/testing/fixtures.js';
+} from '@secai/formats/testing';
 
 // Issue 11 §1 through the real format gate: the compiled worker (dist/, rebuilt by the int
 // project's globalSetup) in the sandbox, as the quarantine runs it, on the trailer the trial

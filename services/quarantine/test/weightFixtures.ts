@@ -1,9 +1,9 @@
 // Weight fixtures shared by the in-process scan tests and the static scan int tests.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inspectGguf, type GgufAccepted } from '../src/formats/gguf/index.js';
-import { buildSafetensors, seededRandom, type FixtureTensor } from '../src/testing/fixtures.js';
-import { toHalf, writeTinyLlamaGguf } from '../src/testing/ggufWriter.js';
+import { inspectGguf, type GgufAccepted } from '@secai/formats';
+import { buildSafetensors, seededRandom, type FixtureTensor } from '@secai/formats/testing';
+import { toHalf, writeTinyLlamaGguf } from '@secai/formats/testing';
 
 /** Fixture files in the spec's temp directory (`dir()` is read when a file is made). */
 export function fixtureFiles(dir: () => string) {

@@ -2,7 +2,7 @@ import { mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectGguf } from '../src/formats/gguf/index.js';
+import { inspectGguf } from '@secai/formats';
 import { runYara } from '../src/scan/index.js';
 import {
   PICKLES,
@@ -10,8 +10,8 @@ import {
   safetensorsZipPolyglot,
   seededBytes,
   SMALL_TENSORS,
-} from '../src/testing/fixtures.js';
-import { buildTinyLlamaGguf, writeTinyLlamaGguf } from '../src/testing/ggufWriter.js';
+} from '@secai/formats/testing';
+import { buildTinyLlamaGguf, writeTinyLlamaGguf } from '@secai/formats/testing';
 
 // The shipped YARA rules run by the real `yara` binary (a child process per scan), so this is an
 // int test; the in-process scans (entropy, weight statistics) are in scan.unit.spec.ts.

@@ -1,6 +1,6 @@
-import type { DiffusersFindingCode } from '../formats/diffusers.js';
-import type { GgufRejection } from '../formats/gguf/index.js';
-import type { SafetensorsReason } from '../formats/safetensors.js';
+import type { DiffusersFindingCode } from '@secai/formats';
+import type { GgufRejection } from '@secai/formats';
+import type { SafetensorsReason } from '@secai/formats';
 
 // The next step for each parser rejection the format gate reports as `gguf_<reason>`,
 // `safetensors_<reason>` and `diffusers_<finding>`. Reasons fall in a few kinds, each with its

@@ -1,6 +1,6 @@
-import type { DiffusersFindingCode } from '../formats/diffusers.js';
-import type { GgufRejection } from '../formats/gguf/index.js';
-import type { SafetensorsReason } from '../formats/safetensors.js';
+import type { DiffusersFindingCode } from '@secai/formats';
+import type { GgufRejection } from '@secai/formats';
+import type { SafetensorsReason } from '@secai/formats';
 
 // What each parser's rejection means, in a user's words (issue 11 §3). The format gate puts the
 // line first and the parser's technical detail after it: `the file ends before its GGUF header

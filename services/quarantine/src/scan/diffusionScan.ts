@@ -29,9 +29,9 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inspectDiffusersDirectory, type DiffusersFinding } from '../formats/diffusers.js';
-import { detectPolyglotFile } from '../formats/polyglot.js';
-import { parseBoundedJson, type JsonValue } from '../formats/safetensors.js';
+import { inspectDiffusersDirectory, type DiffusersFinding } from '@secai/formats';
+import { detectPolyglotFile } from '@secai/formats';
+import { parseBoundedJson, type JsonValue } from '@secai/formats';
 import { scanFileForPickles } from './pickles.js';
 import { safeLabel, safeText, type ScanStageVerdict } from './staticScan.js';
 

@@ -29,8 +29,8 @@
 // reference nor we use), each layer capped at 1. Verdict FAIL on any critical or score > 0.5,
 // WARN when score > 0.2, else PASS. `unsupported_type` findings are reported but not scored.
 import { open, type FileHandle } from 'node:fs/promises';
-import type { GgufAccepted, GgufTensorInfo } from '../formats/gguf/types.js';
-import type { SafetensorsTensor } from '../formats/safetensors.js';
+import type { GgufAccepted, GgufTensorInfo } from '@secai/formats';
+import type { SafetensorsTensor } from '@secai/formats';
 import {
   DEFAULT_WEIGHT_THRESHOLDS,
   SUPPORTED_WEIGHT_TYPES,

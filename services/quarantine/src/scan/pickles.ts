@@ -27,7 +27,7 @@ import {
   isImportableGlobal,
   scanPickle,
   type EmbeddedPickle,
-} from '../formats/pickle.js';
+} from '@secai/formats';
 import { readFully } from './weights.js';
 
 export type FilePickleVerdict =

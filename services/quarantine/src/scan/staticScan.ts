@@ -20,10 +20,10 @@
 // weights_skipped, guard_score, guard_verdict, findings, top_finding. Tensor names and paths come
 // from the artifact: they are reduced to [A-Za-z0-9._:/-] before they enter a fact or the detail.
 import { join } from 'node:path';
-import { inspectDiffusersDirectory } from '../formats/diffusers.js';
-import { inspectGguf } from '../formats/gguf/index.js';
-import type { GgufAccepted } from '../formats/gguf/types.js';
-import { inspectSafetensors } from '../formats/safetensors.js';
+import { inspectDiffusersDirectory } from '@secai/formats';
+import { inspectGguf } from '@secai/formats';
+import type { GgufAccepted } from '@secai/formats';
+import { inspectSafetensors } from '@secai/formats';
 import { sampleEntropy, type EntropyReport } from './entropy.js';
 import {
   bySeverity,

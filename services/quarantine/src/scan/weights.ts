@@ -15,7 +15,7 @@
 // last check only fires for nearly two-point distributions; kept because gguf-guard has it.) The
 // quantisation-block checks, the cross-layer check and the score live in ggufGuard.ts.
 import { open, type FileHandle } from 'node:fs/promises';
-import type { GgufTensorInfo } from '../formats/gguf/types.js';
+import type { GgufTensorInfo } from '@secai/formats';
 
 export interface WeightStats {
   /** Finite values accumulated. */

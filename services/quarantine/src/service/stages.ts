@@ -6,7 +6,7 @@ import {
   type StageOutcome,
   type StageRequest,
 } from '../stages/runStage.js';
-import type { SandboxLimits } from '../sandbox/index.js';
+import type { SandboxLimits } from '@secai/sandbox';
 import type { PolicyBundle } from './policyBundle.js';
 import type { Run } from './run.js';
 

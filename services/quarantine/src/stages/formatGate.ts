@@ -1,8 +1,8 @@
 import { DIFFUSERS_WORDS, GGUF_WORDS, SAFETENSORS_WORDS } from '../answers/formatWords.js';
-import type { DiffusersInspection } from '../formats/diffusers.js';
-import type { GgufReport } from '../formats/gguf/index.js';
-import type { PolyglotFinding, PolyglotResult } from '../formats/polyglot.js';
-import type { SafetensorsInspection } from '../formats/safetensors.js';
+import type { DiffusersInspection } from '@secai/formats';
+import type { GgufReport } from '@secai/formats';
+import type { PolyglotFinding, PolyglotResult } from '@secai/formats';
+import type { SafetensorsInspection } from '@secai/formats';
 
 // The format gate's rule (issue 11 §3 and §4): what the parsers found in, one verdict out, in
 // words a user can act on, with a stable reason code. Pure: the worker reads the file, calls the

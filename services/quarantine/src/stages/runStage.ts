@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { runSandboxed, type SandboxLimits } from '../sandbox/index.js';
+import { runSandboxed, type SandboxLimits } from '@secai/sandbox';
 
 /**
  * Stages that parse untrusted bytes run their worker script in the sandbox. The source policy

@@ -8,7 +8,7 @@
 // to test the binary) and mmaps the model read-only; it writes no cache, lock or log file, and
 // HOME is never used (unset in the sandbox; os.homedir() falls back to /nonexistent). The
 // download fallback is switched off anyway (there is no network in the sandbox).
-import { inspectGguf } from '../formats/gguf/index.js';
+import { inspectGguf } from '@secai/formats';
 import { behaviorVerdict, parseBehaviorParams } from '../scan/behaviorStage.js';
 import { safeText } from '../scan/staticScan.js';
 import { printVerdict, readRequest } from './io.js';

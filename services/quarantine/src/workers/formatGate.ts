@@ -1,10 +1,10 @@
 // Stage worker: the format gate, run by `runStage` inside the sandbox (no credentials, no
 // network, bounded). Reads `{ path, kind }` on stdin, prints one JSON verdict on stdout. A thin
 // shell: the parsers read, `stages/formatGate.ts` decides (pure, tested in process).
-import { inspectDiffusersDirectory } from '../formats/diffusers.js';
-import { inspectGguf } from '../formats/gguf/index.js';
-import { detectPolyglotFile } from '../formats/polyglot.js';
-import { inspectSafetensors } from '../formats/safetensors.js';
+import { inspectDiffusersDirectory } from '@secai/formats';
+import { inspectGguf } from '@secai/formats';
+import { detectPolyglotFile } from '@secai/formats';
+import { inspectSafetensors } from '@secai/formats';
 import {
   directoryGateVerdict,
   fileGateVerdict,

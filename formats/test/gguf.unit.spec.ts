@@ -2,17 +2,15 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inspectGguf, scanChatTemplate, type GgufReport } from '../src/index.js';
 import {
   buildTinyLlamaGguf,
   CHATML_TEMPLATE,
   GGUF_VARIANT_REJECTIONS,
-  inspectGguf,
-  scanChatTemplate,
   toHalf,
   writeTinyLlamaGguf,
   type GgufBrokenVariant,
-  type GgufReport,
-} from '../src/index.js';
+} from '../src/testing/index.js';
 
 let dir: string;
 beforeAll(async () => {

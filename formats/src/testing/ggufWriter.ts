@@ -15,7 +15,7 @@
 // the data section; zero padding to general.alignment (32); then the tensor data, each tensor at an
 // aligned offset.
 import { writeFile } from 'node:fs/promises';
-import type { GgufRejection } from '../formats/gguf/types.js';
+import type { GgufRejection } from '../gguf/types.js';
 
 export const CHATML_TEMPLATE =
   "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";

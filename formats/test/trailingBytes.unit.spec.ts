@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  buildTinyLlamaGguf,
   inspectDiffusersDirectory,
   inspectGguf,
   inspectSafetensors,
@@ -11,6 +10,7 @@ import {
   validateSentencePiece,
   type GgufReport,
 } from '../src/index.js';
+import { buildTinyLlamaGguf } from '../src/testing/index.js';
 import {
   SMALL_TENSORS,
   buildSafetensors,

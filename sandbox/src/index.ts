@@ -1,0 +1,2 @@
+// The sandbox (README.md): one entry, `runSandboxed`, and what it reports about the host.
+export * from './runSandboxed.js';
