@@ -150,4 +150,23 @@ describe('importing the same bytes again', () => {
   it('is refused again once the second promotion is stored', async () => {
     await expect(importPath(path)).rejects.toThrow(/^already_promoted/);
   });
+
+  it('runs again after the model was contained and then removed (the operator deleted it)', async () => {
+    const contained = await sendCommand(cli.nc, {
+      command: 'registry.quarantine_model',
+      signer: cli.store.signer,
+      trust: cli.store.trust,
+      requestId: crypto.randomUUID(),
+      request: { model: hex, reason: 'suspected tampering' },
+    });
+    expect(contained).toMatchObject({ ok: true, alreadyContained: false });
+    await waitForEvent('model', hex, 'model.contained');
+    // Contained is still held by the registry: the same bytes are not taken in again.
+    await expect(importPath(path)).rejects.toThrow(/^already_promoted/);
+    await removeFromRegistry(hex);
+    await waitForEvent('model', hex, 'model.removed', 2);
+    expect(await importPath(path)).toBe(hex);
+    await waitForEvent('artifact', hex, 'model.promoted', 3);
+    await waitForEvent('model', hex, 'model.stored', 3);
+  }, 180_000);
 });
