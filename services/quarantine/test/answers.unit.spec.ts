@@ -204,13 +204,21 @@ describe('format gate verdicts in process', () => {
       'model.safetensors',
       'version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 12\n',
     );
-    expect(lfs).toMatchObject({ passed: false, reasonCode: 'unknown_format' });
+    expect(lfs).toMatchObject({
+      passed: false,
+      reasonCode: 'unknown_format',
+      // Evidence a reader can check with `head -c 16 FILE | xxd`.
+      facts: {
+        magic_hex: '76657273696f6e2068747470733a2f2f',
+        looks_like: 'a_Git_LFS_pointer_file',
+      },
+    });
     expect(lfs.detail).toMatch(
       /^not a GGUF or safetensors file \(magic 76 65 72 73 "vers"\): a Git LFS pointer/,
     );
-    expect((await verdictOf('empty.gguf', '')).detail).toBe(
-      'not a GGUF or safetensors file (empty file)',
-    );
+    const empty = await verdictOf('empty.gguf', '');
+    expect(empty.detail).toBe('not a GGUF or safetensors file (empty file)');
+    expect(empty.facts).toEqual({ magic_hex: 'empty' });
   });
 
   it('refuses a protocol-0 pickle as a pickle format, naming os.system', async () => {

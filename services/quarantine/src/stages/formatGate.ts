@@ -62,6 +62,9 @@ function recognise(prefix: Uint8Array): string | null {
   return null;
 }
 
+const hexOf = (bytes: Uint8Array): string =>
+  [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+
 /** `3c 21 44 4f "<!DO"`: the magic as hex and as text. */
 function magicOf(prefix: Uint8Array): string {
   if (prefix.length === 0) return 'empty file';
@@ -76,6 +79,12 @@ function notAModel(
 ): FormatGateVerdict {
   const what = recognise(prefix);
   const also = [...new Set(findings.map((x) => x.code))].slice(0, 3);
+  // Evidence a reader can check against the file (`head -c 16 FILE | xxd`): its first bytes.
+  const facts: Record<string, string | number> = {
+    magic_hex: hexOf(prefix.subarray(0, 16)) || 'empty',
+  };
+  if (what !== null) facts.looks_like = label(what.split(',')[0]!.replace(/ /g, '_'));
+  if (also.length > 0) facts.also_found = also.join(',');
   return {
     passed: false,
     reasonCode: 'unknown_format',
@@ -84,7 +93,7 @@ function notAModel(
         (also.length > 0 ? `; also found: ${also.join(', ')}` : ''),
       512,
     ),
-    facts: {},
+    facts,
   };
 }
 
