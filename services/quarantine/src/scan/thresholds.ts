@@ -33,6 +33,12 @@ export const DEFAULT_STATIC_SCAN_THRESHOLDS = Object.freeze({
   weightOutlierSigma: 3,
   /** More than this fraction of values beyond weightOutlierSigma: warning (gguf-guard: 0.10). */
   weightMaxOutlierFraction: 0.1,
+  /**
+   * Ours: more than this fraction of the model's parameters in tensors whose type the scan cannot
+   * dequantise (IQ1/IQ2/IQ3 grids, ternary, FP8, ...) fails the stage (`weights_not_analysed`).
+   * 1 allows any share (the finding is still reported); 0 refuses any unanalysed tensor.
+   */
+  maxUnanalysedWeightFraction: 1,
   /** A layer's mean further than this many σ from its role group: warning (gguf-guard: 5). */
   weightGroupSigma: 5,
   /**
@@ -92,6 +98,7 @@ const INTEGER_KEYS: ReadonlySet<keyof StaticScanThresholds> = new Set([
 const FRACTION_KEYS: ReadonlySet<keyof StaticScanThresholds> = new Set([
   'weightMaxZeroFraction',
   'weightMaxOutlierFraction',
+  'maxUnanalysedWeightFraction',
   'quantMaxSaturationFraction',
   'quantMaxRepeatedBlockFraction',
   'quantMaxZeroScaleFraction',
