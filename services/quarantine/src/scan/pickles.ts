@@ -33,18 +33,23 @@ import { readFully } from './weights.js';
 export type FilePickleVerdict =
   'none' | 'clean' | 'embedded' | 'incomplete' | 'suspicious' | 'malicious';
 
-const RANK: Record<FilePickleVerdict, number> = {
+/** Verdicts from harmless to worst; policy's `pickleFailRank` is the least that fails a stage. */
+export const PICKLE_VERDICT_RANK: Readonly<Record<FilePickleVerdict, number>> = Object.freeze({
   none: 0,
   clean: 1,
   embedded: 2,
   incomplete: 3,
   suspicious: 4,
   malicious: 5,
-};
+});
+const RANK = PICKLE_VERDICT_RANK;
 
-/** True for the verdicts that fail a stage. */
-export function pickleVerdictFails(v: FilePickleVerdict): boolean {
-  return RANK[v] >= RANK.embedded;
+/** True for the verdicts that fail a stage: those ranked `failRank` (default `embedded`) or worse. */
+export function pickleVerdictFails(
+  v: FilePickleVerdict,
+  failRank: number = RANK.embedded,
+): boolean {
+  return RANK[v] >= failRank;
 }
 
 export interface FilePickleFinding {

@@ -17,6 +17,13 @@ export const DEFAULT_STATIC_SCAN_THRESHOLDS = Object.freeze({
   pickleOpcodesPerMiB: 100_000,
   /** Pickle streams per file before the scan counts as exhausted (ours). */
   pickleMaxStreams: 10_000,
+  /**
+   * The least file pickle verdict that fails the static and diffusion scans, by rank
+   * (PICKLE_VERDICT_RANK): 1 clean (any stream at all, even an inert chance run in weights),
+   * 2 embedded (ours: a stream that imports anything), 3 incomplete. Never above 3: a scan that
+   * ran out of budget, a suspicious and a malicious stream always fail.
+   */
+  pickleFailRank: 2,
   /** Values read per tensor for the statistics (gguf-guard: 1,000,000). */
   maxElementsPerTensor: 1_000_000,
   /** Fewer finite values than this: no statistics (reference: 16). */
@@ -110,8 +117,16 @@ const FRACTION_KEYS: ReadonlySet<keyof StaticScanThresholds> = new Set([
   'guardWarnScore',
 ]);
 
+/** Keys with their own closed range. */
+const RANGES: Partial<Record<keyof StaticScanThresholds, readonly [number, number]>> = {
+  weightAnomalyFails: [0, 1],
+  pickleFailRank: [1, 3],
+};
+
 export type ThresholdsParse =
-  { ok: true; thresholds: StaticScanThresholds } | { ok: false; detail: string };
+  | { ok: true; thresholds: StaticScanThresholds }
+  /** `key` as given; `detail` names it. */
+  | { ok: false; key?: string; detail: string };
 
 /**
  * Defaults overridden by `raw` (a plain object of numbers; undefined means all defaults). Unknown
@@ -124,16 +139,18 @@ export function parseStaticScanThresholds(raw: unknown): ThresholdsParse {
   if (typeof raw !== 'object' || Array.isArray(raw))
     return { ok: false, detail: 'thresholds must be an object of numbers' };
   for (const [key, value] of Object.entries(raw as Record<string, unknown>)) {
+    const refuse = (detail: string): ThresholdsParse => ({ ok: false, key, detail });
     if (!Object.hasOwn(DEFAULT_STATIC_SCAN_THRESHOLDS, key))
-      return { ok: false, detail: `unknown threshold ${JSON.stringify(key.slice(0, 64))}` };
+      return refuse(`unknown threshold ${JSON.stringify(key.slice(0, 64))}`);
     const k = key as keyof StaticScanThresholds;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
-      return { ok: false, detail: `${k} must be a finite number ≥ 0` };
+      return refuse(`${k} must be a finite number ≥ 0`);
     if (INTEGER_KEYS.has(k) && (!Number.isSafeInteger(value) || value < 1))
-      return { ok: false, detail: `${k} must be a positive integer` };
-    if (FRACTION_KEYS.has(k) && value > 1) return { ok: false, detail: `${k} must be ≤ 1` };
-    if (k === 'weightAnomalyFails' && value !== 0 && value !== 1)
-      return { ok: false, detail: 'weightAnomalyFails must be 0 or 1' };
+      return refuse(`${k} must be a positive integer`);
+    if (FRACTION_KEYS.has(k) && value > 1) return refuse(`${k} must be ≤ 1`);
+    const range = RANGES[k];
+    if (range !== undefined && (!Number.isInteger(value) || value < range[0] || value > range[1]))
+      return refuse(`${k} must be an integer in [${range[0]}, ${range[1]}]`);
     thresholds[k] = value;
   }
   return { ok: true, thresholds };
