@@ -10,7 +10,7 @@ import {
   isImportableGlobal,
   scanPickle,
   type PickleScanResult,
-} from './pickle.js';
+} from './pickle/index.js';
 
 export type PolyglotCode =
   | 'pickle_prefix'
