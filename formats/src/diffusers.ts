@@ -7,12 +7,11 @@ import { lstat, open, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   decodeUtf8Strict,
-  inspectSafetensors,
   parseBoundedJson,
   type JsonParseResult,
   type JsonValue,
-  type SafetensorsLimits,
-} from './safetensors.js';
+} from './json.js';
+import { inspectSafetensors, type SafetensorsLimits } from './safetensors.js';
 
 export interface DiffusersLimits {
   readonly maxEntries: number;
