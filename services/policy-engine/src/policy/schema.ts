@@ -37,6 +37,17 @@ const StaticScanThresholds = Type.Record(
   { maxProperties: 64 },
 );
 
+/**
+ * The model readers' structural bounds by name (the quarantine's FORMAT_LIMIT_BOUNDS lists them,
+ * their ranges and the readers' defaults). Names and ranges are checked when the quarantine loads
+ * them, as for `static_scan`.
+ */
+const FormatGateBounds = Type.Record(
+  Type.String({ pattern: '^[a-z][a-z0-9_]{0,63}$' }),
+  Type.Integer({ minimum: 0 }),
+  { maxProperties: 64 },
+);
+
 export const ToolAllowEntry = Type.Object(
   {
     name: Name(),
@@ -126,6 +137,8 @@ export const MainPolicySchema = Type.Object(
         ),
         /** Static-scan thresholds, each overriding the reference's default (see POLICY.md). */
         static_scan: Type.Optional(StaticScanThresholds),
+        /** The readers' structural bounds (GGUF, safetensors, diffusers, polyglot; see POLICY.md). */
+        format_gate: Type.Optional(FormatGateBounds),
         /** Intake limits (reference values as defaults). */
         intake: Type.Optional(
           Type.Object(
