@@ -1,15 +1,17 @@
 // gguf-guard, in-process (issue 4 §3.5, reference §2.6.4): the quantisation-block checks, the
 // cross-layer group check and the score, on top of the tensor-local statistics of weights.ts.
 //
-// Quantisation-block checks (Q8_0, Q4_0, Q4_K, Q6_K; ≤ 64 MiB of blocks read per tensor, as 64
-// evenly spread windows when the tensor is larger). They look at the raw blocks, not the
-// dequantised values, so they see anomalies hidden in scale placement, code usage and block
-// structure. gguf-guard's seven, with its thresholds and severities:
+// Quantisation-block checks (every block-quantised type of dequant/table.ts; ≤ 64 MiB of blocks
+// read per tensor, as 64 evenly spread windows when the tensor is larger). They look at the raw
+// blocks, not the dequantised values, so they see anomalies hidden in scale placement, code usage
+// and block structure. gguf-guard's seven, with its thresholds and severities:
 //   - scale entropy < 1.0 bit (64-bin histogram of the block scales d between their min and max)
 //     with > 10 blocks: warning `quant_low_scale_entropy`;
 //   - max/min scale ratio > 1e6: warning `quant_scale_ratio` (ours: ratio of magnitudes over the
 //     scales ≥ 1e-10; gguf-guard divides signed values, which Q4_0/Q6_K's negative d confuses);
-//   - code entropy < 2.0 bits with > 10 blocks: warning `quant_low_code_entropy`;
+//   - code entropy < 2.0 bits with > 10 blocks: warning `quant_low_code_entropy` (ours: at most
+//     half the code width, so 1 bit for Q2_K's 2-bit and 1.5 bits for Q3_K's 3-bit codes, whose
+//     well-spread codes hold less than 2 bits);
 //   - > 50 % of codes at the minimum code / at the maximum code: warnings `quant_saturation_low` /
 //     `quant_saturation_high` (Q8_0's minimum is −127 or −128: ggml never writes −128);
 //   - > 10 % of blocks byte-identical to the previous block: critical `quant_repeated_blocks`;
@@ -27,23 +29,28 @@
 // max(layered, min(1, raw sum)) with layered = 0.30·tensor-local + 0.25·role-group + 0.20·global
 // (0.2 when anomalies per affected tensor > 3) (+ 0.25·reference profile, which neither the
 // reference nor we use), each layer capped at 1. Verdict FAIL on any critical or score > 0.5,
-// WARN when score > 0.2, else PASS. `unsupported_type` findings are reported but not scored.
+// WARN when score > 0.2, else PASS. Coverage notes (`unsupported_type` for each tensor whose type
+// is not dequantised, `weights_not_analysed` for the model's share of such parameters) are
+// reported but not scored.
 import { open, type FileHandle } from 'node:fs/promises';
 import type { GgufAccepted, GgufTensorInfo } from '@secai/formats';
 import type { SafetensorsTensor } from '@secai/formats';
+import { DEQUANT_TYPES, type BlockCodes } from './dequant/index.js';
 import {
   DEFAULT_WEIGHT_THRESHOLDS,
   SUPPORTED_WEIGHT_TYPES,
-  WEIGHT_LAYOUTS,
-  forEachQ6kCode,
-  halfToFloat,
+  UNSCORED_WEIGHT_CODES,
+  coverageFindings,
+  isIntegerTensorType,
   isQuantisedWeightType,
   isSupportedWeightType,
   readBlockWindows,
   sampleWindows,
   tensorFindings,
+  weightCoverage,
   weightStatistics,
   type QuantisedWeightType,
+  type WeightCoverage,
   type WeightFinding,
   type WeightSeverity,
   type WeightStats,
@@ -87,7 +94,7 @@ export interface QuantBlockStats {
   totalBlocks: number;
   /** Blocks read. */
   blocks: number;
-  /** Blocks whose d (or Q4_K's dmin) is NaN or ±Infinity. */
+  /** Blocks whose d (or dmin, or Q4_1/Q5_1's min) is NaN or ±Infinity. */
   nonFiniteScales: number;
   /** Blocks whose |d| or |dmin| exceeds `maxAbsScale`. */
   hugeScales: number;
@@ -112,56 +119,23 @@ export interface QuantBlockStats {
   saturationHigh: number;
 }
 
-interface QuantCodec {
-  /** Number of distinct codes; `low` codes count as the minimum, `high` is the maximum. */
-  codes: number;
-  low: readonly number[];
-  high: number;
-  /** Byte offsets of d, and of dmin (Q4_K). */
-  dAt: number;
-  dminAt?: number;
-  /**
-   * How the codes are stored: `bytes` (Q8_0: one int8 per code, code = byte ^ 0x80 so −128 → 0,
-   * 127 → 255), `nibbles` (two 4-bit codes per byte), `q6k` (ql nibbles + qh bit pairs).
-   */
-  packing: 'bytes' | 'nibbles' | 'q6k';
-  /** Where the code bytes start and how many there are (bytes and nibbles packings). */
-  from: number;
-  count: number;
-}
-
-const CODECS: Record<QuantisedWeightType, QuantCodec> = {
-  Q8_0: { codes: 256, low: [0, 1], high: 255, dAt: 0, packing: 'bytes', from: 2, count: 32 },
-  Q4_0: { codes: 16, low: [0], high: 15, dAt: 0, packing: 'nibbles', from: 2, count: 16 },
-  Q4_K: {
-    codes: 16,
-    low: [0],
-    high: 15,
-    dAt: 0,
-    dminAt: 2,
-    packing: 'nibbles',
-    from: 16,
-    count: 128,
-  },
-  Q6_K: { codes: 64, low: [0], high: 63, dAt: 208, packing: 'q6k', from: 0, count: 192 },
-};
-
 /**
  * Adds the codes of one block to the histograms; returns true when every code is the same.
  * `byteCounts` collects raw bytes (bytes and nibbles packings, mapped to codes at the end, which
- * keeps the hot loop to one increment per byte); `codeCounts` collects Q6_K codes directly.
+ * keeps the hot loop to one increment per byte); `codeCounts` collects the codes of the other
+ * packings directly.
  */
 function countCodes(
-  codec: QuantCodec,
+  codec: BlockCodes,
   b: Buffer,
   at: number,
   byteCounts: Float64Array,
   codeCounts: Float64Array,
 ): boolean {
-  if (codec.packing === 'q6k') {
+  if (codec.packing === 'each') {
     let first = -1;
     let same = true;
-    forEachQ6kCode(b, at, (_e, q) => {
+    codec.forEachCode?.(b, at, (q) => {
       codeCounts[q] = (codeCounts[q] ?? 0) + 1;
       if (first < 0) first = q;
       else if (q !== first) same = false;
@@ -182,7 +156,7 @@ function countCodes(
 
 /** Folds the raw byte histogram into the code histogram. */
 function foldByteCounts(
-  codec: QuantCodec,
+  codec: BlockCodes,
   byteCounts: Float64Array,
   codeCounts: Float64Array,
 ): void {
@@ -247,8 +221,8 @@ export async function quantBlockStatistics(
   if (!isQuantisedWeightType(tensor.type)) throw new Error(`${tensor.type} is not block-quantised`);
   const type = tensor.type;
   const t = { ...DEFAULT_QUANT_BLOCK_THRESHOLDS, ...options.thresholds };
-  const layout = WEIGHT_LAYOUTS[type];
-  const codec = CODECS[type];
+  const layout = DEQUANT_TYPES[type];
+  const codec = layout.block;
   const totalBlocks = Math.floor(tensor.elements / layout.blockSize);
   const windows = sampleWindows(
     totalBlocks,
@@ -283,9 +257,8 @@ export async function quantBlockStatistics(
         if (windowStart) havePrev = false;
         for (let i = 0; i < n; i++) {
           const at = i * layout.typeSize;
-          const d = halfToFloat(buf.readUInt16LE(at + codec.dAt));
-          const dmin =
-            codec.dminAt === undefined ? 0 : halfToFloat(buf.readUInt16LE(at + codec.dminAt));
+          const d = codec.d(buf, at);
+          const dmin = codec.dmin === undefined ? 0 : codec.dmin(buf, at);
           dValues[blocks] = d;
           if (!Number.isFinite(d) || !Number.isFinite(dmin)) nonFinite++;
           scale(d);
@@ -350,6 +323,15 @@ export async function quantBlockStatistics(
   };
 }
 
+/**
+ * The code-entropy floor of a type: gguf-guard's (2 bits), but at most half the code width, since
+ * a 2-bit type's codes cannot hold 2 bits unless they are uniform.
+ */
+export function codeEntropyFloor(type: QuantisedWeightType, minCodeEntropyBits: number): number {
+  const codes = DEQUANT_TYPES[type].block.codes;
+  return Math.min(minCodeEntropyBits, Math.log2(codes) / 2);
+}
+
 /** gguf-guard's block findings (and ours, see the header) of one tensor's block statistics. */
 export function quantBlockFindings(
   name: string,
@@ -383,11 +365,12 @@ export function quantBlockFindings(
       'warning',
       `max/min scale ratio ${s.scaleRatio.toExponential(2)} > ${t.maxScaleRatio}`,
     );
-  if (s.blocks > t.minBlocks && s.codeEntropy < t.minCodeEntropyBits)
+  const minCodeEntropy = codeEntropyFloor(s.type, t.minCodeEntropyBits);
+  if (s.blocks > t.minBlocks && s.codeEntropy < minCodeEntropy)
     f(
       'quant_low_code_entropy',
       'warning',
-      `code entropy ${s.codeEntropy.toFixed(2)} bits < ${t.minCodeEntropyBits}`,
+      `code entropy ${s.codeEntropy.toFixed(2)} bits < ${minCodeEntropy}`,
     );
   if (s.saturationLow > t.maxSaturationFraction)
     f('quant_saturation_low', 'warning', `${pct(s.saturationLow)} of codes at the minimum`);
@@ -415,7 +398,7 @@ export function scoreGuardFindings(
   findings: readonly WeightFinding[],
   t: Pick<WeightThresholds, 'weights' | 'failScore' | 'warnScore'> = DEFAULT_WEIGHT_THRESHOLDS,
 ): GuardScore {
-  const scored = findings.filter((f) => f.code !== 'unsupported_type');
+  const scored = findings.filter((f) => !UNSCORED_WEIGHT_CODES.has(f.code));
   const w = (f: WeightFinding): number => t.weights[f.severity];
   const sum = (layer: WeightFinding['layer']): number =>
     Math.min(
@@ -450,8 +433,10 @@ export interface WeightReport {
   verdict: 'PASS' | 'WARN' | 'FAIL';
   /** Tensors whose values were analysed. */
   tensorsAnalyzed: number;
-  /** Tensors skipped (type not dequantised). */
+  /** Tensors skipped (type not dequantised, or integer). */
   tensorsSkipped: number;
+  /** The share of the parameters in types not dequantised. */
+  coverage: WeightCoverage;
 }
 /** The first release's name of WeightReport. */
 export type GgufWeightReport = WeightReport;
@@ -472,23 +457,25 @@ async function analyseTensors(
   refs: readonly TensorRef[],
   options: WeightReportOptions,
   t: WeightThresholds,
-  reportUnsupported: boolean,
 ): Promise<{ tensors: TensorWeightEntry[]; findings: WeightFinding[] }> {
   const tensors: TensorWeightEntry[] = [];
   const findings: WeightFinding[] = [];
   const fh = await open(path, 'r');
   try {
     for (const tensor of refs) {
+      if (isIntegerTensorType(tensor.type)) {
+        tensors.push({ name: tensor.name, type: tensor.type, skipped: 'not a float tensor' });
+        continue;
+      }
       if (!isSupportedWeightType(tensor.type)) {
         tensors.push({ name: tensor.name, type: tensor.type, skipped: 'unsupported type' });
-        if (reportUnsupported)
-          findings.push({
-            tensor: tensor.name,
-            code: 'unsupported_type',
-            severity: 'info',
-            detail: `${tensor.type} is not dequantised (supported: ${SUPPORTED_WEIGHT_TYPES.join(', ')})`,
-            layer: 'tensor',
-          });
+        findings.push({
+          tensor: tensor.name,
+          code: 'unsupported_type',
+          severity: 'info',
+          detail: `${tensor.type} is not dequantised (supported: ${SUPPORTED_WEIGHT_TYPES.join(', ')})`,
+          layer: 'tensor',
+        });
         continue;
       }
       try {
@@ -531,13 +518,17 @@ function finish(
   tensors: TensorWeightEntry[],
   findings: WeightFinding[],
   t: WeightThresholds,
+  refs: readonly TensorRef[],
 ): WeightReport {
+  const coverage = weightCoverage(refs);
+  const all = [...findings, ...coverageFindings(coverage)];
   return {
     tensors,
-    findings,
-    ...scoreGuardFindings(findings, t),
+    findings: all,
+    ...scoreGuardFindings(all, t),
     tensorsAnalyzed: tensors.filter((e) => e.stats !== undefined).length,
     tensorsSkipped: tensors.filter((e) => e.stats === undefined).length,
+    coverage,
   };
 }
 
@@ -557,7 +548,6 @@ export async function ggufWeightReport(
     report.tensors,
     options,
     t,
-    true,
   );
 
   // Cross-layer consistency: blk.N.<role> groups of ≥ 3 members.
@@ -591,17 +581,15 @@ export async function ggufWeightReport(
       }
     }
   }
-  return finish(tensors, findings, t);
+  return finish(tensors, findings, t, report.tensors);
 }
 
-/** The floating-point safetensors dtypes analysed; integer and boolean tensors are skipped. */
-const SAFETENSORS_FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16']);
-
 /**
- * Per-tensor statistics of the F32/F16/BF16 tensors of an accepted safetensors file, with the
+ * Per-tensor statistics of the F32/F16/BF16/F64 tensors of an accepted safetensors file, with the
  * tensor-local findings and gguf-guard's score (the reference analysed only the 20 largest F32/F16
- * tensors; every float tensor is analysed here, ≤ maxElements values each). No cross-layer check:
- * safetensors names have no common layer scheme.
+ * tensors; every float tensor is analysed here, ≤ maxElements values each). Integer and boolean
+ * tensors are skipped; F4/F6/F8 tensors are not analysed (`unsupported_type`, and counted in the
+ * coverage). No cross-layer check: safetensors names have no common layer scheme.
  */
 export async function safetensorsWeightReport(
   path: string,
@@ -612,24 +600,21 @@ export async function safetensorsWeightReport(
   options: WeightReportOptions = {},
 ): Promise<WeightReport> {
   const t: WeightThresholds = { ...DEFAULT_WEIGHT_THRESHOLDS, ...options.thresholds };
-  const refs: TensorRef[] = [];
-  const skipped: TensorWeightEntry[] = [];
-  for (const s of inspection.tensors) {
-    if (!SAFETENSORS_FLOAT_DTYPES.has(s.dtype) || s.elements > BigInt(Number.MAX_SAFE_INTEGER)) {
-      skipped.push({ name: s.name, type: s.dtype, skipped: 'not a float tensor' });
-      continue;
-    }
-    refs.push({ name: s.name, type: s.dtype, elements: Number(s.elements), offset: s.begin });
-  }
+  // A valid file's tensors fit in it, so their element counts are far below 2^53.
+  const refs: TensorRef[] = inspection.tensors.map((s) => ({
+    name: s.name,
+    type: s.dtype,
+    elements: Number(s.elements),
+    offset: s.begin,
+  }));
   const { tensors, findings } = await analyseTensors(
     path,
     8 + inspection.headerLength,
     refs,
     options,
     t,
-    false,
   );
-  return finish([...tensors, ...skipped], findings, t);
+  return finish(tensors, findings, t, refs);
 }
 
 /** Orders findings most severe first (critical, warning, info), stable otherwise. */

@@ -1,7 +1,11 @@
 // Weight statistics and gguf-guard's tensor-local checks (issue 4 §3.5, reference §2.5 item 7,
-// §2.6.3, §2.6.4). Supported types: F32, F16, BF16 and dequantised Q8_0, Q4_0, Q4_K, Q6_K (ggml's
-// reference dequantisation, `dequantizeBlock`). Other types are reported as `unsupported_type`
-// (info, not scored: it is a gap in our coverage, not an anomaly of the model) and skipped.
+// §2.6.3, §2.6.4). The types read and ggml's reference dequantisation of each live in
+// `dequant/` (table.ts): F32, F16, BF16, F64; Q4_0, Q4_1, Q5_0, Q5_1, Q8_0; Q2_K, Q3_K, Q4_K, Q5_K,
+// Q6_K; IQ4_NL, IQ4_XS; MXFP4. Other types (the IQ1/IQ2/IQ3 grid types, ternary, ...) are not
+// analysed: the reports list each such tensor (`unsupported_type`, info) and the share of the
+// model's parameters they hold (`weights_not_analysed`), which a strict policy can refuse
+// (threshold `maxUnanalysedWeightFraction`); neither is scored, since a gap in our coverage is not
+// an anomaly of the model.
 //
 // Memory is bounded: data is read in chunks of whole blocks (≤ 1 MiB) and moments are accumulated
 // online (Terriberry's extension of Welford to M2..M4). At most `maxElements` values (default
@@ -16,6 +20,16 @@
 // quantisation-block checks, the cross-layer check and the score live in ggufGuard.ts.
 import { open, type FileHandle } from 'node:fs/promises';
 import type { GgufTensorInfo } from '@secai/formats';
+import {
+  DEQUANT_TYPES,
+  isBlockQuantType,
+  isDequantType,
+  type BlockQuantTypeName,
+  type DequantType,
+  type DequantTypeName,
+} from './dequant/index.js';
+
+export { forEachQ6kCode, halfToFloat, q4kScaleMin } from './dequant/index.js';
 
 export interface WeightStats {
   /** Finite values accumulated. */
@@ -39,20 +53,17 @@ export interface WeightStats {
   outlierFraction: number;
 }
 
-export const SUPPORTED_WEIGHT_TYPES = [
-  'F32',
-  'F16',
-  'BF16',
-  'Q8_0',
-  'Q4_0',
-  'Q4_K',
-  'Q6_K',
-] as const;
-export type SupportedWeightType = (typeof SUPPORTED_WEIGHT_TYPES)[number];
+/** Every type whose values are read (the keys of DEQUANT_TYPES). */
+export const SUPPORTED_WEIGHT_TYPES = Object.freeze(
+  Object.keys(DEQUANT_TYPES) as DequantTypeName[],
+);
+export type SupportedWeightType = DequantTypeName;
 
 /** The block-quantised types among them. */
-export const QUANTISED_WEIGHT_TYPES = ['Q8_0', 'Q4_0', 'Q4_K', 'Q6_K'] as const;
-export type QuantisedWeightType = (typeof QUANTISED_WEIGHT_TYPES)[number];
+export const QUANTISED_WEIGHT_TYPES = Object.freeze(
+  SUPPORTED_WEIGHT_TYPES.filter((t): t is BlockQuantTypeName => isBlockQuantType(t)),
+);
+export type QuantisedWeightType = BlockQuantTypeName;
 
 export interface WeightStatsOptions {
   /** Absolute offset of the tensor data section (GgufAccepted.dataOffset). */
@@ -96,125 +107,18 @@ export const DEFAULT_WEIGHT_THRESHOLDS: Readonly<WeightThresholds> = Object.free
   warnScore: 0.2,
 });
 
-/** IEEE binary16 bits → number (NaN and ±Infinity preserved). */
-export const halfToFloat = (h: number): number => {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >>> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m === 0 ? s * Infinity : NaN;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-};
-const bf16Buf = new DataView(new ArrayBuffer(4));
-const bf16 = (h: number): number => {
-  bf16Buf.setUint32(0, h << 16);
-  return bf16Buf.getFloat32(0);
-};
+/** A type's block geometry and dequantiser (the first release's name of DequantType). */
+export type TypeLayout = DequantType;
 
-export interface TypeLayout {
-  blockSize: number;
-  typeSize: number;
-  /** Dequantises one block starting at `at` in `b`, calling `emit` for each value in order. */
-  decode: (b: Buffer, at: number, emit: (x: number) => void) => void;
-}
-
-/** Q4_K's 6-bit scale and min of sub-block j (ggml `get_scale_min_k4`). */
-export function q4kScaleMin(scales: (k: number) => number, j: number): [number, number] {
-  return j < 4
-    ? [scales(j) & 63, scales(j + 4) & 63]
-    : [
-        (scales(j + 4) & 0xf) | ((scales(j - 4) >>> 6) << 4),
-        (scales(j + 4) >>> 4) | ((scales(j) >>> 6) << 4),
-      ];
-}
-
-export const WEIGHT_LAYOUTS: Readonly<Record<SupportedWeightType, TypeLayout>> = {
-  F32: { blockSize: 1, typeSize: 4, decode: (b, at, emit) => emit(b.readFloatLE(at)) },
-  F16: {
-    blockSize: 1,
-    typeSize: 2,
-    decode: (b, at, emit) => emit(halfToFloat(b.readUInt16LE(at))),
-  },
-  BF16: { blockSize: 1, typeSize: 2, decode: (b, at, emit) => emit(bf16(b.readUInt16LE(at))) },
-  // block_q8_0: f16 d, int8 qs[32]; x = d·q.
-  Q8_0: {
-    blockSize: 32,
-    typeSize: 34,
-    decode: (b, at, emit) => {
-      const d = halfToFloat(b.readUInt16LE(at));
-      for (let j = 0; j < 32; j++) emit(d * b.readInt8(at + 2 + j));
-    },
-  },
-  // block_q4_0: f16 d, qs[16]; element j is the low nibble of qs[j], element j+16 the high one;
-  // x = d·(q − 8).
-  Q4_0: {
-    blockSize: 32,
-    typeSize: 18,
-    decode: (b, at, emit) => {
-      const d = halfToFloat(b.readUInt16LE(at));
-      for (let j = 0; j < 16; j++) emit(d * (((b[at + 2 + j] ?? 0) & 0x0f) - 8));
-      for (let j = 0; j < 16; j++) emit(d * (((b[at + 2 + j] ?? 0) >>> 4) - 8));
-    },
-  },
-  // block_q4_K: f16 d, f16 dmin, scales[12] (8 packed 6-bit scales and mins), qs[128]; sub-block
-  // 2i uses the low nibbles of qs[32i..32i+31], sub-block 2i+1 the high ones; x = d·sc·q − dmin·m.
-  Q4_K: {
-    blockSize: 256,
-    typeSize: 144,
-    decode: (b, at, emit) => {
-      const d = halfToFloat(b.readUInt16LE(at));
-      const dmin = halfToFloat(b.readUInt16LE(at + 2));
-      const sc = (k: number): number => b[at + 4 + k] ?? 0;
-      let q = at + 16;
-      for (let is = 0; is < 8; is += 2) {
-        const [s1, m1] = q4kScaleMin(sc, is);
-        const [s2, m2] = q4kScaleMin(sc, is + 1);
-        for (let l = 0; l < 32; l++) emit(d * s1 * ((b[q + l] ?? 0) & 0xf) - dmin * m1);
-        for (let l = 0; l < 32; l++) emit(d * s2 * ((b[q + l] ?? 0) >>> 4) - dmin * m2);
-        q += 32;
-      }
-    },
-  },
-  // block_q6_K: ql[128] (low 4 bits), qh[64] (high 2 bits), int8 scales[16], f16 d at 208;
-  // x = d·scale[e/16]·(q − 32), elements interleaved as in ggml's dequantize_row_q6_K.
-  Q6_K: {
-    blockSize: 256,
-    typeSize: 210,
-    decode: (b, at, emit) => {
-      const d = halfToFloat(b.readUInt16LE(at + 208));
-      const out = new Float64Array(256);
-      forEachQ6kCode(b, at, (e, q) => {
-        out[e] = d * b.readInt8(at + 192 + (e >>> 4)) * (q - 32);
-      });
-      for (const x of out) emit(x);
-    },
-  },
-};
-
-/** Calls `f(element, code)` for the 256 6-bit codes (0..63) of a Q6_K block, in ggml's layout. */
-export function forEachQ6kCode(b: Buffer, at: number, f: (e: number, q: number) => void): void {
-  for (let n = 0; n < 2; n++) {
-    const ql = at + 64 * n;
-    const qh = at + 128 + 32 * n;
-    const base = 128 * n;
-    for (let l = 0; l < 32; l++) {
-      const lo = b[ql + l] ?? 0;
-      const lo2 = b[ql + l + 32] ?? 0;
-      const h = b[qh + l] ?? 0;
-      f(base + l, (lo & 0xf) | ((h & 3) << 4));
-      f(base + l + 32, (lo2 & 0xf) | (((h >>> 2) & 3) << 4));
-      f(base + l + 64, (lo >>> 4) | (((h >>> 4) & 3) << 4));
-      f(base + l + 96, (lo2 >>> 4) | (((h >>> 6) & 3) << 4));
-    }
-  }
-}
+/** The first release's name of DEQUANT_TYPES. */
+export const WEIGHT_LAYOUTS: Readonly<Record<SupportedWeightType, TypeLayout>> = DEQUANT_TYPES;
 
 export function isSupportedWeightType(type: string): type is SupportedWeightType {
-  return (SUPPORTED_WEIGHT_TYPES as readonly string[]).includes(type);
+  return isDequantType(type);
 }
 
 export function isQuantisedWeightType(type: string): type is QuantisedWeightType {
-  return (QUANTISED_WEIGHT_TYPES as readonly string[]).includes(type);
+  return isBlockQuantType(type);
 }
 
 /** Dequantises the block(s) of `type` in `bytes` from `at` (tests, hand-computed values). */
@@ -406,6 +310,7 @@ export type WeightFindingCode =
   | 'high_outlier_ratio'
   | 'group_mean_outlier'
   | 'unsupported_type'
+  | 'weights_not_analysed'
   | 'too_few_samples'
   | 'read_failed'
   | 'quant_scale_nonfinite'
@@ -418,6 +323,12 @@ export type WeightFindingCode =
   | 'quant_saturation_high'
   | 'quant_repeated_blocks'
   | 'quant_degenerate_blocks';
+
+/** Coverage notes: reported, never scored (a gap in our coverage is no anomaly of the model). */
+export const UNSCORED_WEIGHT_CODES: ReadonlySet<WeightFindingCode> = new Set([
+  'unsupported_type',
+  'weights_not_analysed',
+]);
 
 /** The four checks of the reference's in-repo `weight_stats`, which failed on any of them. */
 export const REFERENCE_WEIGHT_STATS_CODES: ReadonlySet<WeightFindingCode> = new Set([
@@ -478,4 +389,97 @@ export function tensorFindings(
     );
   }
   return out;
+}
+
+/** GGUF and safetensors integer and boolean types: indices and masks, not weights. */
+const INTEGER_TENSOR_TYPES: ReadonlySet<string> = new Set([
+  'BOOL',
+  'U8',
+  'I8',
+  'U16',
+  'I16',
+  'U32',
+  'I32',
+  'U64',
+  'I64',
+]);
+
+export function isIntegerTensorType(type: string): boolean {
+  return INTEGER_TENSOR_TYPES.has(type);
+}
+
+/** How much of a model's weights the statistics could read. */
+export interface WeightCoverage {
+  /** Elements of every float or quantised tensor (integer tensors hold indices, not weights). */
+  parameters: number;
+  /** Elements of those whose type is not dequantised. */
+  notAnalysed: number;
+  /** notAnalysed / parameters (0 when there are none). */
+  fraction: number;
+  /** The types not dequantised, most parameters first. */
+  types: { type: string; tensors: number; parameters: number }[];
+}
+
+/** The coverage of a list of tensors (their ggml or safetensors type names and sizes). */
+export function weightCoverage(
+  tensors: readonly { type: string; elements: number }[],
+): WeightCoverage {
+  let parameters = 0;
+  const missing = new Map<string, { type: string; tensors: number; parameters: number }>();
+  for (const t of tensors) {
+    if (INTEGER_TENSOR_TYPES.has(t.type)) continue;
+    parameters += t.elements;
+    if (isSupportedWeightType(t.type)) continue;
+    const entry = missing.get(t.type) ?? { type: t.type, tensors: 0, parameters: 0 };
+    entry.tensors++;
+    entry.parameters += t.elements;
+    missing.set(t.type, entry);
+  }
+  return coverageOf(parameters, [...missing.values()]);
+}
+
+/** The coverage of several files (a diffusers directory) as one. */
+export function combineCoverage(parts: readonly WeightCoverage[]): WeightCoverage {
+  const byType = new Map<string, { type: string; tensors: number; parameters: number }>();
+  for (const p of parts)
+    for (const t of p.types) {
+      const entry = byType.get(t.type) ?? { type: t.type, tensors: 0, parameters: 0 };
+      entry.tensors += t.tensors;
+      entry.parameters += t.parameters;
+      byType.set(t.type, entry);
+    }
+  return coverageOf(
+    parts.reduce((a, p) => a + p.parameters, 0),
+    [...byType.values()],
+  );
+}
+
+function coverageOf(parameters: number, types: WeightCoverage['types']): WeightCoverage {
+  const notAnalysed = types.reduce((a, t) => a + t.parameters, 0);
+  return {
+    parameters,
+    notAnalysed,
+    fraction: parameters > 0 ? notAnalysed / parameters : 0,
+    types: [...types].sort((a, b) => b.parameters - a.parameters || (a.type < b.type ? -1 : 1)),
+  };
+}
+
+/** "62.50 % of the parameters (1000 of 1600) ... IQ2_XXS (14 tensors), ..." for a detail. */
+export function describeCoverage(c: WeightCoverage): string {
+  const types = c.types.map((t) => `${t.type} (${t.tensors} tensor${t.tensors === 1 ? '' : 's'})`);
+  return `${(c.fraction * 100).toFixed(2)} % of the parameters (${c.notAnalysed} of ${c.parameters}) are in types the weight statistics do not read: ${types.join(', ')}`;
+}
+
+/** The model-wide coverage note, when any parameter was not analysed. */
+export function coverageFindings(c: WeightCoverage): WeightFinding[] {
+  if (c.notAnalysed === 0) return [];
+  return [
+    {
+      tensor: 'model',
+      code: 'weights_not_analysed',
+      severity: 'info',
+      detail: describeCoverage(c),
+      layer: 'global',
+    },
+  ];
 }
