@@ -106,6 +106,8 @@ const STATIC_SCAN: Record<string, string> = {
     'The weights have anomalous statistics (tampering or a broken conversion): get a clean copy or convert the original weights again, then import it.',
   guard_fail:
     'The quantised weights look tampered with or broken: get a clean copy or quantise the original weights again, then import it.',
+  weights_not_analysed:
+    'Policy refuses weights the scan cannot read (IQ1/IQ2/IQ3, ternary, FP8): import the model in a type it reads (e.g. GGUF Q4_K_M, IQ4_XS, Q8_0; safetensors BF16), or ask the administrator to raise quarantine.static_scan.max_unanalysed_weight_fraction.',
   directory_invalid: 'Fix the directory as the format gate reports, then import it again.',
   no_safetensors: DIFFUSERS_STEPS.no_safetensors,
   scan_error: WORKER_BUG,

@@ -13,12 +13,16 @@
 //      zero fraction), whatever its severity ⇒ `weight_anomaly`.
 //   6. gguf-guard FAIL (any critical finding, or a score above `guardFailScore`) ⇒ `guard_fail`;
 //      WARN (warnings and info scoring above `guardWarnScore`) passes.
-//   7. A directory without a safetensors file ⇒ `no_safetensors`.
+//   7. More of the weights' parameters in types the statistics cannot read (IQ1/IQ2/IQ3 grids,
+//      ternary, FP8, ...) than `maxUnanalysedWeightFraction` (default 1: any share passes, with an
+//      info finding) ⇒ `weights_not_analysed`.
+//   8. A directory without a safetensors file ⇒ `no_safetensors`.
 // Passing: `static_scan_ok`. Facts (flat, bounded, never model output): format, files_scanned,
 // yara_matches, yara_rules, yara_version, pickle_streams, pickle_verdict, entropy_max,
-// entropy_flagged, weights_checked, weights_skipped, guard_score, guard_verdict, findings,
-// top_finding. Tensor names and paths come from the artifact: they are reduced to
-// [A-Za-z0-9._:/-] before they enter a fact or the detail.
+// entropy_flagged, weights_checked, weights_skipped, weights_unanalysed_fraction,
+// weights_unanalysed_types, guard_score, guard_verdict, findings, top_finding. Tensor names and
+// paths come from the artifact: they are reduced to [A-Za-z0-9._:/-] before they enter a fact or
+// the detail.
 import type { EntropyReport } from '../scan/entropy.js';
 import { bySeverity, type WeightReport } from '../scan/ggufGuard.js';
 import {
@@ -28,7 +32,13 @@ import {
   type FilePickleVerdict,
 } from '../scan/pickles.js';
 import type { StaticScanThresholds } from '../scan/thresholds.js';
-import { REFERENCE_WEIGHT_STATS_CODES, type WeightFinding } from '../scan/weights.js';
+import {
+  REFERENCE_WEIGHT_STATS_CODES,
+  UNSCORED_WEIGHT_CODES,
+  combineCoverage,
+  describeCoverage,
+  type WeightFinding,
+} from '../scan/weights.js';
 import type { YaraResult } from '../scan/yara.js';
 import { safeLabel, safeText, type StageFacts, type StageVerdict } from './verdict.js';
 
@@ -49,6 +59,7 @@ export type StaticScanReason =
   | 'unsupported_format'
   | 'weight_anomaly'
   | 'guard_fail'
+  | 'weights_not_analysed'
   | 'directory_invalid'
   | 'no_safetensors'
   | 'scan_error';
@@ -119,7 +130,11 @@ export function staticScanVerdict(
   const where = (f: StaticScanFile): string =>
     kind === 'directory' ? `${safeLabel(f.rel)}: ` : '';
   const weightFindings = files.flatMap((f) => f.weights?.findings ?? []);
-  const scored = weightFindings.filter((f) => f.code !== 'unsupported_type');
+  const scored = weightFindings.filter((f) => !UNSCORED_WEIGHT_CODES.has(f.code));
+  // A report made by hand (tests) may lack the coverage: nothing counted as unanalysed then.
+  const coverage = combineCoverage(
+    files.flatMap((f) => (f.weights?.coverage !== undefined ? [f.weights.coverage] : [])),
+  );
   const guardVerdicts = files.flatMap((f) => (f.weights ? [f.weights.verdict] : []));
   const guardVerdict = guardVerdicts.includes('FAIL')
     ? 'FAIL'
@@ -146,6 +161,8 @@ export function staticScanVerdict(
     entropy_flagged: flaggedWindows.length,
     weights_checked: files.reduce((a, f) => a + (f.weights?.tensorsAnalyzed ?? 0), 0),
     weights_skipped: files.reduce((a, f) => a + (f.weights?.tensorsSkipped ?? 0), 0),
+    weights_unanalysed_fraction: round(coverage.fraction, 4),
+    weights_unanalysed_types: coverage.types.map((c) => safeLabel(c.type, 16)).join(','),
     guard_score: round(Math.max(0, ...files.map((f) => f.weights?.score ?? 0)), 3),
     guard_verdict: guardVerdict,
     findings:
@@ -224,6 +241,12 @@ export function staticScanVerdict(
         .join('; ')}`,
     );
   }
+  if (coverage.fraction > t.maxUnanalysedWeightFraction)
+    return fail(
+      'weights_not_analysed',
+      `${safeText(describeCoverage(coverage), 400)}; policy allows at most ${t.maxUnanalysedWeightFraction * 100} %`,
+      'model:weights_not_analysed',
+    );
   if (kind === 'directory' && !files.some((f) => f.format === 'safetensors'))
     return fail('no_safetensors', 'directory static scan found no safetensors files');
   return {
