@@ -2,16 +2,15 @@
 // walk with its bounds, the model_index.json rules, per-file checks by suffix (safetensors
 // headers, bounded JSON with a code/URL scan, strict text, SentencePiece protobuf structure) and
 // the component/directory cross-checks. All issues are collected; nothing here throws.
-import { constants } from 'node:fs';
-import { lstat, open, readdir, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { directorySource } from './fileSource.js';
 import {
   decodeUtf8Strict,
   parseBoundedJson,
   type JsonParseResult,
   type JsonValue,
 } from './json.js';
-import { inspectSafetensors, type SafetensorsLimits } from './safetensors.js';
+import { inspectSafetensorsFile, type SafetensorsLimits } from './safetensors.js';
+import type { DirectorySource, EntryFacts, FileSource } from './source.js';
 
 export interface DiffusersLimits {
   readonly maxEntries: number;
@@ -163,7 +162,7 @@ interface WalkResult {
 }
 
 async function walk(
-  root: string,
+  dir: DirectorySource,
   limits: DiffusersLimits,
   findings: DiffusersFinding[],
 ): Promise<WalkResult | undefined> {
@@ -171,12 +170,12 @@ async function walk(
     findings.push({ code, path, detail });
   };
   try {
-    const st = await lstat(root);
-    if (!st.isDirectory()) {
+    const st = await dir.stat('');
+    if (st.kind !== 'directory') {
       add(
         'not_a_directory',
         '',
-        st.isSymbolicLink() ? 'root is a symbolic link' : 'root is not a directory',
+        st.kind === 'symlink' ? 'root is a symbolic link' : 'root is not a directory',
       );
       return undefined;
     }
@@ -192,9 +191,9 @@ async function walk(
   const queue: { rel: string; depth: number }[] = [{ rel: '', depth: 0 }];
   while (queue.length > 0) {
     const { rel, depth } = queue.pop() as { rel: string; depth: number };
-    let names: Buffer[];
+    let names: readonly Uint8Array[];
     try {
-      names = await readdir(join(root, rel), { encoding: 'buffer' });
+      names = await dir.list(rel);
     } catch (error) {
       add('io_error', rel, String((error as Error).message));
       continue;
@@ -207,7 +206,7 @@ async function walk(
       }
       const decoded = decodeUtf8Strict(rawName);
       if (decoded === undefined) {
-        add('path_not_unicode', rel, `entry ${rawName.toString('latin1')} is not valid UTF-8`);
+        add('path_not_unicode', rel, `entry ${latin1(rawName)} is not valid UTF-8`);
         continue;
       }
       const name = decoded;
@@ -220,26 +219,26 @@ async function walk(
         add('path_too_long', childRel, `relative path longer than ${limits.maxPathBytes} bytes`);
         continue;
       }
-      let st;
+      let st: EntryFacts;
       try {
-        st = await lstat(join(root, childRel));
+        st = await dir.stat(childRel);
       } catch (error) {
         add('io_error', childRel, String((error as Error).message));
         continue;
       }
-      if (st.isSymbolicLink()) {
+      if (st.kind === 'symlink') {
         add('symlink', childRel, 'symbolic links are not allowed');
-      } else if (st.isDirectory()) {
+      } else if (st.kind === 'directory') {
         if (depth + 1 > limits.maxDepth) {
           add('too_deep', childRel, `deeper than ${limits.maxDepth}`);
           continue;
         }
         if (rel === '') topDirs.add(name);
         queue.push({ rel: childRel, depth: depth + 1 });
-      } else if (!st.isFile()) {
+      } else if (st.kind !== 'file') {
         add('special_file', childRel, 'special files are not allowed');
-      } else if (st.nlink !== 1) {
-        add('hard_link', childRel, `file has ${st.nlink} links`);
+      } else if (st.links !== 1) {
+        add('hard_link', childRel, `file has ${st.links} links`);
       } else if (st.size > limits.maxFileBytes) {
         add('file_too_large', childRel, `${st.size} bytes exceeds ${limits.maxFileBytes}`);
       } else {
@@ -261,38 +260,38 @@ async function walk(
   return { files, topDirs, topFiles };
 }
 
-/** Reads a whole file with no symlink following, refusing files over `max` or that change size. */
+/** A name as the file system gave it, for a detail (each byte one character). */
+function latin1(raw: Uint8Array): string {
+  return Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('latin1');
+}
+
+/** Reads a whole member with no symlink following, refusing files over `max` or that change size. */
 async function readBounded(
-  path: string,
+  dir: DirectorySource,
+  rel: string,
   max: number,
 ): Promise<
   { ok: true; bytes: Uint8Array } | { ok: false; code: DiffusersFindingCode; detail: string }
 > {
-  let fh: FileHandle | undefined;
+  let file: FileSource | undefined;
   try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    const st = await fh.stat();
-    if (!st.isFile()) return { ok: false, code: 'special_file', detail: 'not a regular file' };
-    if (st.nlink !== 1)
-      return { ok: false, code: 'hard_link', detail: `file has ${st.nlink} links` };
-    if (st.size > max)
-      return { ok: false, code: 'file_too_large', detail: `${st.size} bytes exceeds ${max}` };
-    const buf = new Uint8Array(st.size + 1);
-    let done = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, done, buf.length - done, done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-      if (done > st.size) break;
-    }
-    if (done !== st.size) {
+    file = await dir.open(rel);
+    if (file.kind !== 'file')
+      return { ok: false, code: 'special_file', detail: 'not a regular file' };
+    if (file.links !== 1)
+      return { ok: false, code: 'hard_link', detail: `file has ${file.links} links` };
+    if (file.size > max)
+      return { ok: false, code: 'file_too_large', detail: `${file.size} bytes exceeds ${max}` };
+    // One byte more than the size: a file that grew while read is caught here too.
+    const bytes = await file.read(0, file.size + 1);
+    if (bytes.length !== file.size) {
       return { ok: false, code: 'file_changed', detail: 'file changed while it was being read' };
     }
-    return { ok: true, bytes: buf.subarray(0, done) };
+    return { ok: true, bytes };
   } catch (error) {
     return { ok: false, code: 'io_error', detail: String((error as Error).message) };
   } finally {
-    await fh?.close().catch(() => undefined);
+    await file?.close().catch(() => undefined);
   }
 }
 
@@ -539,7 +538,15 @@ export function validateSentencePiece(
  * one safetensors file validated.
  */
 export async function inspectDiffusersDirectory(
-  dir: string,
+  root: string,
+  limitsIn: Partial<DiffusersLimits> = {},
+): Promise<DiffusersInspection> {
+  return inspectDiffusersSource(directorySource(root), limitsIn);
+}
+
+/** `inspectDiffusersDirectory` over any directory source (reads only through `dir`). */
+export async function inspectDiffusersSource(
+  dir: DirectorySource,
   limitsIn: Partial<DiffusersLimits> = {},
 ): Promise<DiffusersInspection> {
   const limits: DiffusersLimits = { ...DEFAULT_DIFFUSERS_LIMITS, ...limitsIn };
@@ -559,7 +566,7 @@ export async function inspectDiffusersDirectory(
       if (!walked.topFiles.has('model_index.json')) {
         add('model_index_missing', 'model_index.json', 'model_index.json is required at the root');
       } else {
-        const read = await readBounded(join(dir, 'model_index.json'), limits.maxIndexBytes);
+        const read = await readBounded(dir, 'model_index.json', limits.maxIndexBytes);
         if (!read.ok)
           add(
             read.code === 'file_too_large' ? 'model_index_invalid' : read.code,
@@ -597,7 +604,6 @@ export async function inspectDiffusersDirectory(
       // Per-file checks.
       for (const f of files) {
         const suffix = suffixOf(f.path.slice(f.path.lastIndexOf('/') + 1));
-        const abs = join(dir, f.path);
         if (PICKLE_SUFFIXES.includes(suffix)) {
           add('pickle_format', f.path, `pickle-based format ${suffix} is not allowed`);
           continue;
@@ -608,7 +614,7 @@ export async function inspectDiffusersDirectory(
         }
         switch (f.kind) {
           case 'safetensors': {
-            const r = await inspectSafetensors(abs, limits.safetensors);
+            const r = await inspectSafetensorsFile(() => dir.open(f.path), limits.safetensors);
             if (r.ok) safetensorsCount += 1;
             else
               add(
@@ -619,7 +625,7 @@ export async function inspectDiffusersDirectory(
             break;
           }
           case 'json': {
-            const read = await readBounded(abs, limits.maxJsonBytes);
+            const read = await readBounded(dir, f.path, limits.maxJsonBytes);
             if (!read.ok) {
               add(read.code, f.path, read.detail);
               break;
@@ -643,7 +649,7 @@ export async function inspectDiffusersDirectory(
             break;
           }
           case 'text': {
-            const read = await readBounded(abs, limits.maxTextBytes);
+            const read = await readBounded(dir, f.path, limits.maxTextBytes);
             if (!read.ok) {
               add(read.code === 'file_too_large' ? 'text_invalid' : read.code, f.path, read.detail);
               break;
@@ -653,7 +659,7 @@ export async function inspectDiffusersDirectory(
             break;
           }
           case 'sentencepiece': {
-            const read = await readBounded(abs, limits.maxSentencePieceBytes);
+            const read = await readBounded(dir, f.path, limits.maxSentencePieceBytes);
             if (!read.ok) {
               add(
                 read.code === 'file_too_large' ? 'sentencepiece_invalid' : read.code,

@@ -3,14 +3,14 @@
 // for a zip end-of-central-directory record at the end of the file (torch.save archives are zips,
 // so a safetensors/GGUF with a zip tail loads as a pickle archive), zip local headers with `.pkl`
 // members, and PROTO-led pickle streams anywhere in the sampled head and tail.
-import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { fileSource } from './fileSource.js';
 import {
   findEmbeddedPickles,
   isImportableGlobal,
   scanPickle,
   type PickleScanResult,
 } from './pickle/index.js';
+import { readExactly, type ByteSource, type FileSource } from './source.js';
 
 export type PolyglotCode =
   | 'pickle_prefix'
@@ -245,24 +245,37 @@ export async function detectPolyglotFile(
   path: string,
   options: PolyglotFileOptions = {},
 ): Promise<PolyglotResult | { readonly error: string }> {
+  let source: FileSource | undefined;
+  try {
+    source = await fileSource(path);
+    if (source.kind !== 'file') return { error: 'not a regular file' };
+    return await detectPolyglotSource(source, options);
+  } catch (error) {
+    return { error: errorText(error) };
+  } finally {
+    await source?.close().catch(() => undefined);
+  }
+}
+
+/** Reads the head and tail of `source` (1 MiB each by default) and runs `detectPolyglot`. */
+export async function detectPolyglotSource(
+  source: ByteSource,
+  options: PolyglotFileOptions = {},
+): Promise<PolyglotResult | { readonly error: string }> {
   const headBytes = options.headBytes ?? 1024 * 1024;
   const tailBytes = options.tailBytes ?? 1024 * 1024;
-  let fh: FileHandle | undefined;
   try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    const st = await fh.stat();
-    if (!st.isFile()) return { error: 'not a regular file' };
-    const head = new Uint8Array(Math.min(headBytes, st.size));
-    const h = await fh.read(head, 0, head.length, 0);
-    const tailLen = Math.min(tailBytes, st.size);
-    const tail = new Uint8Array(tailLen);
-    const t = await fh.read(tail, 0, tailLen, st.size - tailLen);
-    if (h.bytesRead !== head.length || t.bytesRead !== tailLen)
+    const head = await readExactly(source, 0, Math.min(headBytes, source.size));
+    const tailLen = Math.min(tailBytes, source.size);
+    const tail = await readExactly(source, source.size - tailLen, tailLen);
+    if (head === undefined || tail === undefined)
       return { error: 'file changed while it was being read' };
-    return detectPolyglot(head, tail, { fileSize: st.size });
+    return detectPolyglot(head, tail, { fileSize: source.size });
   } catch (error) {
-    return { error: String((error as Error | undefined)?.message ?? error) };
-  } finally {
-    await fh?.close().catch(() => undefined);
+    return { error: errorText(error) };
   }
+}
+
+function errorText(error: unknown): string {
+  return String((error as Error | undefined)?.message ?? error);
 }

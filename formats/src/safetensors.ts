@@ -1,9 +1,9 @@
 // Safetensors format gate (quarantine.md §2.2.1): strict validation of the 8-byte length prefix
 // and the JSON header (json.ts), without ever reading the tensor data. Every hostile input ends in
 // a `{ ok: false, reason, detail }` with a stable reason code; nothing here throws.
-import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { fileSource } from './fileSource.js';
 import { decodeUtf8Strict, parseBoundedJson, type JsonValue } from './json.js';
+import { readExactly, type ByteSource, type FileSource } from './source.js';
 
 /** Bits per element of every dtype the safetensors format defines (sub-byte types are packed). */
 export const SAFETENSORS_DTYPE_BITS: Readonly<Record<string, number>> = Object.freeze({
@@ -357,21 +357,6 @@ function checkLengthPrefix(
   return Number(n);
 }
 
-async function readExactly(
-  fh: FileHandle,
-  length: number,
-  position: number,
-): Promise<Uint8Array | undefined> {
-  const buf = new Uint8Array(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await fh.read(buf, done, length - done, position + done);
-    if (bytesRead === 0) return undefined;
-    done += bytesRead;
-  }
-  return buf;
-}
-
 /**
  * Opens `path` (no symlink following, non-blocking so a FIFO cannot stall us), checks it is a
  * regular single-link file, and validates the length prefix and JSON header. Reads at most
@@ -381,33 +366,64 @@ export async function inspectSafetensors(
   path: string,
   limitsIn: Partial<SafetensorsLimits> = {},
 ): Promise<SafetensorsInspection> {
+  return inspectSafetensorsFile(() => fileSource(path), limitsIn);
+}
+
+/**
+ * Opens a file through `open` (a path's, or a directory member's) and inspects it: a link is
+ * `not_regular_file`, a file with more than one link `hard_link` (when the limits require one),
+ * any other failure to open or read `io_error`. Never throws.
+ */
+export async function inspectSafetensorsFile(
+  open: () => Promise<FileSource>,
+  limitsIn: Partial<SafetensorsLimits> = {},
+): Promise<SafetensorsInspection> {
   const limits = { ...DEFAULT_SAFETENSORS_LIMITS, ...limitsIn };
-  let fh: FileHandle | undefined;
+  let source: FileSource | undefined;
   try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    const st = await fh.stat();
-    if (!st.isFile()) return fail('not_regular_file', 'not a regular file');
-    if (limits.requireSingleLink && st.nlink !== 1)
-      return fail('hard_link', `file has ${st.nlink} links`);
-    const prefix = await readExactly(fh, Math.min(8, st.size), 0);
+    source = await open();
+    if (source.kind !== 'file') return fail('not_regular_file', 'not a regular file');
+    if (limits.requireSingleLink && source.links !== 1)
+      return fail('hard_link', `file has ${source.links} links`);
+    return await inspectSafetensorsSource(source, limits);
+  } catch (error) {
+    return ioFailure(error);
+  } finally {
+    await source?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Validates the length prefix and JSON header of the safetensors in `source`, reading at most
+ * 8 + maxHeaderBytes bytes at explicit offsets; a source that changed while read is
+ * `file_changed`. Never throws.
+ */
+export async function inspectSafetensorsSource(
+  source: ByteSource,
+  limitsIn: Partial<SafetensorsLimits> = {},
+): Promise<SafetensorsInspection> {
+  const limits = { ...DEFAULT_SAFETENSORS_LIMITS, ...limitsIn };
+  try {
+    const prefix = await readExactly(source, 0, Math.min(8, source.size));
     if (prefix === undefined) return fail('file_changed', 'file shrank while being read');
-    const bounds = checkLengthPrefix(prefix, st.size, limits);
+    const bounds = checkLengthPrefix(prefix, source.size, limits);
     if (typeof bounds !== 'number') return bounds;
-    const header = await readExactly(fh, bounds, 8);
+    const header = await readExactly(source, 8, bounds);
     if (header === undefined) return fail('file_changed', 'file shrank while being read');
-    const after = await fh.stat();
-    if (after.size !== st.size || after.mtimeMs !== st.mtimeMs) {
+    if (!(await source.unchanged())) {
       return fail('file_changed', 'file changed while it was being read');
     }
-    return validateSafetensorsHeader(header, st.size, limits);
+    return validateSafetensorsHeader(header, source.size, limits);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException | undefined)?.code;
-    if (code === 'ELOOP') return fail('not_regular_file', 'path is a symbolic link');
-    return fail(
-      'io_error',
-      `${code ?? 'error'}: ${String((error as Error | undefined)?.message ?? error)}`,
-    );
-  } finally {
-    await fh?.close().catch(() => undefined);
+    return ioFailure(error);
   }
+}
+
+function ioFailure(error: unknown): Fail {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ELOOP') return fail('not_regular_file', 'path is a symbolic link');
+  return fail(
+    'io_error',
+    `${code ?? 'error'}: ${String((error as Error | undefined)?.message ?? error)}`,
+  );
 }

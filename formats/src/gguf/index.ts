@@ -1,4 +1,5 @@
-export { inspectGguf, inspectGgufHandle } from './inspect.js';
+export { inspectGguf, inspectGgufFile, inspectGgufHandle } from './file.js';
+export { inspectGgufSource } from './inspect.js';
 export { CHAT_TEMPLATE_PATTERNS, scanChatTemplate } from './chatTemplate.js';
 export {
   DEFAULT_GGUF_LIMITS,

@@ -1,12 +1,12 @@
-// Strict GGUF header validation (quarantine.md §2.2.1, §2.6.2–§2.6.4 parser bounds). The header is
-// walked once through a bounded window; tensor data is never read. Hostile input yields
-// `{ ok: false, reason }`; only I/O errors of the handle itself are thrown.
+// Strict GGUF header validation (quarantine.md §2.2.1, §2.6.2–§2.6.4 parser bounds) over a byte
+// source. The header is walked once through a bounded window; tensor data is never read. Hostile
+// input yields `{ ok: false, reason }`; only I/O errors of the source itself are thrown. Opening a
+// file is file.ts.
 import { createHash } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { ByteSource } from '../source.js';
 import { scanChatTemplate } from './chatTemplate.js';
 import { checkDataLayout, paddingError, type PaddingRange } from './layout.js';
-import { GgufError, GgufSource } from './source.js';
+import { GgufError, GgufWindow } from './window.js';
 import {
   DEFAULT_GGUF_LIMITS,
   GGML_TYPES,
@@ -46,42 +46,24 @@ function quote(s: string): string {
 type Scalar = number | bigint | boolean | string;
 
 interface WalkState {
-  readonly src: GgufSource;
+  readonly src: GgufWindow;
   readonly limits: GgufLimits;
   arrayValues: number;
 }
 
-/** Opens `path` without following symlinks and inspects it. */
-export async function inspectGguf(path: string, limits?: Partial<GgufLimits>): Promise<GgufReport> {
-  let fh: FileHandle;
-  try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
-      return { ok: false, reason: 'not_regular_file', detail: 'path is a symbolic link' };
-    }
-    throw err;
-  }
-  try {
-    return await inspectGgufHandle(fh, limits);
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Inspects an already-open handle (the caller keeps ownership). */
-export async function inspectGgufHandle(
-  fh: FileHandle,
+/**
+ * Inspects the GGUF in `source`. A reader of files checks that it is a regular file first
+ * (file.ts); the source's `unchanged()` is asked after the walk, so a file written while read is
+ * `file_changed` whatever the walk found.
+ */
+export async function inspectGgufSource(
+  source: ByteSource,
   limits?: Partial<GgufLimits>,
 ): Promise<GgufReport> {
   const lim: GgufLimits = { ...DEFAULT_GGUF_LIMITS, ...limits };
-  const before = await fh.stat();
-  if (!before.isFile()) {
-    return { ok: false, reason: 'not_regular_file', detail: 'not a regular file' };
-  }
   let report: GgufReport;
   try {
-    report = await walk(fh, before.size, lim);
+    report = await walk(source, lim);
   } catch (err) {
     if (err instanceof GgufError) {
       const rejected: GgufReport = { ok: false, reason: err.reason, detail: err.detail };
@@ -91,15 +73,10 @@ export async function inspectGgufHandle(
       throw err;
     }
   }
-  const after = await fh.stat();
-  if (!sameFile(before, after)) {
+  if (!(await source.unchanged())) {
     return { ok: false, reason: 'file_changed', detail: 'file changed while it was being parsed' };
   }
   return report;
-}
-
-function sameFile(a: Stats, b: Stats): boolean {
-  return a.size === b.size && a.ino === b.ino && a.dev === b.dev && a.mtimeMs === b.mtimeMs;
 }
 
 class TemplateRejection extends GgufError {
@@ -111,8 +88,9 @@ class TemplateRejection extends GgufError {
   }
 }
 
-async function walk(fh: FileHandle, size: number, lim: GgufLimits): Promise<GgufAccepted> {
-  const src = new GgufSource(fh, size, Math.max(lim.maxHeaderBytes, HEADER_FIXED));
+async function walk(source: ByteSource, lim: GgufLimits): Promise<GgufAccepted> {
+  const size = source.size;
+  const src = new GgufWindow(source, Math.max(lim.maxHeaderBytes, HEADER_FIXED));
   const st: WalkState = { src, limits: lim, arrayValues: 0 };
 
   // --- fixed header -------------------------------------------------------------------------
@@ -298,7 +276,7 @@ async function walk(fh: FileHandle, size: number, lim: GgufLimits): Promise<Gguf
     fileSize: size,
     tensors: sorted,
   });
-  await assertZeroPadding(fh, layout.padding, alignment);
+  await assertZeroPadding(source, layout.padding);
 
   // --- chat templates -------------------------------------------------------------------------
   if (lim.rejectSuspiciousChatTemplate) {
@@ -339,21 +317,16 @@ async function walk(fh: FileHandle, size: number, lim: GgufLimits): Promise<Gguf
 
 /** Reads each padding range (each shorter than the alignment) and refuses a non-zero byte. */
 async function assertZeroPadding(
-  fh: FileHandle,
+  source: ByteSource,
   ranges: readonly PaddingRange[],
-  alignment: number,
 ): Promise<void> {
-  const buf = Buffer.alloc(alignment);
   for (const r of ranges) {
-    const n = r.end - r.start;
-    let got = 0;
-    while (got < n) {
-      const { bytesRead } = await fh.read(buf, got, n - got, r.start + got);
-      if (bytesRead === 0) throw new GgufError('file_changed', `file ended at ${r.start + got}`);
-      got += bytesRead;
+    const bytes = await source.read(r.start, r.end - r.start);
+    if (bytes.length < r.end - r.start) {
+      throw new GgufError('file_changed', `file ended at ${r.start + bytes.length}`);
     }
-    const i = buf.subarray(0, n).findIndex((b) => b !== 0);
-    if (i >= 0) throw paddingError(r, r.start + i, buf[i] ?? 0);
+    const i = bytes.findIndex((b) => b !== 0);
+    if (i >= 0) throw paddingError(r, r.start + i, bytes[i] ?? 0);
   }
 }
 

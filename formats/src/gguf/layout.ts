@@ -4,7 +4,7 @@
 // rounded up to `general.alignment` and pad with zeros (the last tensor too); any other byte has no
 // reader and would carry data past every check that reads tensors (a 1.4 MiB base64 trailer was
 // promoted before this rule). Pure: it says which ranges must be zero; the caller reads them.
-import { GgufError } from './source.js';
+import { GgufError } from './window.js';
 
 export interface LaidOutTensor {
   readonly name: string;

@@ -1,8 +1,8 @@
-// A bounded, buffered little-endian reader over a FileHandle. It reads at explicit offsets through a
-// fixed window (never the whole file), refuses to move past the end of the file or past the header
-// budget, and turns every such attempt into a GgufError (a rejection), while errors of the handle
-// itself propagate unchanged.
-import type { FileHandle } from 'node:fs/promises';
+// A bounded, buffered little-endian reader over a ByteSource. It reads at explicit offsets through a
+// window of 1 MiB (never the whole file), refuses to move past the end of the file or past the
+// header budget, and turns every such attempt into a GgufError (a rejection), while errors of the
+// source itself propagate unchanged.
+import type { ByteSource } from '../source.js';
 import type { GgufRejection } from './types.js';
 
 export class GgufError extends Error {
@@ -17,18 +17,20 @@ export class GgufError extends Error {
 
 const WINDOW = 1 << 20;
 
-export class GgufSource {
+export class GgufWindow {
   /** Absolute position of the next read. */
   pos = 0;
-  private buf: Buffer = Buffer.alloc(WINDOW);
+  readonly size: number;
+  private buf: Buffer = Buffer.alloc(0);
   private bufStart = 0;
   private bufLen = 0;
 
   constructor(
-    private readonly fh: FileHandle,
-    readonly size: number,
+    private readonly source: ByteSource,
     private readonly headerLimit: number,
-  ) {}
+  ) {
+    this.size = source.size;
+  }
 
   private checkRange(n: number): void {
     const end = this.pos + n;
@@ -52,19 +54,18 @@ export class GgufSource {
   async ensure(n: number): Promise<void> {
     this.checkRange(n);
     if (this.has(n)) return;
-    if (n > this.buf.length) this.buf = Buffer.alloc(n);
-    const want = Math.min(this.buf.length, this.size - this.pos);
-    let got = 0;
-    while (got < want) {
-      const { bytesRead } = await this.fh.read(this.buf, got, want - got, this.pos + got);
-      if (bytesRead === 0) {
-        this.bufLen = 0;
-        throw new GgufError('file_changed', `file ended at ${this.pos + got} while being read`);
-      }
-      got += bytesRead;
+    const want = Math.min(Math.max(WINDOW, n), this.size - this.pos);
+    const chunk = await this.source.read(this.pos, want);
+    if (chunk.length < want) {
+      this.bufLen = 0;
+      throw new GgufError(
+        'file_changed',
+        `file ended at ${this.pos + chunk.length} while being read`,
+      );
     }
+    this.buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     this.bufStart = this.pos;
-    this.bufLen = got;
+    this.bufLen = chunk.length;
   }
 
   private at(): number {
