@@ -84,13 +84,17 @@ async function everyCode(): Promise<Map<string, string>> {
     'format_gate',
   );
   add(await literalReasonCodes('stages/formatGate.ts'), 'format_gate');
-  add(await unionMembers('scan/staticScan.ts', 'StaticScanReason'), 'static_scan');
+  add(await unionMembers('stages/staticScan.ts', 'StaticScanReason'), 'static_scan');
   add(diffusers, 'diffusion_scan');
   add(await unionMembers('scan/diffusionScan.ts', 'DiffusionIssueCode'), 'diffusion_scan');
   add(PROVENANCE_REASONS, 'provenance');
   for (const rel of [
     'stages/hashPin.ts',
     'stages/sourcePolicy.ts',
+    'stages/staticScan.ts',
+    'stages/diffusionScan.ts',
+    'stages/provenance.ts',
+    'stages/behavioralTest.ts',
     'workers/hashPin.ts',
     'workers/provenance.ts',
     'workers/staticScan.ts',

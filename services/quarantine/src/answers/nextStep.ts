@@ -100,6 +100,9 @@ const STATIC_SCAN: Record<string, string> = {
   pickle_suspicious: DO_NOT_USE('it hides a pickle with unknown imports'),
   pickle_scan_incomplete: DO_NOT_USE('it hides pickle data too large or too complex to scan'),
   pickle_embedded: DO_NOT_USE('it hides pickle data'),
+  pickle_clean: DO_NOT_USE(
+    'it holds pickle streams, which the policy (pickle_fail_rank 1) refuses',
+  ),
   entropy_near_random: DO_NOT_USE('part of it looks like encrypted or random data, not weights'),
   unsupported_format: 'Import a .gguf or .safetensors file (or a diffusers directory).',
   weight_anomaly:

@@ -24,16 +24,18 @@
 //     (`embedded_pickle`, `pickle_scan_incomplete`; inert chance streams in the weights pass);
 //   - content sniffing of every other file: executable, archive, compressed, pickle or script
 //     (`#!`) magic is an `unexpected_file_type` whatever the suffix.
-// Every issue is collected; the verdict names the first. Facts: class_name, components, files,
-// safetensors, issues, first_issue.
+// Every issue is collected, in the order met; `diffusionVerdict` (stages/diffusionScan.ts, pure)
+// turns them into the stage's verdict.
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspectDiffusersDirectory, type DiffusersFinding } from '@secai/formats';
 import { detectPolyglotFile } from '@secai/formats';
 import { parseBoundedJson, type JsonValue } from '@secai/formats';
-import { scanFileForPickles } from './pickles.js';
-import { safeLabel, safeText, type ScanStageVerdict } from './staticScan.js';
+import { scanFileForPickles, type FilePickleVerdict } from './pickles.js';
+import type { ReaderLimits } from '../stages/formatLimits.js';
+
+export { diffusionVerdict } from '../stages/diffusionScan.js';
 
 export type DiffusionIssueCode =
   | DiffusersFinding['code']
@@ -50,6 +52,8 @@ export interface DiffusionIssue {
   code: DiffusionIssueCode;
   path: string;
   detail: string;
+  /** For `embedded_pickle` and `pickle_scan_incomplete`: the file's pickle verdict. */
+  pickleVerdict?: FilePickleVerdict;
 }
 
 export interface DiffusionScanReport {
@@ -59,12 +63,20 @@ export interface DiffusionScanReport {
   files: number;
   safetensors: number;
   issues: DiffusionIssue[];
+  /** Safetensors files whose only pickle streams are inert (no import): not issues by default. */
+  inertPickles: { path: string; streams: number }[];
 }
 
 export interface DiffusionScanOptions {
   pickleOpcodesPerMiB?: number;
-  /** Largest JSON file parsed for the remote-code keys (default 64 MiB, as the reference). */
+  pickleMaxStreams?: number;
+  /**
+   * Largest JSON file parsed for the remote-code keys (default 64 MiB, as the reference; else
+   * the diffusers reader's `maxJsonBytes` when `readerLimits` are given).
+   */
   maxJsonBytes?: number;
+  /** The readers' bounds from policy (`quarantine.format_gate`); the readers' defaults if absent. */
+  readerLimits?: Pick<ReaderLimits, 'diffusers' | 'polyglot'>;
 }
 
 const REMOTE_CODE_KEYS = new Set([
@@ -168,8 +180,10 @@ export async function diffusionDeepScan(
   const add = (code: DiffusionIssueCode, path: string, detail: string): void => {
     issues.push({ code, path, detail });
   };
-  const maxJson = options.maxJsonBytes ?? 64 * 1024 * 1024;
-  const tree = await inspectDiffusersDirectory(dir);
+  const inertPickles: DiffusionScanReport['inertPickles'] = [];
+  const { readerLimits } = options;
+  const maxJson = options.maxJsonBytes ?? readerLimits?.diffusers.maxJsonBytes ?? 64 * 1024 * 1024;
+  const tree = await inspectDiffusersDirectory(dir, readerLimits?.diffusers);
   for (const f of tree.findings) add(f.code, f.path, f.detail);
   const files = tree.files;
   const paths = new Set(files.map((f) => f.path));
@@ -218,7 +232,7 @@ export async function diffusionDeepScan(
       } else if (f.kind === 'safetensors') {
         // Structural polyglots only: embedded pickle streams are judged by the full-file scan
         // below, which tells inert chance streams in the weights from real ones.
-        const poly = await detectPolyglotFile(abs);
+        const poly = await detectPolyglotFile(abs, readerLimits?.polyglot);
         const structural =
           'error' in poly
             ? []
@@ -239,16 +253,28 @@ export async function diffusionDeepScan(
           ...(options.pickleOpcodesPerMiB !== undefined
             ? { opcodeBudgetPerMiB: options.pickleOpcodesPerMiB }
             : {}),
+          ...(options.pickleMaxStreams !== undefined
+            ? { maxStreams: options.pickleMaxStreams }
+            : {}),
         });
         const first = pickles.findings[0];
-        if (pickles.verdict === 'incomplete')
-          add('pickle_scan_incomplete', f.path, first?.detail ?? 'pickle scan incomplete');
+        const pickleVerdict = pickles.verdict;
+        if (pickleVerdict === 'incomplete')
+          issues.push({
+            code: 'pickle_scan_incomplete',
+            path: f.path,
+            detail: first?.detail ?? 'pickle scan incomplete',
+            pickleVerdict,
+          });
         else if (first !== undefined)
-          add(
-            'embedded_pickle',
-            f.path,
-            `${first.verdict} pickle stream at offset ${first.offset}: ${first.detail}`,
-          );
+          issues.push({
+            code: 'embedded_pickle',
+            path: f.path,
+            detail: `${first.verdict} pickle stream at offset ${first.offset}: ${first.detail}`,
+            pickleVerdict,
+          });
+        else if (pickleVerdict === 'clean')
+          inertPickles.push({ path: f.path, streams: pickles.streams });
         continue;
       }
       const head = await readHead(abs, 8);
@@ -264,38 +290,7 @@ export async function diffusionDeepScan(
     files: files.length,
     safetensors: files.filter((f) => f.kind === 'safetensors').length,
     issues,
+    inertPickles,
   };
   return tree.className !== undefined ? { ...report, className: tree.className } : report;
-}
-
-/** The stage verdict of a deep-scan report. */
-export function diffusionVerdict(r: DiffusionScanReport): ScanStageVerdict {
-  const first = r.issues[0];
-  const facts = {
-    class_name: r.className ?? '',
-    components: r.components,
-    files: r.files,
-    safetensors: r.safetensors,
-    issues: r.issues.length,
-    first_issue: first !== undefined ? `${first.code}:${safeLabel(first.path, 120)}` : '',
-  };
-  if (first === undefined)
-    return {
-      passed: true,
-      reasonCode: 'diffusion_ok',
-      detail: `${r.components} components, ${r.files} files, ${r.safetensors} safetensors`,
-      facts,
-    };
-  return {
-    passed: false,
-    reasonCode: first.code,
-    detail: safeText(
-      `diffusion deep scan found ${r.issues.length} issue(s): ${r.issues
-        .slice(0, 3)
-        .map((i) => `${i.code} ${i.path === '' ? '' : `${i.path}: `}${i.detail}`)
-        .join('; ')}`,
-      512,
-    ),
-    facts,
-  };
 }

@@ -20,6 +20,7 @@ import {
   type StaticScanFile,
   type StaticScanReason,
 } from '../stages/staticScan.js';
+import type { ReaderLimits } from '../stages/formatLimits.js';
 import { safeText, type StageFacts, type StageVerdict } from '../stages/verdict.js';
 
 export { safeLabel, safeText } from '../stages/verdict.js';
@@ -31,13 +32,18 @@ export interface StaticScanOptions {
   /** Tests only: another yara binary or rules file. */
   yaraBinary?: string;
   rulesPath?: string;
+  /** The readers' bounds from policy (`quarantine.format_gate`); the readers' defaults if absent. */
+  readerLimits?: Pick<ReaderLimits, 'gguf' | 'safetensors' | 'diffusers'>;
 }
+
+type Readers = StaticScanOptions['readerLimits'];
 
 async function scanFile(
   path: string,
   rel: string,
   t: StaticScanThresholds,
   analyseWeights: boolean,
+  readers: Readers,
 ): Promise<StaticScanFile> {
   const pickles = await scanFileForPickles(path, {
     opcodeBudgetPerMiB: t.pickleOpcodesPerMiB,
@@ -55,7 +61,7 @@ async function scanFile(
     sampleBytes: t.entropySampleBytes,
     nearRandomBitsPerByte: t.entropyMaxBitsPerByte,
   };
-  const gguf = await inspectGguf(path);
+  const gguf = await inspectGguf(path, readers?.gguf);
   if (gguf.ok) {
     return {
       ...base,
@@ -67,7 +73,7 @@ async function scanFile(
   }
   if (gguf.reason !== 'bad_magic')
     return { ...base, format: 'unknown', formatDetail: `gguf_${gguf.reason}` };
-  const st = await inspectSafetensors(path);
+  const st = await inspectSafetensors(path, readers?.safetensors);
   if (st.ok) {
     const start = 8 + st.headerLength;
     return {
@@ -107,9 +113,9 @@ export async function staticScan(
     });
     const files: StaticScanFile[] = [];
     if (request.kind === 'file') {
-      files.push(await scanFile(request.path, '', thresholds, true));
+      files.push(await scanFile(request.path, '', thresholds, true, options.readerLimits));
     } else {
-      const tree = await inspectDiffusersDirectory(request.path);
+      const tree = await inspectDiffusersDirectory(request.path, options.readerLimits?.diffusers);
       if (!tree.ok) {
         await yaraRun;
         return staticScanVerdict(
@@ -119,7 +125,13 @@ export async function staticScan(
       }
       for (const f of tree.files) {
         files.push(
-          await scanFile(join(request.path, f.path), f.path, thresholds, f.kind === 'safetensors'),
+          await scanFile(
+            join(request.path, f.path),
+            f.path,
+            thresholds,
+            f.kind === 'safetensors',
+            options.readerLimits,
+          ),
         );
       }
     }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { canonicalJson, schemaProblems, sha256Hex, type EventData } from '@secai/contracts';
 import { DEFAULT_STATIC_SCAN_THRESHOLDS, parseStaticScanThresholds } from '../scan/thresholds.js';
+import { FORMAT_LIMIT_BOUNDS, parseFormatLimits } from '../stages/formatLimits.js';
 import { DEFAULT_YARA_RULES_PATH } from '../scan/yara.js';
 
 /** The lock of pins and blocked hashes, beside the policy (optional: absent = no pins). */
@@ -30,6 +31,7 @@ export const QuarantinePolicySchema = Type.Object({
     ),
     provenance_ca_certificates: Type.Optional(Type.Array(Type.String())),
     static_scan: Type.Optional(Type.Record(Type.String(), Type.Number())),
+    format_gate: Type.Optional(Type.Record(Type.String(), Type.Number())),
     intake: Type.Optional(
       Type.Object({
         max_file_bytes: Limit(1),
@@ -59,6 +61,8 @@ export interface PolicyBundle {
   lockText: string | null;
   /** `quarantine.static_scan` overrides, under the scanner's own (camelCase) names. */
   staticScan: Record<string, number>;
+  /** `quarantine.format_gate` overrides of the readers' bounds, under their camelCase names. */
+  formatLimits: Record<string, number>;
   rulesPath: string;
 }
 
@@ -108,9 +112,15 @@ export async function loadPolicyBundle(
   if (active === null) return { ok: false, problem: 'no policy.loaded is active' };
   const read = quarantinePolicyOf(active);
   if (!read.ok) return read;
-  const staticScan = staticScanOverrides(read.policy.quarantine.static_scan);
+  const { static_scan, format_gate } = read.policy.quarantine;
+  const staticScan = staticScanOverrides(static_scan);
   const checked = parseStaticScanThresholds(staticScan);
-  if (!checked.ok) return { ok: false, problem: `quarantine.static_scan: ${checked.detail}` };
+  if (!checked.ok)
+    return { ok: false, problem: refusal('static_scan', static_scan, checked.key, checked.detail) };
+  const formatLimits = formatLimitOverrides(format_gate);
+  const bounds = parseFormatLimits(formatLimits);
+  if (!bounds.ok)
+    return { ok: false, problem: refusal('format_gate', format_gate, bounds.key, bounds.detail) };
   let lockText: string | null;
   let rules: string;
   try {
@@ -134,24 +144,54 @@ export async function loadPolicyBundle(
       policy: read.policy,
       lockText,
       staticScan,
+      formatLimits,
       rulesPath,
     },
   };
 }
 
 /**
- * Policy keys are snake_case (`entropy_max_bits_per_byte`, `pickle_opcodes_per_mib`); the
- * scanner's are camelCase. Names are matched ignoring case and underscores; an unknown one is
- * passed on as given, so that validation names it.
+ * Policy keys are snake_case (`entropy_max_bits_per_byte`, `gguf_max_tensors`); the stages' are
+ * camelCase. Names are matched ignoring case and underscores; an unknown one is passed on as
+ * given, so that validation names it.
  */
-export function staticScanOverrides(
+function camelOverrides(
+  known: readonly string[],
   policy: Record<string, number> | undefined,
 ): Record<string, number> {
-  const byFolded = new Map(
-    Object.keys(DEFAULT_STATIC_SCAN_THRESHOLDS).map((k) => [k.toLowerCase(), k]),
-  );
+  const byFolded = new Map(known.map((k) => [k.toLowerCase(), k]));
   const out: Record<string, number> = {};
   for (const [key, value] of Object.entries(policy ?? {}))
     out[byFolded.get(key.replace(/_/g, '').toLowerCase()) ?? key] = value;
   return out;
+}
+
+export function staticScanOverrides(
+  policy: Record<string, number> | undefined,
+): Record<string, number> {
+  return camelOverrides(Object.keys(DEFAULT_STATIC_SCAN_THRESHOLDS), policy);
+}
+
+export function formatLimitOverrides(
+  policy: Record<string, number> | undefined,
+): Record<string, number> {
+  return camelOverrides(Object.keys(FORMAT_LIMIT_BOUNDS), policy);
+}
+
+/**
+ * A refused section's problem, naming the key as the policy spells it
+ * (`quarantine.format_gate.gguf_max_tensors: ggufMaxTensors must be …`).
+ */
+function refusal(
+  section: 'static_scan' | 'format_gate',
+  policy: Record<string, number> | undefined,
+  key: string | undefined,
+  detail: string,
+): string {
+  const fold = (k: string): string => k.replace(/_/g, '').toLowerCase();
+  const spelt =
+    key === undefined
+      ? undefined
+      : Object.keys(policy ?? {}).find((k) => k === key || fold(k) === fold(key));
+  return `quarantine.${section}${spelt === undefined ? '' : `.${spelt.slice(0, 64)}`}: ${detail}`;
 }

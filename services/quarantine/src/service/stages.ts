@@ -43,7 +43,10 @@ export function stageLimits(stage: SandboxedStage, bundle: PolicyBundle): Partia
   };
 }
 
-/** Each stage's parameters: what policy says about it, as plain JSON for the worker. */
+/**
+ * Each stage's parameters: what policy says about it, as plain JSON for the worker. The readers'
+ * bounds (`quarantine.format_gate`) go to every stage that reads a model's structure.
+ */
 export function stageRequest(stage: SandboxedStage, ctx: StageContext): StageRequest {
   const { run, artifact, bundle } = ctx;
   const base = { path: artifact.path, kind: artifact.kind };
@@ -75,8 +78,14 @@ export function stageRequest(stage: SandboxedStage, ctx: StageContext): StageReq
           ? { extraReadOnlyPaths: [artifact.signaturePath] }
           : {}),
       };
+    case 'format_gate':
+      return { ...base, params: { formatLimits: bundle.formatLimits } };
     case 'static_scan':
-      return { ...base, params: { thresholds: bundle.staticScan } };
+    case 'diffusion_scan':
+      return {
+        ...base,
+        params: { thresholds: bundle.staticScan, formatLimits: bundle.formatLimits },
+      };
     case 'behavioral_test':
       return {
         ...base,
@@ -84,10 +93,9 @@ export function stageRequest(stage: SandboxedStage, ctx: StageContext): StageReq
           maxScore: q.behavior_max_score,
           maxCritical: q.behavior_max_critical,
           threads: ctx.behaviorThreads,
+          formatLimits: bundle.formatLimits,
         },
       };
-    default:
-      return { ...base, params: {} };
   }
 }
 

@@ -1,10 +1,12 @@
 import { Type, type Static } from '@sinclair/typebox';
 // The document loader alone: a stage worker should not load the identity and envelope code.
 import {
+  formatProblem,
   loadStrictDocument,
   type DocumentLimits,
   type DocumentProblem,
 } from '@secai/contracts/documents';
+import type { StageVerdict } from './verdict.js';
 
 const closed = { additionalProperties: false } as const;
 const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$' });
@@ -156,4 +158,37 @@ function sourceMatches(url: string, pin: ModelsLock['models'][number]): boolean 
   const base = want.pathname.replace(/\/+$/, '');
   if (pin.revision) return got.pathname === `${base}/resolve/${pin.revision}/${pin.filename}`;
   return got.pathname === base || got.pathname.startsWith(`${base}/`);
+}
+
+/** What the hash_pin stage is given: the lock's text (null: the policy has none) and the artifact. */
+export interface HashPinInput {
+  lockText: string | null;
+  filename: string;
+  sha256: string;
+  sourceUrl: string | null;
+}
+
+/**
+ * The stage's verdict: the lock parsed strictly (a broken lock is not an empty one: that would
+ * drop the block list), then `checkHashPin`. Fact `pin`: the status, or `not_checked`.
+ */
+export function hashPinVerdict(input: HashPinInput): StageVerdict {
+  const lock =
+    input.lockText === null
+      ? { ok: true as const, lock: { version: 1 as const, models: [] } }
+      : parseModelsLock(input.lockText);
+  if (!lock.ok)
+    return {
+      passed: false,
+      reasonCode: 'lock_invalid',
+      detail: `models.lock.yaml is invalid: ${lock.problems.slice(0, 3).map(formatProblem).join('; ')}`,
+      facts: { pin: 'not_checked' },
+    };
+  const check = checkHashPin(lock.lock, input);
+  return {
+    passed: check.passed,
+    reasonCode: check.reasonCode,
+    detail: check.detail,
+    facts: { pin: check.status },
+  };
 }

@@ -98,6 +98,10 @@ const PICKLE_REASON: Record<FilePickleVerdict, StaticScanReason> = {
 };
 
 const findingLabel = (f: WeightFinding): string => `${safeLabel(f.tensor, 80)}:${f.code}`;
+/** A weight finding in a detail: its tensor's name reduced, no control character in its words. */
+const findingText = (f: WeightFinding): string =>
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is replaced
+  `${safeLabel(f.tensor, 80)}: ${f.detail.replace(/[\x00-\x1f\x7f]/g, '?')}`;
 
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
@@ -227,7 +231,7 @@ export function staticScanVerdict(
         'weight_anomaly',
         `${anomalies.length} weight anomalies: ${anomalies
           .slice(0, 3)
-          .map((a) => `${safeLabel(a.tensor, 80)}: ${a.detail}`)
+          .map(findingText)
           .join('; ')}`,
         findingLabel(first),
       );
@@ -236,9 +240,7 @@ export function staticScanVerdict(
     const worst = bySeverity(scored).slice(0, 3);
     return fail(
       'guard_fail',
-      `gguf-guard FAIL score=${facts.guard_score as number}: ${worst
-        .map((a) => `${safeLabel(a.tensor, 80)}: ${a.detail}`)
-        .join('; ')}`,
+      `gguf-guard FAIL score=${facts.guard_score as number}: ${worst.map(findingText).join('; ')}`,
     );
   }
   if (coverage.fraction > t.maxUnanalysedWeightFraction)

@@ -8,37 +8,44 @@
 // to test the binary) and mmaps the model read-only; it writes no cache, lock or log file, and
 // HOME is never used (unset in the sandbox; os.homedir() falls back to /nonexistent). The
 // download fallback is switched off anyway (there is no network in the sandbox).
+//
+// A thin shell: the verdict functions are in stages/behavioralTest.ts (behaviorVerdict and the
+// pure choices around it); the GGUF is read within policy's bounds (`formatLimits`).
 import { inspectGguf } from '@secai/formats';
-import { behaviorVerdict, parseBehaviorParams } from '../scan/behaviorStage.js';
-import { safeText } from '../scan/staticScan.js';
+import {
+  behaviorContextSize,
+  behaviorVerdict,
+  modelLoadFailed,
+  parseBehaviorParams,
+} from '../stages/behavioralTest.js';
+import { parseFormatLimits, readerLimitsOf } from '../stages/formatLimits.js';
+import { safeText, workerOutput } from '../stages/verdict.js';
 import { printVerdict, readRequest } from './io.js';
 
 process.env.NODE_LLAMA_CPP_SKIP_DOWNLOAD = 'true';
 
 const request = await readRequest<unknown>();
 const parsed = parseBehaviorParams(request.params);
+const formatLimits = parseFormatLimits(
+  (request.params as { formatLimits?: unknown } | undefined)?.formatLimits,
+);
 const started = Date.now();
 
 async function run(): Promise<Record<string, unknown>> {
   if (!parsed.ok) return { passed: false, reasonCode: 'invalid_params', detail: parsed.detail };
+  if (!formatLimits.ok)
+    return { passed: false, reasonCode: 'invalid_params', detail: formatLimits.detail };
   const params = parsed.params;
-  const failed = (detail: string): Record<string, unknown> => ({
-    passed: false,
-    reasonCode: 'model_load_failed',
-    detail: safeText(detail),
-    duration_ms: Date.now() - started,
-    threads: params.threads,
-  });
+  const failed = (detail: string): Record<string, unknown> =>
+    workerOutput(
+      modelLoadFailed(detail, { duration_ms: Date.now() - started, threads: params.threads }),
+    );
   if (request.kind !== 'file') return failed('the behavioural test applies to GGUF files only');
-  const gguf = await inspectGguf(request.path);
+  const gguf = await inspectGguf(request.path, readerLimitsOf(formatLimits.limits).gguf);
   if (!gguf.ok) return failed(`not a loadable GGUF: ${gguf.reason}`);
   // Imported only now, after the environment above is set.
   const { runBehaviorSuite } = await import('../behavior/runner.js');
-  // The suite needs room: the longest prompt with the hidden system prompt and an answer of
-  // maxTokensPerAnswer tokens. A model trained on a shorter context runs with 2,048 (llama.cpp
-  // allows it); longer ones with their own, at most 4,096 (the runner's ceiling).
-  const trained = gguf.metadata.contextLength ?? 4096;
-  const contextSize = params.contextSize ?? Math.min(4096, Math.max(2048, trained));
+  const contextSize = behaviorContextSize(gguf.metadata.contextLength, params.contextSize);
   let outcome: Awaited<ReturnType<typeof runBehaviorSuite>>;
   try {
     outcome = await runBehaviorSuite({
@@ -56,7 +63,7 @@ async function run(): Promise<Record<string, unknown>> {
     context_size: contextSize,
     chat_wrapper: safeText(outcome.chatWrapper, 64),
   });
-  return { passed: v.passed, reasonCode: v.reasonCode, detail: v.detail, ...v.facts };
+  return workerOutput(v);
 }
 
 printVerdict(await run());

@@ -1,33 +1,38 @@
 // Stage worker: the format gate, run by `runStage` inside the sandbox (no credentials, no
-// network, bounded). Reads `{ path, kind }` on stdin, prints one JSON verdict on stdout. A thin
-// shell: the parsers read, `stages/formatGate.ts` decides (pure, tested in process).
-import { inspectDiffusersDirectory } from '@secai/formats';
-import { inspectGguf } from '@secai/formats';
-import { detectPolyglotFile } from '@secai/formats';
-import { inspectSafetensors } from '@secai/formats';
+// network, bounded). Reads `{ path, kind, params: { formatLimits? } }` on stdin, prints one JSON
+// verdict on stdout. A thin shell: the readers read within policy's bounds
+// (`quarantine.format_gate`), `stages/formatGate.ts` decides (pure, tested in process).
 import {
-  directoryGateVerdict,
-  fileGateVerdict,
-  type FormatGateVerdict,
-} from '../stages/formatGate.js';
-
+  detectPolyglotFile,
+  inspectDiffusersDirectory,
+  inspectGguf,
+  inspectSafetensors,
+} from '@secai/formats';
+import { directoryGateVerdict, fileGateVerdict, type FileFindings } from '../stages/formatGate.js';
+import { parseFormatLimits, readerLimitsOf, type ReaderLimits } from '../stages/formatLimits.js';
+import { workerOutput } from '../stages/verdict.js';
 import { printVerdict, readRequest } from './io.js';
 
-const input = await readRequest<Record<string, never>>();
+const request = await readRequest<{ formatLimits?: unknown } | undefined>();
 
-async function gate(): Promise<FormatGateVerdict> {
-  if (input.kind === 'directory')
-    return directoryGateVerdict(await inspectDiffusersDirectory(input.path));
-  const polyglot = await detectPolyglotFile(input.path);
-  if ('error' in polyglot) return fileGateVerdict({ polyglot, gguf: badMagic });
-  const gguf = await inspectGguf(input.path);
-  // The safetensors parser only reads a file without the GGUF magic.
-  const safetensors =
-    !gguf.ok && gguf.reason === 'bad_magic' ? await inspectSafetensors(input.path) : undefined;
-  return fileGateVerdict({ polyglot, gguf, ...(safetensors ? { safetensors } : {}) });
+/** What the readers find in a file: the safetensors reader only reads one without GGUF magic. */
+async function readFile(path: string, limits: ReaderLimits): Promise<FileFindings> {
+  const polyglot = await detectPolyglotFile(path, limits.polyglot);
+  if ('error' in polyglot) return { polyglot, gguf: NOT_READ };
+  const gguf = await inspectGguf(path, limits.gguf);
+  if (gguf.ok || gguf.reason !== 'bad_magic') return { polyglot, gguf };
+  return { polyglot, gguf, safetensors: await inspectSafetensors(path, limits.safetensors) };
 }
+const NOT_READ = { ok: false, reason: 'bad_magic', detail: 'not read' } as const;
 
-const badMagic = { ok: false, reason: 'bad_magic', detail: 'not read' } as const;
-
-const v = await gate();
-printVerdict({ passed: v.passed, reasonCode: v.reasonCode, detail: v.detail, ...v.facts });
+const parsed = parseFormatLimits(request.params?.formatLimits);
+if (!parsed.ok) {
+  printVerdict({ passed: false, reasonCode: 'invalid_params', detail: parsed.detail });
+} else {
+  const limits = readerLimitsOf(parsed.limits);
+  const verdict =
+    request.kind === 'directory'
+      ? directoryGateVerdict(await inspectDiffusersDirectory(request.path, limits.diffusers))
+      : fileGateVerdict(await readFile(request.path, limits));
+  printVerdict(workerOutput(verdict));
+}

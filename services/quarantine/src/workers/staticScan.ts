@@ -1,16 +1,27 @@
 // Stage worker: the static scan (stage 5), run by `runStage('static_scan', …)` inside the sandbox
-// (nobody, no network, the artifact read-only). Reads `{ path, kind, params: { thresholds? } }` on
-// stdin and prints one verdict; the logic lives in scan/staticScan.ts. `thresholds` is a flat
-// object of numbers overriding DEFAULT_STATIC_SCAN_THRESHOLDS (scan/thresholds.ts).
+// (nobody, no network, the artifact read-only). Reads `{ path, kind, params: { thresholds?,
+// formatLimits? } }` on stdin and prints one verdict. A thin shell: scan/staticScan.ts runs the
+// scanners, stages/staticScan.ts decides. `thresholds` overrides DEFAULT_STATIC_SCAN_THRESHOLDS
+// (scan/thresholds.ts), `formatLimits` the readers' bounds (stages/formatLimits.ts).
 import { parseStaticScanThresholds } from '../scan/thresholds.js';
 import { staticScan } from '../scan/staticScan.js';
+import { parseFormatLimits, readerLimitsOf } from '../stages/formatLimits.js';
+import { workerOutput } from '../stages/verdict.js';
 import { printVerdict, readRequest } from './io.js';
 
-const request = await readRequest<{ thresholds?: unknown } | undefined>();
-const parsed = parseStaticScanThresholds(request.params?.thresholds);
-if (!parsed.ok) {
-  printVerdict({ passed: false, reasonCode: 'invalid_params', detail: parsed.detail });
+const request = await readRequest<{ thresholds?: unknown; formatLimits?: unknown } | undefined>();
+const thresholds = parseStaticScanThresholds(request.params?.thresholds);
+const limits = parseFormatLimits(request.params?.formatLimits);
+if (!thresholds.ok || !limits.ok) {
+  const detail = !thresholds.ok ? thresholds.detail : !limits.ok ? limits.detail : '';
+  printVerdict({ passed: false, reasonCode: 'invalid_params', detail });
 } else {
-  const v = await staticScan({ path: request.path, kind: request.kind }, parsed.thresholds);
-  printVerdict({ passed: v.passed, reasonCode: v.reasonCode, detail: v.detail, ...v.facts });
+  const verdict = await staticScan(
+    { path: request.path, kind: request.kind },
+    thresholds.thresholds,
+    {
+      readerLimits: readerLimitsOf(limits.limits),
+    },
+  );
+  printVerdict(workerOutput(verdict));
 }
