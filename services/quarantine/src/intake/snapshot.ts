@@ -1,7 +1,9 @@
 // Intake (issue 4 §1, quarantine.md §1.4–§1.5): an artifact (a single file or a diffusers-style
 // directory) is validated, copied into the quarantine area while being hashed, made read-only and
-// published under its content digest with one atomic rename. Nothing here emits events; the caller
-// turns a `Snapshot` into `model.acquired` data with `modelAcquiredData`.
+// published under its content digest with one atomic rename. A single file the caller may consume
+// (an inbox drop) is instead hashed where it lies and moved by rename when custody.ts's rule holds
+// (issue 11 §6). Nothing here emits events; the caller turns a `Snapshot` into `model.acquired`
+// data with `modelAcquiredData`.
 //
 // Layout under `quarantineDir`:
 //   tmp/<32 hex>/<name>            a copy in progress (removed by `cleanupIncomplete` after a crash)
@@ -25,8 +27,10 @@ import {
   statfs,
   type FileHandle,
 } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { LogicalName, directoryDigestHex, schemaProblems } from '@secai/contracts';
+import { hashInCustody } from './custody.js';
+import { identity, sameIdentity, type Identity } from './identity.js';
 
 const GiB = 1024 * 1024 * 1024;
 const MiB = 1024 * 1024;
@@ -92,6 +96,8 @@ export interface Snapshot {
   readonly path: string;
   /** True when an identical snapshot already existed and was reused. */
   readonly reused: boolean;
+  /** How the bytes came into custody: moved by rename (a consumed file) or copied. */
+  readonly custody: 'renamed' | 'copied';
 }
 
 export interface Refusal {
@@ -100,9 +106,21 @@ export interface Refusal {
   readonly detail: string;
 }
 
+/** Where intake spends its time (the bench's breakdown), in order; `custody` only when consuming. */
+export type IntakePhase = 'plan' | 'custody' | 'read' | 'sync' | 'publish';
+
 /** Internal knobs, for tests: chunk size and a hook awaited after every chunk copied. */
 export interface IntakeOptions {
+  /**
+   * The caller may consume the source (the inbox: yes; a user's `secai model import PATH`: no,
+   * the user keeps the file). A single file is then taken by rename when custody.ts's rule
+   * holds, and copied otherwise; either way the source is gone or left to the caller to remove.
+   */
+  readonly consumeSource?: boolean;
+  /** Bytes per read (default 4 MiB). */
   readonly chunkBytes?: number;
+  /** Called with each phase's duration in milliseconds as it ends. */
+  readonly onPhase?: (phase: IntakePhase, ms: number) => void;
   readonly onChunk?: (relPath: string, bytesCopied: number) => void | Promise<void>;
   /** Called once the source was walked and the space checked, before any byte is copied. */
   readonly onPlanned?: (plan: {
@@ -121,14 +139,6 @@ class Refused extends Error {
   }
 }
 
-interface Identity {
-  readonly dev: bigint;
-  readonly ino: bigint;
-  readonly size: bigint;
-  readonly mtimeNs: bigint;
-  readonly ctimeNs: bigint;
-}
-
 interface PlanEntry {
   readonly rel: string; // '' for the root
   readonly abs: string;
@@ -144,20 +154,6 @@ interface Plan {
 
 const TMP_NAME = /^[0-9a-f]{32}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function identity(st: BigIntStats): Identity {
-  return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
-}
-
-function sameIdentity(a: Identity, b: Identity): boolean {
-  return (
-    a.dev === b.dev &&
-    a.ino === b.ino &&
-    a.size === b.size &&
-    a.mtimeNs === b.mtimeNs &&
-    a.ctimeNs === b.ctimeNs
-  );
-}
 
 function show(rel: string): string {
   return rel === '' ? 'the artifact' : JSON.stringify(rel);
@@ -289,6 +285,81 @@ async function writeAll(fh: FileHandle, buf: Buffer, length: number, position: n
   }
 }
 
+/** Bytes written between two flushes to disk during a copy. */
+const FLUSH_EVERY = 64 * MiB;
+
+/**
+ * The copy loop. Chunk k is hashed (this thread) while it is written and chunk k + 1 is read
+ * (libuv's pool), and what was written is flushed to disk as the copy goes (one fdatasync at a time, every
+ * 64 MiB), so the disk works while the CPU hashes and the final fsync finds little left. The
+ * digest and the copy come from the same buffer, so they cannot disagree.
+ */
+async function copyHashed(
+  src: FileHandle,
+  dst: FileHandle,
+  expected: bigint,
+  chunkBytes: number,
+  readFailed: (err: unknown) => Refused,
+  onChunk: (copied: number) => void | Promise<void>,
+): Promise<{ hex: string; copied: number }> {
+  const hash = createHash('sha256');
+  let current = Buffer.allocUnsafe(chunkBytes);
+  let spare = Buffer.allocUnsafe(chunkBytes);
+  let copied = 0;
+  let writing: Promise<void> = Promise.resolve();
+  let flushed: Promise<void> = Promise.resolve();
+  let flushInFlight = false;
+  let unflushed = 0;
+  // Every promise left running is awaited (or caught) before this returns or throws.
+  const readAt = (buf: Buffer, position: number) => {
+    const p = src.read(buf, 0, chunkBytes, position).catch((err: unknown) => {
+      throw readFailed(err);
+    });
+    p.catch(() => undefined);
+    return p;
+  };
+  let reading = readAt(current, 0);
+  try {
+    for (;;) {
+      const { bytesRead } = await reading;
+      if (bytesRead === 0) break;
+      const filled = current;
+      await writing; // the spare buffer's write is done: it may be read into
+      if (BigInt(copied + bytesRead) > expected) {
+        copied += bytesRead; // grew while copied: the caller refuses it
+        break;
+      }
+      reading = readAt(spare, copied + bytesRead);
+      // Writing and hashing only read `filled`: the write runs on the pool while this hashes.
+      writing = writeAll(dst, filled, bytesRead, copied);
+      writing.catch(() => undefined);
+      hash.update(filled.subarray(0, bytesRead));
+      copied += bytesRead;
+      unflushed += bytesRead;
+      if (unflushed >= FLUSH_EVERY && !flushInFlight) {
+        unflushed = 0;
+        flushInFlight = true;
+        const upTo = writing;
+        flushed = flushed
+          .then(() => upTo)
+          .then(() => dst.datasync())
+          .finally(() => {
+            flushInFlight = false;
+          });
+        flushed.catch(() => undefined);
+      }
+      await onChunk(copied);
+      current = spare;
+      spare = filled;
+    }
+    await writing;
+    await flushed;
+    return { hex: hash.digest('hex'), copied };
+  } finally {
+    await Promise.allSettled([reading, writing, flushed]);
+  }
+}
+
 /** Copies one planned file to `dest` (created exclusively), hashing it; returns its hex digest. */
 async function copyFile(entry: PlanEntry, dest: string, options: IntakeOptions): Promise<string> {
   const rel = entry.rel === '' ? basename(entry.abs) : entry.rel;
@@ -307,45 +378,98 @@ async function copyFile(entry: PlanEntry, dest: string, options: IntakeOptions):
     if (!before.isFile() || before.nlink !== 1n || !sameIdentity(identity(before), entry.id))
       throw new Refused('changed_during_copy', `${show(entry.rel)} changed after it was inspected`);
     const expected = before.size;
-    const hash = createHash('sha256');
-    const buf = Buffer.allocUnsafe(Math.max(1, options.chunkBytes ?? MiB));
-    let copied = 0;
     const dst = await open(
       dest,
       constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
       0o600,
     );
+    let copy: { hex: string; copied: number };
     try {
-      for (;;) {
-        let bytesRead: number;
-        try {
-          ({ bytesRead } = await src.read(buf, 0, buf.length, copied));
-        } catch (err) {
+      const read = startClock();
+      copy = await copyHashed(
+        src,
+        dst,
+        expected,
+        chunkBytesOf(options),
+        (err) => {
           const code = (err as NodeJS.ErrnoException).code;
-          throw new Refused('unreadable', `${show(entry.rel)}: ${code ?? String(err)}`);
-        }
-        if (bytesRead === 0) break;
-        hash.update(buf.subarray(0, bytesRead));
-        await writeAll(dst, buf, bytesRead, copied);
-        copied += bytesRead;
-        if (BigInt(copied) > expected) break; // grew while copied: refused below
-        await options.onChunk?.(rel, copied);
-      }
+          return new Refused('unreadable', `${show(entry.rel)}: ${code ?? String(err)}`);
+        },
+        (copied) => options.onChunk?.(rel, copied),
+      );
+      options.onPhase?.('read', read());
+      const sync = startClock();
       await dst.sync();
+      options.onPhase?.('sync', sync());
       await dst.chmod(0o444);
     } finally {
       await dst.close();
     }
     const after = await src.stat({ bigint: true });
-    if (BigInt(copied) !== expected || !sameIdentity(identity(after), identity(before)))
+    if (BigInt(copy.copied) !== expected || !sameIdentity(identity(after), identity(before)))
       throw new Refused(
         'changed_during_copy',
-        `${show(entry.rel)} changed while it was copied (${expected} bytes expected, ${copied} read)`,
+        `${show(entry.rel)} changed while it was copied (${expected} bytes expected, ${copy.copied} read)`,
       );
-    return hash.digest('hex');
+    return copy.hex;
   } finally {
     await src.close();
   }
+}
+
+/**
+ * A single file: when the caller may consume it, hashed where it lies and moved into `dest` by
+ * rename if custody.ts's rule holds (a rename that meets another filesystem after all, EXDEV,
+ * falls back to the copy); otherwise copied. `areaDir` is on the artifact area's filesystem.
+ */
+async function takeFile(
+  planned: PlanEntry,
+  dest: string,
+  areaDir: string,
+  options: IntakeOptions,
+): Promise<{ hex: string; custody: Snapshot['custody'] }> {
+  let entry = planned;
+  if (options.consumeSource === true) {
+    const rel = basename(entry.abs);
+    const area = await lstat(areaDir, { bigint: true });
+    const inPlace = await hashInCustody(entry.abs, entry.id, area.dev, {
+      chunkBytes: chunkBytesOf(options),
+      onChunk: (hashed) => options.onChunk?.(rel, hashed),
+      ...(options.onPhase !== undefined ? { onPhase: options.onPhase } : {}),
+    });
+    if (inPlace.kind === 'changed')
+      throw new Refused('changed_during_copy', `${show(entry.rel)} ${inPlace.detail}`);
+    if (inPlace.kind === 'taken') {
+      const moved = await rename(entry.abs, dest).then(
+        () => true,
+        (err: NodeJS.ErrnoException) => {
+          if (err.code === 'EXDEV') return false;
+          throw err;
+        },
+      );
+      if (moved) {
+        const now = await lstat(dest, { bigint: true });
+        // The directory is private: only a privileged hand could have swapped the name.
+        if (now.dev !== inPlace.id.dev || now.ino !== inPlace.id.ino)
+          throw new Refused('changed_during_copy', `${show(entry.rel)} was replaced as it moved`);
+        await fsyncDir(dirname(entry.abs));
+        return { hex: inPlace.hex, custody: 'renamed' };
+      }
+    }
+    // The copy must find the file as the service left it (its owner and mode may be new).
+    entry = { ...entry, id: inPlace.id };
+  }
+  return { hex: await copyFile(entry, dest, options), custody: 'copied' };
+}
+
+function chunkBytesOf(options: IntakeOptions): number {
+  return Math.max(1, options.chunkBytes ?? 4 * MiB);
+}
+
+/** Milliseconds since the clock started, when called. */
+function startClock(): () => number {
+  const started = process.hrtime.bigint();
+  return () => Number(process.hrtime.bigint() - started) / 1e6;
 }
 
 /** Removes a tree this module wrote, restoring write permission on its read-only directories. */
@@ -396,6 +520,7 @@ export async function snapshotArtifact(
   const abs = resolve(source);
   const name = basename(abs);
   let tmp: string | undefined;
+  let clock = startClock();
   try {
     checkSegment(name, `the name ${JSON.stringify(name)}`);
     if (name === '' || schemaProblems(LogicalName, name).length > 0)
@@ -408,13 +533,16 @@ export async function snapshotArtifact(
     await mkdir(artifactsRoot, { recursive: true, mode: 0o750 });
     await checkSpace(quarantineDir, p.totalBytes, lim);
     await options.onPlanned?.({ kind: p.kind, totalBytes: p.totalBytes, files: p.files.length });
+    options.onPhase?.('plan', clock());
 
     tmp = join(tmpRoot, randomBytes(16).toString('hex'));
     await mkdir(tmp, { mode: 0o700 });
     const destRoot = join(tmp, name);
     let hex: string;
+    let custody: Snapshot['custody'] = 'copied';
     if (p.kind === 'file') {
-      hex = await copyFile(p.files[0]!, destRoot, options);
+      ({ hex, custody } = await takeFile(p.files[0]!, destRoot, tmpRoot, options));
+      clock = startClock();
     } else {
       for (const d of p.dirs) await mkdir(join(destRoot, d.rel), { mode: 0o700 });
       const hashed: { rel: string; size: number; sha256: string }[] = [];
@@ -429,6 +557,7 @@ export async function snapshotArtifact(
           throw new Refused('changed_during_copy', `${show(d.rel)} changed while it was copied`);
       }
       hex = directoryDigestHex(hashed);
+      clock = startClock();
       for (const d of [...p.dirs].reverse()) {
         const path = join(destRoot, d.rel);
         await fsyncDir(path);
@@ -463,6 +592,7 @@ export async function snapshotArtifact(
       await removeTree(tmp);
       tmp = undefined;
     }
+    options.onPhase?.('publish', clock());
     return {
       ok: true,
       kind: p.kind,
@@ -472,6 +602,7 @@ export async function snapshotArtifact(
       fileCount: p.files.length,
       path: join(final, stored),
       reused,
+      custody,
     };
   } catch (err) {
     if (tmp !== undefined) await removeTree(tmp);

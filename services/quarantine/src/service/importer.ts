@@ -23,6 +23,13 @@ export interface ImportJob {
   url?: string;
   revision?: string;
   signaturePath?: string;
+  /**
+   * The service may consume the source: only the inbox's claim. A user's `secai model import
+   * PATH` keeps the user's file (it is copied); a claimed inbox drop is moved into custody by
+   * rename when intake's custody rule holds (intake/custody.ts), else copied and then removed
+   * with its claim.
+   */
+  consumeSource?: boolean;
   /** The command request (causation of `model.acquired`) and its correlation. */
   requestId?: string;
   correlationId?: string;
@@ -79,6 +86,7 @@ export class Importer {
     let fileDone = 0;
     let lastFile = '';
     const snapshot = await snapshotArtifact(job.source, quarantineDir, this.deps.limits(), {
+      consumeSource: job.consumeSource === true,
       onPlanned: (p) => {
         total = p.totalBytes;
         hooks.onPlanned?.(p);
@@ -147,7 +155,7 @@ export class Importer {
     }
     this.deps.coordinator.enqueue(artifactId);
     this.deps.log.info(
-      { artifact: artifactId, via: job.via, reused: snapshot.reused },
+      { artifact: artifactId, via: job.via, reused: snapshot.reused, custody: snapshot.custody },
       'artifact acquired',
     );
     return {

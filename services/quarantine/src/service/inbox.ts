@@ -8,10 +8,12 @@ import type { Importer } from './importer.js';
 /**
  * The watched inbox: a file or directory dropped in `<quarantineDir>/inbox` is imported once it
  * has stayed unchanged (size, mtime, ctime) over two looks. It is first claimed by an atomic
- * rename into a private `claims/<random>/` directory, so a writer still holding the old path
- * cannot change what is being copied, and the claim is removed once intake is done (accepted or
- * refused: a refusal is logged with its reason). Hidden entries (`.name`, the usual partial-
- * download names) are left alone.
+ * rename into a private `claims/<random>/` directory (0700, the service's), so no one can reach
+ * it by a path any more, and the claim is removed once intake is done (accepted or refused: a
+ * refusal is logged with its reason). The drop is the appliance's to consume: a single file is
+ * taken into custody by rename from the claim when no writer holds it open (intake/custody.ts),
+ * else copied like an import. Hidden entries (`.name`, the usual partial-download names) are
+ * left alone.
  */
 export class InboxWatcher {
   readonly #seen = new Map<string, string>();
@@ -68,7 +70,11 @@ export class InboxWatcher {
         continue;
       }
       try {
-        const outcome = await this.deps.importer.run({ source: claimed, via: 'inbox' });
+        const outcome = await this.deps.importer.run({
+          source: claimed,
+          via: 'inbox',
+          consumeSource: true,
+        });
         if (outcome.ok) log.info({ name, artifact: outcome.artifactId }, 'inbox entry acquired');
         else log.warn({ name, code: outcome.code, detail: outcome.message }, 'inbox entry refused');
       } finally {
