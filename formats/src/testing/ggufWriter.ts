@@ -2,9 +2,12 @@
 // weights, a byte-fallback SentencePiece ("llama") vocabulary and a ChatML chat template, plus broken
 // and malicious variants, one per rejection path of inspectGguf. Nothing is downloaded.
 //
-// Matrix weights may be F32, F16 or quantised as Q8_0, Q4_0, Q4_K or Q6_K with ggml's block
-// layouts (ggml-common.h) and scales chosen as ggml's reference quantisers do (`quantizeRow`); the
-// norms stay F32. K-quants need rows that are multiples of 256 (defaults nEmbd 256, nFf 512).
+// Matrix weights may be F32, F16 or quantised as Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K,
+// Q5_K, Q6_K, IQ4_NL or IQ4_XS with ggml's block layouts (ggml-common.h) and scales chosen as
+// ggml's reference quantisers do (`quantizeRow`; the newer ones in ggufQuantisers.ts), or as
+// IQ2_XXS blocks that are valid but hold arbitrary codes (a type the scan cannot read); the norms
+// stay F32. Types of 256-element blocks need rows that are multiples of 256 (defaults nEmbd 256,
+// nFf 512).
 // `weightAttack` plants one of four malicious block patterns in a quantised tensor (default
 // blk.0.attn_q.weight): a NaN scale, zeroed blocks, a giant scale or constant weights. These
 // files pass inspectGguf (they are structurally valid); the static scan must flag them.
@@ -16,6 +19,21 @@
 // aligned offset.
 import { writeFile } from 'node:fs/promises';
 import type { GgufRejection } from '../gguf/types.js';
+import {
+  opaqueIQ2_XXS,
+  quantIQ4_NL,
+  quantIQ4_XS,
+  quantQ2_K,
+  quantQ3_K,
+  quantQ4_1,
+  quantQ5_0,
+  quantQ5_1,
+  quantQ5_K,
+  type BlockQuantiser,
+} from './ggufQuantisers.js';
+import { fromHalf, roundf, toHalf } from './half.js';
+
+export { toHalf } from './half.js';
 
 export const CHATML_TEMPLATE =
   "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
@@ -64,7 +82,23 @@ export type GgufBrokenVariant = keyof typeof GGUF_VARIANT_REJECTIONS;
 export type GgufVariant = 'valid' | GgufBrokenVariant;
 
 /** Matrix weight types the writer can produce. */
-export const TINY_WEIGHT_TYPES = ['f32', 'f16', 'q8_0', 'q4_0', 'q4_k', 'q6_k'] as const;
+export const TINY_WEIGHT_TYPES = [
+  'f32',
+  'f16',
+  'q8_0',
+  'q4_0',
+  'q4_1',
+  'q5_0',
+  'q5_1',
+  'q2_k',
+  'q3_k',
+  'q4_k',
+  'q5_k',
+  'q6_k',
+  'iq4_nl',
+  'iq4_xs',
+  'iq2_xxs',
+] as const;
 export type TinyWeightType = (typeof TINY_WEIGHT_TYPES)[number];
 
 /** Malicious block patterns for quantised tensors (see the header). */
@@ -98,7 +132,7 @@ export interface TinyLlamaGgufOptions {
   variant?: GgufVariant;
 }
 
-export type TinyTensorType = 'F32' | 'F16' | 'Q8_0' | 'Q4_0' | 'Q4_K' | 'Q6_K';
+export type TinyTensorType = 'F32' | 'F16' | QuantType;
 
 export interface TinyGgufTensor {
   name: string;
@@ -199,26 +233,6 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-const f32Scratch = new Float32Array(1);
-const u32Scratch = new Uint32Array(f32Scratch.buffer);
-
-/** IEEE 754 binary32 → binary16 bits, round to nearest. */
-export function toHalf(v: number): number {
-  f32Scratch[0] = v;
-  const x = u32Scratch[0] ?? 0;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = ((x >>> 23) & 0xff) - 127 + 15;
-  let mant = x & 0x7fffff;
-  if (((x >>> 23) & 0xff) === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  if (exp <= 0) {
-    if (exp < -10) return sign;
-    mant = (mant | 0x800000) >>> (1 - exp);
-    return sign | ((mant + 0x1000) >>> 13);
-  }
-  const rounded = ((exp << 10) | (mant >>> 13)) + ((mant & 0x1000) >>> 12);
-  return rounded >= 0x7c00 ? sign | 0x7c00 : sign | rounded;
-}
-
 // --- model --------------------------------------------------------------------------------------
 
 interface TensorDraft {
@@ -235,34 +249,37 @@ export const GGML_TYPE_IDS: Readonly<Record<TinyTensorType, number>> = {
   F32: 0,
   F16: 1,
   Q4_0: 2,
+  Q4_1: 3,
+  Q5_0: 6,
+  Q5_1: 7,
   Q8_0: 8,
+  Q2_K: 10,
+  Q3_K: 11,
   Q4_K: 12,
+  Q5_K: 13,
   Q6_K: 14,
+  IQ2_XXS: 16,
+  IQ4_NL: 20,
+  IQ4_XS: 23,
 };
 
 /** Block geometry: elements per block, bytes per block, byte offset of the f16 scale d. */
-export const QUANT_BLOCKS: Readonly<
-  Record<'Q8_0' | 'Q4_0' | 'Q4_K' | 'Q6_K', { blockSize: number; typeSize: number; dAt: number }>
-> = {
+export const QUANT_BLOCKS = {
   Q8_0: { blockSize: 32, typeSize: 34, dAt: 0 },
   Q4_0: { blockSize: 32, typeSize: 18, dAt: 0 },
+  Q4_1: { blockSize: 32, typeSize: 20, dAt: 0 },
+  Q5_0: { blockSize: 32, typeSize: 22, dAt: 0 },
+  Q5_1: { blockSize: 32, typeSize: 24, dAt: 0 },
+  Q2_K: { blockSize: 256, typeSize: 84, dAt: 80 },
+  Q3_K: { blockSize: 256, typeSize: 110, dAt: 108 },
   Q4_K: { blockSize: 256, typeSize: 144, dAt: 0 },
+  Q5_K: { blockSize: 256, typeSize: 176, dAt: 0 },
   Q6_K: { blockSize: 256, typeSize: 210, dAt: 208 },
-};
+  IQ4_NL: { blockSize: 32, typeSize: 18, dAt: 0 },
+  IQ4_XS: { blockSize: 256, typeSize: 136, dAt: 0 },
+  IQ2_XXS: { blockSize: 256, typeSize: 66, dAt: 0 },
+} as const satisfies Readonly<Record<string, { blockSize: number; typeSize: number; dAt: number }>>;
 export type QuantType = keyof typeof QUANT_BLOCKS;
-
-/** The number an f16 holds (for computing what the quantisers store). */
-function fromHalf(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >>> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m === 0 ? s * Infinity : NaN;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-
-/** Round half away from zero (C roundf). */
-const roundf = (v: number): number => Math.sign(v) * Math.floor(Math.abs(v) + 0.5);
 
 function quantQ8_0(x: ArrayLike<number>, o: number, out: Buffer, at: number): void {
   let amax = 0;
@@ -403,11 +420,20 @@ function quantQ6_K(x: ArrayLike<number>, o: number, out: Buffer, at: number): vo
   }
 }
 
-const QUANTISERS: Record<QuantType, typeof quantQ8_0> = {
+const QUANTISERS: Record<QuantType, BlockQuantiser> = {
   Q8_0: quantQ8_0,
   Q4_0: quantQ4_0,
+  Q4_1: quantQ4_1,
+  Q5_0: quantQ5_0,
+  Q5_1: quantQ5_1,
+  Q2_K: quantQ2_K,
+  Q3_K: quantQ3_K,
   Q4_K: quantQ4_K,
+  Q5_K: quantQ5_K,
   Q6_K: quantQ6_K,
+  IQ4_NL: quantIQ4_NL,
+  IQ4_XS: quantIQ4_XS,
+  IQ2_XXS: opaqueIQ2_XXS,
 };
 
 /** Quantises `values` (a multiple of the block size) into ggml blocks of `type`. */
@@ -467,15 +493,26 @@ const LLAMA_FILE_TYPES: Record<TinyTensorType, number> = {
   F32: 0,
   F16: 1,
   Q4_0: 2,
+  Q4_1: 3,
   Q8_0: 7,
+  Q5_0: 8,
+  Q5_1: 9,
+  Q2_K: 10,
+  Q3_K: 11, // MOSTLY_Q3_K_S
   Q4_K: 14, // MOSTLY_Q4_K_S
+  Q5_K: 16, // MOSTLY_Q5_K_S
   Q6_K: 18,
+  IQ2_XXS: 19,
+  IQ4_NL: 25,
+  IQ4_XS: 30,
 };
 
 /** Builds the file in memory. */
 export function buildTinyLlamaGguf(options: TinyLlamaGgufOptions = {}): TinyGguf {
   const variant: GgufVariant = options.variant ?? 'valid';
-  const kQuant = options.weightType === 'q4_k' || options.weightType === 'q6_k';
+  const wType: TinyTensorType = (options.weightType ?? 'f32').toUpperCase() as TinyTensorType;
+  const quantised = wType !== 'F32' && wType !== 'F16';
+  const kQuant = quantised && QUANT_BLOCKS[wType].blockSize === 256;
   const nEmbd = options.nEmbd ?? (kQuant ? 256 : 64);
   const nLayer = options.nLayer ?? 2;
   const nHead = options.nHead ?? 4;
@@ -483,8 +520,6 @@ export function buildTinyLlamaGguf(options: TinyLlamaGgufOptions = {}): TinyGguf
   const nFf = options.nFf ?? (kQuant ? 512 : 128);
   const ctx = options.contextLength ?? 256;
   const headDim = nEmbd / nHead;
-  const wType: TinyTensorType = (options.weightType ?? 'f32').toUpperCase() as TinyTensorType;
-  const quantised = wType !== 'F32' && wType !== 'F16';
   if (quantised) {
     const { blockSize } = QUANT_BLOCKS[wType];
     if (nEmbd % blockSize !== 0 || nFf % blockSize !== 0)

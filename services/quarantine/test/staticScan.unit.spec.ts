@@ -20,6 +20,7 @@ import {
   tensorFindings,
   weightStatistics,
   type QuantBlockStats,
+  type SupportedWeightType,
   type WeightFinding,
   type WeightStats,
 } from '../src/scan/index.js';
@@ -125,7 +126,7 @@ describe('quantised blocks dequantise as ggml does (hand-computed)', () => {
     ['Q4_0', 0.15],
     ['Q4_K', 0.15],
     ['Q6_K', 0.05],
-  ] as [QuantType, number][]) {
+  ] as [QuantType & SupportedWeightType, number][]) {
     it(`${type}: the writer's quantiser round-trips Gaussian weights`, () => {
       const v = gaussian(2048, 0.02, 5);
       const q = quantizeRow(type, v);
