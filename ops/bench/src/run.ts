@@ -4,7 +4,13 @@ import { SigningPool, VerifierPool, natsServerVersion, streamBounds } from '@sec
 import { startTestAppliance } from '@secai/streams/testing';
 import { policyBench, policyRows, type PolicyBenchResults } from './policy.js';
 import { quarantineBench, quarantineRows } from './quarantine.js';
-import { supplyChainBench, supplyChainRows } from './supplyChain.js';
+import {
+  IMPORT_FLOOR,
+  IMPORT_GOAL,
+  supplyChainBench,
+  supplyChainBreakdown,
+  supplyChainRows,
+} from './supplyChain.js';
 import { attestationBench, attestationRows } from './enforcement.js';
 import { incidentBench, incidentRows } from './incident.js';
 import { integrityBench, integrityRows } from './integrity.js';
@@ -184,14 +190,24 @@ async function main(): Promise<void> {
   if (SECTIONS.has('supply')) {
     const supplySize = positiveInt('BENCH_MODEL_MIB', 1024) * 1024 * 1024;
     const supplyRuns = positiveInt('BENCH_SUPPLY_RUNS', 3);
-    log(`supply chain: quarantine of ${supplySize / 2 ** 20} MiB files against sha256sum`);
+    log(`supply chain: import of ${supplySize / 2 ** 20} MiB files against sha256sum`);
     const supplyChain = await supplyChainBench(supplySize, supplyRuns, log);
     json.supplyChain = supplyChain;
+    // Issue 11 §6, judged on each file and each way into custody (ratios taken in the same run).
+    const imports = supplyChain.flatMap((f) => f.modes);
     Object.assign(goals, {
-      supplyChainToSha256sumAtMost: 2,
-      supplyChainMet: supplyChain.every((f) => f.passed && f.ratio <= 2),
+      importToSha256sumFloor: IMPORT_FLOOR,
+      importToSha256sumGoal: IMPORT_GOAL,
+      importFloorMet: imports.every((m) => m.passed && m.ratio <= IMPORT_FLOOR),
+      importGoalMet: imports.every((m) => m.passed && m.ratio <= IMPORT_GOAL),
+      inboxImportFloorMet: imports.every(
+        (m) => m.mode !== 'rename' || (m.passed && m.ratio <= IMPORT_FLOOR),
+      ),
     });
-    rows.push(...supplyChainRows(supplyChain, supplyRuns));
+    rows.push(...supplyChainRows(supplyChain));
+    footer += `${supplyChainBreakdown(supplyChain)}
+
+`;
   }
   if (SECTIONS.has('enforcement')) {
     log(

@@ -1,13 +1,12 @@
 import { execFile } from 'node:child_process';
-import { open, mkdtemp, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { foldEvents } from '@secai/contracts';
 import { DEFAULT_POLICY_DIR, loadPolicyDir } from '@secai/policy-engine';
-import type { snapshotArtifact } from '@secai/quarantine';
-import { writeTinyLlamaGguf } from '@secai/quarantine/testing';
+import type { Snapshot, Refusal } from '@secai/quarantine';
 import {
   loadPolicyBundle,
   removeTree,
@@ -16,75 +15,84 @@ import {
   type PolicyBundle,
   type SandboxedStage,
 } from '@secai/quarantine';
+import { ModelStore } from '@secai/registry';
+import { writeLargeModel, type ModelFormat } from './modelFiles.js';
 import type { Row } from './report.js';
 import { median } from './stats.js';
 
 const run = promisify(execFile);
 const INTAKE_CHILD = fileURLToPath(new URL('./intakeChild.js', import.meta.url));
 const MiB = 1024 * 1024;
+/** Issue 11 §6: import / sha256sum of the same file, same run. */
+export const IMPORT_FLOOR = 2.0;
+export const IMPORT_GOAL = 1.2;
 
-export interface SupplyChainFigures {
-  format: 'safetensors' | 'gguf';
-  sizeBytes: number;
-  /** Median seconds of `sha256sum` over the same file, same run. */
-  sha256sumSeconds: number;
-  /** Median seconds of intake (copy + hash) and the five stages before the behavioural test. */
-  quarantineSeconds: number;
+/**
+ * How the bytes come into custody: `copy` is a user's `secai model import PATH` (the user keeps
+ * the file), `rename` an inbox drop (the service may consume it).
+ */
+export type CustodyMode = 'copy' | 'rename';
+export const CUSTODY_MODES: readonly CustodyMode[] = ['copy', 'rename'];
+
+// The source policy is not a sandboxed stage: it is one question to the policy engine (a local
+// import passes without one).
+const STAGES: SandboxedStage[] = ['format_gate', 'hash_pin', 'provenance', 'static_scan'];
+
+/** One import of one file, in seconds. */
+interface ImportRun {
+  /** Intake (timed inside its process) plus each stage's wall time with its worker's start-up. */
+  importSeconds: number;
+  /** The registry's promotion: custody rename out of the quarantine and re-hash, then publish. */
+  registrySeconds: number;
+  /** Where the time went: intake phases, each stage's `durationMs` (as its event carries it), registry. */
+  parts: Record<string, number>;
+  custody: Snapshot['custody'];
+  servicePeakKiB: number;
+  workerPeakKiB: Record<string, number>;
+  failed: string | null;
+}
+
+export interface ModeFigures {
+  mode: CustodyMode;
+  /** What intake did in the last run (`rename` falls back to a copy when its rule does not hold). */
+  custody: Snapshot['custody'];
+  importSeconds: number;
+  /** Median import / median sha256sum. */
   ratio: number;
-  stages: Record<string, number>;
-  /** Peak RSS of the service process during intake, and of each stage worker (KiB). */
+  ratioPerRun: number[];
+  registrySeconds: number;
+  /** (import + registry) / sha256sum: the bytes served from the store. */
+  throughPromotionRatio: number;
+  /** Medians, seconds. */
+  parts: Record<string, number>;
   servicePeakKiB: number;
   workerPeakKiB: Record<string, number>;
   passed: boolean;
   failed: string | null;
 }
 
-// The source policy is not a sandboxed stage: it is one question to the policy engine.
-const STAGES: SandboxedStage[] = ['format_gate', 'hash_pin', 'provenance', 'static_scan'];
-
-/** A safetensors file of `bytes` with small, normal-looking F32 weights, written in 8 MiB chunks. */
-async function writeLargeSafetensors(path: string, bytes: number): Promise<void> {
-  const tensors = 16;
-  const per = Math.floor((bytes - 4096) / tensors / 4 / 1024) * 1024;
-  const header: Record<string, unknown> = {};
-  for (let i = 0; i < tensors; i++)
-    header[`layers.${i}.weight`] = {
-      dtype: 'F32',
-      shape: [per / 1024, 1024],
-      data_offsets: [i * per * 4, (i + 1) * per * 4],
-    };
-  let text = JSON.stringify(header);
-  while ((8 + text.length) % 8 !== 0) text += ' ';
-  const fh = await open(path, 'w');
-  try {
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(text.length));
-    await fh.write(len);
-    await fh.write(Buffer.from(text));
-    const chunk = new Float32Array((8 * MiB) / 4);
-    let seed = 7;
-    for (let i = 0; i < chunk.length; i++) {
-      // Sum of uniforms: roughly normal, sd 0.02, as trained weights are.
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      const a = seed / 2 ** 32;
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      chunk[i] = (a + seed / 2 ** 32 - 1) * 0.035;
-    }
-    let left = tensors * per * 4;
-    while (left > 0) {
-      const n = Math.min(left, chunk.byteLength);
-      await fh.write(new Uint8Array(chunk.buffer, 0, n));
-      left -= n;
-    }
-  } finally {
-    await fh.close();
-  }
+export interface SupplyChainFigures {
+  format: ModelFormat;
+  sizeBytes: number;
+  runs: number;
+  /** Median seconds of `sha256sum` over the same file, same runs. */
+  sha256sumSeconds: number;
+  modes: ModeFigures[];
 }
 
 async function sha256sum(path: string): Promise<number> {
   const t = process.hrtime.bigint();
   await run('sha256sum', [path]);
   return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+const secondsSince = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
+
+/** Moves a consumed file back out of its read-only `<hex>` directory to be dropped again. */
+async function putBack(from: string, to: string): Promise<void> {
+  await chmod(dirname(from), 0o700);
+  await rename(from, to);
+  await chmod(to, 0o644);
 }
 
 function fakeRun(artifactId: string, name: string, sizeBytes: number) {
@@ -104,28 +112,36 @@ function fakeRun(artifactId: string, name: string, sizeBytes: number) {
   return state.run!;
 }
 
-async function quarantineOnce(
+/**
+ * Intake in its own process, the four sandboxed stages before the behavioural test, then what the
+ * registry does on promotion (ModelStore.takeCustody: rename out of the quarantine and re-hash;
+ * publish). The file is then put back where it was for the next run.
+ */
+async function importOnce(
   source: string,
-  qdir: string,
+  stateDir: string,
+  mode: CustodyMode,
   bundle: PolicyBundle,
-): Promise<{
-  seconds: number;
-  stages: Record<string, number>;
-  servicePeakKiB: number;
-  workerPeakKiB: Record<string, number>;
-  failed: string | null;
-}> {
-  const child = await run(process.execPath, [INTAKE_CHILD, source, qdir], { maxBuffer: 1 << 20 });
+  store: ModelStore,
+): Promise<ImportRun> {
+  const qdir = join(stateDir, 'quarantine');
+  const child = await run(process.execPath, [INTAKE_CHILD, source, qdir, mode], {
+    maxBuffer: 1 << 20,
+  });
   const intake = JSON.parse(child.stdout) as {
-    snap: Awaited<ReturnType<typeof snapshotArtifact>>;
+    snap: Snapshot | Refusal;
     seconds: number;
+    phases: Record<string, number>;
     maxRssKiB: number;
   };
   const snap = intake.snap;
-  if (!snap.ok) throw new Error(`intake refused: ${snap.reason}`);
-  const stages: Record<string, number> = { intake: intake.seconds };
+  if (!snap.ok) throw new Error(`intake refused: ${snap.reason}: ${snap.detail}`);
+  const hex = snap.digest.slice('sha256:'.length);
+  const parts: Record<string, number> = {};
+  for (const [phase, s] of Object.entries(intake.phases)) parts[`intake ${phase}`] = s;
   const workerPeakKiB: Record<string, number> = {};
-  const quarantineRun = fakeRun(snap.digest.slice(7), snap.name, snap.sizeBytes);
+  const quarantineRun = fakeRun(hex, snap.name, snap.sizeBytes);
+  let stageSeconds = 0;
   let failed: string | null = null;
   for (const stage of STAGES) {
     const s = process.hrtime.bigint();
@@ -135,31 +151,84 @@ async function quarantineOnce(
       bundle,
       behaviorThreads: 1,
     });
-    stages[stage] = Number(process.hrtime.bigint() - s) / 1e9;
+    stageSeconds += secondsSince(s);
+    parts[stage] = outcome.durationMs / 1000;
     workerPeakKiB[stage] = Number(outcome.result.peak_rss_kib ?? 0);
     if (!outcome.passed) {
       failed = `${stage}: ${outcome.reasonCode} ${outcome.detail}`;
       break;
     }
   }
-  // Intake as timed inside its process (the service imports its code once, at start), plus the
-  // wall time of each stage with its worker's start-up (paid on every run).
-  const seconds = Object.values(stages).reduce((a, b) => a + b, 0);
+  let registrySeconds = 0;
+  if (failed === null) {
+    let t = process.hrtime.bigint();
+    const observed = await store.takeCustody(hex, snap.name);
+    parts['registry custody + re-hash'] = secondsSince(t);
+    if (observed.kind !== 'hashed' || observed.digest !== snap.digest)
+      throw new Error(`the registry observed ${JSON.stringify(observed)}`);
+    t = process.hrtime.bigint();
+    const stored = await store.publish(hex, snap.name);
+    parts['registry publish'] = secondsSince(t);
+    registrySeconds = parts['registry custody + re-hash'] + parts['registry publish'];
+    // The inbox drop's bytes go back to be dropped again (same inode, still in the page cache).
+    if (snap.custody === 'renamed') await putBack(stored, source);
+  } else if (snap.custody === 'renamed') await putBack(snap.path, source);
   await removeTree(join(qdir, 'artifacts'));
-  return { seconds, stages, servicePeakKiB: intake.maxRssKiB, workerPeakKiB, failed };
+  await removeTree(join(stateDir, 'registry', 'store', 'sha256', hex));
+  return {
+    importSeconds: intake.seconds + stageSeconds,
+    registrySeconds,
+    parts,
+    custody: snap.custody,
+    servicePeakKiB: intake.maxRssKiB,
+    workerPeakKiB,
+    failed,
+  };
+}
+
+function modeFigures(mode: CustodyMode, runs: ImportRun[], sums: number[]): ModeFigures {
+  const sMedian = median(sums);
+  const importSeconds = median(runs.map((r) => r.importSeconds));
+  const registrySeconds = median(runs.map((r) => r.registrySeconds));
+  const parts: Record<string, number> = {};
+  for (const k of new Set(runs.flatMap((r) => Object.keys(r.parts))))
+    parts[k] = median(runs.map((r) => r.parts[k] ?? 0));
+  const round2 = (x: number) => Math.round(x * 100) / 100;
+  return {
+    mode,
+    custody: runs.at(-1)!.custody,
+    importSeconds,
+    ratio: round2(importSeconds / sMedian),
+    ratioPerRun: runs.map((r, i) => round2(r.importSeconds / sums[i]!)),
+    registrySeconds,
+    throughPromotionRatio: round2(
+      median(runs.map((r) => r.importSeconds + r.registrySeconds)) / sMedian,
+    ),
+    parts,
+    servicePeakKiB: Math.max(...runs.map((r) => r.servicePeakKiB)),
+    workerPeakKiB: runs.at(-1)!.workerPeakKiB,
+    passed: runs.every((r) => r.failed === null),
+    failed: runs.find((r) => r.failed !== null)?.failed ?? null,
+  };
 }
 
 /**
- * (h) Quarantine of a large safetensors and GGUF file (intake copy + hash and the five stages
- * before the behavioural test, each in its sandboxed worker) against `sha256sum` of the same file
- * in the same run, medians of `runs`; peak memory of the service side and of each worker.
+ * (h) Import of a large safetensors and GGUF file (intake and the four sandboxed stages before
+ * the behavioural test), once copied as a user's import and once moved as an inbox drop, against
+ * `sha256sum` of the same file in the same runs (interleaved: sha256sum, copy, rename), medians
+ * of `runs`; the registry's promotion beside it; peak memory of intake and of each worker.
  */
 export async function supplyChainBench(
   sizeBytes: number,
   runs: number,
   log: (m: string) => void,
 ): Promise<SupplyChainFigures[]> {
+  // mkdtemp makes the directory 0700: the source's directory is private, like an inbox claim.
   const dir = await mkdtemp(join(tmpdir(), 'secai-bench-supply-'));
+  const stateDir = join(dir, 'state');
+  await mkdir(join(stateDir, 'quarantine'), { recursive: true });
+  const store = new ModelStore(stateDir);
+  await store.open();
   // The bundle the quarantine would bind to once the engine recorded the shipped policy.
   const shipped = await loadPolicyDir(DEFAULT_POLICY_DIR);
   if (!shipped.ok) throw new Error('the shipped policy does not load');
@@ -173,78 +242,112 @@ export async function supplyChainBench(
     for (const format of ['safetensors', 'gguf'] as const) {
       const path = join(dir, `large.${format}`);
       log(`supply chain: writing a ${Math.round(sizeBytes / MiB)} MiB ${format} file`);
-      if (format === 'safetensors') await writeLargeSafetensors(path, sizeBytes);
-      else {
-        // ~1 GiB of F32 llama weights: 2048 wide, layers added until the size is reached.
-        const perLayer = (4 * 2048 * 2048 + 3 * 2048 * 5632) * 4;
-        await writeTinyLlamaGguf(path, {
-          seed: 5,
-          nEmbd: 2048,
-          nHead: 16,
-          nHeadKv: 16,
-          nFf: 5632,
-          nLayer: Math.max(1, Math.round(sizeBytes / perLayer)),
-        });
-      }
-      await sha256sum(path); // warm the page cache for both sides alike
+      await writeLargeModel(format, path, sizeBytes);
+      const { size } = await stat(path);
+      await sha256sum(path); // warm the page cache for every side alike
       const sums: number[] = [];
-      const qs: Awaited<ReturnType<typeof quarantineOnce>>[] = [];
+      const byMode = new Map<CustodyMode, ImportRun[]>(CUSTODY_MODES.map((m) => [m, []]));
       for (let i = 0; i < runs; i++) {
         sums.push(await sha256sum(path));
-        qs.push(await quarantineOnce(path, join(dir, 'q'), loaded.bundle));
+        for (const mode of CUSTODY_MODES) {
+          const r = await importOnce(path, stateDir, mode, loaded.bundle, store);
+          byMode.get(mode)!.push(r);
+          log(
+            `supply chain: ${format} run ${i + 1}/${runs} ${mode}: import ${r.importSeconds.toFixed(2)} s = ${(r.importSeconds / sums.at(-1)!).toFixed(2)}× sha256sum ${sums.at(-1)!.toFixed(2)} s (${r.custody}); registry ${r.registrySeconds.toFixed(2)} s`,
+          );
+        }
       }
-      const { size } = await stat(path);
-      const qMedian = median(qs.map((q) => q.seconds));
-      const sMedian = median(sums);
-      const stages: Record<string, number> = {};
-      for (const k of Object.keys(qs[0]!.stages))
-        stages[k] = median(qs.map((q) => q.stages[k] ?? 0));
       out.push({
         format,
         sizeBytes: size,
-        sha256sumSeconds: sMedian,
-        quarantineSeconds: qMedian,
-        ratio: Math.round((qMedian / sMedian) * 100) / 100,
-        stages,
-        servicePeakKiB: Math.max(...qs.map((q) => q.servicePeakKiB)),
-        workerPeakKiB: qs.at(-1)!.workerPeakKiB,
-        passed: qs.every((q) => q.failed === null),
-        failed: qs.find((q) => q.failed !== null)?.failed ?? null,
+        runs,
+        sha256sumSeconds: median(sums),
+        modes: CUSTODY_MODES.map((m) => modeFigures(m, byMode.get(m)!, sums)),
       });
       await rm(path, { force: true });
     }
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeTree(dir);
   }
   return out;
 }
 
-export function supplyChainRows(figures: readonly SupplyChainFigures[], runs: number): Row[] {
+const MODE_LABEL: Record<CustodyMode, string> = {
+  copy: "user's import (copy)",
+  rename: 'inbox drop (rename)',
+};
+
+function judged(ratio: number): string {
+  const floor = ratio <= IMPORT_FLOOR ? 'PASS' : 'MISS';
+  const goal = ratio <= IMPORT_GOAL ? 'met' : 'MISSED';
+  return `floor ${IMPORT_FLOOR.toFixed(1)}×: ${floor}, goal ${IMPORT_GOAL}×: ${goal}`;
+}
+
+export function supplyChainRows(figures: readonly SupplyChainFigures[]): Row[] {
   return figures.flatMap((f): Row[] => {
     const mib = Math.round(f.sizeBytes / MiB);
-    const stageText = Object.entries(f.stages)
-      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
-      .join(', ');
-    const workers = Object.entries(f.workerPeakKiB)
-      .map(([k, v]) => `${k} ${Math.round(v / 1024)}`)
-      .join(', ');
-    return [
-      {
-        measure: `h. quarantine ${mib} MiB ${f.format}`,
-        n: 1,
-        runs,
-        value: `${f.quarantineSeconds.toFixed(2)} s = ${f.ratio}× sha256sum`,
-        spread: `sha256sum ${f.sha256sumSeconds.toFixed(2)} s; goal ≤ 2×${f.passed ? '' : `; FAILED ${f.failed ?? ''}`}`,
-        note: `intake + 5 stages, no behavioural test; stage medians (s): ${stageText}`,
-      },
-      {
-        measure: `h. ${f.format} peak RSS`,
-        n: 1,
-        runs,
-        value: `intake ${Math.round(f.servicePeakKiB / 1024)} MiB`,
-        spread: `workers (MiB): ${workers}`,
-        note: 'maxRSS of the intake process and of each stage worker (the yara child not included)',
-      },
-    ];
+    const rows = f.modes.map((m): Row => ({
+      measure: `h. import ${mib} MiB ${f.format}, ${MODE_LABEL[m.mode]}`,
+      n: 1,
+      runs: f.runs,
+      value: `${m.importSeconds.toFixed(2)} s = ${m.ratio.toFixed(2)}× sha256sum`,
+      spread: `per run ${Math.min(...m.ratioPerRun).toFixed(2)}–${Math.max(...m.ratioPerRun).toFixed(2)}×; ${judged(m.ratio)}${m.passed ? '' : `; FAILED ${m.failed ?? ''}`}`,
+      note: `sha256sum ${f.sha256sumSeconds.toFixed(2)} s; intake (${m.custody}) + 4 sandboxed stages, no behavioural test; + registry store ${m.registrySeconds.toFixed(2)} s = ${m.throughPromotionRatio.toFixed(2)}× through promotion`,
+    }));
+    const m = f.modes[0]!;
+    rows.push({
+      measure: `h. ${f.format} peak RSS`,
+      n: 1,
+      runs: f.runs,
+      value: `intake ${Math.round(Math.max(...f.modes.map((x) => x.servicePeakKiB)) / 1024)} MiB`,
+      spread: `workers (MiB): ${Object.entries(m.workerPeakKiB)
+        .map(([k, v]) => `${k} ${Math.round(v / 1024)}`)
+        .join(', ')}`,
+      note: 'maxRSS of the intake process and of each stage worker (the yara child not included)',
+    });
+    return rows;
   });
+}
+
+/** The order an import goes through its parts. */
+const PART_ORDER = [
+  'intake plan',
+  'intake custody',
+  'intake read',
+  'intake sync',
+  'intake publish',
+  ...STAGES,
+  'registry custody + re-hash',
+  'registry publish',
+];
+const partRank = (part: string): number => {
+  const at = PART_ORDER.indexOf(part);
+  return at < 0 ? PART_ORDER.length : at;
+};
+
+/**
+ * Where the time goes: every part's median, per mode, beside sha256sum. Intake's phases are timed
+ * inside its process; a stage's figure is its `durationMs`, as `quarantine.stage.*` records it.
+ */
+export function supplyChainBreakdown(figures: readonly SupplyChainFigures[]): string {
+  return figures
+    .map((f) => {
+      const keys = [...new Set(f.modes.flatMap((m) => Object.keys(m.parts)))].sort(
+        (a, b) => partRank(a) - partRank(b),
+      );
+      const width = Math.max(28, ...keys.map((k) => k.length));
+      const col = (x: number | undefined) => (x === undefined ? '—' : x.toFixed(2)).padStart(10);
+      const head = `${''.padEnd(width)}${f.modes.map((m) => m.mode.padStart(10)).join('')}`;
+      const line = (label: string, pick: (m: ModeFigures) => number | undefined) =>
+        `${label.padEnd(width)}${f.modes.map((m) => col(pick(m))).join('')}`;
+      return [
+        `h. where the time goes: ${Math.round(f.sizeBytes / MiB)} MiB ${f.format}, seconds, medians of ${f.runs} runs (sha256sum ${f.sha256sumSeconds.toFixed(2)} s)`,
+        head,
+        ...keys.map((k) => line(k, (m) => m.parts[k])),
+        line('import (intake + stages)', (m) => m.importSeconds),
+        line('  / sha256sum', (m) => m.ratio),
+        line('through promotion / sha256sum', (m) => m.throughPromotionRatio),
+      ].join('\n');
+    })
+    .join('\n\n');
 }
