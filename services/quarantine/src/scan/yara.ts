@@ -162,14 +162,22 @@ export async function runYara(
     return { ok: false, reason: 'yara_failed', detail: `cannot stat target: ${String(err)}` };
   }
 
-  let version = versionCache.get(binary);
-  if (version === undefined) {
-    const v = await run(binary, ['--version'], 10_000, 64 * 1024);
+  const args = ['-g', '-s', '-w', '-p', '1', ...(isDir ? ['-r', '-N'] : []), rulesPath, target];
+  // The version is asked beside the scan, not before it: the scan is the longest part of the
+  // static scan stage, and a stage worker is a fresh process (the cache is always empty there).
+  const asked = versionCache.get(binary) ?? run(binary, ['--version'], 10_000, 64 * 1024);
+  const scanRun = run(binary, args, timeoutMs, maxOutput);
+  let version: string;
+  if (typeof asked === 'string') version = asked;
+  else {
+    const v = await asked;
     if (v.spawnError?.code === 'ENOENT' || v.spawnError?.code === 'EACCES') {
+      await scanRun;
       return { ok: false, reason: 'yara_missing', detail: `${binary}: ${v.spawnError.code}` };
     }
     const text = v.stdout.trim();
     if (v.code !== 0 || !/^\d+\.\d+\.\d+/.test(text)) {
+      await scanRun;
       return {
         ok: false,
         reason: 'yara_failed',
@@ -179,9 +187,7 @@ export async function runYara(
     version = text;
     versionCache.set(binary, version);
   }
-
-  const args = ['-g', '-s', '-w', '-p', '1', ...(isDir ? ['-r', '-N'] : []), rulesPath, target];
-  const out = await run(binary, args, timeoutMs, maxOutput);
+  const out = await scanRun;
   if (out.spawnError?.code === 'ENOENT') {
     return { ok: false, reason: 'yara_missing', detail: `${binary}: ENOENT` };
   }
