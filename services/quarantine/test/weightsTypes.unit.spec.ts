@@ -16,7 +16,7 @@ import {
   type GgufWeightAttack,
 } from '@secai/formats/testing';
 import { DEQUANT_TYPES } from '../src/scan/dequant/index.js';
-import { dequantizeBlocks, ggufWeightReport } from '../src/scan/index.js';
+import { dequantizeBlocks, ggufWeightReport, quantBlockStatistics } from '../src/scan/index.js';
 import { fixtureFiles, gaussian } from './weightFixtures.js';
 
 let dir: string;
@@ -26,7 +26,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-const { tiny } = fixtureFiles(() => dir);
+const { put, tiny } = fixtureFiles(() => dir);
 
 const NEW_TYPES = ['Q4_1', 'Q5_0', 'Q5_1', 'Q2_K', 'Q3_K', 'Q5_K', 'IQ4_NL', 'IQ4_XS'] as const;
 type NewType = (typeof NEW_TYPES)[number];
@@ -159,8 +159,8 @@ describe('planted block attacks', () => {
 });
 
 /**
- * A block with unit scales, so that each value is its code minus `offset`: then the codes the
- * block checks count must be, as a multiset, the dequantised values plus `offset`.
+ * How to give a block unit scales, so that each value is its code minus `offset`: then the codes
+ * the block checks read must be the dequantised values plus `offset`.
  */
 const UNIT_SCALES: Partial<Record<string, { offset: number; set: (b: Buffer) => void }>> = {
   Q5_0: { offset: 16, set: (b) => b.writeUInt16LE(0x3c00, 0) },
@@ -199,30 +199,77 @@ const UNIT_SCALES: Partial<Record<string, { offset: number; set: (b: Buffer) => 
 };
 
 describe('the block checks read every code where ggml stores it', () => {
-  const each = Object.entries(DEQUANT_TYPES).filter(([, t]) => t.block?.packing === 'each');
+  const spread = Object.entries(DEQUANT_TYPES).filter(([, t]) => t.block?.codesInto !== undefined);
+  /** `blocks` seeded random blocks of `type` with unit scales. */
+  const randomBlocks = (name: string, blocks: number): Buffer => {
+    const { typeSize } = DEQUANT_TYPES[name as keyof typeof DEQUANT_TYPES];
+    const b = Buffer.from(gaussian(blocks * typeSize, 1, 33).map((g) => Math.abs(g * 1e4) % 256));
+    for (let k = 0; k < blocks; k++) {
+      const one = b.subarray(k * typeSize, (k + 1) * typeSize);
+      UNIT_SCALES[name]?.set(one);
+    }
+    return b;
+  };
 
   it('covers every type whose codes are spread over bit planes', () => {
-    expect(each.map(([n]) => n).sort()).toEqual(Object.keys(UNIT_SCALES).sort());
+    expect(spread.map(([n]) => n).sort()).toEqual(Object.keys(UNIT_SCALES).sort());
   });
 
-  for (const [name, type] of each) {
-    it(`${name}: the codes counted are the codes the values are made of`, () => {
+  for (const [name, type] of spread) {
+    it(`${name}: the codes gathered are the codes the values are made of`, () => {
       const unit = UNIT_SCALES[name];
-      const walk = type.block?.forEachCode;
-      if (unit === undefined || walk === undefined) throw new Error(name);
-      const b = Buffer.from(gaussian(type.typeSize, 1, 33).map((g) => Math.abs(g * 1e4) % 256));
-      unit.set(b);
-      const codes: number[] = [];
-      walk(b, 0, (q) => codes.push(q));
+      if (unit === undefined) throw new Error(name);
+      const b = randomBlocks(name, 1);
+      const codes = new Uint8Array(type.blockSize);
+      type.block?.codesInto?.(b, 0, codes);
       const values = [...dequantizeBlocks(name as keyof typeof DEQUANT_TYPES, b)].map(
         (x) => x + unit.offset,
       );
-      const sorted = (a: number[]) => [...a].sort((p, q) => p - q);
-      expect(codes.length).toBe(type.blockSize);
-      expect(sorted(codes)).toEqual(sorted(values));
+      // Element by element: the values are in element order, and so are the codes.
+      expect([...codes]).toEqual(values);
       expect(Math.max(...codes)).toBeLessThan(type.block?.codes ?? 0);
     });
+
+    it(`${name}: the block statistics count exactly those codes`, async () => {
+      const blocks = 24;
+      const b = randomBlocks(name, blocks);
+      const histogram = new Float64Array(type.block?.codes ?? 0);
+      const codes = new Uint8Array(type.blockSize);
+      for (let k = 0; k < blocks; k++) {
+        type.block?.codesInto?.(b, k * type.typeSize, codes);
+        for (const q of codes) histogram[q] = (histogram[q] ?? 0) + 1;
+      }
+      const total = blocks * type.blockSize;
+      let entropy = 0;
+      for (const c of histogram) if (c > 0) entropy -= (c / total) * Math.log2(c / total);
+      const s = await quantBlockStatistics(
+        await put(`codes-${name}.bin`, b),
+        { name: 'x', type: name, elements: total, offset: 0 },
+        { dataOffset: 0 },
+      );
+      expect(s.codeEntropy).toBeCloseTo(entropy, 12);
+      expect(s.saturationLow).toBeCloseTo((histogram[0] ?? 0) / total, 12);
+      expect(s.saturationHigh).toBeCloseTo((histogram[histogram.length - 1] ?? 0) / total, 12);
+      expect(s.degenerateBlocks).toBe(0);
+    });
   }
+
+  it('a block whose codes are all equal is degenerate, in every packing', async () => {
+    for (const [name, type] of Object.entries(DEQUANT_TYPES)) {
+      if (type.block === undefined) continue;
+      // Every byte 0xff but the code bytes (`from`, `count`), which are 0: all codes equal.
+      const { from, count } = type.block;
+      const b = Buffer.alloc(type.typeSize * 4, 0xff);
+      for (let k = 0; k < 4; k++)
+        b.fill(0, k * type.typeSize + from, k * type.typeSize + from + count);
+      const s = await quantBlockStatistics(
+        await put(`flat-${name}.bin`, b),
+        { name: 'x', type: name, elements: 4 * type.blockSize, offset: 0 },
+        { dataOffset: 0 },
+      );
+      expect(s.degenerateBlocks, name).toBe(4);
+    }
+  });
 });
 
 describe('llama.cpp reads the writer’s files as the same network', () => {

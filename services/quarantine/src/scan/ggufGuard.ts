@@ -119,39 +119,51 @@ export interface QuantBlockStats {
   saturationHigh: number;
 }
 
+/** One block's codes, gathered from their bit planes. */
+const planeCodes = new Uint8Array(256);
+
 /**
  * Adds the codes of one block to the histograms; returns true when every code is the same.
- * `byteCounts` collects raw bytes (bytes and nibbles packings, mapped to codes at the end, which
+ * `byteCounts` collects raw bytes (bytes, nibbles and crumbs, mapped to codes at the end, which
  * keeps the hot loop to one increment per byte); `codeCounts` collects the codes of the other
- * packings directly.
+ * packings directly. The loops run once per code of every block read (up to 200 million per
+ * tensor), so they index without fallbacks: every index is in range by construction (codes below
+ * `codec.codes`, bytes below 256, positions inside the block), and a `?? 0` there costs several
+ * times the increment.
  */
 function countCodes(
   codec: BlockCodes,
+  blockSize: number,
   b: Buffer,
   at: number,
   byteCounts: Float64Array,
   codeCounts: Float64Array,
 ): boolean {
-  if (codec.packing === 'each') {
-    let first = -1;
-    let same = true;
-    codec.forEachCode?.(b, at, (q) => {
-      codeCounts[q] = (codeCounts[q] ?? 0) + 1;
-      if (first < 0) first = q;
-      else if (q !== first) same = false;
-    });
-    return same;
+  if (codec.packing === 'planes') {
+    codec.codesInto?.(b, at, planeCodes);
+    const first = planeCodes[0]!;
+    let differ = 0;
+    for (let i = 0; i < blockSize; i++) {
+      const q = planeCodes[i]!;
+      codeCounts[q] = codeCounts[q]! + 1;
+      differ |= q ^ first;
+    }
+    return differ === 0;
   }
   const start = at + codec.from;
   const end = start + codec.count;
-  const first = b[start] ?? 0;
-  let same = true;
+  const first = b[start]!;
+  let differ = 0;
   for (let i = start; i < end; i++) {
-    const v = b[i] ?? 0;
-    byteCounts[v] = (byteCounts[v] ?? 0) + 1;
-    if (v !== first) same = false;
+    const v = b[i]!;
+    byteCounts[v] = byteCounts[v]! + 1;
+    differ |= v ^ first;
   }
-  return codec.packing === 'nibbles' ? same && (first & 0x0f) === first >>> 4 : same;
+  if (differ !== 0) return false;
+  // Every byte is the same: its codes must be too.
+  if (codec.packing === 'nibbles') return (first & 0x0f) === first >>> 4;
+  if (codec.packing === 'crumbs') return first % 0x55 === 0;
+  return true;
 }
 
 /** Folds the raw byte histogram into the code histogram. */
@@ -167,6 +179,9 @@ function foldByteCounts(
     else if (codec.packing === 'nibbles') {
       codeCounts[v & 0x0f] = (codeCounts[v & 0x0f] ?? 0) + n;
       codeCounts[v >>> 4] = (codeCounts[v >>> 4] ?? 0) + n;
+    } else if (codec.packing === 'crumbs') {
+      for (let shift = 0; shift < 8; shift += 2)
+        codeCounts[(v >>> shift) & 3] = (codeCounts[(v >>> shift) & 3] ?? 0) + n;
     }
   }
 }
@@ -181,6 +196,15 @@ function entropyOf(counts: ArrayLike<number>, total: number): number {
     h -= p * Math.log2(p);
   }
   return h;
+}
+
+/**
+ * Whether `n` bytes at `a` and at `b` of `buf` are equal. A loop, not Buffer.compare: consecutive
+ * blocks differ within their first bytes, and a native call per block costs more than that.
+ */
+function sameBytes(buf: Buffer, a: number, b: number, n: number): boolean {
+  for (let k = 0; k < n; k++) if (buf[a + k] !== buf[b + k]) return false;
+  return true;
 }
 
 /** gguf-guard's scale entropy: 64 bins between min and max, 0 when the range is < 1e-10. */
@@ -239,7 +263,8 @@ export async function quantBlockStatistics(
   let degenerate = 0;
   let repeated = 0;
   let maxAbs = 0;
-  const prev = Buffer.alloc(layout.typeSize);
+  const size = layout.typeSize;
+  const prev = Buffer.alloc(size);
   let havePrev = false;
   const scale = (x: number): void => {
     if (!Number.isFinite(x)) return;
@@ -256,7 +281,7 @@ export async function quantBlockStatistics(
       (buf, n, windowStart) => {
         if (windowStart) havePrev = false;
         for (let i = 0; i < n; i++) {
-          const at = i * layout.typeSize;
+          const at = i * size;
           const d = codec.d(buf, at);
           const dmin = codec.dmin === undefined ? 0 : codec.dmin(buf, at);
           dValues[blocks] = d;
@@ -265,14 +290,18 @@ export async function quantBlockStatistics(
           scale(dmin);
           if (Math.abs(d) > t.maxAbsScale || Math.abs(dmin) > t.maxAbsScale) huge++;
           if (Math.abs(d) < t.zeroScale) zero++;
-          const allEqual = countCodes(codec, buf, at, byteCounts, codeCounts);
+          const allEqual = countCodes(codec, layout.blockSize, buf, at, byteCounts, codeCounts);
           if (d === 0 || allEqual) degenerate++;
-          if (havePrev && buf.compare(prev, 0, layout.typeSize, at, at + layout.typeSize) === 0)
-            repeated++;
-          buf.copy(prev, 0, at, at + layout.typeSize);
-          havePrev = true;
+          const repeats =
+            i > 0
+              ? sameBytes(buf, at - size, at, size)
+              : havePrev && buf.compare(prev, 0, size, at, at + size) === 0;
+          if (repeats) repeated++;
           blocks++;
         }
+        // The next chunk's first block is compared with this chunk's last.
+        if (n > 0) buf.copy(prev, 0, (n - 1) * size, n * size);
+        havePrev = n > 0;
       },
     );
   };

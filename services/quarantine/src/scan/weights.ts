@@ -29,7 +29,7 @@ import {
   type DequantTypeName,
 } from './dequant/index.js';
 
-export { forEachQ6kCode, halfToFloat, q4kScaleMin } from './dequant/index.js';
+export { halfToFloat, q4kScaleMin } from './dequant/index.js';
 
 export interface WeightStats {
   /** Finite values accumulated. */

@@ -1,11 +1,16 @@
 // ggml's K-quants: 256-element super-blocks of 16 or 8 sub-blocks with their own quantised scales
-// (ggml-common.h, dequantize_row_q{2..6}_K of ggml-quants.c). Q2_K, Q3_K and Q6_K lay their codes
-// out in two halves of 128: in half n, byte l of a 32-byte run holds, in bit pair (or nibble) j,
-// element 128n + 32j + l (l < 32), so the codes of one element are spread over bit planes.
+// (ggml-common.h, dequantize_row_q{2..6}_K of ggml-quants.c). Each type's `codesInto` gathers the
+// codes of a block from where ggml stores them, and its `decode` applies the scales to those codes,
+// so the block checks and the values read the same codes. Q2_K, Q3_K and Q6_K lay their codes out
+// in two halves of 128: in half n, byte l of a 32-byte run holds, in bit pair (or nibble) j,
+// element 128n + 32j + l.
 import { f16At, halfToFloat } from './half.js';
-import type { BlockQuantType } from './types.js';
+import type { BlockQuantType, CodesInto } from './types.js';
 
 const byte = (b: Buffer, i: number): number => b[i] ?? 0;
+
+/** Codes of the block being dequantised (decode does not nest). */
+const scratch = new Uint8Array(256);
 
 /** The 6-bit scale and min of sub-block j (0..7) packed in 12 bytes (ggml `get_scale_min_k4`). */
 export function q4kScaleMin(scales: (k: number) => number, j: number): [number, number] {
@@ -28,8 +33,57 @@ export function q3kScale(b: Buffer, scalesAt: number, j: number): number {
   return (low | (high << 4)) - 32;
 }
 
-/** Calls `f(element, code)` for the 256 6-bit codes (0..63) of a Q6_K block, in ggml's layout. */
-export function forEachQ6kCode(b: Buffer, at: number, f: (e: number, q: number) => void): void {
+/** Q2_K: 2-bit codes in qs[64] at 16, bit pair j of byte 32n + l is element 128n + 32j + l. */
+const q2kCodes: CodesInto = (b, at, out) => {
+  for (let n = 0; n < 2; n++) {
+    for (let l = 0; l < 32; l++) {
+      const v = byte(b, at + 16 + 32 * n + l);
+      const e = 128 * n + l;
+      out[e] = v & 3;
+      out[e + 32] = (v >>> 2) & 3;
+      out[e + 64] = (v >>> 4) & 3;
+      out[e + 96] = v >>> 6;
+    }
+  }
+};
+
+/**
+ * Q3_K: the low two bits as Q2_K's (qs[64] at 32), the third from hmask[32] at 0, where element e
+ * is bit e/32 of byte e mod 32. Code = the signed value + 4 (0..7): ggml subtracts 4 when the
+ * hmask bit is clear.
+ */
+const q3kCodes: CodesInto = (b, at, out) => {
+  for (let n = 0; n < 2; n++) {
+    for (let l = 0; l < 32; l++) {
+      const v = byte(b, at + 32 + 32 * n + l);
+      const h = byte(b, at + l) >>> (4 * n);
+      const e = 128 * n + l;
+      out[e] = (v & 3) | ((h & 1) << 2);
+      out[e + 32] = ((v >>> 2) & 3) | (((h >>> 1) & 1) << 2);
+      out[e + 64] = ((v >>> 4) & 3) | (((h >>> 2) & 1) << 2);
+      out[e + 96] = (v >>> 6) | (((h >>> 3) & 1) << 2);
+    }
+  }
+};
+
+/**
+ * Q5_K: low nibbles in qs[128] at 48 as Q4_K's (element 64i + l low, 64i + 32 + l high nibble of
+ * byte 32i + l), fifth bits in qh[32] at 16: bit 2i of qh[l] for element 64i + l, bit 2i + 1 for
+ * element 64i + 32 + l.
+ */
+const q5kCodes: CodesInto = (b, at, out) => {
+  for (let i = 0; i < 4; i++) {
+    for (let l = 0; l < 32; l++) {
+      const v = byte(b, at + 48 + 32 * i + l);
+      const h = byte(b, at + 16 + l) >>> (2 * i);
+      out[64 * i + l] = (v & 0xf) | ((h & 1) << 4);
+      out[64 * i + 32 + l] = (v >>> 4) | (((h >>> 1) & 1) << 4);
+    }
+  }
+};
+
+/** Q6_K: low nibbles in ql[128] at 0, high bit pairs in qh[64] at 128 (see the header). */
+const q6kCodes: CodesInto = (b, at, out) => {
   for (let n = 0; n < 2; n++) {
     const ql = at + 64 * n;
     const qh = at + 128 + 32 * n;
@@ -38,17 +92,17 @@ export function forEachQ6kCode(b: Buffer, at: number, f: (e: number, q: number) 
       const lo = byte(b, ql + l);
       const lo2 = byte(b, ql + l + 32);
       const h = byte(b, qh + l);
-      f(base + l, (lo & 0xf) | ((h & 3) << 4));
-      f(base + l + 32, (lo2 & 0xf) | (((h >>> 2) & 3) << 4));
-      f(base + l + 64, (lo >>> 4) | (((h >>> 4) & 3) << 4));
-      f(base + l + 96, (lo2 >>> 4) | (((h >>> 6) & 3) << 4));
+      out[base + l] = (lo & 0xf) | ((h & 3) << 4);
+      out[base + l + 32] = (lo2 & 0xf) | (((h >>> 2) & 3) << 4);
+      out[base + l + 64] = (lo >>> 4) | (((h >>> 4) & 3) << 4);
+      out[base + l + 96] = (lo2 >>> 4) | (((h >>> 6) & 3) << 4);
     }
   }
-}
+};
 
 /**
- * block_q2_K: scales[16] (low nibble scale, high nibble min of each 16 elements), qs[64] (2-bit
- * codes), f16 d at 80, f16 dmin at 82; x = d·sc·q − dmin·m.
+ * block_q2_K: scales[16] (low nibble scale, high nibble min of each 16 elements), qs[64], f16 d
+ * at 80, f16 dmin at 82; x = d·sc·q − dmin·m.
  */
 export const Q2_K: BlockQuantType = {
   blockSize: 256,
@@ -56,17 +110,12 @@ export const Q2_K: BlockQuantType = {
   decode: (b, at, emit) => {
     const d = halfToFloat(b.readUInt16LE(at + 80));
     const dmin = halfToFloat(b.readUInt16LE(at + 82));
-    let is = 0;
-    for (let n = 0; n < 2; n++) {
-      const q = at + 16 + 32 * n;
-      for (let shift = 0; shift < 8; shift += 2) {
-        for (let half = 0; half < 32; half += 16) {
-          const sc = byte(b, at + is++);
-          const dl = d * (sc & 0xf);
-          const ml = dmin * (sc >>> 4);
-          for (let l = 0; l < 16; l++) emit(dl * ((byte(b, q + half + l) >>> shift) & 3) - ml);
-        }
-      }
+    q2kCodes(b, at, scratch);
+    for (let s = 0; s < 16; s++) {
+      const sc = byte(b, at + s);
+      const dl = d * (sc & 0xf);
+      const ml = dmin * (sc >>> 4);
+      for (let e = 16 * s; e < 16 * s + 16; e++) emit(dl * (scratch[e] ?? 0) - ml);
     }
   },
   block: {
@@ -75,46 +124,26 @@ export const Q2_K: BlockQuantType = {
     codes: 4,
     low: [0],
     high: 3,
-    packing: 'each',
+    packing: 'crumbs',
     from: 16,
     count: 64,
-    forEachCode: (b, at, f) => {
-      for (let i = at + 16; i < at + 80; i++) {
-        const v = byte(b, i);
-        f(v & 3);
-        f((v >>> 2) & 3);
-        f((v >>> 4) & 3);
-        f(v >>> 6);
-      }
-    },
+    codesInto: q2kCodes,
   },
 };
 
 /**
- * block_q3_K: hmask[32] (third bits), qs[64] (low 2 bits), scales[12] (16 signed 6-bit scales,
- * see `q3kScale`), f16 d at 108; x = d·sc·(q − 4), where q's third bit *set* means no offset:
- * ggml subtracts 4 when the hmask bit is clear.
+ * block_q3_K: hmask[32], qs[64], scales[12] (16 signed 6-bit scales, `q3kScale`), f16 d at 108;
+ * x = d·sc·(code − 4).
  */
 export const Q3_K: BlockQuantType = {
   blockSize: 256,
   typeSize: 110,
   decode: (b, at, emit) => {
     const d = halfToFloat(b.readUInt16LE(at + 108));
-    let is = 0;
-    for (let n = 0; n < 2; n++) {
-      const q = at + 32 + 32 * n;
-      for (let j = 0; j < 4; j++) {
-        const shift = 2 * j;
-        const m = 1 << (4 * n + j);
-        for (let half = 0; half < 32; half += 16) {
-          const dl = d * q3kScale(b, at + 96, is++);
-          for (let l = 0; l < 16; l++) {
-            const low = (byte(b, q + half + l) >>> shift) & 3;
-            const offset = byte(b, at + half + l) & m ? 0 : 4;
-            emit(dl * (low - offset));
-          }
-        }
-      }
+    q3kCodes(b, at, scratch);
+    for (let s = 0; s < 16; s++) {
+      const dl = d * q3kScale(b, at + 96, s);
+      for (let e = 16 * s; e < 16 * s + 16; e++) emit(dl * ((scratch[e] ?? 0) - 4));
     }
   },
   block: {
@@ -122,21 +151,10 @@ export const Q3_K: BlockQuantType = {
     codes: 8,
     low: [0],
     high: 7,
-    packing: 'each',
+    packing: 'planes',
     from: 0,
     count: 96,
-    // Code = the 3-bit value q − 4 + 4 (0..7): low two bits from qs, third from hmask.
-    forEachCode: (b, at, f) => {
-      for (let n = 0; n < 2; n++) {
-        for (let j = 0; j < 4; j++) {
-          const m = 1 << (4 * n + j);
-          for (let l = 0; l < 32; l++) {
-            const low = (byte(b, at + 32 + 32 * n + l) >>> (2 * j)) & 3;
-            f(low | (byte(b, at + l) & m ? 4 : 0));
-          }
-        }
-      }
-    },
+    codesInto: q3kCodes,
   },
 };
 
@@ -173,9 +191,8 @@ export const Q4_K: BlockQuantType = {
 };
 
 /**
- * block_q5_K: Q4_K's layout (f16 d, f16 dmin, scales[12]) plus qh[32] at 16 before qs[128] at
- * 48; element 64i + l (l < 32) takes its fifth bit from bit 2i of qh[l], element 64i + 32 + l from
- * bit 2i + 1; x = d·sc·q − dmin·m with 5-bit q.
+ * block_q5_K: Q4_K's f16 d, f16 dmin and scales[12], then qh[32] at 16 and qs[128] at 48
+ * (`q5kCodes`); x = d·sc·q − dmin·m with 5-bit q.
  */
 export const Q5_K: BlockQuantType = {
   blockSize: 256,
@@ -184,18 +201,12 @@ export const Q5_K: BlockQuantType = {
     const d = halfToFloat(b.readUInt16LE(at));
     const dmin = halfToFloat(b.readUInt16LE(at + 2));
     const sc = (k: number): number => byte(b, at + 4 + k);
-    for (let i = 0; i < 4; i++) {
-      const [s1, m1] = q4kScaleMin(sc, 2 * i);
-      const [s2, m2] = q4kScaleMin(sc, 2 * i + 1);
-      const ql = at + 48 + 32 * i;
-      for (let l = 0; l < 32; l++) {
-        const q = (byte(b, ql + l) & 0xf) | (((byte(b, at + 16 + l) >>> (2 * i)) & 1) << 4);
-        emit(d * s1 * q - dmin * m1);
-      }
-      for (let l = 0; l < 32; l++) {
-        const q = (byte(b, ql + l) >>> 4) | (((byte(b, at + 16 + l) >>> (2 * i + 1)) & 1) << 4);
-        emit(d * s2 * q - dmin * m2);
-      }
+    q5kCodes(b, at, scratch);
+    for (let s = 0; s < 8; s++) {
+      const [scale, min] = q4kScaleMin(sc, s);
+      const dl = d * scale;
+      const ml = dmin * min;
+      for (let e = 32 * s; e < 32 * s + 32; e++) emit(dl * (scratch[e] ?? 0) - ml);
     }
   },
   block: {
@@ -204,48 +215,36 @@ export const Q5_K: BlockQuantType = {
     codes: 32,
     low: [0],
     high: 31,
-    packing: 'each',
+    packing: 'planes',
     from: 16,
     count: 160,
-    forEachCode: (b, at, f) => {
-      for (let i = 0; i < 4; i++) {
-        for (let l = 0; l < 32; l++) {
-          const v = byte(b, at + 48 + 32 * i + l);
-          const h = byte(b, at + 16 + l) >>> (2 * i);
-          f((v & 0xf) | ((h & 1) << 4));
-          f((v >>> 4) | (((h >>> 1) & 1) << 4));
-        }
-      }
-    },
+    codesInto: q5kCodes,
   },
 };
 
-/** Q6_K's codes arrive out of order: one block is put in order here before it is emitted. */
-const q6kScratch = new Float64Array(256);
-
 /**
- * block_q6_K: ql[128] (low 4 bits), qh[64] (high 2 bits), int8 scales[16], f16 d at 208;
- * x = d·scale[e/16]·(q − 32), elements interleaved as `forEachQ6kCode` walks them.
+ * block_q6_K: ql[128] (low 4 bits), qh[64] (high 2 bits), int8 scales[16] at 192, f16 d at 208;
+ * x = d·scale[e/16]·(q − 32).
  */
 export const Q6_K: BlockQuantType = {
   blockSize: 256,
   typeSize: 210,
   decode: (b, at, emit) => {
     const d = halfToFloat(b.readUInt16LE(at + 208));
-    const out = q6kScratch;
-    forEachQ6kCode(b, at, (e, q) => {
-      out[e] = d * b.readInt8(at + 192 + (e >>> 4)) * (q - 32);
-    });
-    for (const x of out) emit(x);
+    q6kCodes(b, at, scratch);
+    for (let s = 0; s < 16; s++) {
+      const dl = d * b.readInt8(at + 192 + s);
+      for (let e = 16 * s; e < 16 * s + 16; e++) emit(dl * ((scratch[e] ?? 0) - 32));
+    }
   },
   block: {
     d: f16At(208),
     codes: 64,
     low: [0],
     high: 63,
-    packing: 'each',
+    packing: 'planes',
     from: 0,
     count: 192,
-    forEachCode: (b, at, f) => forEachQ6kCode(b, at, (_e, q) => f(q)),
+    codesInto: q6kCodes,
   },
 };

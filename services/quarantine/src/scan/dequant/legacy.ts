@@ -2,23 +2,27 @@
 // byte j of qs holds element j in its low nibble and element j + 16 in its high nibble; the 5-bit
 // types keep element e's fifth bit in bit e of the little-endian u32 qh.
 import { f16At, halfToFloat } from './half.js';
-import type { BlockQuantType } from './types.js';
+import type { BlockQuantType, CodesInto } from './types.js';
 
 const lo = (b: Buffer, i: number): number => (b[i] ?? 0) & 0x0f;
 const hi = (b: Buffer, i: number): number => (b[i] ?? 0) >>> 4;
 
-/** Element e's 5-bit code of a Q5_0/Q5_1 block whose qh is at `qhAt` and qs at `qsAt`. */
-function q5Code(b: Buffer, qh: number, qsAt: number, e: number): number {
-  const nibble = e < 16 ? lo(b, qsAt + e) : hi(b, qsAt + e - 16);
-  return nibble | (((qh >>> e) & 1) << 4);
-}
-
-function forEachQ5Code(qhAt: number, qsAt: number) {
-  return (b: Buffer, at: number, f: (code: number) => void): void => {
+/** The 32 5-bit codes of a Q5_0/Q5_1 block whose qh is at `qhAt` and qs at `qsAt`. */
+function q5CodesInto(qhAt: number, qsAt: number): CodesInto {
+  return (b, at, out) => {
     const qh = b.readUInt32LE(at + qhAt);
-    for (let e = 0; e < 32; e++) f(q5Code(b, qh, at + qsAt, e));
+    for (let j = 0; j < 16; j++) {
+      const v = b[at + qsAt + j] ?? 0;
+      out[j] = (v & 0x0f) | (((qh >>> j) & 1) << 4);
+      out[j + 16] = (v >>> 4) | (((qh >>> (j + 16)) & 1) << 4);
+    }
   };
 }
+const q5_0Codes = q5CodesInto(2, 6);
+const q5_1Codes = q5CodesInto(4, 8);
+
+/** Codes of the block being dequantised (decode does not nest). */
+const scratch = new Uint8Array(32);
 
 /** block_q8_0: f16 d, int8 qs[32]; x = d·q. */
 export const Q8_0: BlockQuantType = {
@@ -71,18 +75,18 @@ export const Q5_0: BlockQuantType = {
   typeSize: 22,
   decode: (b, at, emit) => {
     const d = halfToFloat(b.readUInt16LE(at));
-    const qh = b.readUInt32LE(at + 2);
-    for (let e = 0; e < 32; e++) emit(d * (q5Code(b, qh, at + 6, e) - 16));
+    q5_0Codes(b, at, scratch);
+    for (let e = 0; e < 32; e++) emit(d * ((scratch[e] ?? 0) - 16));
   },
   block: {
     d: f16At(0),
     codes: 32,
     low: [0],
     high: 31,
-    packing: 'each',
+    packing: 'planes',
     from: 2,
     count: 20,
-    forEachCode: forEachQ5Code(2, 6),
+    codesInto: q5_0Codes,
   },
 };
 
@@ -93,8 +97,8 @@ export const Q5_1: BlockQuantType = {
   decode: (b, at, emit) => {
     const d = halfToFloat(b.readUInt16LE(at));
     const m = halfToFloat(b.readUInt16LE(at + 2));
-    const qh = b.readUInt32LE(at + 4);
-    for (let e = 0; e < 32; e++) emit(d * q5Code(b, qh, at + 8, e) + m);
+    q5_1Codes(b, at, scratch);
+    for (let e = 0; e < 32; e++) emit(d * (scratch[e] ?? 0) + m);
   },
   block: {
     d: f16At(0),
@@ -102,9 +106,9 @@ export const Q5_1: BlockQuantType = {
     codes: 32,
     low: [0],
     high: 31,
-    packing: 'each',
+    packing: 'planes',
     from: 4,
     count: 20,
-    forEachCode: forEachQ5Code(4, 8),
+    codesInto: q5_1Codes,
   },
 };

@@ -1,5 +1,8 @@
 // What a dequantiser is: one block of bytes in, its values out in ggml's element order.
 
+/** Writes the codes of the block at `at` to `out[0..blockSize)`, in element order. */
+export type CodesInto = (b: Buffer, at: number, out: Uint8Array) => void;
+
 /** Reads one of a block's scales (the block starts at `at`). */
 export type ReadScale = (b: Buffer, at: number) => number;
 
@@ -8,8 +11,9 @@ export type DecodeBlock = (b: Buffer, at: number, emit: (x: number) => void) => 
 
 /**
  * Where gguf-guard's block checks find a type's scales and codes. `bytes`: one int8 code per byte
- * (code = byte ^ 0x80); `nibbles`: two 4-bit codes per byte; `each`: `forEachCode` walks the codes
- * (types whose codes are split over several bit planes).
+ * (code = byte ^ 0x80, so −128 → 0 and 127 → 255); `nibbles`: two 4-bit codes per byte; `crumbs`:
+ * four 2-bit codes per byte; `planes`: codes split over bit planes, which `codesInto` puts
+ * together.
  */
 export interface BlockCodes {
   /** The block scale d. */
@@ -20,12 +24,12 @@ export interface BlockCodes {
   codes: number;
   low: readonly number[];
   high: number;
-  packing: 'bytes' | 'nibbles' | 'each';
-  /** Where the code bytes start and how many there are (bytes and nibbles packings). */
+  packing: 'bytes' | 'nibbles' | 'crumbs' | 'planes';
+  /** Where the code bytes start and how many there are (bytes, nibbles and crumbs packings). */
   from: number;
   count: number;
-  /** Calls `f` with every code of the block (each packing). */
-  forEachCode?: (b: Buffer, at: number, f: (code: number) => void) => void;
+  /** Writes the block's codes, one per element in element order, to `out` (planes packing). */
+  codesInto?: CodesInto;
 }
 
 export interface DequantType {
