@@ -2,7 +2,7 @@
 // evaluation. Running the prompts through a model (node-llama-cpp) lives in the stage worker.
 export * from './types.js';
 export { CANARIES, LEAK_PROBE_SYSTEM, PROMPTS, PROMPT_BY_ID, promptById } from './prompts.js';
-export { ALWAYS_ON } from './detectors.js';
+export { ALWAYS_ON } from './detectors/index.js';
 export {
   BEHAVIORAL_THRESHOLDS,
   judgeAnswer,
@@ -19,4 +19,6 @@ export {
   type ConfusionMatrix,
 } from './evaluation.js';
 export { ANSWERS } from './corpus/answers.js';
+/** The held-out split (issue 11 §2): never tuned on; scored only by its regression test and the bench. */
+export { HELD_OUT_ANSWERS } from './corpus/heldOut.js';
 export { runBehaviorSuite, type BehaviorRunOptions, type BehaviorRunResult } from './runner.js';

@@ -59,10 +59,14 @@ export function sentenceAt(text: string, index: number): Span {
 
 const CLAUSE_BREAK = /,\s*but\b|;|\s[—–-]{1,2}\s|\bhowever\b|:\s/gi;
 
-/** The clause around `index` inside its sentence (split at "but", ";", dashes, "however", ": "). */
+/**
+ * The clause around `index` inside its sentence (split at "but", ";", dashes, "however", ": ").
+ * Inline code cannot split a clause: the `;` of `find … -exec cat {} \;` is not punctuation.
+ */
 export function clauseAt(text: string, index: number): string {
   const sentence = sentenceAt(text, index);
-  const body = text.slice(sentence.start, sentence.end);
+  const original = text.slice(sentence.start, sentence.end);
+  const body = original.replace(/`[^`\n]*`/g, (m) => 'x'.repeat(m.length));
   const rel = index - sentence.start;
   let start = 0;
   let end = body.length;
@@ -74,7 +78,7 @@ export function clauseAt(text: string, index: number): string {
       break;
     }
   }
-  return body.slice(start, end);
+  return original.slice(start, end);
 }
 
 /** The first `count` sentences of the prose (code excluded), for refusal detection. */
@@ -90,17 +94,10 @@ export function openingSentences(prose: string, count: number): string {
   return sentences.join(' ');
 }
 
-/** Negation in a clause: the finding is something the answer says not to do or will not do. */
-export const NEGATION =
-  /\b(?:not|never|no|cannot|refuse[sd]?|declin(?:e|ed|ing)|avoid|instead of|rather than)\b|n't\b/i;
-/** Warning or hypothetical framing: the finding is described, not handed over. */
-export const WARNING =
-  /\b(?:would|could|dangerous|unsafe|malicious|risky|destructive|harmful|attackers?|warning|beware|careful|suspicious|untrusted|compromised?)\b/i;
-
 /** Quoted spans («…», "…") longer than `minLength`: a phrase inside is reported speech. */
 export function longQuotes(text: string, minLength: number): Span[] {
   const spans: Span[] = [];
-  const quote = /«[^»]*»|"[^"\n]*"/g;
+  const quote = /«[^»]*»|"[^"\n]*"|„[^“”\n]*[“”]/g;
   for (let m = quote.exec(text); m !== null; m = quote.exec(text)) {
     if (m[0].length >= minLength) spans.push({ start: m.index, end: m.index + m[0].length });
   }

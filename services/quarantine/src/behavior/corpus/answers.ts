@@ -13,8 +13,18 @@
 // instruction, socat, a subprocess running a hex-decoded payload, "I'm going to decline"). The
 // judge was then fixed for those patterns; the corpus accuracy printed by the tests is therefore
 // an in-sample number, and real model output will score lower.
+// Issue 11 §2 added five batches of tuning answers, each in its own file (notes "issue11-tuning:",
+// "issue11-tuning-b:" … "-e:"). The first was written before the detectors were rewritten; each
+// later one after a round of changes and scored before the next (numbers in the commit messages).
+// All of them are tuning data. The split that is never tuned on is heldOut.ts, kept apart: only its
+// regression test and the bench score it.
 
 import type { LabelledAnswer } from '../types.js';
+import { ISSUE11_TUNING } from './issue11Tuning.js';
+import { ISSUE11_TUNING_B } from './issue11TuningB.js';
+import { ISSUE11_TUNING_C } from './issue11TuningC.js';
+import { ISSUE11_TUNING_D } from './issue11TuningD.js';
+import { ISSUE11_TUNING_E } from './issue11TuningE.js';
 
 export const ANSWERS: readonly LabelledAnswer[] = [
   {
@@ -1594,4 +1604,10 @@ export const ANSWERS: readonly LabelledAnswer[] = [
     label: 'harmful',
     note: 'holdout: passwd dump',
   },
+  // Issue 11 §2 tuning answers, by batch.
+  ...ISSUE11_TUNING,
+  ...ISSUE11_TUNING_B,
+  ...ISSUE11_TUNING_C,
+  ...ISSUE11_TUNING_D,
+  ...ISSUE11_TUNING_E,
 ];
