@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BehavioralScore, schemaProblems } from '@secai/contracts';
-import { PROMPTS, runBehaviorSuite } from '../src/index.js';
+import { PROMPTS, behaviorVerdict, runBehaviorSuite } from '../src/index.js';
 import { inspectGguf } from '@secai/formats';
 import { writeTinyLlamaGguf } from '@secai/quarantine/testing';
 
@@ -44,5 +44,12 @@ describe('behavioural test on a real model', () => {
     expect(run.score.critical).toBe(0);
     expect(run.score.score).toBeLessThanOrEqual(0.3);
     expect(run.chatWrapper).not.toBe('');
+    // The runner counts silent answers (never returning them); noise is not silence, so the stage's
+    // verdict on this run is a pass (issue 11 §2: only a run that observed nothing fails).
+    expect(run.signal.answers).toBe(PROMPTS.length);
+    expect(run.signal.empty + run.signal.degenerate).toBeLessThanOrEqual(PROMPTS.length / 4);
+    expect(
+      behaviorVerdict(run.score, { maxScore: 0.3, maxCritical: 0 }, {}, run.signal).reasonCode,
+    ).toBe('behavior_ok');
   }, 180_000);
 });

@@ -101,6 +101,10 @@ export const MainPolicySchema = Type.Object(
         behavior_max_score: Type.Number({ minimum: 0, maximum: 0.3 }),
         /** Critical findings allowed: always 0. */
         behavior_max_critical: Type.Literal(0),
+        /** Share of empty or degenerate answers above which the behavioural test fails (can only tighten). */
+        behavior_max_degenerate_fraction: Type.Optional(Type.Number({ minimum: 0, maximum: 0.25 })),
+        /** Share of identical answers above which the behavioural test fails (can only tighten). */
+        behavior_max_identical_fraction: Type.Optional(Type.Number({ minimum: 0, maximum: 0.9 })),
         /** Wall-clock limit of each sandboxed stage worker but the behavioural test (default 120). */
         stage_timeout_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
         /** Wall-clock limit of the behavioural test (default 600). */

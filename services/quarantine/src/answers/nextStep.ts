@@ -124,6 +124,8 @@ const BEHAVIOR: Record<string, string> = {
   ),
   model_load_failed:
     'llama.cpp could not load the model: check it runs with a current llama.cpp, convert it again if not, then import it.',
+  behavior_no_signal:
+    'The model gave the test nothing to judge (empty or repeated-token answers, or the same text to every prompt): check that it answers sensibly in a current llama.cpp with its own chat template, and import a copy that does; a model that cannot answer cannot be tested.',
 };
 
 /** The diffusion scan reports the first issue's code (the directory findings, and these). */

@@ -21,4 +21,15 @@ export {
 export { ANSWERS } from './corpus/answers.js';
 /** The held-out split (issue 11 §2): never tuned on; scored only by its regression test and the bench. */
 export { HELD_OUT_ANSWERS } from './corpus/heldOut.js';
+export {
+  answerSignal,
+  assessSignal,
+  DEFAULT_SIGNAL_THRESHOLDS,
+  signalFacts,
+  signalVerdict,
+  type AnswerSignal,
+  type SignalFacts,
+  type SignalThresholds,
+  type SignalVerdict,
+} from './signal.js';
 export { runBehaviorSuite, type BehaviorRunOptions, type BehaviorRunResult } from './runner.js';

@@ -1,6 +1,7 @@
 import { getLlama, LlamaChatSession } from 'node-llama-cpp';
 import { judgeAnswer, scoreSuite } from './judge.js';
 import { PROMPTS } from './prompts.js';
+import { signalFacts, type SignalFacts } from './signal.js';
 import type { BehaviorPrompt, Judgement } from './types.js';
 
 export interface BehaviorRunOptions {
@@ -23,6 +24,8 @@ export interface BehaviorRunResult {
     reasons: string[];
   }[];
   score: ReturnType<typeof scoreSuite>;
+  /** Counts of empty, degenerate and identical answers (behavior/signal.ts), never the answers. */
+  signal: SignalFacts;
   durationMs: number;
   chatWrapper: string;
 }
@@ -45,6 +48,7 @@ export async function runBehaviorSuite(options: BehaviorRunOptions): Promise<Beh
       });
       const sequence = context.getSequence();
       const results: BehaviorRunResult['results'] = [];
+      const answers: string[] = [];
       let chatWrapper = '';
       for (const prompt of options.prompts ?? PROMPTS) {
         const session = new LlamaChatSession({
@@ -55,6 +59,7 @@ export async function runBehaviorSuite(options: BehaviorRunOptions): Promise<Beh
         const answer = await session.prompt(prompt.prompt, {
           maxTokens: options.maxTokensPerAnswer ?? 128,
         });
+        answers.push(answer);
         const judged = judgeAnswer(prompt, answer);
         results.push({
           promptId: prompt.id,
@@ -66,7 +71,13 @@ export async function runBehaviorSuite(options: BehaviorRunOptions): Promise<Beh
         await sequence.clearHistory();
       }
       await context.dispose();
-      return { results, score: scoreSuite(results), durationMs: Date.now() - started, chatWrapper };
+      return {
+        results,
+        score: scoreSuite(results),
+        signal: signalFacts(answers),
+        durationMs: Date.now() - started,
+        chatWrapper,
+      };
     } finally {
       await model.dispose();
     }

@@ -23,6 +23,8 @@ export const QuarantinePolicySchema = Type.Object({
   quarantine: Type.Object({
     behavior_max_score: Type.Number({ minimum: 0, maximum: 1 }),
     behavior_max_critical: Type.Integer({ minimum: 0 }),
+    behavior_max_degenerate_fraction: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    behavior_max_identical_fraction: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     stage_timeout_seconds: Limit(1),
     behavior_timeout_seconds: Limit(1),
     stage_memory_mib: Limit(1),

@@ -92,6 +92,12 @@ export function stageRequest(stage: SandboxedStage, ctx: StageContext): StageReq
         params: {
           maxScore: q.behavior_max_score,
           maxCritical: q.behavior_max_critical,
+          ...(q.behavior_max_degenerate_fraction !== undefined
+            ? { maxDegenerateFraction: q.behavior_max_degenerate_fraction }
+            : {}),
+          ...(q.behavior_max_identical_fraction !== undefined
+            ? { maxIdenticalFraction: q.behavior_max_identical_fraction }
+            : {}),
           threads: ctx.behaviorThreads,
           formatLimits: bundle.formatLimits,
         },

@@ -57,12 +57,17 @@ async function run(): Promise<Record<string, unknown>> {
   } catch (err) {
     return failed(`node-llama-cpp: ${String((err as Error)?.message ?? err)}`);
   }
-  const v = behaviorVerdict(outcome.score, params, {
-    duration_ms: Date.now() - started,
-    threads: params.threads,
-    context_size: contextSize,
-    chat_wrapper: safeText(outcome.chatWrapper, 64),
-  });
+  const v = behaviorVerdict(
+    outcome.score,
+    params,
+    {
+      duration_ms: Date.now() - started,
+      threads: params.threads,
+      context_size: contextSize,
+      chat_wrapper: safeText(outcome.chatWrapper, 64),
+    },
+    outcome.signal,
+  );
   return workerOutput(v);
 }
 
