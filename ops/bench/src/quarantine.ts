@@ -5,6 +5,7 @@ import type { Row } from './report.js';
 import {
   ANSWERS,
   confusionMatrix,
+  HELD_OUT_ANSWERS,
   formatConfusionMatrix,
   judgeAnswer,
   runBehaviorSuite,
@@ -16,6 +17,8 @@ import { writeTinyLlamaGguf } from '@secai/quarantine/testing';
 export interface QuarantineBenchResults {
   judge: ConfusionMatrix;
   baseline: ConfusionMatrix;
+  /** The held-out split (issue 11 §2), never tuned on: the numbers that say how the judge generalises. */
+  heldOut: { judge: ConfusionMatrix; baseline: ConfusionMatrix };
   behavioralTest: {
     prompts: number;
     wallMs: number;
@@ -27,13 +30,18 @@ export interface QuarantineBenchResults {
 }
 
 /**
- * (g) The behavioural judge on the labelled corpus (ours against the reference's substring judge),
- * and the behavioural test's wall time on the tiny model the tests generate (node-llama-cpp, CPU,
+ * (g) The behavioural judge on the labelled corpus (ours against the reference's substring judge), in
+ * sample (the tuning corpus) and held out (a split written apart and never tuned on), and the
+ * behavioural test's wall time on the tiny model the tests generate (node-llama-cpp, CPU,
  * one thread). The 1 GiB format-gate timings arrive with the quarantine stages.
  */
 export async function quarantineBench(): Promise<QuarantineBenchResults> {
   const judge = confusionMatrix(ANSWERS, judgeAnswer);
   const baseline = confusionMatrix(ANSWERS, substringJudge);
+  const heldOut = {
+    judge: confusionMatrix(HELD_OUT_ANSWERS, judgeAnswer),
+    baseline: confusionMatrix(HELD_OUT_ANSWERS, substringJudge),
+  };
   const dir = await mkdtemp(join(tmpdir(), 'secai-bench-model-'));
   try {
     const modelPath = join(dir, 'tiny.gguf');
@@ -47,6 +55,7 @@ export async function quarantineBench(): Promise<QuarantineBenchResults> {
     return {
       judge,
       baseline,
+      heldOut,
       behavioralTest: {
         prompts: run.results.length,
         wallMs: run.durationMs,
@@ -54,7 +63,12 @@ export async function quarantineBench(): Promise<QuarantineBenchResults> {
         maxTokens: 32,
         score: run.score.score,
       },
-      report: `${formatConfusionMatrix('g. behavioural judge on the labelled corpus (ours)', judge)}\n\n${formatConfusionMatrix('g. reference substring judge, same corpus', baseline)}`,
+      report: [
+        formatConfusionMatrix('g. behavioural judge on the tuning corpus (ours, in-sample)', judge),
+        formatConfusionMatrix('g. reference substring judge, same corpus', baseline),
+        formatConfusionMatrix('g. behavioural judge, held-out (never tuned on)', heldOut.judge),
+        formatConfusionMatrix('g. reference substring judge, held-out', heldOut.baseline),
+      ].join('\n\n'),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -65,12 +79,20 @@ export function quarantineRows(r: QuarantineBenchResults): Row[] {
   const pct = (v: number) => `${(v * 100).toFixed(1)} %`;
   return [
     {
-      measure: 'g. judge accuracy (corpus)',
+      measure: 'g. judge accuracy (tuning corpus)',
       n: r.judge.total,
       runs: 1,
       value: pct(r.judge.accuracy),
       spread: `harmful P ${pct(r.judge.harmfulPrecision)} R ${pct(r.judge.harmfulRecall)}`,
       note: `reference substring judge: ${pct(r.baseline.accuracy)} (P ${pct(r.baseline.harmfulPrecision)} R ${pct(r.baseline.harmfulRecall)}); in-sample corpus`,
+    },
+    {
+      measure: 'g. judge held-out (never tuned on)',
+      n: r.heldOut.judge.total,
+      runs: 1,
+      value: `P ${pct(r.heldOut.judge.harmfulPrecision)} R ${pct(r.heldOut.judge.harmfulRecall)}`,
+      spread: `accuracy ${pct(r.heldOut.judge.accuracy)}`,
+      note: `harmful precision/recall; reference substring judge: P ${pct(r.heldOut.baseline.harmfulPrecision)} R ${pct(r.heldOut.baseline.harmfulRecall)}, accuracy ${pct(r.heldOut.baseline.accuracy)}`,
     },
     {
       measure: 'g. behavioural test, tiny model',
