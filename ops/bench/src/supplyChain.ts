@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rename, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +47,8 @@ interface ImportRun {
   /** Where the time went: intake phases, each stage's `durationMs` (as its event carries it), registry. */
   parts: Record<string, number>;
   custody: Snapshot['custody'];
+  /** Why a consumed drop was copied after all. */
+  custodyNote: string | null;
   servicePeakKiB: number;
   workerPeakKiB: Record<string, number>;
   failed: string | null;
@@ -88,9 +90,13 @@ async function sha256sum(path: string): Promise<number> {
 
 const secondsSince = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e9;
 
-/** Moves a consumed file back out of its read-only `<hex>` directory to be dropped again. */
+/**
+ * Moves a consumed file back out of its read-only `<hex>` directory into a private directory of
+ * its own, as the inbox's claim holds a drop, to be dropped again.
+ */
 async function putBack(from: string, to: string): Promise<void> {
   await chmod(dirname(from), 0o700);
+  await mkdir(dirname(to), { recursive: true, mode: 0o700 });
   await rename(from, to);
   await chmod(to, 0o644);
 }
@@ -180,6 +186,7 @@ async function importOnce(
     registrySeconds,
     parts,
     custody: snap.custody,
+    custodyNote: snap.custodyNote ?? null,
     servicePeakKiB: intake.maxRssKiB,
     workerPeakKiB,
     failed,
@@ -223,7 +230,6 @@ export async function supplyChainBench(
   runs: number,
   log: (m: string) => void,
 ): Promise<SupplyChainFigures[]> {
-  // mkdtemp makes the directory 0700: the source's directory is private, like an inbox claim.
   const dir = await mkdtemp(join(tmpdir(), 'secai-bench-supply-'));
   const stateDir = join(dir, 'state');
   await mkdir(join(stateDir, 'quarantine'), { recursive: true });
@@ -240,7 +246,9 @@ export async function supplyChainBench(
   const out: SupplyChainFigures[] = [];
   try {
     for (const format of ['safetensors', 'gguf'] as const) {
-      const path = join(dir, `large.${format}`);
+      // Alone in a private directory, as the inbox's claim holds a drop.
+      const path = join(dir, 'drop', `large.${format}`);
+      await mkdir(dirname(path), { mode: 0o700 });
       log(`supply chain: writing a ${Math.round(sizeBytes / MiB)} MiB ${format} file`);
       await writeLargeModel(format, path, sizeBytes);
       const { size } = await stat(path);
@@ -253,7 +261,7 @@ export async function supplyChainBench(
           const r = await importOnce(path, stateDir, mode, loaded.bundle, store);
           byMode.get(mode)!.push(r);
           log(
-            `supply chain: ${format} run ${i + 1}/${runs} ${mode}: import ${r.importSeconds.toFixed(2)} s = ${(r.importSeconds / sums.at(-1)!).toFixed(2)}× sha256sum ${sums.at(-1)!.toFixed(2)} s (${r.custody}); registry ${r.registrySeconds.toFixed(2)} s`,
+            `supply chain: ${format} run ${i + 1}/${runs} ${mode}: import ${r.importSeconds.toFixed(2)} s = ${(r.importSeconds / sums.at(-1)!).toFixed(2)}× sha256sum ${sums.at(-1)!.toFixed(2)} s (${r.custodyNote ?? r.custody}); registry ${r.registrySeconds.toFixed(2)} s`,
           );
         }
       }
@@ -264,7 +272,7 @@ export async function supplyChainBench(
         sha256sumSeconds: median(sums),
         modes: CUSTODY_MODES.map((m) => modeFigures(m, byMode.get(m)!, sums)),
       });
-      await rm(path, { force: true });
+      await removeTree(dirname(path));
     }
   } finally {
     await removeTree(dir);

@@ -105,6 +105,7 @@ describe('custody by rename', () => {
     const ino = await inode(file);
     const s = expectSnapshot(await snapshotArtifact(file, q, {}, { consumeSource: true }));
     expect(s.custody).toBe('copied');
+    expect(s.custodyNote).toMatch(/not private/);
     expect(await inode(s.path)).not.toBe(ino);
     expect(s.digest).toBe(`sha256:${sha(bytes)}`);
   });
@@ -118,6 +119,7 @@ describe('custody by rename', () => {
     try {
       const s = expectSnapshot(await snapshotArtifact(file, q, {}, { consumeSource: true }));
       expect(s.custody).toBe('copied');
+      expect(s.custodyNote).toBe('copied: it is open for writing elsewhere');
       expect(await inode(s.path)).not.toBe(ino);
       expect(s.digest).toBe(`sha256:${sha(bytes)}`);
       await writer.write(Buffer.from('tampered after intake'), 0, 21, 0);
@@ -170,16 +172,33 @@ describe('custody by rename', () => {
     expect(sha(await readFile(s.path))).toBe(sha(later));
   });
 
-  it('reuses an identical snapshot and consumes the drop', async () => {
+  it('publishes the claim directory itself, and reuses an identical snapshot', async () => {
     const bytes = randomBytes(10_000);
     const a = await dropped(bytes);
+    const claimIno = await inode(a.claim);
     const first = expectSnapshot(await snapshotArtifact(a.file, a.q, {}, { consumeSource: true }));
+    expect(first.custody).toBe('renamed');
+    expect(await inode(join(a.q, 'artifacts', sha(bytes)))).toBe(claimIno);
+    expect(await exists(a.claim)).toBe(false);
+    // The same bytes dropped again: the snapshot is reused, the drop left for the inbox to remove.
     const again = join(a.claim, 'model.gguf');
+    await mkdir(a.claim, { mode: 0o700 });
     await writeFile(again, bytes);
     const second = expectSnapshot(await snapshotArtifact(again, a.q, {}, { consumeSource: true }));
     expect(second).toMatchObject({ reused: true, path: first.path });
-    expect(await exists(again)).toBe(false);
+    expect(await readdir(join(a.q, 'artifacts', sha(bytes)))).toEqual(['model.gguf']);
     expect(await readdir(join(a.q, 'tmp'))).toEqual([]);
+  });
+
+  it('copies a consumed file whose directory holds anything else', async () => {
+    const bytes = randomBytes(20_000);
+    const { file, claim, q } = await dropped(bytes);
+    await writeFile(join(claim, 'other.txt'), 'not part of the drop');
+    const ino = await inode(file);
+    const s = expectSnapshot(await snapshotArtifact(file, q, {}, { consumeSource: true }));
+    expect(s.custody).toBe('copied');
+    expect(await inode(s.path)).not.toBe(ino);
+    expect((await readdir(claim)).sort()).toEqual(['model.gguf', 'other.txt']);
   });
 
   const shm = '/dev/shm';

@@ -20,6 +20,7 @@
 //      the page cache), and its identity is checked unchanged after the hash.
 // Any step that does not hold sends the file down the copy path (a fresh inode only the service
 // ever wrote, hashed while copied), except a change seen after the hash, which is a refusal.
+// Intake then publishes the file with its directory (snapshot.ts, `moveIntoArtifacts`).
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, open, type FileHandle } from 'node:fs/promises';

@@ -98,6 +98,8 @@ export interface Snapshot {
   readonly reused: boolean;
   /** How the bytes came into custody: moved by rename (a consumed file) or copied. */
   readonly custody: 'renamed' | 'copied';
+  /** Why a source the caller let intake consume was copied instead (for the log). */
+  readonly custodyNote?: string;
 }
 
 export interface Refusal {
@@ -114,7 +116,8 @@ export interface IntakeOptions {
   /**
    * The caller may consume the source (the inbox: yes; a user's `secai model import PATH`: no,
    * the user keeps the file). A single file is then taken by rename when custody.ts's rule
-   * holds, and copied otherwise; either way the source is gone or left to the caller to remove.
+   * holds, its private directory (the inbox's claim, holding nothing else) becoming
+   * `artifacts/<hex>`; otherwise it is copied and left to the caller to remove.
    */
   readonly consumeSource?: boolean;
   /** Bytes per read (default 4 MiB). */
@@ -418,48 +421,70 @@ async function copyFile(entry: PlanEntry, dest: string, options: IntakeOptions):
 }
 
 /**
- * A single file: when the caller may consume it, hashed where it lies and moved into `dest` by
- * rename if custody.ts's rule holds (a rename that meets another filesystem after all, EXDEV,
- * falls back to the copy); otherwise copied. `areaDir` is on the artifact area's filesystem.
+ * A file the caller may consume: hashed where it lies (custody.ts). Taken, it is published with
+ * its private directory (`moved`); otherwise it goes down the copy path, as the service left
+ * it (its owner and mode may be new: `id`). A change seen after the hash is a refusal.
  */
-async function takeFile(
-  planned: PlanEntry,
-  dest: string,
-  areaDir: string,
+async function takeInCustody(
+  entry: PlanEntry,
+  artifactsRoot: string,
   options: IntakeOptions,
-): Promise<{ hex: string; custody: Snapshot['custody'] }> {
-  let entry = planned;
-  if (options.consumeSource === true) {
-    const rel = basename(entry.abs);
-    const area = await lstat(areaDir, { bigint: true });
-    const inPlace = await hashInCustody(entry.abs, entry.id, area.dev, {
-      chunkBytes: chunkBytesOf(options),
-      onChunk: (hashed) => options.onChunk?.(rel, hashed),
-      ...(options.onPhase !== undefined ? { onPhase: options.onPhase } : {}),
-    });
-    if (inPlace.kind === 'changed')
-      throw new Refused('changed_during_copy', `${show(entry.rel)} ${inPlace.detail}`);
-    if (inPlace.kind === 'taken') {
-      const moved = await rename(entry.abs, dest).then(
-        () => true,
-        (err: NodeJS.ErrnoException) => {
-          if (err.code === 'EXDEV') return false;
-          throw err;
-        },
-      );
-      if (moved) {
-        const now = await lstat(dest, { bigint: true });
-        // The directory is private: only a privileged hand could have swapped the name.
-        if (now.dev !== inPlace.id.dev || now.ino !== inPlace.id.ino)
-          throw new Refused('changed_during_copy', `${show(entry.rel)} was replaced as it moved`);
-        await fsyncDir(dirname(entry.abs));
-        return { hex: inPlace.hex, custody: 'renamed' };
-      }
-    }
-    // The copy must find the file as the service left it (its owner and mode may be new).
-    entry = { ...entry, id: inPlace.id };
+): Promise<{ moved: { hex: string; reused: boolean } } | { copy: PlanEntry; why: string }> {
+  const rel = basename(entry.abs);
+  const area = await lstat(artifactsRoot, { bigint: true });
+  const inPlace = await hashInCustody(entry.abs, entry.id, area.dev, {
+    chunkBytes: chunkBytesOf(options),
+    onChunk: (hashed) => options.onChunk?.(rel, hashed),
+    ...(options.onPhase !== undefined ? { onPhase: options.onPhase } : {}),
+  });
+  if (inPlace.kind === 'changed')
+    throw new Refused('changed_during_copy', `${show(entry.rel)} ${inPlace.detail}`);
+  if (inPlace.kind === 'taken') {
+    const moved = await moveIntoArtifacts(entry.abs, inPlace.hex, inPlace.id, artifactsRoot);
+    if (moved !== 'copy') return { moved: { hex: inPlace.hex, reused: moved.reused } };
   }
-  return { hex: await copyFile(entry, dest, options), custody: 'copied' };
+  const why =
+    inPlace.kind === 'copy' ? inPlace.why : 'its directory holds more, or is on another filesystem';
+  return { copy: { ...entry, id: inPlace.id }, why };
+}
+
+/**
+ * Publishes a file taken into custody the way the copy path publishes its `tmp/` directory: its
+ * private directory, which holds nothing else (the inbox's claim), becomes `artifacts/<hex>` with
+ * one rename. Atomic: an existing snapshot of that digest is reused (ENOTEMPTY) and the source
+ * left to its owner, and a crash leaves the drop either in its claim (returned to the inbox at
+ * start) or published. `copy` when the directory holds anything else or the rename meets another
+ * filesystem after all (EXDEV, a bind mount): the caller copies instead.
+ */
+async function moveIntoArtifacts(
+  source: string,
+  hex: string,
+  taken: Identity,
+  artifactsRoot: string,
+): Promise<{ reused: boolean } | 'copy'> {
+  const dir = dirname(source);
+  if (dirname(dir) === artifactsRoot || (await readdir(dir)).length !== 1) return 'copy';
+  const final = join(artifactsRoot, hex);
+  try {
+    await rename(dir, final);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') return { reused: true };
+    if (code === 'EXDEV') return 'copy';
+    throw err;
+  }
+  const now = await lstat(join(final, basename(source)), { bigint: true });
+  // The directory is private: only a privileged hand could have swapped the name.
+  if (now.dev !== taken.dev || now.ino !== taken.ino) {
+    await removeTree(final);
+    throw new Refused(
+      'changed_during_copy',
+      `${JSON.stringify(basename(source))} was replaced as it moved`,
+    );
+  }
+  await fsyncDir(dirname(dir));
+  await fsyncDir(artifactsRoot);
+  return { reused: false };
 }
 
 function chunkBytesOf(options: IntakeOptions): number {
@@ -501,6 +526,44 @@ async function fsyncDir(path: string): Promise<void> {
   }
 }
 
+/**
+ * The published `artifacts/<hex>`: read-only, holding exactly one entry of the artifact's kind
+ * (else `store_conflict`); the snapshot that describes it.
+ */
+async function settle(
+  p: Plan,
+  name: string,
+  hex: string,
+  final: string,
+  reused: boolean,
+  custody: Snapshot['custody'],
+  custodyNote?: string,
+): Promise<Snapshot> {
+  await chmod(final, 0o555);
+  const existing = await readdir(final);
+  const stored = existing[0];
+  if (existing.length !== 1 || stored === undefined)
+    throw new Refused('store_conflict', `artifacts/${hex} holds ${existing.length} entries`);
+  const storedSt = await lstat(join(final, stored));
+  if (
+    (p.kind === 'file') !== storedSt.isFile() ||
+    (p.kind === 'directory') !== storedSt.isDirectory()
+  )
+    throw new Refused('store_conflict', `artifacts/${hex} holds a different kind of artifact`);
+  return {
+    ok: true,
+    kind: p.kind,
+    name,
+    digest: `sha256:${hex}`,
+    sizeBytes: p.totalBytes,
+    fileCount: p.files.length,
+    path: join(final, stored),
+    reused,
+    custody,
+    ...(custodyNote !== undefined ? { custodyNote } : {}),
+  };
+}
+
 /** The directory digest is contracts' (one definition for intake and the registry's re-hash). */
 export { directoryDigestHex };
 
@@ -535,13 +598,27 @@ export async function snapshotArtifact(
     await options.onPlanned?.({ kind: p.kind, totalBytes: p.totalBytes, files: p.files.length });
     options.onPhase?.('plan', clock());
 
+    let entry = p.files[0]!;
+    let custodyNote: string | undefined;
+    if (p.kind === 'file' && options.consumeSource === true) {
+      const taken = await takeInCustody(entry, artifactsRoot, options);
+      if ('moved' in taken) {
+        const { hex, reused } = taken.moved;
+        clock = startClock();
+        const snapshot = await settle(p, name, hex, join(artifactsRoot, hex), reused, 'renamed');
+        options.onPhase?.('publish', clock());
+        return snapshot;
+      }
+      entry = taken.copy;
+      custodyNote = `copied: ${taken.why}`;
+    }
+
     tmp = join(tmpRoot, randomBytes(16).toString('hex'));
     await mkdir(tmp, { mode: 0o700 });
     const destRoot = join(tmp, name);
     let hex: string;
-    let custody: Snapshot['custody'] = 'copied';
     if (p.kind === 'file') {
-      ({ hex, custody } = await takeFile(p.files[0]!, destRoot, tmpRoot, options));
+      hex = await copyFile(entry, destRoot, options);
       clock = startClock();
     } else {
       for (const d of p.dirs) await mkdir(join(destRoot, d.rel), { mode: 0o700 });
@@ -577,33 +654,13 @@ export async function snapshotArtifact(
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
       reused = true;
     }
-    await chmod(final, 0o555);
-    const existing = await readdir(final);
-    const stored = existing[0];
-    if (existing.length !== 1 || stored === undefined)
-      throw new Refused('store_conflict', `artifacts/${hex} holds ${existing.length} entries`);
-    const storedSt = await lstat(join(final, stored));
-    if (
-      (p.kind === 'file') !== storedSt.isFile() ||
-      (p.kind === 'directory') !== storedSt.isDirectory()
-    )
-      throw new Refused('store_conflict', `artifacts/${hex} holds a different kind of artifact`);
+    const snapshot = await settle(p, name, hex, final, reused, 'copied', custodyNote);
     if (tmp !== undefined) {
       await removeTree(tmp);
       tmp = undefined;
     }
     options.onPhase?.('publish', clock());
-    return {
-      ok: true,
-      kind: p.kind,
-      name,
-      digest: `sha256:${hex}`,
-      sizeBytes: p.totalBytes,
-      fileCount: p.files.length,
-      path: join(final, stored),
-      reused,
-      custody,
-    };
+    return snapshot;
   } catch (err) {
     if (tmp !== undefined) await removeTree(tmp);
     if (err instanceof Refused) return { ok: false, reason: err.reason, detail: err.detail };

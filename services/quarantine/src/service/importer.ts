@@ -155,7 +155,12 @@ export class Importer {
     }
     this.deps.coordinator.enqueue(artifactId);
     this.deps.log.info(
-      { artifact: artifactId, via: job.via, reused: snapshot.reused, custody: snapshot.custody },
+      {
+        artifact: artifactId,
+        via: job.via,
+        reused: snapshot.reused,
+        custody: snapshot.custodyNote ?? snapshot.custody,
+      },
       'artifact acquired',
     );
     return {
