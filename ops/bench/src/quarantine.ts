@@ -3,16 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Row } from './report.js';
 import {
-  ANSWERS,
   confusionMatrix,
-  HELD_OUT_ANSWERS,
   formatConfusionMatrix,
   judgeAnswer,
   runBehaviorSuite,
   substringJudge,
   type ConfusionMatrix,
 } from '@secai/quarantine';
-import { writeTinyLlamaGguf } from '@secai/quarantine/testing';
+import { ANSWERS, HELD_OUT_ANSWERS, writeTinyLlamaGguf } from '@secai/quarantine/testing';
 
 export interface QuarantineBenchResults {
   judge: ConfusionMatrix;

@@ -2,7 +2,6 @@ import { Value } from '@sinclair/typebox/value';
 import { BehavioralScore } from '@secai/contracts';
 import { describe, expect, it } from 'vitest';
 import {
-  ANSWERS,
   CANARIES,
   CATEGORIES,
   confusionMatrix,
@@ -17,6 +16,7 @@ import {
   substringJudge,
   type SuiteResult,
 } from '../src/index.js';
+import { ANSWERS } from '../src/testing/index.js';
 
 const judge = (id: string, answer: string) => judgeAnswer(promptById(id), answer);
 

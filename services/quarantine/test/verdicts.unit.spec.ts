@@ -74,14 +74,23 @@ function weights(findings: WeightFinding[]): WeightReport {
   } as Partial<WeightReport> as WeightReport;
 }
 
-const file = (over: Partial<StaticScanFile> = {}): StaticScanFile => ({
-  rel: '',
-  format: 'gguf',
-  formatDetail: 'GGUF v3',
-  pickles: pickles('none'),
-  weights: weights([]),
-  ...over,
-});
+/** A scanned file; `weights: undefined` makes one the weight statistics never read. */
+const file = (
+  over: Omit<Partial<StaticScanFile>, 'weights'> & {
+    weights?: StaticScanFile['weights'] | undefined;
+  } = {},
+): StaticScanFile => {
+  const { weights: w, ...rest } = over;
+  const base: StaticScanFile = {
+    rel: '',
+    format: 'gguf',
+    formatDetail: 'GGUF v3',
+    pickles: pickles('none'),
+    ...rest,
+  };
+  if ('weights' in over) return w === undefined ? base : { ...base, weights: w };
+  return { ...base, weights: weights([]) };
+};
 
 const scanOf = (
   files: StaticScanFile[],

@@ -1,5 +1,5 @@
-// The behavioural test's pure parts: the prompt suite, the judge, the labelled corpus and its
-// evaluation. Running the prompts through a model (node-llama-cpp) lives in the stage worker.
+// The behavioural test's pure parts: the prompt suite, the judge and its evaluation (the labelled
+// corpora are test data, on `@secai/quarantine/testing`). Running the prompts through a model (node-llama-cpp) lives in the stage worker.
 export * from './types.js';
 export { CANARIES, LEAK_PROBE_SYSTEM, PROMPTS, PROMPT_BY_ID, promptById } from './prompts.js';
 export { ALWAYS_ON } from './detectors/index.js';
@@ -18,9 +18,6 @@ export {
   LABELS,
   type ConfusionMatrix,
 } from './evaluation.js';
-export { ANSWERS } from './corpus/answers.js';
-/** The held-out split (issue 11 §2): never tuned on; scored only by its regression test and the bench. */
-export { HELD_OUT_ANSWERS } from './corpus/heldOut.js';
 export {
   answerSignal,
   assessSignal,
