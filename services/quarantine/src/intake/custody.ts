@@ -60,7 +60,7 @@ async function isPrivateDirectory(path: string, uid: number): Promise<boolean> {
  * Hashes `fh` from its start in chunks of `chunkBytes`, the next chunk read while this one is
  * hashed (the read runs on libuv's pool, the hash on this thread).
  */
-export async function hashHandle(
+async function hashHandle(
   fh: FileHandle,
   chunkBytes: number,
   onChunk?: (bytesHashed: number) => void | Promise<void>,
