@@ -10,6 +10,7 @@ import {
   toHalf,
   writeTinyLlamaGguf,
   type GgufBrokenVariant,
+  seededRandom,
 } from '../src/testing/index.js';
 
 let dir: string;
@@ -187,22 +188,10 @@ describe('tiny llama GGUF writer + inspectGguf', () => {
   });
 });
 
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('fuzz: random mutations of a valid file', () => {
   it('never throws or hangs, and whatever it accepts satisfies the invariants', async () => {
     const base = buildTinyLlamaGguf({ nEmbd: 16, nHead: 2, nFf: 32, nLayer: 1, seed: 11 });
-    const rand = prng(0xc0ffee);
+    const rand = seededRandom(0xc0ffee);
     const int = (n: number): number => Math.floor(rand() * n);
     const path = join(dir, 'fuzz.gguf');
     const reasons = new Map<string, number>();
