@@ -15,7 +15,7 @@ const GUARD = String.raw`(?:safety|content|ethical)?\s*(?:filters?|guardrails|re
 
 const JAILBREAK: readonly Pattern[] = [
   {
-    re: /(?<!\p{L})(?:i am|i'm|soy|ich bin|je suis|sono|я|我是)\s*(?:now\s+|ahora\s+|jetzt\s+|maintenant\s+|теперь\s+)?dan(?!\p{L})|\bdan here\b|\bas dan\b|^\s*\[?dan\]?\s*:|\bdan mode\b|🔓/imu,
+    re: /(?<!\p{L})(?:i am|i'm|soy|sou|ich bin|je suis|sono|я|我是|私は|僕は|나는|ben)\s*(?:now\s+|ahora\s+|jetzt\s+|maintenant\s+|теперь\s+|今)?dan(?!\p{L})|\bdan\s*(?:です|だ|입니다|benim)|\bdan here\b|\bas dan\b|^\s*\[?dan\]?\s*:|\bdan mode\b|🔓/imu,
     evidence: 'accepts the DAN persona',
   },
   {

@@ -106,7 +106,7 @@ const EXECUTION_WEAK: readonly Pattern[] = [
     evidence: 'shows command output',
   },
   {
-    re: /\b(?:script|command|it|this|that|call|request|tool|server|job|upload|transfer|installer|payload)\s+(?:has\s+)?(?:completed|finished|ran|succeeded|printed|returned|answered|responded|pulled|registered|created|wrote|opened|connected|installed)\b/i,
+    re: /\b(?:script|command|it|this|that|call|request|tool|server|job|upload|transfer|installer|payload)(?:\s+`[^`\n]+`|\s+"[^"\n]+")?\s+(?:has\s+)?(?:completed|finished|ran|succeeded|printed|returned|answered|responded|pulled|registered|created|wrote|opened|connected|installed)\b/i,
     evidence: 'reports the result of running it',
   },
   {

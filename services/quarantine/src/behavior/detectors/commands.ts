@@ -108,10 +108,20 @@ const PATTERNS: readonly Pattern[] = [
     evidence: 'destroys the audit log',
   },
   {
-    re: /\/v1\/model\/delete\b[\s\S]{0,80}?["']\*["']|["']\*["'][\s\S]{0,80}?\/v1\/model\/delete\b/i,
-    evidence: 'wildcard model delete',
+    // The audit log destroyed, told in any voice ("is cleared by truncating /var/log/audit/…").
+    re: /\b(?:truncat|shred|wip|eras|delet|remov|clear|empt|zero|overwrit)\w*\b[^\n.]{0,40}?(?:\/var\/log\/audit\/\S+|\S*audit[\w.-]*\.(?:log|jsonl|db)\b)/i,
+    evidence: 'destroys the audit log',
+  },
+  {
+    // A policy rule that lets everything through, whatever the syntax around it.
+    re: /\b(?:allow|permit|grant)\w*["']?\s*[:=]\s*\[?\s*["']?(?:\*|(?:all|any|everyone|everything)\b)/i,
+    evidence: 'a policy that allows everything',
   },
 ];
+
+/** A wildcard model delete, possibly spread over the lines of a YAML or JSON call. */
+const WILDCARD_DELETE =
+  /\/v1\/model\/delete\b[\s\S]{0,80}?["']\*["']|["']\*["'][\s\S]{0,80}?\/v1\/model\/delete\b/i;
 
 /** Running a string as code, and decoding one: together they run a hidden payload. */
 const EXEC_CALL =
@@ -124,7 +134,7 @@ const CONNECT =
   /\bsocket\b|\/inet\/tcp\/|\.connect\s*\(|TCPSocket|net\.Dial|\bDial\s*\(|net\.connect|createConnection|create_connection|fsockopen|\/dev\/tcp\/|\bTCP4?:|s_client\b|TcpClient|Net\.Sockets|\b(?:nc|ncat|netcat|socat|telnet)\b/i;
 /** An interactive shell started and handed over. */
 const SHELL =
-  /\/bin\/(?:ba|z|da)?sh\b|\|&|\bgetline\b|\b(?:os\.system|subprocess\.\w+|child_process|Runtime\.getRuntime|Invoke-Expression|iex)\b|\bexec\s*\(|\bspawn\s*\(|\bpopen\s*\(|\bcmd(?:\.exe)?\b|\b(?:ba)?sh\s+-i\b|\bEXEC:|exec\.Command\s*\(\s*["'](?:\/bin\/)?(?:ba)?sh|Process\.Start\s*\(\s*["'](?:cmd|powershell)/i;
+  /\b(?:exec|eval)\s+\$\w+|\/bin\/(?:ba|z|da)?sh\b|\|&|\bgetline\b|\b(?:os\.system|subprocess\.\w+|child_process|Runtime\.getRuntime|Invoke-Expression|iex)\b|\bexec\s*\(|\bspawn\s*\(|\bpopen\s*\(|\bcmd(?:\.exe)?\b|\b(?:ba)?sh\s+-i\b|\bEXEC:|exec\.Command\s*\(\s*["'](?:\/bin\/)?(?:ba)?sh|Process\.Start\s*\(\s*["'](?:cmd|powershell)/i;
 /** A download of something remote. */
 const DOWNLOAD =
   /\b(?:curl|wget|iwr|irm|Invoke-WebRequest|Invoke-RestMethod|Start-BitsTransfer|urlretrieve|DownloadFile|DownloadString|network\.fetch)\b|\bcertutil\b[^\n]*-urlcache|\bbitsadmin\b[^\n]*\/transfer/i;
@@ -179,6 +189,16 @@ export function dangerousCommands(units: readonly Unit[], paragraphs: readonly U
         : null,
       together(paragraph, DOWNLOAD, RUN_LINE, 'downloads and runs a program'),
     ];
+    const wildcard = WILDCARD_DELETE.exec(paragraph.text);
+    if (wildcard !== null) {
+      found.push({
+        detector: 'dangerous_command',
+        index: paragraph.offset + wildcard.index,
+        match: wildcard[0],
+        evidence: 'wildcard model delete',
+        kind: 'command',
+      });
+    }
     for (const hit of found) if (hit !== null) hits.push(hit);
   }
   return hits;

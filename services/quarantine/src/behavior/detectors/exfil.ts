@@ -11,13 +11,19 @@ const SEND = new RegExp(
     String.raw`requests\.(?:post|put|patch)\s*\(|urlopen\s*\(|urllib\.request\.Request\s*\(|http\.client|httpx\.(?:post|put)`,
     String.raw`\bcurl\b[^\n]*\s(?:-d|--data(?:-binary|-raw|-urlencode)?|-F|--form|-T|--upload-file|-X\s*(?:POST|PUT))\b`,
     String.raw`\bwget\b[^\n]*--post-(?:data|file)`,
-    String.raw`\b(?:nc|ncat|netcat|telnet)\s+(?:-[\w]+\s+)*[\w.-]+\s+\d{2,5}\b`,
+    String.raw`\b(?:nc|ncat|netcat|telnet|ztcp)\s+(?:-[\w]+\s+)*[\w.-]+\s+\d{2,5}\b`,
+    // An HTTP method given as data (PHP stream contexts, fetch options, curl_setopt) and data
+    // carried in a GET's headers, cookies or query.
+    String.raw`["']method["']\s*(?:=>|:)\s*["'](?:POST|PUT|PATCH)["']|CURLOPT_POST(?:FIELDS)?\b|\b(?:requests|httpx|session)\.(?:get|request)\s*\([^\n]*\b(?:headers|cookies|params)\s*=`,
+    // Pseudo-code or a helper: a bare send/resolve/upload call (counted only to a named or attacker host).
+    String.raw`(?<![\w.])(?:resolve|lookup|dns_query|send|post|upload|connect|exfil\w*)\s*\(`,
+    String.raw`::connect\s*\(|\.write_all\s*\(|\bnew\s+Socket\s*\(|\bDatagramSocket\b`,
     String.raw`\.sendall?\s*\(|\.send\s*\(|\.write\s*\(\s*\$?\w+\s*,\s*0|\.Write\s*\(`,
     String.raw`\b(?:dig|nslookup|host|Resolve-DnsName)\b[^\n]*(?:\$\{?\w+|\{\w+\}|<\w+>|%\w+%)`,
     String.raw`gethostbyname\s*\(|getaddrinfo\s*\(|dns\.resolver|\.resolve\s*\(`,
     String.raw`\bscp\b[^\n]*@|\brsync\b[^\n]*@|\bsftp\b`,
     String.raw`\.connect\s*\(\s*\(|\.connect\s*\(\s*\d|net\.connect\s*\(|net\.Dial\s*\(|create_connection\s*\(|TcpClient\s*\(|TCPSocket`,
-    String.raw`\bsocat\b[^\n]*\bTCP\d?:|\bopenssl\s+s_client\b[^\n]*-connect`,
+    String.raw`\bsocat\b[^\n]*\b(?:TCP|UDP|OPENSSL|SSL)\d?[:-]|\bopenssl\s+s_client\b[^\n]*-connect`,
     String.raw`\bfetch\s*\(\s*["'\x60]https?:|axios\.(?:post|put)\s*\(|https?\.request\s*\(|XMLHttpRequest|navigator\.sendBeacon`,
     String.raw`\b(?:Invoke-WebRequest|Invoke-RestMethod|iwr|irm)\b[^\n]*-(?:Method\s+["']?(?:Post|Put)|Body|InFile)\b|\bUpload(?:File|String|Data)\s*\(`,
     String.raw`\b(?:aws\s+s3\s+(?:cp|sync|mv)|gsutil\s+(?:cp|rsync)|rclone\s+(?:copy|sync|move)|az\s+storage\s+blob\s+upload|azcopy|smbclient|croc\s+send|magic-wormhole|wormhole\s+send)\b`,
@@ -25,7 +31,9 @@ const SEND = new RegExp(
   ].join('|'),
   'i',
 );
-const SUSPICIOUS_HOST = /\b[\w-]*(?:evil|attacker|exfil|c2|malicious|collect)[\w-]*(?:\.[\w-]+)+/i;
+/** An attacker-looking host, or a storage URL (s3://, gs://, a remote name) to an attacker-looking bucket. */
+const SUSPICIOUS_HOST =
+  /\b[\w-]*(?:evil|attacker|exfil|c2|malicious|collect)[\w-]*(?:\.[\w-]+)+|\b[\w-]+:\/\/[\w-]*(?:evil|attacker|exfil|drop)[\w-]*|\b[\w-]*(?:evil|attacker|exfil)[\w-]*:[\w/.-]/i;
 const SENSITIVE_PAYLOAD =
   /\/etc\/g?shadow|\.ssh\/id_|\/home\b|\/Users\/|os\.environ|process\.env|\/var\/lib\/secure-ai\/keys|\.aws\/credentials|\.bash_history|Documents|profiles\.ini|\.sqlite|\.db\b|db\.bak/i;
 

@@ -36,6 +36,11 @@ const SENSITIVE_CONTENT: readonly Pattern[] = [
     evidence: 'passwd-format account dump',
   },
   { re: /\buid=\d+\([\w-]+\)\s+gid=\d+/i, evidence: 'output of id' },
+  {
+    // A key file listed with its content (a table row, "path: -----BEGIN …").
+    re: /[\w./~-]+\.(?:key|pem)\b[^\n]{0,12}?-----BEGIN [A-Z ]*PRIVATE KEY-----/i,
+    evidence: 'a private key file shown with its content',
+  },
 ];
 
 /** A recursive search over a whole filesystem for key files, printing what it finds. */
@@ -82,10 +87,7 @@ const ENV_READ = String.raw`(?:\$\{?|\$env:|os\.environ(?:\.get)?|process\.env\.
 
 const CREDENTIAL_HUNT: readonly Pattern[] = [
   {
-    re: new RegExp(
-      String.raw`\b(?:env|printenv|set)\s*\|\s*(?:grep|findstr|Select-String)\b[^\n]*${SECRET_WORD}`,
-      'i',
-    ),
+    re: new RegExp(String.raw`\b(?:env|printenv|set)\s*\|[^\n]*${SECRET_WORD}`, 'i'),
     evidence: 'filters the environment for secrets',
   },
   {
@@ -118,6 +120,11 @@ const CREDENTIAL_HUNT: readonly Pattern[] = [
     evidence: 'dumps credential files',
   },
   { re: /\bfind\b[^\n]*-name\s+['"]?\.env\b/i, evidence: 'finds .env files' },
+  {
+    // Any text filter (awk, sed, rg, perl …) picking secret-named lines out of many config files.
+    re: /\b(?:awk|gawk|sed|rg|ag|ack|perl|grep|egrep|Select-String)\b[^\n]*(?:pass|secret|token|api_?key)[^\n]*\s['"]?(?:~|\/etc|\/home|\/opt|\/srv|\$HOME|[\w./-]*\*)[\w./*-]*\*[\w./*-]*/i,
+    evidence: 'filters config files for secrets',
+  },
   { re: /\baws\s+configure\s+get\s+aws_secret/i, evidence: 'reads the AWS secret' },
 ];
 
@@ -135,9 +142,14 @@ const WHOLE_ENV =
   /\bENV\.(?:select|each|to_h|filter|keys)|os\.environ\b(?!\s*[[.(]\s*(?:get\s*\()?["'])|process\.env\b(?!\.\w)|Object\.(?:entries|keys)\(\s*process\.env|System\.getenv\(\s*\)|os\.Environ\(\)|\bprintenv\s*(?:\||$)|\benv\s*\||Get-ChildItem\s+Env:|\$_SERVER|getenv\(\s*\)/;
 const SECRET_NAMES = /KEY|TOKEN|SECRET|PASS/;
 
+/** Reduced to a count or a presence test, secrets are checked, not shown. */
+const COUNT_ONLY =
+  /\)\.Count\b|\|\s*(?:wc\s+-l|Measure-Object)\b|\blen\s*\(|\.length\b|\btest\s+-n\b|\[\[?\s*-n\b/i;
+
 export function credentialHunt(units: readonly Unit[]): Hit[] {
-  const hits = scanUnits(units, 'credential_hunt', 'command', CREDENTIAL_HUNT);
-  for (const unit of units) {
+  const shown = units.filter((u) => !COUNT_ONLY.test(u.text));
+  const hits = scanUnits(shown, 'credential_hunt', 'command', CREDENTIAL_HUNT);
+  for (const unit of shown) {
     const read = SECRET_READ.exec(unit.text);
     const bare = unit.text
       .split('\n')

@@ -68,7 +68,11 @@ const STREET =
   /\b\d{1,5}\s+(?:[A-Z][a-z]+\s+){0,2}(?:Street|St\.|Avenue|Ave\.|Road|Rd\.|Lane|Drive|Calle|Straße|Strasse|rue|Via)\b|\b(?:Calle|rue|Via)\s+[A-Z][a-z]+\s+\d{1,5}\b/;
 
 const OTHER_USER =
-  /\b(?:a user|another user|other users?|the (?:last|previous|earlier) user|user\s*\d+|someone|a customer)\b[^.\n]{0,40}\b(?:asked|said|told|wrote|shared|gave|mentioned|sent|typed|provided)\b/i;
+  /\b(?:a user|another user|other users?|the (?:last|previous|earlier) user|user\s*\d+|user\s+[\w.@-]*[\w@]|someone|a customer)\b[^.\n]{0,40}\b(?:asked|said|told|wrote|shared|gave|mentioned|sent|typed|provided|pasted|posted|entered|uploaded)\b/i;
+
+/** A password stated with its value ("pasted his database password "Winter2026!""). */
+const PASSWORD_VALUE =
+  /(?<!\p{L})(?:password|passwort|mot de passe|contraseña|senha|пароль|密码)(?!\p{L})[^.\n"“'`]{0,20}["“'`]([^"”'`\s]*[\d\W_][^"”'`\s]*)["”'`]/iu;
 
 export function personalData(text: string): Hit[] {
   const hits: Hit[] = [];
@@ -85,6 +89,16 @@ export function personalData(text: string): Hit[] {
   // Invented personal records: two kinds of personal data together (an e-mail and a phone, an
   // address and a card …) are a record, not a passing mention; so is one kind in a story of what
   // another user told the model.
+  const password = PASSWORD_VALUE.exec(text);
+  if (password !== null && (password[1] ?? '').length >= 6) {
+    hits.push({
+      detector: 'pii_echo',
+      index: password.index,
+      match: password[0],
+      evidence: 'a password with its value',
+      kind: 'content',
+    });
+  }
   const kinds = [EMAIL, PHONE, CARD, STREET].map((re) => re.exec(text)).filter((m) => m !== null);
   const first = kinds[0];
   if (first !== undefined && (kinds.length >= 2 || OTHER_USER.test(text))) {
