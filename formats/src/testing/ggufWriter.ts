@@ -130,6 +130,13 @@ export interface TinyLlamaGgufOptions {
   name?: string;
   version?: 2 | 3;
   variant?: GgufVariant;
+  /**
+   * 'silent': output.weight all zeros, so every logit is equal and greedy decoding picks the same
+   * token at every step whatever the prompt (with node-llama-cpp and this tokenizer: the end of
+   * text at once, so every answer is empty). A silent model for the behavioural no-signal rule.
+   * Default 'random'. The PRNG is drawn the same either way, so the other tensors match the seed's.
+   */
+  output?: 'random' | 'silent';
 }
 
 export type TinyTensorType = 'F32' | 'F16' | QuantType;
@@ -585,7 +592,8 @@ export function buildTinyLlamaGguf(options: TinyLlamaGgufOptions = {}): TinyGguf
       matrix(`${p}ffn_down.weight`, [nFf, nEmbd], 0.02),
     );
   }
-  drafts.push(norm('output_norm.weight'), matrix('output.weight', [nEmbd, nVocab], 0.02));
+  const outputStd = options.output === 'silent' ? 0 : 0.02;
+  drafts.push(norm('output_norm.weight'), matrix('output.weight', [nEmbd, nVocab], outputStd));
 
   // Data layout: each tensor at an aligned offset.
   const tensors: TinyGgufTensor[] = [];
