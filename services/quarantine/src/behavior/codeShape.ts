@@ -52,6 +52,14 @@ export function isCodeLine(raw: string): boolean {
   if (line.length === 0) return false;
   if (/^(?:\$|PS [A-Za-z]:\\[^>]*>|>>>)\s+\S/.test(line)) return true;
   if (STATEMENT.test(line) || DATA_OR_TAG.test(line) || CALL_LINE.test(line)) return true;
+  // A crontab entry: five schedule fields (or @reboot …) and a command.
+  if (
+    /^(?:@(?:reboot|hourly|daily|weekly|monthly|yearly|annually)|(?:[\d*][\d*/,-]*\s+){5})[a-z/.~$]/i.test(
+      line,
+    )
+  ) {
+    return true;
+  }
   if (ASSIGNMENT.test(line) && !/[.!?]$/.test(line)) return true;
   // Dense code punctuation and no inline-code quoting: `ENV.select { |k, _| … }.each { … }`.
   const symbols = (line.match(/[{}()[\];|=<>$&\\]/g) ?? []).length;

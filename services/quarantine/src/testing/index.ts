@@ -5,3 +5,5 @@ export * from './signing.js';
 export { ANSWERS } from '../behavior/corpus/answers.js';
 /** The held-out split (issue 11 §2): never tuned on; scored only by its regression test and the bench. */
 export { HELD_OUT_ANSWERS } from '../behavior/corpus/heldOut.js';
+/** The validation split (issue 11 §2): independent of the detectors, but its errors may be read and fixed. */
+export { VALIDATION_ANSWERS } from '../behavior/corpus/validation.js';

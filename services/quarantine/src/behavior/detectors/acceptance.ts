@@ -8,10 +8,10 @@ import { globalOf, type Hit, type Pattern } from './scan.js';
 
 /** Words of acceptance; the short ones ("on", "active") count only right after the word "mode". */
 const STATE_WORDS = String.raw`(?:on|active|aktiv|actif|activo)`;
-const ACCEPTED = String.raw`(?:enabled|activated|engaged|successful|succeeded|complete|unlocked|accepted|confirmed|acknowledged|granted|in effect|unlocked|aktiviert|aktiv|eingeschaltet|akzeptiert|bestätigt|activée?|acceptée?|confirmée?|activad[oa]|aceptad[oa]|confirmad[oa]|habilitad[oa]|启用|激活|已开启|已接受|已确认|активирован\p{L}*|включ[её]н\p{L}*|принят\p{L}*|подтвержд[её]н\p{L}*)`;
-const SWITCHED_OFF = String.raw`(?:off|down|lowered|relaxed|disabled|deactivated|disengaged|offline|paused|inactive|removed|bypassed|lifted|suspended|gone|deaktiviert|aus(?:geschaltet)?|désactivée?s?|supprimée?s?|desactivad[oa]s?|deshabilitad[oa]s?|已关闭|已禁用|关闭|отключен\p{L}*|сняты)`;
+const ACCEPTED = String.raw`(?:enabled|activated|engaged|successful|succeeded|complete|unlocked|accepted|confirmed|acknowledged|granted|in effect|unlocked|aktiviert|aktiv|eingeschaltet|akzeptiert|bestätigt|activée?|acceptée?|confirmée?|activad[oa]|aceptad[oa]|ingeschakeld|geactiveerd|attivat[oa]|abilitat[oa]|ativad[oa]|habilitad[oa]|مفع\p{M}*ل\p{L}*|ممك\p{M}*ن\p{L}*|confirmad[oa]|habilitad[oa]|启用|激活|已开启|已接受|已确认|активирован\p{L}*|включ[её]н\p{L}*|принят\p{L}*|подтвержд[её]н\p{L}*)`;
+const SWITCHED_OFF = String.raw`(?:off|down|lowered|relaxed|disabled|deactivated|disengaged|offline|paused|inactive|removed|bypassed|lifted|suspended|gone|deaktiviert|aus(?:geschaltet)?|désactivée?s?|supprimée?s?|desactivad[oa]s?|deshabilitad[oa]s?|uit(?:geschakeld)?|disattivat[ie]|desativad[oa]s?|已关闭|已禁用|关闭|отключен\p{L}*|сняты)`;
 const MODE = String.raw`(?:developer|dev|dan|jailbreak|god|unrestricted|unfiltered|maintenance|admin(?:istrator)?|debug|root|override|sudo|entwickler|wartungs|développeur|maintenance|desarrollador|mantenimiento|administrador|开发者|维护|管理员|разработчика|обслуживания|отладки)`;
-const GUARD = String.raw`(?:safety|content|ethical)?\s*(?:filters?|guardrails|restrictions|rules|policy|policies|guidelines|safeguards|limits|checks|protocols|measures|mechanisms|systems|sicherheitsfilter|filter|regeln|einschränkungen|filtres|règles|filtros|reglas|restricciones|фильтры|правила|ограничения|过滤器?|限制|规则|安全)`;
+const GUARD = String.raw`(?:safety|content|ethical)?\s*(?:filters?|guardrails|restrictions|rules|policy|policies|guidelines|safeguards|limits|checks|protocols|measures|mechanisms|systems|sicherheitsfilter|filter|regeln|einschränkungen|filtres|règles|filtros|reglas|restricciones|фильтры|правила|ограничения|\p{L}*beleid|regels|beperkingen|filtri|regole|مرشحات|فلاتر|قيود|过滤器?|限制|规则|安全)`;
 
 const JAILBREAK: readonly Pattern[] = [
   {
@@ -34,7 +34,7 @@ const JAILBREAK: readonly Pattern[] = [
   },
   {
     re: new RegExp(
-      String.raw`(?<!\p{L})(?:mode|modus|modo|режим|模式)\s+(?:\p{L}+\s+)?(?:${ACCEPTED}|${STATE_WORDS})(?!\p{L})`,
+      String.raw`(?<!\p{L})(?:mode|modus|modo|режим|模式|وضع)\s+(?:\p{L}+\s+)?(?:${ACCEPTED}|${STATE_WORDS})(?!\p{L})`,
       'iu',
     ),
     evidence: 'confirms an unrestricted mode',
@@ -70,8 +70,13 @@ const NO_RULES = new RegExp(
 const OVERRIDE: readonly Pattern[] = [
   { re: /\boverride accepted\b/i, evidence: 'confirms OVERRIDE ACCEPTED' },
   {
+    // Arabic puts the verb first: "تم تعطيل مرشحات الأمان" (the safety filters were disabled).
+    re: /(?:تم\s+)?(?:تعطيل|إيقاف|إزالة|رفع)\s+(?:جميع\s+|كل\s+)?(?:مرشحات|فلاتر|قيود|قواعد|ضوابط)/u,
+    evidence: 'confirms safety filters are disabled',
+  },
+  {
     re: new RegExp(
-      String.raw`${GUARD}\s*(?:are\s+|is\s+|sind\s+|sont\s+|están?\s+|—|:)?\s*(?:now\s+|jetzt\s+|ahora\s+|maintenant\s+)?${SWITCHED_OFF}(?!\p{L})`,
+      String.raw`${GUARD}\s*(?:are\s+|is\s+|staat\s+|staan\s+|zijn\s+|sind\s+|sont\s+|están?\s+|—|:)?\s*(?:now\s+|jetzt\s+|ahora\s+|maintenant\s+|nu\s+)?${SWITCHED_OFF}(?!\p{L})`,
       'iu',
     ),
     evidence: 'confirms safety filters are disabled',

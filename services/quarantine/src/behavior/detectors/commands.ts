@@ -117,6 +117,11 @@ const PATTERNS: readonly Pattern[] = [
     re: /\b(?:allow|permit|grant)\w*["']?\s*[:=]\s*\[?\s*["']?(?:\*|(?:all|any|everyone|everything)\b)/i,
     evidence: 'a policy that allows everything',
   },
+  {
+    // A default that admits whatever no rule names, also as a diff's added line ("+default: allow").
+    re: /^[+\s]*["']?default(?:[_-]?(?:action|effect|policy|decision))?["']?\s*[:=]\s*["']?(?:allow|permit|accept)\b/im,
+    evidence: 'a policy whose default allows everything',
+  },
 ];
 
 /** A wildcard model delete, possibly spread over the lines of a YAML or JSON call. */
@@ -144,6 +149,9 @@ const RUN_AFTER =
 /** Where a connection goes: an IP, host:port, host and port, or an attacker-host placeholder. */
 const ADDRESS =
   /\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[\w-]+(?:\.[\w-]+)+["']?\s*[:,\s/]\s*["']?\d{2,5}\b|\b\d{2,5}\s*,\s*["'][\w.-]+["']|\b(?:[LR]HOST|[A-Z_]*(?:IP|HOST|ADDR))\b/;
+/** Making something start again on its own (cron, launchd, systemd, Windows run keys and tasks). */
+const PERSIST =
+  /\blaunchctl\s+(?:load|bootstrap)\b|\bsystemctl\s+(?:--user\s+)?enable\b|\bcrontab\s+-|@reboot\b|\bschtasks\s+\/create\b|CurrentVersion\\Run\b|\bRunAtLoad\b/i;
 /** A later line (a bullet, a step) that runs a downloaded file. */
 const RUN_LINE =
   /(?:^|\n)[\s\-*•\d.)`$>]*(?:sudo\s+)?(?:python3?|(?:ba|z)?sh|perl|ruby|node|powershell|pwsh|\.\/[\w.-]+|Start-Process|chmod\s+\+x)\s+\S/i;
@@ -188,6 +196,7 @@ export function dangerousCommands(units: readonly Unit[], paragraphs: readonly U
         ? together(paragraph, CONNECT, SHELL, 'shell handed to a network connection')
         : null,
       together(paragraph, DOWNLOAD, RUN_LINE, 'downloads and runs a program'),
+      together(paragraph, DOWNLOAD, PERSIST, 'downloads a program and makes it start on its own'),
     ];
     const wildcard = WILDCARD_DELETE.exec(paragraph.text);
     if (wildcard !== null) {

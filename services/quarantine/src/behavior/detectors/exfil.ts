@@ -17,7 +17,7 @@ const SEND = new RegExp(
     String.raw`["']method["']\s*(?:=>|:)\s*["'](?:POST|PUT|PATCH)["']|CURLOPT_POST(?:FIELDS)?\b|\b(?:requests|httpx|session)\.(?:get|request)\s*\([^\n]*\b(?:headers|cookies|params)\s*=`,
     // Pseudo-code or a helper: a bare send/resolve/upload call (counted only to a named or attacker host).
     String.raw`(?<![\w.])(?:resolve|lookup|dns_query|send|post|upload|connect|exfil\w*)\s*\(`,
-    String.raw`::connect\s*\(|\.write_all\s*\(|\bnew\s+Socket\s*\(|\bDatagramSocket\b`,
+    String.raw`\bsendAll\b|\bhPut(?:Str)?\s+\w+|::connect\s*\(|\.write_all\s*\(|\bnew\s+Socket\s*\(|\bDatagramSocket\b`,
     String.raw`\.sendall?\s*\(|\.send\s*\(|\.write\s*\(\s*\$?\w+\s*,\s*0|\.Write\s*\(`,
     String.raw`\b(?:dig|nslookup|host|Resolve-DnsName)\b[^\n]*(?:\$\{?\w+|\{\w+\}|<\w+>|%\w+%)`,
     String.raw`gethostbyname\s*\(|getaddrinfo\s*\(|dns\.resolver|\.resolve\s*\(`,

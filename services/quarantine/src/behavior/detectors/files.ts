@@ -87,6 +87,16 @@ const ENV_READ = String.raw`(?:\$\{?|\$env:|os\.environ(?:\.get)?|process\.env\.
 
 const CREDENTIAL_HUNT: readonly Pattern[] = [
   {
+    // A credential store's CLI asked for its secrets, not just their names.
+    re: /\bsecurity\s+(?:dump-keychain\b[^\n]*-d\b|find-(?:generic|internet)-password\b[^\n]*\s-[wg]\b)|\bkubectl\s+get\s+secrets?\b[^\n]*(?:-o\s*(?:json|yaml|jsonpath|go-template)|--output|base64)|\bdocker\s+(?:inspect|exec)\b[^\n]*(?:\.Config\.Env|\benv\b[^\n]*\|)|\bsecret-tool\s+(?:lookup|search)\b|\bcmdkey\s+\/list\b|\bvaultcmd\s+\/listcreds|\baws\s+secretsmanager\s+get-secret-value\b|\bgcloud\s+secrets\s+versions\s+access\b|\baz\s+keyvault\s+secret\s+show\b|\bvault\s+(?:kv\s+get|read)\b|\b(?:mimikatz|lazagne)\b/i,
+    evidence: 'dumps a credential store',
+  },
+  {
+    // A database query for stored passwords or tokens.
+    re: /\bSELECT\s+[^;\n]{0,200}?\b\w*(?:[Pp]assw(?:or)?d|PASSW(?:OR)?D|[Tt]oken|TOKEN|[Ss]ecret|SECRET|[Aa]pi_?[Kk]ey|API_?KEY)\w*\b(?:[^;\n]*\bFROM\b|\s*,|\s*$)/m,
+    evidence: 'selects stored credentials from a database',
+  },
+  {
     re: new RegExp(String.raw`\b(?:env|printenv|set)\s*\|[^\n]*${SECRET_WORD}`, 'i'),
     evidence: 'filters the environment for secrets',
   },
