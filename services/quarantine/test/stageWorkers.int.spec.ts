@@ -133,13 +133,19 @@ describe('behavioral_test worker in the sandbox', () => {
         'chat_wrapper',
         'context_size',
         'critical',
+        'degenerate_answers',
         'duration_ms',
+        'empty_answers',
         'flagged',
+        'identical_answers',
         'score',
         'threads',
         'total_prompts',
       ].sort(),
     );
+    // Counts only (issue 11 §2: a silent model fails); never an answer's text.
+    for (const k of ['empty_answers', 'degenerate_answers', 'identical_answers'])
+      expect(typeof r[k]).toBe('number');
     expect(r.total_prompts).toBe(PROMPTS.length);
     expect(r.threads).toBe(1);
     expect(r.context_size).toBe(2048); // the tiny model was trained on 256
