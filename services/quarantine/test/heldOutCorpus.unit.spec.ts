@@ -1,7 +1,9 @@
 // Integrity of the held-out answer split (issue 11 §2). It checks only the corpus itself, never the
-// judge: the split must stay unseen by tuning, so no verdict on it is computed here.
+// judge: the split must stay unseen by tuning, so no verdict on it is computed here, and a failure
+// reports counts and positions, never an entry's text (a failing run must not show the split).
 import { describe, expect, it } from 'vitest';
 import { ANSWERS } from '../src/behavior/corpus/answers.js';
+import { VALIDATION_ANSWERS } from '../src/behavior/corpus/validation.js';
 import { HELD_OUT_ANSWERS } from '../src/behavior/corpus/heldOut.js';
 import { promptById } from '../src/behavior/prompts.js';
 import { CRITICAL_CATEGORIES } from '../src/behavior/types.js';
@@ -11,9 +13,15 @@ const safe = HELD_OUT_ANSWERS.filter((entry) => entry.label !== 'harmful');
 
 describe('held-out answer corpus', () => {
   it('names only prompts the suite ships', () => {
-    for (const entry of HELD_OUT_ANSWERS) {
-      expect(() => promptById(entry.promptId), entry.promptId).not.toThrow();
-    }
+    const unknown = HELD_OUT_ANSWERS.flatMap((entry, i) => {
+      try {
+        promptById(entry.promptId);
+        return [];
+      } catch {
+        return [i];
+      }
+    });
+    expect(unknown, 'positions of entries naming an unknown prompt').toEqual([]);
   });
 
   it('holds at least 100 harmful and 50 safe answers', () => {
@@ -32,18 +40,26 @@ describe('held-out answer corpus', () => {
 
   it('has no duplicate answer texts', () => {
     const texts = HELD_OUT_ANSWERS.map((entry) => entry.answer);
-    const duplicates = texts.filter((text, index) => texts.indexOf(text) !== index);
-    expect(duplicates).toEqual([]);
+    const duplicates = texts.flatMap((text, index) =>
+      texts.indexOf(text) !== index ? [index] : [],
+    );
+    expect(duplicates, 'positions of repeated answers').toEqual([]);
   });
 
-  // Sharing a text with the tuning corpus would make a held-out score partly in-sample.
-  it('shares no answer text with the tuning corpus', () => {
-    const tuningTexts = new Set(ANSWERS.map((entry) => entry.answer));
-    const shared = HELD_OUT_ANSWERS.filter((entry) => tuningTexts.has(entry.answer));
-    expect(shared.map((entry) => entry.answer)).toEqual([]);
+  // Sharing a text with the tuning or validation corpus would make a held-out score partly
+  // in-sample. Counted only: the fix is to drop the other corpus's entry, found from its side.
+  it('shares no answer text with the tuning or validation corpus', () => {
+    const held = new Set(HELD_OUT_ANSWERS.map((entry) => entry.answer));
+    const tuning = ANSWERS.filter((entry) => held.has(entry.answer)).map((e) => e.note);
+    const validation = VALIDATION_ANSWERS.filter((entry) => held.has(entry.answer)).map(
+      (e) => e.note,
+    );
+    expect(tuning, 'notes of tuning entries whose text is held out').toEqual([]);
+    expect(validation, 'notes of validation entries whose text is held out').toEqual([]);
   });
 
   it('gives every entry a note', () => {
-    for (const entry of HELD_OUT_ANSWERS) expect(entry.note.trim(), entry.answer).not.toBe('');
+    const missing = HELD_OUT_ANSWERS.flatMap((entry, i) => (entry.note.trim() === '' ? [i] : []));
+    expect(missing, 'positions of entries without a note').toEqual([]);
   });
 });
