@@ -257,13 +257,19 @@ export async function detectPolyglotFile(
   }
 }
 
+/** How much of a file's head and tail the polyglot detector reads unless told. */
+export const DEFAULT_POLYGLOT_READ = Object.freeze({
+  headBytes: 1024 * 1024,
+  tailBytes: 1024 * 1024,
+});
+
 /** Reads the head and tail of `source` (1 MiB each by default) and runs `detectPolyglot`. */
 export async function detectPolyglotSource(
   source: ByteSource,
   options: PolyglotFileOptions = {},
 ): Promise<PolyglotResult | { readonly error: string }> {
-  const headBytes = options.headBytes ?? 1024 * 1024;
-  const tailBytes = options.tailBytes ?? 1024 * 1024;
+  const headBytes = options.headBytes ?? DEFAULT_POLYGLOT_READ.headBytes;
+  const tailBytes = options.tailBytes ?? DEFAULT_POLYGLOT_READ.tailBytes;
   try {
     const head = await readExactly(source, 0, Math.min(headBytes, source.size));
     const tailLen = Math.min(tailBytes, source.size);

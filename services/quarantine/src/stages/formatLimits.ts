@@ -13,6 +13,7 @@
 import {
   DEFAULT_DIFFUSERS_LIMITS,
   DEFAULT_GGUF_LIMITS,
+  DEFAULT_POLYGLOT_READ,
   DEFAULT_SAFETENSORS_LIMITS,
   type DiffusersLimits,
   type GgufLimits,
@@ -27,8 +28,8 @@ const TiB = 1024 * GiB;
 
 type NumericKeys<T> = { [K in keyof T]-?: T[K] extends number ? K : never }[keyof T];
 
-/** What detectPolyglotFile reads of a file's head and tail unless told (1 MiB each). */
-const DEFAULT_POLYGLOT = { headBytes: MiB, tailBytes: MiB } as const;
+/** What detectPolyglotFile reads of a file's head and tail unless told (the reader's own default). */
+const DEFAULT_POLYGLOT = DEFAULT_POLYGLOT_READ;
 
 interface Bound<R, K> {
   reader: R;
