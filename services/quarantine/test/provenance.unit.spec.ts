@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyModelSignature, type PinnedKey } from '../src/provenance/index.js';
+import { provenanceWorkspace } from './provenanceWorkspace.js';
 import {
   makeKeyPair,
   makeTestCertificates,
@@ -23,32 +23,7 @@ const pinned: PinnedKey[] = [
   { id: 'ecdsa-key', publicKeyPem: ecdsa.publicKeyPem },
 ];
 
-let base: string;
-let n = 0;
-beforeAll(async () => {
-  base = await mkdtemp(join(tmpdir(), 'secai-provenance-'));
-});
-afterAll(async () => {
-  await rm(base, { recursive: true, force: true });
-});
-
-async function modelFile(content = 'GGUF fake weights\n'): Promise<{ path: string; sig: string }> {
-  const dir = join(base, `file-${n++}`);
-  await mkdir(dir, { mode: 0o755 });
-  await chmod(dir, 0o755);
-  const path = join(dir, 'model.gguf');
-  await writeFile(path, content);
-  return { path, sig: join(dir, 'model.gguf.sig') };
-}
-
-async function modelDirectory(): Promise<string> {
-  const dir = join(base, `dir-${n++}`);
-  await mkdir(join(dir, 'unet'), { recursive: true });
-  await writeFile(join(dir, 'model_index.json'), '{"_class_name":"StableDiffusionPipeline"}');
-  await writeFile(join(dir, 'unet', 'config.json'), '{"sample_size":64}');
-  await writeFile(join(dir, 'unet', 'diffusion_pytorch_model.safetensors'), 'weights');
-  return dir;
-}
+const { modelFile, modelDirectory } = provenanceWorkspace('secai-provenance-');
 
 function check(
   artifactPath: string,

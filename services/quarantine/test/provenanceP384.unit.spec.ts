@@ -1,11 +1,10 @@
 import { createHash, createPublicKey } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile, writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { VerificationError, Verifier, toSignedEntity } from '@sigstore/verify';
 import { verifyModelSignature, type PinnedKey } from '../src/provenance/index.js';
+import { provenanceWorkspace } from './provenanceWorkspace.js';
 import { makeKeyPair, makeTestCertificates, signModel } from '../src/testing/signing.js';
 
 // ECDSA P-384, as OMS signs with it: SHA-384 over the DSSE pre-authentication encoding. The
@@ -15,23 +14,7 @@ import { makeKeyPair, makeTestCertificates, signModel } from '../src/testing/sig
 const p384 = makeKeyPair('P-384');
 const pinned: PinnedKey[] = [{ id: 'p384-release', publicKeyPem: p384.publicKeyPem }];
 
-let base: string;
-let n = 0;
-beforeAll(async () => {
-  base = await mkdtemp(join(tmpdir(), 'secai-provenance-p384-'));
-});
-afterAll(async () => {
-  await rm(base, { recursive: true, force: true });
-});
-
-async function modelFile(content = 'GGUF fake weights\n'): Promise<{ path: string; sig: string }> {
-  const dir = join(base, `file-${n++}`);
-  await mkdir(dir, { mode: 0o755 });
-  await chmod(dir, 0o755);
-  const path = join(dir, 'model.gguf');
-  await writeFile(path, content);
-  return { path, sig: join(dir, 'model.gguf.sig') };
-}
+const { modelFile } = provenanceWorkspace('secai-provenance-p384-');
 
 function check(
   path: string,
