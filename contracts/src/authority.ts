@@ -57,6 +57,19 @@ export const AUTHORITY: Readonly<Record<EventType, Emitters>> = {
   'incident.containment.failed': ['incident-recorder'],
   'incident.acknowledged': ['incident-recorder'],
   'incident.resolved': ['incident-recorder'],
+
+  'inference.model.loaded': ['inference'],
+  'inference.model.unloaded': ['inference'],
+  'inference.model.refused': ['inference'],
+  'inference.session.opened': ['inference'],
+  'inference.session.closed': ['inference'],
+  'inference.request.completed': ['inference'],
+  'inference.request.failed': ['inference'],
+  'inference.key.created': ['inference'],
+  'inference.key.revoked': ['inference'],
+  'gpu.baseline.captured': ['gpu-integrity-watch'],
+  'gpu.probe.completed': ['gpu-integrity-watch'],
+  'gpu.anomaly.detected': ['gpu-integrity-watch'],
 };
 
 export function mayEmit(service: string, type: EventType): boolean {

@@ -3,6 +3,7 @@ import type { EventDefinition } from './define.js';
 import { enforcementEvents } from './enforcement.js';
 import { platformEvents } from './platform.js';
 import { policyEvents } from './policy.js';
+import { runtimeEvents } from './runtime.js';
 import { supplyChainEvents } from './supplyChain.js';
 
 /** The whole event catalogue: every type the bus may carry, with its aggregate and schema. */
@@ -11,6 +12,7 @@ export const catalogue = {
   ...supplyChainEvents,
   ...policyEvents,
   ...enforcementEvents,
+  ...runtimeEvents,
 } as const;
 
 export type Catalogue = typeof catalogue;
@@ -32,3 +34,4 @@ export * from './platform.js';
 export * from './supplyChain.js';
 export * from './policy.js';
 export * from './enforcement.js';
+export * from './runtime.js';
