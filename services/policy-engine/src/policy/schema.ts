@@ -191,6 +191,67 @@ export const MainPolicySchema = Type.Object(
       },
       closed,
     ),
+    /** The inference service's backend and limits (optional: defaults in POLICY.md). */
+    inference: Type.Optional(
+      Type.Object(
+        {
+          /** `auto` uses a GPU backend when the host has one; CPU is the fallback either way. */
+          gpu: Type.Optional(
+            Type.Union(['auto', 'off', 'cuda', 'vulkan'].map((g) => Type.Literal(g))),
+          ),
+          threads: Type.Optional(Type.Integer({ minimum: 1, maximum: 512 })),
+          context_size: Type.Optional(Type.Integer({ minimum: 256, maximum: 131072 })),
+          max_sessions: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })),
+          /** Requests waiting for a free slot; past it, 429 with Retry-After. */
+          queue_length: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+          request_timeout_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+          max_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 131072 })),
+          /** `sensitive` disposes a session's context when it ends instead of reusing it. */
+          session_mode: Type.Optional(
+            Type.Union([Type.Literal('standard'), Type.Literal('sensitive')]),
+          ),
+          session_idle_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
+        },
+        closed,
+      ),
+    ),
+    /** The GPU integrity watch's probes and scoring (optional: the reference's defaults). */
+    gpu_watch: Type.Optional(
+      Type.Object(
+        {
+          interval_seconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 86_400 })),
+          sentinel_max_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+          /** Probe weights in the composite score (a missing or zero weight counts as 1). */
+          weights: Type.Optional(
+            Type.Record(
+              Type.String({
+                pattern:
+                  '^(tensor_hash|sentinel_inference|reference_drift|ecc_status|driver_fingerprint|device_allowlist)$',
+              }),
+              Type.Number({ minimum: 0, maximum: 10 }),
+              { maxProperties: 6 },
+            ),
+          ),
+          disabled_probes: Type.Optional(
+            Type.Array(
+              Type.Union(
+                [
+                  'tensor_hash',
+                  'sentinel_inference',
+                  'reference_drift',
+                  'ecc_status',
+                  'driver_fingerprint',
+                  'device_allowlist',
+                ].map((p) => Type.Literal(p)),
+              ),
+              { maxItems: 6, uniqueItems: true },
+            ),
+          ),
+          device_allowlist: Type.Optional(Type.Array(Name(128), { maxItems: 256 })),
+        },
+        closed,
+      ),
+    ),
   },
   closed,
 );
