@@ -117,3 +117,9 @@ export {
   type HandledCommand,
   type ReadBackRequirement,
 } from './handleCommand.js';
+export {
+  ACTIVE_POLICY,
+  ActivePolicyReader,
+  foldActivePolicy,
+  type LoadedPolicy,
+} from './activePolicy.js';
