@@ -103,7 +103,13 @@ export {
   type SigningPoolErrorCode,
   type SigningPoolOptions,
 } from './signingPool.js';
-export { createGateway, sendProblem, type GatewayOptions, type Problem } from './http/gateway.js';
+export {
+  API_KEY_CALLER,
+  createGateway,
+  sendProblem,
+  type GatewayOptions,
+  type Problem,
+} from './http/gateway.js';
 export { recordRefusedCommand, rejectionData } from './rejection.js';
 export { KeyedMutex } from './keyedMutex.js';
 export {

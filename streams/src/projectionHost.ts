@@ -1,5 +1,5 @@
 import { Kvm, type KV } from '@nats-io/kv';
-import { EnvelopeError } from '@secai/contracts';
+import { EnvelopeError, type CloudEvent } from '@secai/contracts';
 import { followStream } from './follow.js';
 import { ProjectionRunner, type Projection, type ProjectionCheckpoint } from '@secai/projections';
 import { KV_BUCKETS } from './definitions.js';
@@ -24,6 +24,11 @@ export interface HostOptions {
   /** Ignore any stored checkpoint and rebuild from the first event. */
   rebuild?: boolean;
   onError?: (err: unknown) => void;
+  /**
+   * Called after each new event was applied (the document already includes it): how a
+   * service reacts at once to what it projects (inference unloads a model on `model.contained`).
+   */
+  onApplied?: (e: { seq: number; event: CloudEvent }) => void;
 }
 
 const encoder = new TextEncoder();
@@ -70,7 +75,10 @@ export async function hostProjection<Doc>(
       seen = Math.max(seen, m.seq);
       try {
         const verified = store.verifyMessage(m);
-        if (runner.apply({ seq: m.seq, event: verified.event })) sinceCheckpoint++;
+        if (runner.apply({ seq: m.seq, event: verified.event })) {
+          sinceCheckpoint++;
+          options.onApplied?.({ seq: m.seq, event: verified.event });
+        }
       } catch (err) {
         // Refused envelopes are never projected; the consumers that act on events record them.
         if (!(err instanceof EnvelopeError)) throw err;

@@ -40,8 +40,16 @@ export interface GatewayOptions {
   /** This service: the audience every token must name. */
   service: string;
   trust: TrustStore;
-  /** Route scope → services allowed to call routes of that scope. */
+  /**
+   * Route scope → callers allowed to call routes of that scope: service names, and `API_KEY_CALLER`
+   * for any caller authenticated by `apiKeys`.
+   */
   scopes: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Bearer keys that are not service tokens (a person's own OpenAI client): returns the caller
+   * (`key:<name>`) of a valid, unrevoked key, or null. Without it, only service tokens pass.
+   */
+  apiKeys?: (token: string) => string | null;
   bodyLimit?: number;
   /** How deep a JSON body may nest (`MAX_JSON_DEPTH`); deeper is 400 `REQUEST_TOO_DEEP`. */
   maxJsonDepth?: number;
@@ -59,6 +67,9 @@ export interface GatewayOptions {
    */
   routes: (api: FastifyInstance) => void;
 }
+
+/** In a scope's caller list: any caller that `GatewayOptions.apiKeys` authenticated. */
+export const API_KEY_CALLER = 'key:*';
 
 /** Seconds a client is told to wait before retrying a request refused for the bus. */
 export const BUS_RETRY_AFTER_SECONDS = 2;
@@ -102,6 +113,13 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
   const authenticate = (request: FastifyRequest, reply: FastifyReply): string | null => {
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
+    // Service tokens have their own prefix; anything else is an API key when the service takes them.
+    if (options.apiKeys && token !== undefined && !token.startsWith('secai1.')) {
+      const caller = options.apiKeys(token);
+      if (caller !== null) return caller;
+      void sendProblem(reply, 401, 'API_KEY_INVALID', 'the API key is unknown or revoked');
+      return null;
+    }
     try {
       return tokens.verify(token, options.trust, { audience: options.service, now: now() }).caller;
     } catch (err) {
@@ -179,7 +197,10 @@ export function createGateway(options: GatewayOptions): FastifyInstance {
       return;
     }
     const allowed = config.scope ? options.scopes[config.scope] : undefined;
-    if (!config.anyCaller && !allowed?.includes(caller)) {
+    const permitted =
+      allowed?.includes(caller) === true ||
+      (caller.startsWith('key:') && allowed?.includes(API_KEY_CALLER) === true);
+    if (!config.anyCaller && !permitted) {
       return sendProblem(
         reply,
         403,
