@@ -25,8 +25,12 @@ export interface TrustedModel {
 }
 
 export interface LoadOptions {
+  /** Tokens per sequence (node-llama-cpp sizes the context `contextSize × maxSequences`). */
   contextSize: number;
-  /** How many sequences (sessions) one context holds at most. */
+  /**
+   * How many sequences (sessions) the model holds at most, dedicated ones included: the shared
+   * context is made with this many sequences.
+   */
   maxSequences: number;
 }
 
@@ -106,7 +110,11 @@ export interface ModelSequence {
   complete(request: CompletionRequest, hooks: GenerationHooks): Promise<GenerationResult>;
   /** Forgets the conversation (standard mode reuses the sequence after this). */
   clear(): Promise<void>;
-  /** Gives the sequence back; `disposeContext` (sensitive mode) also frees its context memory. */
+  /**
+   * Gives the sequence back (its cells in the context are erased). A dedicated context is always
+   * disposed with its sequence (`disposeContext` only says so explicitly); the shared context
+   * stays until the model is unloaded.
+   */
   dispose(options?: { disposeContext?: boolean }): Promise<void>;
 }
 
@@ -120,15 +128,25 @@ export interface LoadedModel {
   readonly digest: string;
   readonly name: string;
   readonly backend: InferenceBackendName;
+  /** Tokens per sequence, as node-llama-cpp made the context. */
   readonly contextSize: number;
+  /** The chat wrapper node-llama-cpp resolved from the model's template (e.g. `ChatML`). */
+  readonly chatWrapperName: string;
   /** Bytes re-hashed through the descriptor that was loaded. */
   readonly verifiedBytes: number;
   readonly loadMs: number;
-  /** A fresh sequence (throws `EngineError('NO_SEQUENCE')` when every slot is in use). */
-  openSequence(): Promise<ModelSequence>;
+  /**
+   * A fresh sequence (throws `EngineError('NO_SEQUENCE')` when every slot is in use). With
+   * `dedicatedContext` (sensitive sessions) it gets a context of its own, which
+   * `dispose({ disposeContext: true })` frees, so nothing of it outlives the session.
+   */
+  openSequence(options?: { dedicatedContext?: boolean }): Promise<ModelSequence>;
   /** Greedy, seeded, from an empty context: the same model and backend give the same tokens. */
   sentinel(prompt: string, maxTokens: number): Promise<SentinelResult>;
-  /** Embeddings, when the model supports them (throws `EngineError('EMBEDDINGS_UNSUPPORTED')`). */
+  /**
+   * Embeddings (unit length, as OpenAI's), when the model supports them (throws
+   * `EngineError('EMBEDDINGS_UNSUPPORTED')`); an aborted signal throws `EngineError('ABORTED')`.
+   */
   embed(
     inputs: string[],
     signal: AbortSignal,
@@ -141,6 +159,8 @@ export interface LoadedModel {
 export interface Engine {
   /** What `gpu` resolved to on this host. */
   readonly backend: InferenceBackendName;
+  /** Threads each context uses (as asked; reported in `inference.model.loaded`). */
+  readonly threads: number;
   /**
    * Re-hashes the file through one open descriptor, refuses a mismatch
    * (`ModelVerificationError`), and loads that same descriptor (no window for a swap by name).
