@@ -24,6 +24,7 @@ export {
 export {
   REGISTRY_MANIFEST,
   registryManifestProjection,
+  modelStoreRoot,
   runnableModels,
   type ManifestEntry,
   type ModelStatus,

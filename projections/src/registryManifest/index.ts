@@ -1,5 +1,6 @@
 export {
   REGISTRY_MANIFEST,
+  modelStoreRoot,
   registryManifestProjection,
   runnableModels,
   type ManifestEntry,

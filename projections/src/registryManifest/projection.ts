@@ -24,6 +24,15 @@ export interface RegistryManifestDocument {
 
 export const REGISTRY_MANIFEST = 'registry-manifest';
 
+/**
+ * The read-only model store under an appliance's state dir: every manifest entry's `storePath`
+ * is relative to it. The registry writes there; inference and the integrity checks read there.
+ */
+export function modelStoreRoot(stateDir: string): string {
+  // Projections stay free of I/O modules; a POSIX join is all this needs.
+  return `${stateDir.replace(/\/+$/, '')}/registry/store`;
+}
+
 const MODEL_TYPES = [
   'model.stored',
   'model.verified',

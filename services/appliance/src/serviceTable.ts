@@ -49,6 +49,13 @@ export const SERVICE_DEFINITIONS: readonly ServiceDefinition[] = [
     port: undefined,
   },
   {
+    // Serves only what the registry's manifest lists, within the policy's limits.
+    name: 'inference',
+    entry: '@secai/inference/main',
+    dependsOn: ['policy-engine', 'registry'],
+    port: SERVICE_PORTS.inference,
+  },
+  {
     // Checks models against the registry's manifest, so it comes after the registry.
     name: 'integrity-monitor',
     entry: '@secai/integrity-monitor/main',

@@ -145,6 +145,8 @@ export function sendOpenAiProblem(
   retryAfterSeconds?: number,
 ): FastifyReply {
   if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(retryAfterSeconds));
+  // OpenAI clients retry 409 by default; a contained or changed model will not come back.
+  else if (status === 409) void reply.header('x-should-retry', 'false');
   return reply
     .code(status)
     .type(PROBLEM_MEDIA_TYPE)

@@ -1,7 +1,10 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { registryManifestProjection, type RegistryManifestDocument } from '@secai/projections';
-import { storeLayout } from '@secai/registry';
+import {
+  modelStoreRoot,
+  registryManifestProjection,
+  type RegistryManifestDocument,
+} from '@secai/projections';
 import {
   ActivePolicyReader,
   hostProjection,
@@ -98,13 +101,13 @@ export async function startInference(
     onFallback: (message) => log.warn({ asked: initial?.gpu ?? 'auto' }, message),
   });
   const sessions = new Sessions({ store: conn.store, log, backend: () => engine.backend });
-  const layout = storeLayout(options.stateDir);
+  const storeRoot = modelStoreRoot(options.stateDir);
   const host = new ModelHost({
     engine,
     store: conn.store,
     nc: conn.nc,
     log,
-    pathOf: (m) => join(layout.storeRoot, m.storePath),
+    pathOf: (m) => join(storeRoot, m.storePath),
     closeSessionsOf: (digest) => sessions.closeModel(digest),
   });
   const manifest = await hostProjection(

@@ -5,7 +5,14 @@ import type { GpuPreference } from './engine/types.js';
 
 /** `inference.*` in the engine's policy (POLICY.md); every key optional. */
 const InferencePolicySchema = Type.Object({
-  gpu: Type.Optional(Type.Union(['auto', 'off', 'cuda', 'vulkan'].map((g) => Type.Literal(g)))),
+  gpu: Type.Optional(
+    Type.Union([
+      Type.Literal('auto'),
+      Type.Literal('off'),
+      Type.Literal('cuda'),
+      Type.Literal('vulkan'),
+    ]),
+  ),
   threads: Type.Optional(Type.Integer({ minimum: 1, maximum: 512 })),
   context_size: Type.Optional(Type.Integer({ minimum: 256, maximum: 131072 })),
   max_sessions: Type.Optional(Type.Integer({ minimum: 1, maximum: 1024 })),

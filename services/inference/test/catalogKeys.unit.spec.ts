@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@secai/contracts';
 import type { ManifestEntry, RegistryManifestDocument } from '@secai/projections';
 import { resolveModel, servableModels } from '../src/catalog.js';
-import { InferenceError } from '../src/errors.js';
+import type { InferenceError } from '../src/errors.js';
 import {
   apiKeysProjection,
   decideCreateKey,
@@ -92,7 +92,7 @@ const event = (type: string, data: unknown): { seq: number; event: CloudEvent } 
     dataschema: `urn:secai:event:${type}:v1`,
     correlationid: `e${seq}`,
     data,
-  } as CloudEvent,
+  },
 });
 
 describe('API keys: shown once, kept as a digest, revocable', () => {

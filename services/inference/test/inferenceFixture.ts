@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { parse, stringify } from 'yaml';
-import { issueBearerToken, type EventData } from '@secai/contracts';
+import {
+  issueBearerToken,
+  verifyEnvelope,
+  type CloudEvent,
+  type EventData,
+} from '@secai/contracts';
+import { readHistory } from '@secai/streams';
 import { writeTinyLlamaGguf } from '@secai/formats/testing';
 import { DEFAULT_POLICY_DIR, PolicyEngine, PolicyHost } from '@secai/policy-engine';
 import { removeTree, startRegistry, type RunningRegistry } from '@secai/registry';
@@ -41,6 +47,8 @@ export interface InferenceFixture {
   tokenOf(service: string): string;
   /** Makes a tiny model, promotes it and waits for `model.stored`. */
   storeModel(name: string, seed: number, contextLength?: number): Promise<StoredModel>;
+  /** Every event on the stream so far, verified. */
+  allEvents(): Promise<CloudEvent[]>;
   /** Writes the policy with this `inference` section and reloads it. */
   setInferencePolicy(section: Record<string, unknown>): Promise<void>;
   stop(): Promise<void>;
@@ -123,6 +131,22 @@ export async function startInferenceFixture(
       issueBearerToken(app.pki.signerFor(service), { audience: 'inference', now: new Date() }),
     storeModel,
     setInferencePolicy,
+    async allEvents() {
+      const { admin } = app;
+      const info = await admin.jsm.streams.info(admin.store.stream);
+      const events: CloudEvent[] = [];
+      for await (const entry of readHistory(admin.js, admin.jsm, admin.store.stream, {
+        fromSeq: 1,
+        toSeq: info.state.last_seq,
+      }))
+        events.push(
+          verifyEnvelope(entry.bytes, admin.store.trust, {
+            natsSubject: entry.subject,
+            streamSeq: entry.seq,
+          }).event,
+        );
+      return events;
+    },
     async stop() {
       await inference.http.close().catch(() => undefined);
       await inference.stop().catch(() => undefined);

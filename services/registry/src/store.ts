@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { modelStoreRoot } from '@secai/projections';
 import {
   ArtifactDigestError,
   BaseError,
@@ -47,7 +48,7 @@ export function storeLayout(stateDir: string): StoreLayout {
   const registryDir = join(stateDir, 'registry');
   return {
     registryDir,
-    storeRoot: join(registryDir, 'store'),
+    storeRoot: modelStoreRoot(stateDir),
     stagingDir: join(registryDir, 'staging'),
     containmentRoot: join(registryDir, 'contained'),
     trashDir: join(registryDir, 'trash'),
