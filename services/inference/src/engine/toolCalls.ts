@@ -65,7 +65,7 @@ export async function forceToolCall(
     return deps.completion.generateCompletionWithMeta(completionInput(deps.model, prefix), {
       ...request.sampling,
       grammar,
-      maxTokens: Math.max(1, request.maxTokens - request.meter.completionTokens),
+      maxTokens: request.maxTokens - request.meter.completionTokens,
       signal: request.signal,
       stopOnAbortSignal: true,
       onToken: request.meter.token,
@@ -87,6 +87,9 @@ export async function forceToolCall(
       toolCalls: [{ id: newToolCallId(), name, arguments: '{}' }],
     };
 
+  // The name took the whole budget: no tokens are left for the arguments.
+  if (request.meter.completionTokens >= request.maxTokens)
+    return { finishReason: 'length', toolCalls: [] };
   const args = await generate(LlamaText([beforeName, name, call.paramsPrefix]), { schema: params });
   const stop = args.metadata.stopReason;
   if (stop === 'abort') return { finishReason: 'aborted', toolCalls: [] };
