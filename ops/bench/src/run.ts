@@ -14,6 +14,7 @@ import {
 import { attestationBench, attestationRows } from './enforcement.js';
 import { incidentBench, incidentRows } from './incident.js';
 import { integrityBench, integrityRows } from './integrity.js';
+import { inferenceBench, inferenceRows } from './inference.js';
 import {
   eventsVerify,
   eventsVerifyRange,
@@ -57,11 +58,18 @@ const SEAL_EVERY = 1000;
 /** Floors of issue 9 §8, judged on ratios taken within one run. */
 const POOL_TO_RAW_FLOOR = 0.65;
 const CHAIN_TO_READ_FLOOR = 0.8;
-const SECTION_NAMES = ['policy', 'quarantine', 'events', 'supply', 'enforcement'] as const;
+const SECTION_NAMES = [
+  'policy',
+  'quarantine',
+  'events',
+  'supply',
+  'enforcement',
+  'inference',
+] as const;
 type Section = (typeof SECTION_NAMES)[number];
 /**
  * BENCH_SECTIONS (default: all): a comma-separated subset of policy (f), quarantine (g),
- * events (a)–(e), supply (h), enforcement (i).
+ * events (a)–(e), supply (h), enforcement (i), inference (j).
  */
 const SECTIONS = sections(process.env.BENCH_SECTIONS);
 const RESULTS = fileURLToPath(new URL('../results/latest.json', import.meta.url));
@@ -222,6 +230,19 @@ async function main(): Promise<void> {
       ...integrityRows(integrity),
       ...attestationRows(attestation),
     );
+  }
+
+  if (SECTIONS.has('inference')) {
+    log('inference: API against node-llama-cpp direct, sessions, containment');
+    const inference = await inferenceBench({
+      runs: positiveInt('BENCH_INFERENCE_RUNS', 5),
+      tokens: positiveInt('BENCH_INFERENCE_TOKENS', 256),
+      containments: positiveInt('BENCH_INFERENCE_CONTAINMENTS', 10),
+      threads: positiveInt('BENCH_INFERENCE_THREADS', 2),
+      log,
+    });
+    Object.assign(json, { inference });
+    rows.push(...inferenceRows(inference));
   }
 
   const seconds = secondsSince(started);

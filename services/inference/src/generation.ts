@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { EventData } from '@secai/contracts';
 import type { EventStore, Logger } from '@secai/streams';
 import type { RegistryManifestDocument } from '@secai/projections';
-import type { Admission } from './admission.js';
+import { RETRY_AFTER_SECONDS, type Admission } from './admission.js';
 import { resolveModel, type ServableModel } from './catalog.js';
-import { EngineError } from './engine/index.js';
+import { EngineError, type EngineErrorCode } from './engine/index.js';
 import type {
   ChatRequest,
   CompletionRequest,
@@ -12,7 +12,7 @@ import type {
   LoadedModel,
   ModelSequence,
 } from './engine/types.js';
-import { InferenceError } from './errors.js';
+import { InferenceError, type InferenceErrorCode } from './errors.js';
 import { ModelGoneError, type ModelHost } from './modelHost.js';
 import { answerTextOf, fingerprint, promptTextOf } from './openai.js';
 import type { Session, Sessions } from './sessions.js';
@@ -244,10 +244,26 @@ function abortReason(
   return new InferenceError('BUSY', 'the client went away');
 }
 
+/** What the engine refused, as the client's problem (what it failed at stays a 500). */
+const ENGINE_REFUSALS: Partial<Record<EngineErrorCode, InferenceErrorCode>> = {
+  EMBEDDINGS_UNSUPPORTED: 'EMBEDDINGS_UNSUPPORTED',
+  PROMPT_TOO_LONG: 'PROMPT_TOO_LONG',
+  INVALID_REQUEST: 'REQUEST_UNSUPPORTED',
+  INVALID_SCHEMA: 'SCHEMA_UNSUPPORTED',
+  NO_SEQUENCE: 'SESSION_LIMIT',
+  SEQUENCE_BUSY: 'SESSION_CONFLICT',
+  MODEL_UNLOADED: 'MODEL_CONTAINED',
+};
+
 export function asInferenceError(err: unknown): InferenceError {
   if (err instanceof InferenceError) return err;
-  if (err instanceof EngineError && err.code === 'EMBEDDINGS_UNSUPPORTED')
-    return new InferenceError('EMBEDDINGS_UNSUPPORTED', err.message);
+  const refusal = err instanceof EngineError ? ENGINE_REFUSALS[err.code] : undefined;
+  if (refusal !== undefined)
+    return new InferenceError(
+      refusal,
+      (err as EngineError).message,
+      refusal === 'SESSION_LIMIT' ? RETRY_AFTER_SECONDS : undefined,
+    );
   return new InferenceError('GENERATION_FAILED', 'the model failed to answer', undefined, {
     cause: err,
   });
