@@ -321,6 +321,24 @@ describe('abort', () => {
   });
 });
 
+describe('dispose during a generation', () => {
+  it('aborts the generation, waits for it, then gives the slot back', async () => {
+    const seq = await loaded.openSequence();
+    let disposing: Promise<void> | undefined;
+    const result = await seq.chat(greedy(user('go on'), 1000), {
+      signal: never(),
+      onText: () => {
+        disposing ??= seq.dispose();
+      },
+    });
+    expect(result.finishReason).toBe('aborted');
+    await disposing;
+    await expect(seq.chat(greedy(user('hi')), { signal: never() })).rejects.toMatchObject({
+      code: 'SEQUENCE_CLOSED',
+    });
+  });
+});
+
 describe('completion', () => {
   it('completes raw text with the same options and counts', async () => {
     const seq = await loaded.openSequence();

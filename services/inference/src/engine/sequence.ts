@@ -38,7 +38,8 @@ export interface SequenceOwner {
 export class LlamaModelSequence implements ModelSequence {
   private readonly chatEngine: LlamaChat;
   private readonly completion: LlamaCompletion;
-  private busy = false;
+  /** The generation in progress, if any: dispose stops it and waits for it. */
+  private running: { stop: AbortController; done: Promise<unknown> } | undefined;
   private closed: 'open' | 'disposed' | 'unloaded' = 'open';
 
   constructor(
@@ -91,10 +92,18 @@ export class LlamaModelSequence implements ModelSequence {
     await this.sequence.clearHistory();
   }
 
-  /** A dedicated context is disposed with its sequence whatever `disposeContext` says. */
+  /**
+   * A generation still running on it is aborted (it ends with finishReason `aborted`) and waited
+   * for first. A dedicated context is disposed with its sequence whatever `disposeContext` says.
+   */
   async dispose(_options: { disposeContext?: boolean } = {}): Promise<void> {
     if (this.closed !== 'open') return;
     this.closed = 'disposed';
+    const running = this.running;
+    if (running !== undefined) {
+      running.stop.abort(new EngineError('SEQUENCE_CLOSED', 'the sequence was disposed'));
+      await running.done.catch(() => undefined);
+    }
     this.chatEngine.dispose({ disposeSequence: false });
     this.completion.dispose({ disposeSequence: false });
     await this.owner.release(this);
@@ -110,7 +119,8 @@ export class LlamaModelSequence implements ModelSequence {
       throw new EngineError('MODEL_UNLOADED', 'the model was unloaded');
     if (this.closed === 'disposed')
       throw new EngineError('SEQUENCE_CLOSED', 'the sequence was disposed');
-    if (this.busy) throw new EngineError('SEQUENCE_BUSY', 'the sequence is already generating');
+    if (this.running !== undefined)
+      throw new EngineError('SEQUENCE_BUSY', 'the sequence is already generating');
   }
 
   private async generate(
@@ -118,9 +128,10 @@ export class LlamaModelSequence implements ModelSequence {
     turn: (signal: AbortSignal, meter: GenerationMeter) => Promise<TurnOutcome>,
   ): Promise<GenerationResult> {
     this.ensureIdle();
-    this.busy = true;
-    try {
-      return await this.owner.inFlight.run(hooks.signal, async (signal) => {
+    const stop = new AbortController();
+    const done = this.owner.inFlight.run(
+      AbortSignal.any([hooks.signal, stop.signal]),
+      async (signal) => {
         const meter = new GenerationMeter(this.sequence, hooks.onText);
         try {
           const outcome = await turn(signal, meter);
@@ -133,9 +144,13 @@ export class LlamaModelSequence implements ModelSequence {
             cause: error,
           });
         }
-      });
+      },
+    );
+    this.running = { stop, done };
+    try {
+      return await done;
     } finally {
-      this.busy = false;
+      this.running = undefined;
     }
   }
 }
