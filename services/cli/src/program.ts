@@ -13,6 +13,7 @@ import { tail } from './commands/tail.js';
 import { verifyBundleFile, verifyStream } from './commands/verify.js';
 import { addIncidentCommands } from './incidentProgram.js';
 import { addIntegrityCommands } from './integrityProgram.js';
+import { addInferenceCommands } from './inferenceProgram.js';
 import { addModelCommands } from './modelProgram.js';
 import { decisionRequest } from './decideRequest.js';
 import {
@@ -436,5 +437,6 @@ export function buildProgram(io: Io): Command {
   addModelCommands(program, io);
   addIncidentCommands(program, io);
   addIntegrityCommands(program, io);
+  addInferenceCommands(program, io);
   return program;
 }
