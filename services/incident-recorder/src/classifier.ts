@@ -22,6 +22,7 @@ export const OBSERVED_TYPES = [
   'policy.decided',
   'model.behavior.anomaly',
   'model.verification.failed',
+  'gpu.anomaly.detected',
 ] as const;
 export type ObservedType = (typeof OBSERVED_TYPES)[number];
 
@@ -234,10 +235,37 @@ export function classify(
         d.severity,
       );
     }
+    case 'gpu.anomaly.detected': {
+      const d = event.data as EventData<'gpu.anomaly.detected'>;
+      const kind = GPU_ANOMALY_KINDS[d.kind];
+      // A model's anomaly is about the model, so its containment quarantines it (and it
+      // correlates with the registry's and the integrity monitor's observations of the same
+      // model); the host's hardware and driver are the gpu/<host> aggregate's.
+      const model = d.model === null ? null : /^sha256:([0-9a-f]{64})$/.exec(d.model)?.[1];
+      const subject = kind.aboutModel && model ? `model/${model}` : event.subject;
+      return build(
+        kind.observation,
+        subject,
+        `GPU integrity ${d.verdict} on ${d.host} (cycle ${d.cycle}, composite ${d.composite}): ${d.kind} found by ${d.failedProbes.join(', ') || 'no probe'}: ${d.summary}`,
+        d.severity,
+      );
+    }
     default:
       return null;
   }
 }
+
+/** The observation kind each GPU anomaly kind is, and whether it is about a model. */
+const GPU_ANOMALY_KINDS: Record<
+  EventData<'gpu.anomaly.detected'>['kind'],
+  { observation: ObservationKind; aboutModel: boolean }
+> = {
+  model_drift: { observation: 'gpu_model_drift', aboutModel: true },
+  model_file_changed: { observation: 'gpu_model_file_changed', aboutModel: true },
+  hardware_fault: { observation: 'gpu_hardware_fault', aboutModel: false },
+  driver_changed: { observation: 'gpu_driver_changed', aboutModel: false },
+  device_unexpected: { observation: 'gpu_device_unexpected', aboutModel: false },
+};
 
 // ---- Denial bursts ----------------------------------------------------------------------------
 

@@ -38,6 +38,20 @@ const ObservationRuleSchema = Type.Union([
   Type.Null(),
 ]);
 
+/**
+ * The GPU integrity watch's anomalies (`gpu.anomaly.detected`, by its `kind`). Optional in the
+ * file, like `refusal_flood`: a policy copied before they existed gets the shipped rules
+ * (`DEFAULT_GPU_OBSERVATIONS`) instead of refusing to start.
+ */
+export const GPU_OBSERVATION_KINDS = [
+  'gpu_model_drift',
+  'gpu_model_file_changed',
+  'gpu_hardware_fault',
+  'gpu_driver_changed',
+  'gpu_device_unexpected',
+] as const;
+export type GpuObservationKind = (typeof GPU_OBSERVATION_KINDS)[number];
+
 /** What each kind of observation becomes (null: not an incident). */
 export const OBSERVATION_KINDS = [
   'integrity_violation',
@@ -47,8 +61,12 @@ export const OBSERVATION_KINDS = [
   'envelope_rejected',
   'model_verification_failed',
   'model_behavior_anomaly',
+  ...GPU_OBSERVATION_KINDS,
 ] as const;
 export type ObservationKind = (typeof OBSERVATION_KINDS)[number];
+
+const isGpuKind = (k: string): k is GpuObservationKind =>
+  (GPU_OBSERVATION_KINDS as readonly string[]).includes(k);
 
 export const IncidentPolicySchema = Type.Object(
   {
@@ -61,10 +79,12 @@ export const IncidentPolicySchema = Type.Object(
       closed,
     ),
     observations: Type.Object(
-      Object.fromEntries(OBSERVATION_KINDS.map((k) => [k, ObservationRuleSchema])) as Record<
-        ObservationKind,
-        typeof ObservationRuleSchema
-      >,
+      Object.fromEntries(
+        OBSERVATION_KINDS.map((k) => [
+          k,
+          isGpuKind(k) ? Type.Optional(ObservationRuleSchema) : ObservationRuleSchema,
+        ]),
+      ) as Record<ObservationKind, typeof ObservationRuleSchema>,
       closed,
     ),
     deny_bursts: Type.Array(
@@ -184,6 +204,20 @@ export const DEFAULT_REFUSAL_FLOOD: RefusalFloodRule = {
   windowSeconds: 10,
 };
 
+/**
+ * What a policy without a GPU observation rule gets (the shipped file says the same): a model
+ * that answers differently is a behaviour anomaly and its file changing a manifest mismatch, both
+ * about `model/<hex>` (so containment quarantines the model); the host's GPU hardware, driver or
+ * device nodes changing is an integrity violation about `gpu/<host>`.
+ */
+export const DEFAULT_GPU_OBSERVATIONS: Readonly<Record<GpuObservationKind, ObservationRule>> = {
+  gpu_model_drift: { class: 'model_behavior_anomaly' },
+  gpu_model_file_changed: { class: 'manifest_mismatch' },
+  gpu_hardware_fault: { class: 'integrity_violation' },
+  gpu_driver_changed: { class: 'integrity_violation' },
+  gpu_device_unexpected: { class: 'integrity_violation' },
+};
+
 export type RemoteAction = RemoteContainmentAction;
 
 /** The policy as the rules read it. */
@@ -206,12 +240,13 @@ export function fromDocument(doc: IncidentPolicyDocument): IncidentPolicy {
       { severity: r.severity, autoContain: r.auto_contain, latched: r.latched, actions: r.actions },
     ]),
   ) as unknown as Record<IncidentClassName, ClassRule>;
-  const observations = Object.fromEntries(
-    Object.entries(doc.observations).map(([kind, r]) => [
+  const observations = Object.fromEntries([
+    ...Object.entries(DEFAULT_GPU_OBSERVATIONS),
+    ...Object.entries(doc.observations).map(([kind, r]) => [
       kind,
       r === null ? null : { class: r.class, ...(r.severity ? { severity: r.severity } : {}) },
     ]),
-  ) as Record<ObservationKind, ObservationRule | null>;
+  ]) as Record<ObservationKind, ObservationRule | null>;
   return {
     version: 1,
     classes,
