@@ -28,6 +28,7 @@ import {
   type RunEffect,
 } from './run.js';
 import { signatureOf, type StageExecutor } from './stages.js';
+import { StagesAhead } from './stagesAhead.js';
 
 /** The kernel's handler for `artifact/<hex>` aggregates, deciding with `runDecider`. */
 export type ArtifactHandler = CommandHandler<RunCommand, ArtifactEvent, ArtifactState, RunEffect>;
@@ -83,7 +84,12 @@ const bound = (b: PolicyBundle | null): BoundPolicy | null =>
  * appended event left the run: a stage whose event was stored never runs again, a stage without
  * one runs (again, if it was cut off mid-way).
  *
- * Runs execute one at a time (stages are CPU- and memory-heavy); artifacts queue in order.
+ * Within a run, the read-only stages (format gate, hash pin, provenance, static scan) run beside
+ * each other (`StagesAhead`): each outcome is still recorded only when the decider asks for its
+ * stage, so events stay in plan order and the first failure in plan order decides; outcomes the
+ * run never asks for are discarded. Runs execute one at a time (stages are CPU- and
+ * memory-heavy; a run's discarded workers end before the next run starts); artifacts queue in
+ * order.
  */
 export class Coordinator {
   readonly artifacts: ArtifactHandler;
@@ -175,6 +181,15 @@ export class Coordinator {
 
   /** Takes the run of one artifact as far as it can go now. */
   async drive(artifactId: string): Promise<void> {
+    const ahead = new StagesAhead(this.#deps.executeStage);
+    try {
+      await this.#advance(artifactId, ahead);
+    } finally {
+      await ahead.close();
+    }
+  }
+
+  async #advance(artifactId: string, ahead: StagesAhead): Promise<void> {
     const { log } = this.#deps;
     while (!this.#stopped) {
       const bundle = await this.#deps.bundle();
@@ -204,7 +219,8 @@ export class Coordinator {
       }
       const effect = decision.effects?.[0];
       if (!effect || effect.kind === 'discard' || state.run === null) return; // waits, or done
-      if (effect.kind === 'run_stage') await this.#runStage(artifactId, state.run, effect, bundle!);
+      if (effect.kind === 'run_stage')
+        await this.#runStage(artifactId, state.run, effect, bundle!, ahead);
       else await this.#askSourcePolicy(artifactId, effect.request);
     }
   }
@@ -214,6 +230,7 @@ export class Coordinator {
     run: Run,
     effect: Extract<RunEffect, { kind: 'run_stage' }>,
     bundle: PolicyBundle,
+    ahead: StagesAhead,
   ): Promise<void> {
     const path = this.#path(artifactId, run);
     const artifact = {
@@ -226,7 +243,7 @@ export class Coordinator {
         run.acquired.kind,
       ),
     };
-    const outcome = await this.#deps.executeStage(effect.stage, {
+    const outcome = await ahead.take(effect.stage, run.machine.context.planned, {
       run,
       artifact,
       bundle,

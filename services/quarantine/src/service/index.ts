@@ -6,5 +6,7 @@ export * from './inbox.js';
 export * from './policyBundle.js';
 export * from './run.js';
 export * from './service.js';
+export * from './stageOrder.js';
 export * from './stages.js';
+export * from './stagesAhead.js';
 export * from './registryView.js';
