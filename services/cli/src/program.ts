@@ -14,6 +14,7 @@ import { verifyBundleFile, verifyStream } from './commands/verify.js';
 import { addIncidentCommands } from './incidentProgram.js';
 import { addIntegrityCommands } from './integrityProgram.js';
 import { addInferenceCommands } from './inferenceProgram.js';
+import { addGpuCommands } from './gpuProgram.js';
 import { addModelCommands } from './modelProgram.js';
 import { decisionRequest } from './decideRequest.js';
 import {
@@ -438,5 +439,6 @@ export function buildProgram(io: Io): Command {
   addIncidentCommands(program, io);
   addIntegrityCommands(program, io);
   addInferenceCommands(program, io);
+  addGpuCommands(program, io);
   return program;
 }

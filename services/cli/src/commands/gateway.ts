@@ -91,7 +91,7 @@ export async function callGateway(
   gateway: Gateway,
   url: string,
   path: string,
-  init: { method?: string; body?: unknown } = {},
+  init: { method?: string; body?: unknown; timeoutMs?: number } = {},
 ): Promise<Response> {
   let res: Response;
   try {
@@ -103,7 +103,7 @@ export async function callGateway(
       },
       ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
       redirect: 'error',
-      signal: AbortSignal.timeout(60_000),
+      signal: AbortSignal.timeout(init.timeoutMs ?? 60_000),
     });
   } catch (cause) {
     throw reachFailure(cause, gateway, url);
