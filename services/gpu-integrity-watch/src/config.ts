@@ -1,5 +1,5 @@
-import { join } from 'node:path';
 import { envPath, envString, gatewayEnv, readEnv } from '@secai/contracts';
+import { modelStoreRoot } from '@secai/projections';
 import { DEFAULT_INFERENCE_URL } from './inferenceClient.js';
 
 export interface WatchConfig {
@@ -41,7 +41,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<WatchConfig> {
     port: v.SECAI_HTTP_PORT,
     root: v.SECAI_GPU_ROOT,
     nvidiaSmi: v.SECAI_GPU_NVIDIA_SMI ?? null,
-    modelStore: v.SECAI_GPU_MODEL_STORE ?? join(v.SECAI_STATE_DIR, 'registry', 'store'),
+    modelStore: v.SECAI_GPU_MODEL_STORE ?? modelStoreRoot(v.SECAI_STATE_DIR),
     inferenceUrl: v.SECAI_INFERENCE_URL,
     gpuHost: v.SECAI_GPU_HOST ?? null,
   });

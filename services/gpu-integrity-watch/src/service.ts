@@ -1,8 +1,11 @@
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { EventData } from '@secai/contracts';
-import { registryManifestProjection, type RegistryManifestDocument } from '@secai/projections';
+import {
+  modelStoreRoot,
+  registryManifestProjection,
+  type RegistryManifestDocument,
+} from '@secai/projections';
 import {
   ActivePolicyReader,
   hostProjection,
@@ -101,7 +104,7 @@ export async function startGpuWatch(
     events: conn.store,
     host: options.host ?? hostIdOf(hostname()),
     gpu: new GpuHost({ root: options.root ?? '/', nvidiaSmi: options.nvidiaSmi ?? null }),
-    models: new ModelFileHasher(options.modelStore ?? join(options.stateDir, 'registry', 'store')),
+    models: new ModelFileHasher(options.modelStore ?? modelStoreRoot(options.stateDir)),
     inference: new InferenceClient({
       signer: conn.store.signer,
       ...(options.inferenceUrl ? { url: options.inferenceUrl } : {}),
