@@ -1,10 +1,11 @@
 import { createServer } from 'node:net';
-import OpenAI from 'openai';
+import OpenAI, { APIUserAbortError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliError } from '../src/errors.js';
 import {
   chatFailure,
   chatSampling,
+  endOfTurn,
   jsonView,
   messagesFor,
   parseChatLine,
@@ -240,6 +241,19 @@ describe('a streamed answer', () => {
     expect(failure.code).toBe('REFUSED');
     expect(failure.message).toBe('the stream ended MODEL_CONTAINED: tiny was contained: tampered');
     expect(turnCanContinue(err)).toBe(false);
+  });
+
+  it('is not an answer when it ends without a finish reason (cut) or was interrupted', async () => {
+    const r = recorder();
+    const cut = await renderStream(await stream(sse(START + text('Hel'))), r.view);
+    expect(cut).toEqual({ text: 'Hel', finishReason: null, chunks: 1 });
+    const e = usage(() => endOfTurn(cut, false));
+    expect(e.code).toBe('GATEWAY_FAILED');
+    expect(e.message).toContain('ended before the model finished');
+    // The openai client ends an aborted stream quietly, as if it were complete.
+    const whole = { text: 'Hello', finishReason: 'stop', chunks: 2 };
+    expect(() => endOfTurn(whole, true)).toThrow(APIUserAbortError);
+    expect(endOfTurn(whole, false)).toBe(whole);
   });
 
   it('is shown to a program as one JSON object a line', async () => {

@@ -5,6 +5,7 @@ import { CliError } from '../errors.js';
 import {
   CHAT_HELP,
   chatFailure,
+  endOfTurn,
   messagesFor,
   parseChatLine,
   pickModel,
@@ -126,7 +127,7 @@ export async function chat(ctx: CliContext, opts: ChatOptions, io: ChatIo): Prom
           },
           { headers: { [SESSION_HEADER]: session.id }, signal },
         );
-        return await renderStream(stream, view);
+        return endOfTurn(await renderStream(stream, view), signal.aborted);
       } catch (err) {
         if (attempt > 0 || problemCodeOf(err) !== 'SESSION_UNKNOWN') throw err;
         // Closed by the service (idle): the conversation is ours, so a new session carries it.
@@ -142,10 +143,12 @@ export async function chat(ctx: CliContext, opts: ChatOptions, io: ChatIo): Prom
     ...(io.interactive ? { output: io.output, terminal: true } : { terminal: false }),
   });
   let answering: AbortController | null = null;
-  // Ctrl-C interrupts an answer; at the prompt (or when piped) it ends the chat cleanly.
+  // Ctrl-C interrupts an answer on a terminal; at the prompt, or when piped, it ends the chat
+  // (the session is closed on the way out).
   const onInterrupt = () => {
-    if (answering) answering.abort();
-    else rl.close();
+    const during = answering;
+    during?.abort();
+    if (!during || !io.interactive) rl.close();
   };
   rl.on('SIGINT', onInterrupt);
   process.on('SIGINT', onInterrupt);

@@ -200,6 +200,20 @@ export function printable(text: string): string {
   return shown;
 }
 
+/**
+ * A streamed turn as it ended: the openai client ends an aborted stream as if it had finished,
+ * and a stream cut short has no finish reason; neither is an answer to keep (pure).
+ */
+export function endOfTurn(result: StreamResult, aborted: boolean): StreamResult {
+  if (aborted) throw new APIUserAbortError();
+  if (result.finishReason === null)
+    throw new CliError(
+      'GATEWAY_FAILED',
+      'the answer stream ended before the model finished (no finish reason): the connection was cut',
+    );
+  return result;
+}
+
 /** The view that writes text: the answer as it streams, notices and failures on stderr. */
 export function textView(write: (text: string) => void, err: (line: string) => void): ChatView {
   return {
