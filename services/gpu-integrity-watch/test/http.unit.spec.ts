@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestPki } from '@secai/contracts/testing';
 import {
@@ -8,7 +9,9 @@ import {
   refusedCredentials,
 } from '@secai/streams/http/testing';
 import {
+  GPU_WATCH_ERROR_CODES,
   GpuWatchError,
+  SCOPES,
   buildHttp,
   type AttestState,
   type CeremonyReport,
@@ -295,5 +298,19 @@ describe('the bus (issue 10 §4)', () => {
     } finally {
       bus.set('connected');
     }
+  });
+});
+
+describe('the README', () => {
+  it('documents every error code and every route with its callers', async () => {
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    for (const code of GPU_WATCH_ERROR_CODES) expect(readme).toContain(`\`${code}\``);
+    for (const [scope, route] of [
+      ['read', '`GET /api/v1/status`'],
+      ['check', '`POST /api/v1/check`'],
+      ['baseline', '`POST /api/v1/baseline`'],
+      ['attest', '`GET /api/v1/attest-state`'],
+    ] as const)
+      expect(readme).toContain(`| ${route} | ${SCOPES[scope].join(', ')} |`);
   });
 });
