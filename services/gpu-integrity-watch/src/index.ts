@@ -52,15 +52,27 @@ export {
 export {
   GpuWatch,
   POLICY_RETRY_MS,
-  type AnomalyView,
-  type AttestState,
   type CeremonyReport,
   type CycleReport,
   type CycleTrigger,
   type GpuWatchDeps,
+} from './watch.js';
+export {
+  attestStateOf,
+  policyViewOf,
+  statusOf,
+  type AnomalyView,
+  type AttestState,
   type PolicyView,
   type WatchStatus,
-} from './watch.js';
+} from './views.js';
+export { runProbes, type ProbeDeps, type ProbeRun } from './probeRun.js';
+export {
+  ceremonyCapture,
+  firstLoadCapture,
+  type CeremonyCapture,
+  type FirstLoadCapture,
+} from './captures.js';
 export { DEFAULT_HISTORY_LIMIT, SCOPES, buildHttp, type HttpDeps } from './http.js';
 export {
   hostIdOf,

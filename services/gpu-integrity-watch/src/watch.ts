@@ -1,6 +1,5 @@
-import { performance } from 'node:perf_hooks';
-import type { EventData, GpuProbeName, ProbeResultData } from '@secai/contracts';
-import type { ManifestEntry, RegistryManifestDocument } from '@secai/projections';
+import type { EventData, ProbeResultData } from '@secai/contracts';
+import type { RegistryManifestDocument } from '@secai/projections';
 import {
   CommandHandler,
   type AggregateState,
@@ -9,8 +8,9 @@ import {
   type LoadedEvent,
   type Logger,
 } from '@secai/streams';
-import { anomaliesOf, anomalyKey, type Anomaly } from './anomalies.js';
-import { AUTO_OPERATOR, hexOf, tensorBaseline, type BaselineCaptured } from './baseline.js';
+import { anomaliesOf } from './anomalies.js';
+import { AUTO_OPERATOR, hexOf } from './baseline.js';
+import { ceremonyCapture, firstLoadCapture } from './captures.js';
 import {
   gpuDecider,
   type GpuCommand,
@@ -21,25 +21,21 @@ import {
   type ScoreEntry,
 } from './decider.js';
 import { GpuWatchError } from './errors.js';
-import type { GpuHost } from './host.js';
-import type { InferenceClient } from './inferenceClient.js';
 import type { LoadedModelEntry, LoadedModelsDocument } from './loadedModels.js';
-import { modelsInStore, type ModelFileHasher } from './modelFiles.js';
 import type { GpuWatchSettings, PolicyRead } from './policy.js';
-import { judgeDevices } from './probes/devices.js';
-import { judgeDriver, type DriverFingerprint } from './probes/driver.js';
-import { ECC_QUERY_ARGS, judgeEcc } from './probes/ecc.js';
-import { judgeReferenceDrift, judgeSentinel } from './probes/sentinel.js';
-import { judgeTensorHash } from './probes/tensorHash.js';
-import type { ProbeJudgement } from './probes/types.js';
-import { trendOf, type GpuVerdictName } from './scoring.js';
+import { runProbes, type ProbeDeps } from './probeRun.js';
+import type { DriverFingerprint } from './probes/driver.js';
+import type { GpuVerdictName } from './scoring.js';
 import {
-  REFERENCE_ITERATIONS,
-  SENTINEL_PROMPT,
-  referenceOf,
-  runSentinels,
-  sentinelTargets,
-} from './sentinels.js';
+  attestStateOf,
+  policyViewOf,
+  statusOf,
+  type AttestState,
+  type PolicyView,
+  type WatchStatus,
+} from './views.js';
+
+export type { AnomalyView, AttestState, PolicyView, WatchStatus } from './views.js';
 
 // The watch: cycles (probes → `gpu.probe.completed`, new anomalies → `gpu.anomaly.detected`),
 // first-load captures and the baseline ceremony, one at a time, on the `gpu/<host>` aggregate
@@ -50,13 +46,10 @@ export const POLICY_RETRY_MS = 15_000;
 
 export type CycleTrigger = 'startup' | 'periodic' | 'request';
 
-export interface GpuWatchDeps {
+export interface GpuWatchDeps extends ProbeDeps {
   /** Signs as `gpu-integrity-watch`. */
   events: EventStore;
   host: string;
-  gpu: GpuHost;
-  models: ModelFileHasher;
-  inference: Pick<InferenceClient, 'sentinel'>;
   /** The registry's manifest, hosted from the stream. */
   manifest: { document: () => RegistryManifestDocument; caughtUp: () => Promise<void> };
   loaded: () => LoadedModelsDocument;
@@ -95,57 +88,6 @@ export interface CeremonyReport {
   devices: string[];
 }
 
-export interface AnomalyView extends Anomaly {
-  /** An event records it (false after a new baseline, until the next cycle reports it). */
-  reported: boolean;
-}
-
-export interface PolicyView {
-  active: boolean;
-  digest: string | null;
-  problem: string | null;
-  intervalSeconds: number | null;
-  disabledProbes: GpuProbeName[];
-}
-
-export interface WatchStatus {
-  host: string;
-  verdict: GpuVerdictName | 'unknown';
-  composite: number | null;
-  cycle: number;
-  lastCycleAt: string | null;
-  probes: ProbeResultData[];
-  trend: number;
-  anomalies: AnomalyView[];
-  anomaliesReported: number;
-  baseline: {
-    eventId: string;
-    capturedAt: string;
-    operator: string;
-    reason: string;
-    sentinels: number;
-    tensorHashes: number;
-    host: { capturedAt: string; driver: DriverFingerprint | null; devices: string[] } | null;
-  } | null;
-  policy: PolicyView;
-  nextCycleAt: string | null;
-}
-
-export interface AttestState {
-  host: string;
-  at: string | null;
-  cycle: number;
-  verdict: GpuVerdictName | 'unknown';
-  composite: number | null;
-  probeStatuses: ScoreEntry['probeStatuses'];
-  probeScores: ScoreEntry['probeScores'];
-  driverVersion: string | null;
-  deviceNodes: string[] | null;
-  trend: number;
-  baselineEventId: string | null;
-  policyDigest: string | null;
-}
-
 const GPU_TYPES: readonly string[] = [
   'gpu.baseline.captured',
   'gpu.probe.completed',
@@ -161,9 +103,6 @@ function fromStored(l: LoadedEvent): GpuRecorded | null {
     time: l.event.time,
   } as GpuRecorded;
 }
-
-const clip = (text: string, max: number) =>
-  text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 
 export class GpuWatch {
   readonly host: string;
@@ -256,41 +195,7 @@ export class GpuWatch {
   }
 
   status(): WatchStatus {
-    const s = this.#current();
-    const latest = s.latest;
-    const reported = new Set(s.reported);
-    const b = s.baseline;
-    return {
-      host: this.host,
-      verdict: latest?.verdict ?? 'unknown',
-      composite: latest?.composite ?? null,
-      cycle: s.cycle,
-      lastCycleAt: latest?.at ?? null,
-      probes: latest?.probes ?? [],
-      trend: trendOf(s.history.map((h) => h.composite)),
-      anomalies: latest
-        ? anomaliesOf(latest.probes, latest.verdict).map((a) => ({
-            ...a,
-            reported: reported.has(anomalyKey(a)),
-          }))
-        : [],
-      anomaliesReported: s.anomaliesReported,
-      baseline: b.last
-        ? {
-            eventId: b.last.eventId,
-            capturedAt: b.last.at,
-            operator: b.last.operator,
-            reason: b.last.reason,
-            sentinels: Object.keys(b.sentinels).length,
-            tensorHashes: Object.keys(b.tensorHashes).length,
-            host: b.host
-              ? { capturedAt: b.host.at, driver: b.host.driver, devices: b.host.devices }
-              : null,
-          }
-        : null,
-      policy: this.policyView(),
-      nextCycleAt: this.#nextCycleAt?.toISOString() ?? null,
-    };
+    return statusOf(this.#current(), this.host, this.#policy, this.#nextCycleAt);
   }
 
   /** The last `limit` cycles, oldest first. */
@@ -299,41 +204,14 @@ export class GpuWatch {
   }
 
   attestState(): AttestState {
-    const s = this.#current();
-    const last = s.history.at(-1);
-    return {
-      host: this.host,
-      at: last?.at ?? null,
-      cycle: s.cycle,
-      verdict: last?.verdict ?? 'unknown',
-      composite: last?.composite ?? null,
-      probeStatuses: last?.probeStatuses ?? {},
-      probeScores: last?.probeScores ?? {},
-      driverVersion: this.#lastDriver?.version ?? null,
-      deviceNodes: this.#lastDevices ?? null,
-      trend: trendOf(s.history.map((h) => h.composite)),
-      baselineEventId: s.baseline.last?.eventId ?? null,
-      policyDigest: this.#policy.ok ? this.#policy.settings.policyDigest : null,
-    };
+    return attestStateOf(this.#current(), this.host, this.#policy, {
+      driver: this.#lastDriver,
+      devices: this.#lastDevices,
+    });
   }
 
   policyView(): PolicyView {
-    const p = this.#policy;
-    return p.ok
-      ? {
-          active: true,
-          digest: p.settings.policyDigest,
-          problem: null,
-          intervalSeconds: p.settings.intervalMs / 1000,
-          disabledProbes: [...p.settings.disabled],
-        }
-      : {
-          active: false,
-          digest: null,
-          problem: p.problem,
-          intervalSeconds: null,
-          disabledProbes: [],
-        };
+    return policyViewOf(this.#policy);
   }
 
   // ---- internals --------------------------------------------------------------------------
@@ -424,56 +302,14 @@ export class GpuWatch {
     await this.#captureMissing(settings);
     const doc = await this.#manifest();
     const baseline = (await this.#ensureState()).baseline;
-    const on = (p: ProbeResultData['probe']) => !settings.disabled.includes(p);
-    const results: ProbeResultData[] = [];
-    const timed = async (fn: () => Promise<ProbeJudgement>): Promise<void> => {
-      const t0 = performance.now();
-      const j = await fn();
-      results.push({ ...j, durationMs: Math.round(performance.now() - t0) });
-    };
-
-    if (on('tensor_hash'))
-      await timed(async () =>
-        judgeTensorHash(await this.#deps.models.observeAll(doc), tensorBaseline(baseline)),
-      );
-    if (on('sentinel_inference') || on('reference_drift')) {
-      const targets = sentinelTargets(baseline, doc).map((t) => t.target);
-      const t0 = performance.now();
-      const first = await runSentinels(this.#deps.inference, targets, 1);
-      const firstMs = Math.round(performance.now() - t0);
-      if (on('sentinel_inference')) results.push({ ...judgeSentinel(first), durationMs: firstMs });
-      if (on('reference_drift')) {
-        const t1 = performance.now();
-        const all = await runSentinels(this.#deps.inference, first, REFERENCE_ITERATIONS - 1);
-        const extraMs = Math.round(performance.now() - t1);
-        results.push({
-          ...judgeReferenceDrift(all),
-          durationMs: extraMs + (on('sentinel_inference') ? 0 : firstMs),
-        });
-      }
-    }
-    if (on('ecc_status'))
-      await timed(async () => judgeEcc(await this.#deps.gpu.nvidiaSmi(ECC_QUERY_ARGS)));
-    if (on('driver_fingerprint'))
-      await timed(async () => {
-        const driver = await this.#deps.gpu.driver();
-        this.#lastDriver = driver;
-        return judgeDriver(driver, baseline.host ? { driver: baseline.host.driver } : null);
-      });
-    if (on('device_allowlist'))
-      await timed(async () => {
-        const nodes = await this.#deps.gpu.deviceNodes();
-        this.#lastDevices = nodes;
-        return judgeDevices(nodes, {
-          allowlist: settings.deviceAllowlist,
-          baseline: baseline.host?.devices ?? null,
-        });
-      });
+    const run = await runProbes(this.#deps, settings, baseline, doc);
+    if (run.driver !== undefined) this.#lastDriver = run.driver;
+    if (run.devices !== undefined) this.#lastDevices = run.devices;
 
     const handled = await this.#handle({
       type: 'RecordCycle',
       host: this.host,
-      probes: results,
+      probes: run.probes,
       weights: settings.weights,
     });
     const completed = handled.recorded.find((e) => e.type === 'gpu.probe.completed');
@@ -533,45 +369,19 @@ export class GpuWatch {
       );
       return;
     }
-    const file = await this.#deps.models.observe(m);
-    // Never baseline a file that is not the registry's: tensor_hash reports it instead.
-    if (file.actual.kind !== 'hashed' || file.actual.digest !== m.digest) {
-      this.#log.warn(
-        { model: m.digest, actual: file.actual },
-        'not captured: the file does not match its digest',
-      );
+    const capture = await firstLoadCapture(this.#deps, this.host, m, settings.sentinelMaxTokens);
+    if (!capture.ok) {
+      // A file that is not its digest is news (the tensor hash reports it); no answer is not.
+      const level = capture.why.startsWith('the file') ? 'warn' : 'info';
+      this.#log[level]({ model: m.digest, why: capture.why }, 'not captured at first load');
       return;
     }
-    const reply = await this.#deps.inference.sentinel(
-      m.digest,
-      SENTINEL_PROMPT,
-      settings.sentinelMaxTokens,
-    );
-    if (reply.kind !== 'answer') {
-      this.#log.info(
-        { model: m.digest, reply: reply.kind },
-        'not captured yet: no sentinel answer',
-      );
-      return;
-    }
-    const data: BaselineCaptured = {
-      host: this.host,
-      operator: AUTO_OPERATOR,
-      reason: clip(`first load of ${m.digest} (${m.name})`, 512),
-      tensorHashes: [{ path: m.storePath, digest: file.actual.digest }],
-      sentinels: [referenceOf(reply.answer)],
-      driver: null,
-      devices: [],
-    };
     const handled = await this.#handle(
-      { type: 'CaptureBaseline', trigger: 'first_load', data },
+      { type: 'CaptureBaseline', trigger: 'first_load', data: capture.data },
       entry.eventId,
     );
     if (handled.appended)
-      this.#log.info(
-        { model: m.digest, tokens: reply.answer.tokens.length },
-        'sentinel baseline captured at first load',
-      );
+      this.#log.info({ model: m.digest }, 'sentinel baseline captured at first load');
   }
 
   async #runCeremony(input: { operator: string; reason: string }): Promise<CeremonyReport> {
@@ -584,69 +394,30 @@ export class GpuWatch {
     if (!read.ok) throw new GpuWatchError('POLICY_UNAVAILABLE', read.problem);
     await this.#ensureState();
     const doc = await this.#manifest();
-    const tensorHashes: BaselineCaptured['tensorHashes'] = [];
-    const sentinels: BaselineCaptured['sentinels'] = [];
-    const notLoaded: string[] = [];
-    const skipped: { model: string; reason: string }[] = [];
-    for (const m of modelsInStore(doc) satisfies ManifestEntry[]) {
-      const file = await this.#deps.models.observe(m);
-      if (file.actual.kind !== 'hashed' || file.actual.digest !== m.digest) {
-        skipped.push({
-          model: m.digest,
-          reason:
-            file.actual.kind === 'hashed'
-              ? "the file does not match the registry's digest"
-              : `file ${file.actual.kind}`,
-        });
-        continue;
-      }
-      if (tensorHashes.length >= 1024) {
-        skipped.push({ model: m.digest, reason: 'baseline full (1024 files)' });
-        continue;
-      }
-      tensorHashes.push({ path: m.storePath, digest: m.digest });
-      if (m.status !== 'available') continue;
-      const reply = await this.#deps.inference.sentinel(
-        m.digest,
-        SENTINEL_PROMPT,
-        read.settings.sentinelMaxTokens,
-      );
-      if (reply.kind === 'answer') {
-        if (sentinels.length < 64) sentinels.push(referenceOf(reply.answer));
-        else skipped.push({ model: m.digest, reason: 'baseline full (64 sentinels)' });
-      } else if (reply.kind === 'not_loaded') notLoaded.push(m.digest);
-      else
-        skipped.push({
-          model: m.digest,
-          reason: reply.kind === 'unknown' ? 'inference does not serve it' : reply.message,
-        });
-    }
-    const driver = await this.#deps.gpu.driver();
-    const devices = (await this.#deps.gpu.deviceNodes()).slice(0, 256);
-    this.#lastDriver = driver;
-    this.#lastDevices = devices;
+    const capture = await ceremonyCapture(
+      this.#deps,
+      this.host,
+      input,
+      doc,
+      read.settings.sentinelMaxTokens,
+    );
+    this.#lastDriver = capture.driver;
+    this.#lastDevices = capture.devices;
     const handled = await this.#handle({
       type: 'CaptureBaseline',
       trigger: 'ceremony',
-      data: {
-        host: this.host,
-        operator: input.operator,
-        reason: input.reason,
-        tensorHashes,
-        sentinels,
-        driver,
-        devices,
-      },
+      data: capture.data,
     });
     const refusal = handled.decision.refusal;
     if (refusal) throw new GpuWatchError('OPERATOR_RESERVED', refusal.message);
     const captured = handled.recorded[0]!;
+    const { data } = capture;
     this.#log.info(
       {
         operator: input.operator,
-        tensorHashes: tensorHashes.length,
-        sentinels: sentinels.length,
-        skipped: skipped.length,
+        tensorHashes: data.tensorHashes.length,
+        sentinels: data.sentinels.length,
+        skipped: capture.skipped.length,
       },
       'GPU baseline captured (ceremony)',
     );
@@ -654,12 +425,12 @@ export class GpuWatch {
       eventId: captured.id,
       capturedAt: captured.time,
       operator: input.operator,
-      tensorHashes: tensorHashes.length,
-      sentinels: sentinels.map((r) => ({ model: r.model, tokens: r.tokens.length })),
-      notLoaded,
-      skipped,
-      driver,
-      devices,
+      tensorHashes: data.tensorHashes.length,
+      sentinels: data.sentinels.map((r) => ({ model: r.model, tokens: r.tokens.length })),
+      notLoaded: capture.notLoaded,
+      skipped: capture.skipped,
+      driver: capture.driver,
+      devices: capture.devices,
     };
   }
 }
