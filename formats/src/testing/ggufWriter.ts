@@ -134,9 +134,12 @@ export interface TinyLlamaGgufOptions {
    * 'silent': output.weight all zeros, so every logit is equal and greedy decoding picks the same
    * token at every step whatever the prompt (with node-llama-cpp and this tokenizer: the end of
    * text at once, so every answer is empty). A silent model for the behavioural no-signal rule.
+   * 'endless': output.weight zero but for two byte tokens ('t' and 'o') whose rows are +1 and -1
+   * everywhere, so one of them always has the highest logit and greedy decoding never picks an
+   * end token: an answer runs to max_tokens (what tests of long generations need).
    * Default 'random'. The PRNG is drawn the same either way, so the other tensors match the seed's.
    */
-  output?: 'random' | 'silent';
+  output?: 'random' | 'silent' | 'endless';
 }
 
 export type TinyTensorType = 'F32' | 'F16' | QuantType;
@@ -549,7 +552,12 @@ export function buildTinyLlamaGguf(options: TinyLlamaGgufOptions = {}): TinyGguf
   if (variant === 'chat_template_too_long') template = 'a'.repeat(1_000_001);
   let name = options.name ?? 'tiny-llama-test';
 
-  const matrix = (tname: string, dims: number[], std: number): TensorDraft => {
+  const matrix = (
+    tname: string,
+    dims: number[],
+    std: number,
+    rows?: (values: Float64Array) => void,
+  ): TensorDraft => {
     const n = dims.reduce((a, b) => a * b, 1);
     const values = new Float64Array(n);
     const attacked = options.weightAttack !== undefined && tname === attackTensor;
@@ -557,6 +565,7 @@ export function buildTinyLlamaGguf(options: TinyLlamaGgufOptions = {}): TinyGguf
       const x = gauss() * std;
       values[i] = attacked && options.weightAttack === 'constant_weights' ? 0.05 : x;
     }
+    rows?.(values);
     let data: Buffer;
     if (wType === 'F32' || wType === 'F16') {
       data = Buffer.alloc(n * (wType === 'F16' ? 2 : 4));
@@ -592,8 +601,24 @@ export function buildTinyLlamaGguf(options: TinyLlamaGgufOptions = {}): TinyGguf
       matrix(`${p}ffn_down.weight`, [nFf, nEmbd], 0.02),
     );
   }
-  const outputStd = options.output === 'silent' ? 0 : 0.02;
-  drafts.push(norm('output_norm.weight'), matrix('output.weight', [nEmbd, nVocab], outputStd));
+  const outputStd = options.output === 'silent' || options.output === 'endless' ? 0 : 0.02;
+  // Byte tokens follow the three specials: byte b is token 3 + b.
+  const endless = (values: Float64Array) => {
+    for (const [token, sign] of [
+      [3 + 0x74, 1],
+      [3 + 0x6f, -1],
+    ] as const)
+      values.fill(sign, token * nEmbd, (token + 1) * nEmbd);
+  };
+  drafts.push(
+    norm('output_norm.weight'),
+    matrix(
+      'output.weight',
+      [nEmbd, nVocab],
+      outputStd,
+      options.output === 'endless' ? endless : undefined,
+    ),
+  );
 
   // Data layout: each tensor at an aligned offset.
   const tensors: TinyGgufTensor[] = [];

@@ -72,6 +72,8 @@ export async function startInference(
   const { log } = options;
   const policy = new ActivePolicyReader({ js: conn.js, jsm: conn.jsm, store: conn.store, log });
   let lastSettings: InferenceSettings | null = null;
+  // Limits follow the policy: each read of the settings sets them (none until a policy is active).
+  const admission = new Admission({ slots: 1, queueLength: 0 });
   const settings = async (): Promise<InferenceSettings> => {
     const read = settingsOf(await policy.current());
     if (!read.ok) {
@@ -91,10 +93,6 @@ export async function startInference(
   };
   // The engine's backend and threads are fixed at start (a GPU backend cannot be swapped live).
   const initial = await settings().catch(() => null);
-  const admission = new Admission({
-    slots: initial?.maxSessions ?? 1,
-    queueLength: initial?.queueLength ?? 0,
-  });
   const engine = await createEngine({
     gpu: initial?.gpu ?? 'auto',
     threads: initial?.threads ?? 2,

@@ -43,13 +43,14 @@ async function longStream(client: OpenAI, model: string) {
     model,
     messages: [{ role: 'user', content: 'Go on forever.' }],
     max_tokens: 6000,
-    temperature: 0.8,
+    // Greedy on a model that never picks an end token (writeTinyLlamaGguf output 'endless').
+    temperature: 0,
     stream: true,
   });
   const it = stream[Symbol.asyncIterator]();
   const first = await it.next();
   expect(first.done).toBe(false);
-  /** Reads to the end; resolves with the error that ended it, if any. */
+  // Reads to the end; resolves with the error that ended it, if any.
   const rest = (async () => {
     try {
       for (;;) if ((await it.next()).done) return null;
@@ -57,11 +58,17 @@ async function longStream(client: OpenAI, model: string) {
       return err;
     }
   })();
-  return rest;
+  // Wrapped: an async function returning a promise would wait for it.
+  return { rest };
 }
 
 beforeAll(async () => {
-  fx = await startInferenceFixture({ max_sessions: 2, queue_length: 0, context_size: 8192 });
+  fx = await startInferenceFixture({
+    max_sessions: 2,
+    queue_length: 0,
+    context_size: 8192,
+    max_tokens: 8000,
+  });
   base = fx.baseURL.replace(/\/v1$/, '');
 }, 120_000);
 
@@ -72,7 +79,7 @@ afterAll(async () => {
 describe('limits and containment', () => {
   let model: StoredModel;
   beforeAll(async () => {
-    model = await fx.storeModel('tiny-contained', 11, 8192);
+    model = await fx.storeModel('tiny-contained', 11, 8192, 'endless');
   });
 
   it('given every slot busy and no queue, a request gets 429 with Retry-After; a containment ends both streams with MODEL_CONTAINED', async () => {
@@ -95,7 +102,7 @@ describe('limits and containment', () => {
     });
     expect(contained.ok).toBe(true);
 
-    for (const ended of [await first, await second]) {
+    for (const ended of [await first.rest, await second.rest]) {
       expect(ended).toBeInstanceOf(APIError);
       expect((ended as APIError).code).toBe('MODEL_CONTAINED');
     }

@@ -46,7 +46,12 @@ export interface InferenceFixture {
   /** A signed bearer token of `service` for the inference gateway. */
   tokenOf(service: string): string;
   /** Makes a tiny model, promotes it and waits for `model.stored`. */
-  storeModel(name: string, seed: number, contextLength?: number): Promise<StoredModel>;
+  storeModel(
+    name: string,
+    seed: number,
+    contextLength?: number,
+    output?: 'random' | 'endless',
+  ): Promise<StoredModel>;
   /** Every event on the stream so far, verified. */
   allEvents(): Promise<CloudEvent[]>;
   /** Writes the policy with this `inference` section and reloads it. */
@@ -81,9 +86,14 @@ export async function startInferenceFixture(
   const inference = await startInference(inferenceSide, { stateDir: dir, log, sweepEveryMs: 0 });
   const address = await inference.http.listen({ host: '127.0.0.1', port: 0 });
 
-  const storeModel = async (name: string, seed: number, contextLength = 4096) => {
+  const storeModel = async (
+    name: string,
+    seed: number,
+    contextLength = 4096,
+    output: 'random' | 'endless' = 'random',
+  ) => {
     const staging = join(dir, `${name}-${seed}.gguf`);
-    await writeTinyLlamaGguf(staging, { seed, contextLength });
+    await writeTinyLlamaGguf(staging, { seed, contextLength, output });
     const bytes = await readFile(staging);
     const hex = sha(bytes);
     const artifacts = join(dir, 'quarantine', 'artifacts', hex);
