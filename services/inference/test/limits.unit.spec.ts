@@ -24,9 +24,9 @@ describe('admission: slots and a bounded queue, never a hang', () => {
     const waiting = a.acquire(never, 10_000);
     const refused = (await a.acquire(never, 10_000).catch((e: unknown) => e)) as InferenceError;
     expect(refused).toBeInstanceOf(InferenceError);
-    expect((refused).code).toBe('QUEUE_FULL');
-    expect((refused).status).toBe(429);
-    expect((refused).retryAfterSeconds).toBeGreaterThan(0);
+    expect(refused.code).toBe('QUEUE_FULL');
+    expect(refused.status).toBe(429);
+    expect(refused.retryAfterSeconds).toBeGreaterThan(0);
     held();
     const next = await waiting;
     expect(a.active).toBe(1);
