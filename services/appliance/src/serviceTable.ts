@@ -56,6 +56,13 @@ export const SERVICE_DEFINITIONS: readonly ServiceDefinition[] = [
     port: SERVICE_PORTS.inference,
   },
   {
+    // Its sentinel runs through inference; its tensor hashes read the registry's store.
+    name: 'gpu-integrity-watch',
+    entry: '@secai/gpu-integrity-watch/main',
+    dependsOn: ['inference', 'registry'],
+    port: SERVICE_PORTS['gpu-integrity-watch'],
+  },
+  {
     // Checks models against the registry's manifest, so it comes after the registry.
     name: 'integrity-monitor',
     entry: '@secai/integrity-monitor/main',
