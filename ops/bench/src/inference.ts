@@ -108,7 +108,13 @@ export async function inferenceBench(options: InferenceBenchOptions): Promise<In
     const shape = { nEmbd: 256, nLayer: 4, nHead: 4, nFf: 512 };
     const store = async (name: string, seed: number) => {
       const staging = join(dir, `${name}.gguf`);
-      await writeTinyLlamaGguf(staging, { ...shape, seed, contextLength: contextSize });
+      // 'endless': greedy never picks an end token, so both paths generate exactly `tokens`.
+      await writeTinyLlamaGguf(staging, {
+        ...shape,
+        seed,
+        contextLength: contextSize,
+        output: 'endless',
+      });
       const bytes = await readFile(staging);
       const hex = sha(bytes);
       const artifacts = join(dir, 'quarantine', 'artifacts', hex);
@@ -213,7 +219,7 @@ export async function inferenceBench(options: InferenceBenchOptions): Promise<In
         `inference run ${i + 1}: direct ${d.tokensPerSecond.toFixed(0)} tok/s (${d.tokens}), api ${a.tokensPerSecond.toFixed(0)} tok/s (${a.tokens})`,
       );
     }
-    await chat.dispose();
+    chat.dispose();
     await context.dispose();
     await direct.dispose();
     await llama.dispose();

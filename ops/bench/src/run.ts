@@ -238,7 +238,7 @@ async function main(): Promise<void> {
       runs: positiveInt('BENCH_INFERENCE_RUNS', 5),
       tokens: positiveInt('BENCH_INFERENCE_TOKENS', 256),
       containments: positiveInt('BENCH_INFERENCE_CONTAINMENTS', 10),
-      threads: positiveInt('BENCH_INFERENCE_THREADS', 2),
+      threads: positiveInt('BENCH_INFERENCE_THREADS', 1),
       log,
     });
     Object.assign(json, { inference });

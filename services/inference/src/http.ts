@@ -37,6 +37,7 @@ import type { ModelHost } from './modelHost.js';
 import {
   SYSTEM_FINGERPRINT,
   SseWriter,
+  TextCoalescer,
   chatRequestOf,
   completionRequestOf,
   fingerprint,
@@ -163,6 +164,7 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
     },
   ) => {
     let sse: SseWriter | null = null;
+    let pendingText: TextCoalescer | null = null;
     try {
       const settings = await deps.settings();
       const id = newCompletionId(endpoint === 'chat' ? 'chatcmpl' : 'cmpl');
@@ -177,6 +179,17 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
         choices: [{ index: 0, logprobs: null, ...choice }],
       });
       let modelId = body.model;
+      const coalescer = new TextCoalescer((text) =>
+        sse?.send(
+          frame(
+            modelId,
+            endpoint === 'chat'
+              ? { delta: { content: text }, finish_reason: null }
+              : { text, finish_reason: null },
+          ),
+        ),
+      );
+      pendingText = coalescer;
       const sessionId = sessionOf(request);
       const job: Job = {
         requestId: newRequestId(),
@@ -200,19 +213,12 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
                     }),
                   );
               },
-              onText: (text) =>
-                sse?.send(
-                  frame(
-                    modelId,
-                    endpoint === 'chat'
-                      ? { delta: { content: text }, finish_reason: null }
-                      : { text, finish_reason: null },
-                  ),
-                ),
+              onText: (text) => coalescer.push(text),
             }
           : {}),
       };
       const { model, result } = await deps.generator.run(job);
+      coalescer.flush();
       if (sse) {
         const writer: SseWriter = sse;
         const calls = toolCallsOf(result);
@@ -272,6 +278,7 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
       });
     } catch (err) {
       const writer = sse as SseWriter | null;
+      pendingText?.flush();
       if (writer) {
         const e = asInferenceError(err);
         writer.fail(e.status, e.code, e.message);

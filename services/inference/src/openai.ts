@@ -160,6 +160,44 @@ export function sendOpenAiProblem(
     });
 }
 
+/**
+ * Streamed text in chunks of at most one window: the first piece goes out at once (time to first
+ * token is untouched), later pieces that arrive within `windowMs` of the last chunk ride together.
+ * A token takes about a millisecond on a small model; one SSE frame per token cost the API a third
+ * of its rate (JSON, a write, and the client's parse per frame), and no reader sees 8 ms.
+ */
+export class TextCoalescer {
+  #pending = '';
+  #timer: NodeJS.Timeout | null = null;
+  #last = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly emit: (text: string) => void,
+    private readonly windowMs = 8,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  push(text: string): void {
+    this.#pending += text;
+    const since = this.now() - this.#last;
+    if (since >= this.windowMs) this.flush();
+    else this.#timer ??= setTimeout(() => this.flush(), this.windowMs - since);
+  }
+
+  /** Sends what is pending (before the final frame, or an error frame). */
+  flush(): void {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    if (this.#pending.length === 0) return;
+    const text = this.#pending;
+    this.#pending = '';
+    this.#last = this.now();
+    this.emit(text);
+  }
+}
+
 /** Server-sent events on a hijacked reply, in OpenAI's framing (`data: {...}`, then `[DONE]`). */
 export class SseWriter {
   #open = true;

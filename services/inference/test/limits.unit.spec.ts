@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Admission } from '../src/admission.js';
+import { TextCoalescer } from '../src/openai.js';
 import { InferenceError } from '../src/errors.js';
 import { settingsOf, DEFAULT_SETTINGS } from '../src/settings.js';
 import type { LoadedPolicy } from '@secai/streams';
@@ -117,5 +118,43 @@ describe('settings from the active policy (fail closed)', () => {
     const read = settingsOf(loaded({ inference: section }));
     expect(read.ok).toBe(false);
     expect(!read.ok && read.problem).toContain(key);
+  });
+});
+
+describe('streamed text coalescing', () => {
+  it('sends the first piece at once, then one chunk per window, and everything on flush', () => {
+    let now = 0;
+    const sent: string[] = [];
+    const c = new TextCoalescer(
+      (t) => sent.push(t),
+      8,
+      () => now,
+    );
+    c.push('a');
+    expect(sent).toEqual(['a']);
+    now = 2;
+    c.push('b');
+    now = 5;
+    c.push('c');
+    expect(sent).toEqual(['a']);
+    now = 9;
+    c.push('d');
+    expect(sent).toEqual(['a', 'bcd']);
+    now = 10;
+    c.push('e');
+    c.flush();
+    expect(sent).toEqual(['a', 'bcd', 'e']);
+    c.flush();
+    expect(sent).toHaveLength(3);
+  });
+
+  it('sends a piece left pending when its window ends, without another push', async () => {
+    const sent: string[] = [];
+    const c = new TextCoalescer((t) => sent.push(t), 5);
+    c.push('x');
+    c.push('y');
+    expect(sent).toEqual(['x']);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(sent).toEqual(['x', 'y']);
   });
 });
