@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -54,4 +54,30 @@ async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * What changes when anything in a file or directory tree changes: path, inode, size, mtime,
+ * ctime and mode of every entry (bigint times: nanoseconds), or null when part of it is gone.
+ * ctime cannot be set back, so a content change always shows; a model is re-hashed only then.
+ */
+export async function treeSignature(path: string): Promise<string | null> {
+  const parts: string[] = [];
+  const stack = [path];
+  while (stack.length > 0) {
+    const p = stack.pop()!;
+    let st;
+    try {
+      st = await lstat(p, { bigint: true });
+    } catch {
+      return null;
+    }
+    parts.push(`${p}\0${st.ino}\0${st.size}\0${st.mtimeNs}\0${st.ctimeNs}\0${st.mode}`);
+    if (st.isDirectory()) {
+      const names = await readdir(p).catch(() => null);
+      if (!names) return null;
+      for (const n of names) stack.push(join(p, n));
+    }
+  }
+  return parts.sort().join('\n');
 }

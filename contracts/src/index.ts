@@ -13,7 +13,7 @@ export * from './subjects.js';
 export { newEventId } from './ids.js';
 export { canonicalJson, sha256Hex } from './canonical.js';
 export * from './identity/index.js';
-export { writeAtomically, writeFileAtomic } from './fs.js';
+export { treeSignature, writeAtomically, writeFileAtomic } from './fs.js';
 export * from './tokens.js';
 export * from './artifactDigest.js';
 export * from './documents/index.js';

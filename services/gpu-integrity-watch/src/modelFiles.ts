@@ -1,6 +1,5 @@
-import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ArtifactDigestError, hashArtifact } from '@secai/contracts';
+import { ArtifactDigestError, hashArtifact, treeSignature } from '@secai/contracts';
 import type { ManifestEntry, RegistryManifestDocument } from '@secai/projections';
 import type { ModelFileObservation } from './probes/tensorHash.js';
 
@@ -19,28 +18,6 @@ export function modelsInStore(doc: RegistryManifestDocument): ManifestEntry[] {
     .sort((a, b) => (a.storePath < b.storePath ? -1 : 1));
 }
 
-/** What changes when anything in the artifact changes (bigint times: nanoseconds). */
-async function signatureOf(path: string): Promise<string | null> {
-  const parts: string[] = [];
-  const stack = [path];
-  while (stack.length > 0) {
-    const p = stack.pop()!;
-    let st;
-    try {
-      st = await lstat(p, { bigint: true });
-    } catch {
-      return null;
-    }
-    parts.push(`${p}\0${st.ino}\0${st.size}\0${st.mtimeNs}\0${st.ctimeNs}\0${st.mode}`);
-    if (st.isDirectory()) {
-      const names = await readdir(p).catch(() => null);
-      if (!names) return null;
-      for (const n of names) stack.push(join(p, n));
-    }
-  }
-  return parts.sort().join('\n');
-}
-
 export class ModelFileHasher {
   readonly #cache = new Map<string, { signature: string; digest: string }>();
   /** Artifacts read (not taken from the cache) so far. */
@@ -54,7 +31,7 @@ export class ModelFileHasher {
   ): Promise<ModelFileObservation> {
     const path = join(this.storeRoot, m.storePath);
     const base = { digest: m.digest, name: m.name, storePath: m.storePath };
-    const signature = await signatureOf(path);
+    const signature = await treeSignature(path);
     const cached = this.#cache.get(path);
     if (signature !== null && cached?.signature === signature)
       return { ...base, actual: { kind: 'hashed', digest: cached.digest } };
@@ -62,7 +39,7 @@ export class ModelFileHasher {
       const h = await hashArtifact(path);
       this.hashed++;
       // Kept only when nothing changed while it was read; a changing file is read again.
-      if (signature !== null && (await signatureOf(path)) === signature)
+      if (signature !== null && (await treeSignature(path)) === signature)
         this.#cache.set(path, { signature, digest: h.digest });
       else this.#cache.delete(path);
       return { ...base, actual: { kind: 'hashed', digest: h.digest } };

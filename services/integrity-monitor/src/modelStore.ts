@@ -1,6 +1,4 @@
-import { lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ArtifactDigestError, hashArtifact } from '@secai/contracts';
+import { ArtifactDigestError, hashArtifact, treeSignature } from '@secai/contracts';
 import type { ManifestEntry, RegistryManifestDocument } from '@secai/projections';
 import type { ArtifactResult, ExpectedModel } from './modelRules.js';
 
@@ -19,28 +17,6 @@ export function expectedModels(doc: RegistryManifestDocument): ExpectedModel[] {
     .map((m) => ({ digest: m.digest, sizeBytes: m.sizeBytes, storePath: m.storePath }));
 }
 
-/** What changes when anything in the artifact changes (bigint times: nanoseconds). */
-async function signatureOf(path: string): Promise<string | null> {
-  const parts: string[] = [];
-  const stack = [path];
-  while (stack.length > 0) {
-    const p = stack.pop()!;
-    let st;
-    try {
-      st = await lstat(p, { bigint: true });
-    } catch {
-      return null;
-    }
-    parts.push(`${p}\0${st.ino}\0${st.size}\0${st.mtimeNs}\0${st.ctimeNs}\0${st.mode}`);
-    if (st.isDirectory()) {
-      const names = await readdir(p).catch(() => null);
-      if (!names) return null;
-      for (const n of names) stack.push(join(p, n));
-    }
-  }
-  return parts.sort().join('\n');
-}
-
 export class ModelHasher {
   readonly #cache = new Map<string, { signature: string; result: ArtifactResult }>();
   /** Models hashed (not taken from the cache) so far. */
@@ -48,7 +24,7 @@ export class ModelHasher {
 
   /** The digest of the artifact at `path`, expected to be `digest`. */
   async result(digest: string, path: string): Promise<ArtifactResult> {
-    const signature = await signatureOf(path);
+    const signature = await treeSignature(path);
     const cached = this.#cache.get(digest);
     if (signature !== null && cached?.signature === signature) return cached.result;
     let result: ArtifactResult;
@@ -63,7 +39,7 @@ export class ModelHasher {
           : { kind: 'failed', code: 'ARTIFACT_UNREADABLE', path };
     }
     // A failed or changing read is tried again next time; a completed one is kept.
-    if (signature !== null && result.kind === 'hashed' && (await signatureOf(path)) === signature)
+    if (signature !== null && result.kind === 'hashed' && (await treeSignature(path)) === signature)
       this.#cache.set(digest, { signature, result });
     else this.#cache.delete(digest);
     return result;
