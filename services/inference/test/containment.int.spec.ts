@@ -1,6 +1,8 @@
 import { open } from 'node:fs/promises';
+import { join } from 'node:path';
 import OpenAI, { APIError } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRecorder, type RunningRecorder } from '@secai/incident-recorder';
 import { sendCommand } from '@secai/streams';
 import { waitFor } from '@secai/streams/testing';
 import { SESSION_HEADER } from '../src/index.js';
@@ -8,6 +10,7 @@ import {
   startInferenceFixture,
   type InferenceFixture,
   type StoredModel,
+  log,
 } from './inferenceFixture.js';
 
 // Issue 12 §1 and §3: limits answer 429 instead of hanging, a containment ends the answers in
@@ -15,6 +18,7 @@ import {
 // each other, and identities reach only their own routes.
 
 let fx: InferenceFixture;
+let recorder: RunningRecorder;
 const unexpected = (): never => {
   throw new Error('expected a refusal');
 };
@@ -70,9 +74,15 @@ beforeAll(async () => {
     max_tokens: 8000,
   });
   base = fx.baseURL.replace(/\/v1$/, '');
+  recorder = await startRecorder(await fx.app.client('incident-recorder'), {
+    policyDir: join(fx.dir, 'recorder'),
+    seal: { everyEvents: 1000, everyMs: 60_000 },
+    log,
+  });
 }, 120_000);
 
 afterAll(async () => {
+  await recorder?.stop();
   await fx?.stop();
 });
 
@@ -120,7 +130,7 @@ describe('limits and containment', () => {
 });
 
 describe('a stored file that changed is never loaded', () => {
-  it('given a byte flipped in the store, the first request is refused and the registry records the failure', async () => {
+  it('given a byte flipped in the store, the first request is refused, the registry records the failure and an incident is opened', async () => {
     const model = await fx.storeModel('tiny-flipped', 12);
     const file = await open(model.path, 'r+');
     try {
@@ -145,6 +155,17 @@ describe('a stored file that changed is never loaded', () => {
         ),
       30_000,
       'model.verification.failed from the registry',
+    );
+    // The registry's record is what the incident recorder acts on.
+    await waitFor(
+      async () =>
+        (await fx.allEvents()).some(
+          (e) =>
+            e.type === 'incident.opened' &&
+            (e.data as { subject: string }).subject === `model/${model.hex}`,
+        ),
+      30_000,
+      'an incident about the changed model',
     );
     const refusal = (await fx.allEvents()).find((e) => e.type === 'inference.model.refused');
     expect(refusal?.data).toMatchObject({ model: model.digest, problem: 'mismatch' });
