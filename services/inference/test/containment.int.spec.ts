@@ -270,3 +270,31 @@ describe('who may call what', () => {
     expect(after.body.code).toBe('API_KEY_INVALID');
   });
 });
+
+describe('sensitive mode', () => {
+  it('disposes a session’s context when it closes, and says so in the event', async () => {
+    await fx.setInferencePolicy({
+      max_sessions: 2,
+      queue_length: 0,
+      context_size: 8192,
+      max_tokens: 8000,
+      session_mode: 'sensitive',
+    });
+    const model = await fx.storeModel('tiny-sensitive', 14);
+    const opened = await api('/api/v1/sessions', 'ui', {
+      method: 'POST',
+      body: { model: model.name },
+    });
+    expect(opened.body.mode).toBe('sensitive');
+    const id = opened.body.id as string;
+    await asService('ui').chat.completions.create(
+      { model: model.name, messages: [{ role: 'user', content: 'private' }], max_tokens: 4 },
+      { headers: { [SESSION_HEADER]: id } },
+    );
+    expect((await api(`/api/v1/sessions/${id}`, 'ui', { method: 'DELETE' })).status).toBe(204);
+    const closed = (await fx.allEvents()).find(
+      (e) => e.type === 'inference.session.closed' && e.subject === `inference/${id}`,
+    );
+    expect(closed?.data).toMatchObject({ reason: 'client', contextDisposed: true, requests: 1 });
+  });
+});
