@@ -25,6 +25,8 @@ async function createKey(name: string): Promise<string> {
 beforeAll(async () => {
   fx = await startInferenceFixture({ max_sessions: 2, queue_length: 0, context_size: 4096 });
   await fx.storeModel('tiny-chat', 7, 8192);
+  // Never picks an end token: a greedy answer runs to max_tokens (stop strings need text).
+  await fx.storeModel('tiny-endless', 8, 4096, 'endless');
   apiKey = await createKey('laptop');
 }, 120_000);
 
@@ -35,7 +37,7 @@ afterAll(async () => {
 describe('the OpenAI client against the inference service', () => {
   it('lists exactly the trusted models', async () => {
     const models = await client().models.list();
-    expect(models.data.map((m) => m.id)).toEqual(['tiny-chat']);
+    expect(models.data.map((m) => m.id)).toEqual(['tiny-chat', 'tiny-endless']);
   });
 
   it('answers a chat completion with honest usage counts', async () => {
@@ -128,6 +130,50 @@ describe('the OpenAI client against the inference service', () => {
     expect(['Oslo', 'Bergen']).toContain(
       (JSON.parse(call.function.arguments) as { city: string }).city,
     );
+  });
+
+  it('completes raw text, honouring a stop string', async () => {
+    const done = await client().completions.create({
+      model: 'tiny-endless',
+      prompt: 'Once upon a time',
+      max_tokens: 24,
+      temperature: 0,
+    });
+    expect(done.object).toBe('text_completion');
+    const text = done.choices[0]!.text;
+    expect(done.usage!.completion_tokens).toBeGreaterThan(0);
+    // A stop string taken from the greedy answer itself: the same request stops before it.
+    const at = [...text].findIndex((_, i) => i >= 4 && text.slice(i, i + 2).trim().length === 2);
+    expect(at).toBeGreaterThan(0);
+    const stop = text.slice(at, at + 2);
+    const stopped = await client().completions.create({
+      model: 'tiny-endless',
+      prompt: 'Once upon a time',
+      max_tokens: 24,
+      temperature: 0,
+      stop: [stop],
+    });
+    expect(stopped.choices[0]!.finish_reason).toBe('stop');
+    expect(stopped.choices[0]!.text).toBe(text.slice(0, text.indexOf(stop)));
+  });
+
+  it('embeds text, as floats and as the base64 the client asks for by default', async () => {
+    const asFloats = await client().embeddings.create({
+      model: 'tiny-chat',
+      input: ['a trusted model', 'another text'],
+      encoding_format: 'float',
+    });
+    expect(asFloats.data).toHaveLength(2);
+    const v = asFloats.data[0]!.embedding;
+    expect(v.length).toBeGreaterThan(0);
+    expect(Math.hypot(...v)).toBeCloseTo(1, 3);
+    // The openai client decodes base64 itself: the same vector comes back.
+    const decoded = await client().embeddings.create({
+      model: 'tiny-chat',
+      input: 'a trusted model',
+    });
+    expect(decoded.data[0]!.embedding.length).toBe(v.length);
+    decoded.data[0]!.embedding.forEach((x, i) => expect(x).toBeCloseTo(v[i]!, 5));
   });
 
   it('refuses a wrong key with 401, an unknown model with 404', async () => {
