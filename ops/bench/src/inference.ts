@@ -160,7 +160,7 @@ export async function inferenceBench(options: InferenceBenchOptions): Promise<In
         {
           maxTokens: options.tokens,
           temperature: 0,
-            onToken: () => {
+          onToken: () => {
             first ??= performance.now();
           },
         },
