@@ -11,7 +11,7 @@ import {
   loadPolicyBundle,
   removeTree,
   runDecider,
-  sandboxedStages,
+  runStagesInPlanOrder,
   type PolicyBundle,
   type SandboxedStage,
 } from '@secai/quarantine';
@@ -147,23 +147,21 @@ async function importOnce(
   for (const [phase, s] of Object.entries(intake.phases)) parts[`intake ${phase}`] = s;
   const workerPeakKiB: Record<string, number> = {};
   const quarantineRun = fakeRun(hex, snap.name, snap.sizeBytes);
-  let stageSeconds = 0;
   let failed: string | null = null;
-  for (const stage of STAGES) {
-    const s = process.hrtime.bigint();
-    const outcome = await sandboxedStages(stage, {
-      run: quarantineRun,
-      artifact: { path: snap.path, kind: 'file', signaturePath: null },
-      bundle,
-      behaviorThreads: 1,
-    });
-    stageSeconds += secondsSince(s);
+  // As the coordinator runs them: the read-only stages beside each other, outcomes taken in plan
+  // order up to the first failure.
+  const s = process.hrtime.bigint();
+  const recorded = await runStagesInPlanOrder(STAGES, {
+    run: quarantineRun,
+    artifact: { path: snap.path, kind: 'file', signaturePath: null },
+    bundle,
+    behaviorThreads: 1,
+  });
+  const stageSeconds = secondsSince(s);
+  for (const { stage, outcome } of recorded) {
     parts[stage] = outcome.durationMs / 1000;
     workerPeakKiB[stage] = Number(outcome.result.peak_rss_kib ?? 0);
-    if (!outcome.passed) {
-      failed = `${stage}: ${outcome.reasonCode} ${outcome.detail}`;
-      break;
-    }
+    if (!outcome.passed) failed = `${stage}: ${outcome.reasonCode} ${outcome.detail}`;
   }
   let registrySeconds = 0;
   if (failed === null) {
