@@ -81,6 +81,12 @@ describe('secai boot', () => {
       }),
       expect.objectContaining({ name: 'registry', state: 'running', port: 8470 + PORT_OFFSET }),
       expect.objectContaining({ name: 'quarantine', state: 'running' }),
+      expect.objectContaining({ name: 'inference', state: 'running', port: 8465 + PORT_OFFSET }),
+      expect.objectContaining({
+        name: 'gpu-integrity-watch',
+        state: 'running',
+        port: 8495 + PORT_OFFSET,
+      }),
       expect.objectContaining({
         name: 'integrity-monitor',
         state: 'running',

@@ -334,8 +334,12 @@ describe('restart in the middle of a run', () => {
     const before = (await events(artifact)).filter(
       (e) => e.type === 'quarantine.stage.passed',
     ).length;
+    // The read-only stages run beside each other (issue 11 §6): their outcomes may all be held
+    // when hash_pin is recorded, and the behavioural test may have started (and, stopping after
+    // the stage in progress, finished) before the stop. Wherever the run was, the restart
+    // resumes it from its events: no stage twice, none skipped.
     expect(before).toBeGreaterThanOrEqual(3);
-    expect(before).toBeLessThan(6);
+    expect(before).toBeLessThanOrEqual(6);
     service = await startQuarantine(quarantineSide, { config, log });
     const history = await outcome(artifact, 180_000);
     const stages = history
