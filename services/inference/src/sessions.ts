@@ -19,6 +19,8 @@ export interface Session {
   sequence: ModelSequence | null;
   openedAt: number;
   lastUsedAt: number;
+  /** Requests running or waiting on it: a busy session is never idle, whatever its last start. */
+  busy: number;
   requests: number;
   /** One request at a time per sequence: the next waits for this. */
   tail: Promise<void>;
@@ -73,6 +75,7 @@ export class Sessions {
       sequence: null,
       openedAt: at,
       lastUsedAt: at,
+      busy: 0,
       requests: 0,
       tail: Promise.resolve(),
     };
@@ -109,12 +112,14 @@ export class Sessions {
     const previous = s.tail;
     let finish!: () => void;
     s.tail = new Promise<void>((resolve) => (finish = resolve));
-    await previous;
+    s.busy++;
     try {
+      await previous;
       s.requests++;
       s.lastUsedAt = this.#now();
       return await work();
     } finally {
+      s.busy--;
       s.lastUsedAt = this.#now();
       finish();
     }
@@ -172,7 +177,8 @@ export class Sessions {
   /** Closes sessions idle longer than `idleMs`. */
   async sweep(idleMs: number): Promise<number> {
     const cutoff = this.#now() - idleMs;
-    const idle = [...this.#byId.values()].filter((s) => s.lastUsedAt < cutoff);
+    // A request may run longer than the idle limit (both are policy): busy sessions stay open.
+    const idle = [...this.#byId.values()].filter((s) => s.busy === 0 && s.lastUsedAt < cutoff);
     await Promise.all(idle.map((s) => this.#close(s, 'idle')));
     return idle.length;
   }

@@ -225,6 +225,36 @@ describe('sessions', () => {
   });
 });
 
+describe('idle sessions', () => {
+  it('a sweep closes an idle session but never one whose answer is still running', async () => {
+    const model = await fx.storeModel('tiny-idle', 15, 8192, 'endless');
+    const ui = asService('ui');
+    const open = async () =>
+      (await api('/api/v1/sessions', 'ui', { method: 'POST', body: { model: model.name } })).body
+        .id as string;
+    const running = await open();
+    const idle = await open();
+    const stream = await ui.chat.completions.create(
+      {
+        model: model.name,
+        messages: [{ role: 'user', content: 'Go on.' }],
+        max_tokens: 6000,
+        temperature: 0,
+        stream: true,
+      },
+      { headers: { [SESSION_HEADER]: running } },
+    );
+    const it = stream[Symbol.asyncIterator]();
+    expect((await it.next()).done).toBe(false);
+    // An idle limit of 0: every session is past it, only the busy one must survive.
+    expect(await fx.inference.sessions.sweep(0)).toBe(1);
+    expect(fx.inference.sessions.list().map((s) => s.id)).toEqual([running]);
+    stream.controller.abort();
+    expect((await api(`/api/v1/sessions/${idle}`, 'ui', { method: 'DELETE' })).status).toBe(404);
+    expect((await api(`/api/v1/sessions/${running}`, 'ui', { method: 'DELETE' })).status).toBe(204);
+  });
+});
+
 describe('who may call what', () => {
   it('an API key cannot make keys; the GPU watch cannot chat; the agent cannot read sentinels; a revoked key stops working', async () => {
     const made = await api('/api/v1/keys', 'cli', {
