@@ -1,4 +1,6 @@
 import type { EventType } from './events/index.js';
+import { mcpAuthority } from './events/mcp.js';
+import { toolAuthority } from './events/tools.js';
 import type { ServiceName } from './services.js';
 import { SERVICES } from './services.js';
 
@@ -38,6 +40,7 @@ export const AUTHORITY: Readonly<Record<EventType, Emitters>> = {
   'policy.loaded': ['policy-engine'],
   'policy.load.failed': ['policy-engine'],
   'policy.decided': ['policy-engine'],
+  'policy.decisions.recorded': ['policy-engine'],
 
   'attestation.enrolled': ['runtime-attestor'],
   'attestation.development_mode.declared': ['runtime-attestor'],
@@ -70,6 +73,9 @@ export const AUTHORITY: Readonly<Record<EventType, Emitters>> = {
   'gpu.baseline.captured': ['gpu-integrity-watch'],
   'gpu.probe.completed': ['gpu-integrity-watch'],
   'gpu.anomaly.detected': ['gpu-integrity-watch'],
+
+  ...toolAuthority,
+  ...mcpAuthority,
 };
 
 export function mayEmit(service: string, type: EventType): boolean {

@@ -31,6 +31,39 @@ export const PromotionInput = Type.Object(
   closed,
 );
 
+/** An MCP server, tool or taint label name as policy names them. */
+const McpName = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:-]+$' });
+
+/**
+ * What `mcp_call` reads: one MCP request as the MCP firewall saw it. Arguments are never carried
+ * raw: each has its size and digest, and `value` (already redacted of secrets) only when it is
+ * short enough to inspect (≤ 2 KiB) and the policy does not mark it `redact`; a rule that must
+ * read a value that is absent denies. `taint` is the session's active labels, in the order applied.
+ */
+export const McpCallInput = Type.Object(
+  {
+    server: McpName,
+    /** `tools/call`, `tools/list`, `resources/read`, `resources/list`, `prompts/get`, ... */
+    method: Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z]+(/[a-z_]+)?$' }),
+    tool: Type.Optional(McpName),
+    resource: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+    arguments: Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ minLength: 1, maxLength: 256 }),
+          bytes: Type.Integer({ minimum: 0 }),
+          digest: Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }),
+          value: Type.Optional(Type.String({ maxLength: 2048 })),
+        },
+        closed,
+      ),
+      { maxItems: 128 },
+    ),
+    taint: Type.Array(McpName, { maxItems: 64, uniqueItems: true }),
+  },
+  closed,
+);
+
 /**
  * One question to the policy engine. `subject` is what is asked about (a tool, a path, a URL, an
  * agent action, a sensitivity level, a model name); `action`, `params` and `promotion` carry the
@@ -54,6 +87,8 @@ export const DecisionRequest = Type.Object(
       ),
     ),
     promotion: Type.Optional(PromotionInput),
+    /** `mcp_call` only. */
+    mcp: Type.Optional(McpCallInput),
   },
   closed,
 );
@@ -83,8 +118,19 @@ export const DecisionResponse = Type.Object(
     decision: PolicyDecision,
     reason: Type.String({ maxLength: 512 }),
     evidence: DecisionEvidence,
-    /** Id of the `policy.decided` event (null only if recording failed and the answer is deny). */
+    /**
+     * Id of the event that recorded the decision: a `policy.decided`, or the
+     * `policy.decisions.recorded` group it was committed in (null only if recording failed and
+     * the answer is deny).
+     */
     eventId: Type.Union([EventId, Type.Null()]),
+    /**
+     * The decision's own address: `eventId` for a `policy.decided`, `<eventId>#<index>` for a
+     * member of a group.
+     */
+    decisionId: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, maxLength: 72 }), Type.Null()]),
+    ),
   },
   closed,
 );
@@ -92,3 +138,4 @@ export const DecisionResponse = Type.Object(
 export type DecisionRequestData = Static<typeof DecisionRequest>;
 export type DecisionResponseData = Static<typeof DecisionResponse>;
 export type PromotionInputData = Static<typeof PromotionInput>;
+export type McpCallInputData = Static<typeof McpCallInput>;

@@ -1,10 +1,12 @@
 import type { Static } from '@sinclair/typebox';
 import type { EventDefinition } from './define.js';
 import { enforcementEvents } from './enforcement.js';
+import { mcpEvents } from './mcp.js';
 import { platformEvents } from './platform.js';
 import { policyEvents } from './policy.js';
 import { runtimeEvents } from './runtime.js';
 import { supplyChainEvents } from './supplyChain.js';
+import { toolEvents } from './tools.js';
 
 /** The whole event catalogue: every type the bus may carry, with its aggregate and schema. */
 export const catalogue = {
@@ -13,6 +15,8 @@ export const catalogue = {
   ...policyEvents,
   ...enforcementEvents,
   ...runtimeEvents,
+  ...toolEvents,
+  ...mcpEvents,
 } as const;
 
 export type Catalogue = typeof catalogue;
@@ -35,3 +39,5 @@ export * from './supplyChain.js';
 export * from './policy.js';
 export * from './enforcement.js';
 export * from './runtime.js';
+export * from './tools.js';
+export * from './mcp.js';

@@ -14,6 +14,7 @@ export const POLICY_DOMAINS = [
   'agent_risk',
   'sensitivity',
   'model_promotion',
+  'mcp_call',
 ] as const;
 export const PolicyDomain = Type.Union(POLICY_DOMAINS.map((d) => Type.Literal(d)));
 /**
@@ -38,6 +39,46 @@ export const RuleId = Type.String({
 /** What made the engine (re)load: start, a file change, SIGHUP, the HTTP API, a NATS command. */
 export const PolicyLoadTrigger = Type.Union(
   ['startup', 'reload', 'file_change', 'signal', 'api', 'command'].map((t) => Type.Literal(t)),
+);
+
+/** One decision as recorded: `policy.decided`, and each member of `policy.decisions.recorded`. */
+export const PolicyDecidedData = Type.Object(
+  {
+    caller: ServiceNameSchema,
+    domain: RequestedDomain,
+    /** The subject asked about (tool, path, URL...): its digest and a redacted copy, never raw. */
+    subject: Type.Object({ digest: Digest, redacted: Text(512) }, closed),
+    action: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z][a-z0-9_.-]*$' }),
+    ),
+    /**
+     * The decision input exactly as the rules read it, as canonical JSON: only the fields a
+     * rule looks at, already normalised (a URL without credentials, query or fragment), so it
+     * holds no secret and a replay can re-evaluate it. `evidence.inputDigest` is its SHA-256.
+     */
+    input: Type.String({ minLength: 2, maxLength: 16384 }),
+    decision: PolicyDecision,
+    /** Human reason, built from redacted values only. */
+    reason: Text(512),
+    evidence: Type.Object(
+      {
+        domain: RequestedDomain,
+        ruleId: RuleId,
+        /** Null when no valid policy was loaded (the decision is then always deny). */
+        policyDigest: Type.Union([Digest, Type.Null()]),
+        /** Digest of the canonical decision input (domain, subject, action, params). */
+        inputDigest: Digest,
+        evaluatedAt: IsoTime,
+        durationMicros: Count,
+        trace: Type.Array(
+          Type.Object({ ruleId: RuleId, matched: Type.Boolean(), why: Text(256) }, closed),
+          { maxItems: 64 },
+        ),
+      },
+      closed,
+    ),
+  },
+  closed,
 );
 
 export const policyEvents = {
@@ -96,44 +137,23 @@ export const policyEvents = {
   'policy.decided': defineEvent(
     'policy.decided',
     'decision',
+    PolicyDecidedData,
+    'The policy engine decided a request, with the evidence to re-derive the decision.',
+  ),
+  'policy.decisions.recorded': defineEvent(
+    'policy.decisions.recorded',
+    'decision',
     Type.Object(
       {
-        caller: ServiceNameSchema,
-        domain: RequestedDomain,
-        /** The subject asked about (tool, path, URL...): its digest and a redacted copy, never raw. */
-        subject: Type.Object({ digest: Digest, redacted: Text(512) }, closed),
-        action: Type.Optional(
-          Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z][a-z0-9_.-]*$' }),
-        ),
         /**
-         * The decision input exactly as the rules read it, as canonical JSON: only the fields a
-         * rule looks at, already normalised (a URL without credentials, query or fragment), so it
-         * holds no secret and a replay can re-evaluate it. `evidence.inputDigest` is its SHA-256.
+         * Decisions that arrived together, recorded with one signature and one acknowledgement
+         * (group commit). Decision `i` is addressed as `<event id>#<i>`; each is exactly what a
+         * `policy.decided` would carry, and all share the envelope's causation and correlation.
          */
-        input: Type.String({ minLength: 2, maxLength: 16384 }),
-        decision: PolicyDecision,
-        /** Human reason, built from redacted values only. */
-        reason: Text(512),
-        evidence: Type.Object(
-          {
-            domain: RequestedDomain,
-            ruleId: RuleId,
-            /** Null when no valid policy was loaded (the decision is then always deny). */
-            policyDigest: Type.Union([Digest, Type.Null()]),
-            /** Digest of the canonical decision input (domain, subject, action, params). */
-            inputDigest: Digest,
-            evaluatedAt: IsoTime,
-            durationMicros: Count,
-            trace: Type.Array(
-              Type.Object({ ruleId: RuleId, matched: Type.Boolean(), why: Text(256) }, closed),
-              { maxItems: 64 },
-            ),
-          },
-          closed,
-        ),
+        decisions: Type.Array(PolicyDecidedData, { minItems: 2, maxItems: 512 }),
       },
       closed,
     ),
-    'The policy engine decided a request, with the evidence to re-derive the decision.',
+    'Several decisions of one domain, recorded together as one group (group commit).',
   ),
 } as const;
