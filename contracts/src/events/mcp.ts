@@ -1,4 +1,4 @@
-import { defineEvent } from './define.js';
+import type { defineEvent } from './define.js';
 
 // The MCP firewall: calls decided per MCP session (aggregate `mcp/<session>`), taint applied and
 // cleared, and upstream tools pinned, changed and refused (`mcp-server/<server>`).

@@ -1,4 +1,4 @@
-import { defineEvent } from './define.js';
+import type { defineEvent } from './define.js';
 
 // The tool firewall (aggregate `toolcall/<callId>`): every tool call it decided and carried out.
 // Arguments appear as digests and redacted summaries, never file contents.
