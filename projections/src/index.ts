@@ -76,3 +76,11 @@ export {
   type StoredBundleEntry,
   type VerifyBundleOptions,
 } from './bundle/index.js';
+export {
+  API_KEYS,
+  API_KEY_PREFIX,
+  apiKeysProjection,
+  validKeyDigests,
+  type ApiKeyRecord,
+  type ApiKeysDocument,
+} from './apiKeys/index.js';
