@@ -1,5 +1,5 @@
-// The sandbox (README.md): `runSandboxed` for one-shot workers; what both confine with
-// (confinement.ts) and report about the host.
+// The sandbox (README.md): `runSandboxed` for one-shot workers, `spawnSandboxed` for long-lived
+// servers over stdio, and what they report about the host.
 export {
   sandboxCapabilities,
   type ProcessLimits,
@@ -7,3 +7,4 @@ export {
   type SandboxIsolation,
 } from './confinement.js';
 export * from './runSandboxed.js';
+export * from './spawnSandboxed.js';
