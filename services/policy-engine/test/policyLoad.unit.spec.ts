@@ -426,7 +426,7 @@ describe('semantic problems', () => {
     expect(problemAt(problems, P, 'tools.deny[4].name').message).toMatch(
       /also allowed by tools.allow\[0\]/,
     );
-    expect(problemAt(problems, P, 'tools.allow[3].name').message).toMatch(
+    expect(problemAt(problems, P, 'tools.allow[5].name').message).toMatch(
       /already has an allow entry \(tools.allow\[2\]\)/,
     );
   });
