@@ -18,3 +18,4 @@ export * from './tokens.js';
 export * from './artifactDigest.js';
 export * from './documents/index.js';
 export * from './config/index.js';
+export * from './policy/index.js';

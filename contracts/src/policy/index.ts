@@ -1,0 +1,2 @@
+export * from './mcpDocument.js';
+export * from './mcpAccess.js';
