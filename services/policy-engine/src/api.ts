@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Count, DecisionRequest, DecisionResponse } from '@secai/contracts';
+import { Count, DecisionRequest, DecisionResponse, McpPolicySchema } from '@secai/contracts';
 import {
   BusHealthSchema,
   DocumentProblemSchema,
@@ -64,7 +64,10 @@ export const PolicyResponse = Type.Object(
     digest: Text,
     version: Count,
     files: Type.Array(Type.Object({ path: Text, digest: Text, sizeBytes: Count }, closed)),
-    documents: Type.Object({ policy: MainPolicySchema, agent: AgentPolicySchema }, closed),
+    documents: Type.Object(
+      { policy: MainPolicySchema, agent: AgentPolicySchema, mcp: Type.Optional(McpPolicySchema) },
+      closed,
+    ),
   },
   closed,
 );

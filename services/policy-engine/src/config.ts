@@ -33,7 +33,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<EngineConfig> {
 export async function ensurePolicyDir(dir: string): Promise<'created' | 'exists'> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   let created = false;
-  for (const file of ['policy.yaml', 'agent.yaml']) {
+  for (const file of ['policy.yaml', 'agent.yaml', 'mcp.yaml']) {
     const target = join(dir, file);
     const exists = await stat(target).then(
       () => true,

@@ -42,8 +42,25 @@ export type DecisionInput =
   | { domain: 'agent_risk'; action: string }
   | { domain: 'sensitivity'; level: string; ceiling: string }
   | { domain: 'model_promotion'; model: string; promotion: PromotionInputData | null }
+  | McpCallDecisionInput
   | { domain: 'invalid'; requestedDomain: string; problems: string[] }
   | { domain: string; unknown: true };
+
+/**
+ * One MCP request as `mcp_call` reads it: the firewall's `McpCallInput` without the argument
+ * digests (no rule reads them); `value` null when the firewall did not send it (over 2 KiB or
+ * `redact`) or the engine did not keep it (over its budget, `normalizeMcp.ts`).
+ */
+export interface McpCallDecisionInput {
+  domain: 'mcp_call';
+  server: string;
+  method: string;
+  tool: string | null;
+  /** The resource URI (`resources/read`) or the prompt's name (`prompts/get`). */
+  resource: string | null;
+  arguments: { name: string; bytes: number; value: string | null }[];
+  taint: string[];
+}
 
 /** Builds a verdict while recording every rule considered. */
 export class Trace {

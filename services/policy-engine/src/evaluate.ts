@@ -1,6 +1,7 @@
 import { Trace, type DecisionInput, type Verdict } from './decision.js';
 import { decideAgentRisk } from './domains/agentRisk.js';
 import { decideEgress } from './domains/egress.js';
+import { decideMcpCall } from './domains/mcpCall.js';
 import { decideModelPromotion } from './domains/modelPromotion.js';
 import { decideModelSource } from './domains/modelSource.js';
 import { decidePathAccess } from './domains/pathAccess.js';
@@ -44,6 +45,9 @@ export function evaluate(input: DecisionInput, documents: PolicyDocuments | null
       break;
     case 'model_promotion':
       if ('promotion' in input) return decideModelPromotion(input.model, input.promotion, policy);
+      break;
+    case 'mcp_call':
+      if ('taint' in input) return decideMcpCall(input, documents.mcp);
       break;
     case 'invalid':
       if ('problems' in input) {

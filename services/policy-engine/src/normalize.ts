@@ -6,6 +6,7 @@ import {
 } from '@secai/contracts';
 import type { DecisionInput } from './decision.js';
 import { parseDestination, redactedDestination } from './match/index.js';
+import { mcpSubject, normalizeMcp } from './normalizeMcp.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const DOMAIN_TOKEN = /^[a-z][a-z0-9_]{0,63}$/;
@@ -106,6 +107,9 @@ export function normalizeRequest(raw: unknown): NormalizedRequest {
     subject,
   });
 
+  if (request.mcp !== undefined && request.domain !== 'mcp_call')
+    return invalid('mcp is only for the mcp_call domain');
+
   switch (request.domain) {
     case 'tool_access':
       return withAction({
@@ -180,6 +184,12 @@ export function normalizeRequest(raw: unknown): NormalizedRequest {
         model: request.subject,
         promotion: request.promotion ?? null,
       });
+    case 'mcp_call': {
+      // Reduced to what the rules read; the subject is derived from the call, not trusted.
+      const reduced = normalizeMcp(request.mcp, request.subject);
+      if (!reduced.ok) return invalid(reduced.problem);
+      return { ...withAction(reduced.input), subject: mcpSubject(reduced.subject) };
+    }
     default:
       return withAction({ domain: request.domain, unknown: true });
   }

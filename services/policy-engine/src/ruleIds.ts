@@ -1,7 +1,7 @@
 /**
- * Every rule id the engine can return, by domain. `<tool>`, `<action>`, `<format>`, `<stage>`
- * stand for a name taken from the policy or the pipeline. Tests check that each is reachable and
- * that the engine returns no other; the README documents each.
+ * Every rule id the engine can return, by domain. `<tool>`, `<action>`, `<format>`, `<stage>`,
+ * `<rule>` stand for a name taken from the policy or the pipeline. Tests check that each is
+ * reachable and that the engine returns no other; the README documents each.
  */
 export const RULE_IDS = {
   any: ['policy.unavailable', 'request.invalid', 'unknown_domain'],
@@ -62,6 +62,36 @@ export const RULE_IDS = {
     'models.signature_required',
     'models.signer_untrusted',
     'models.promotion_allowed',
+  ],
+  mcp_call: [
+    'mcp.policy_absent',
+    'mcp.global.<rule>',
+    'mcp.global_unreadable.<rule>',
+    'mcp.taint.<rule>',
+    'mcp.toxic_flow',
+    'mcp.outward_after_taint',
+    'mcp.server_unknown',
+    'mcp.list_methods',
+    'mcp.prompts_get',
+    'mcp.prompts_denied',
+    'mcp.resource_refused',
+    'mcp.resource_miss',
+    'mcp.resource_allowed',
+    'mcp.resource_ask',
+    'mcp.resource_denied',
+    'mcp.method_unknown',
+    'mcp.tool_unknown',
+    'mcp.tool_denied',
+    'mcp.arg_missing',
+    'mcp.arg_too_long',
+    'mcp.arg_unreadable',
+    'mcp.arg_pattern',
+    'mcp.arg_undeclared',
+    'mcp.path_missing',
+    'mcp.path_refused',
+    'mcp.path_outside',
+    'mcp.tool_allowed',
+    'mcp.tool_ask',
   ],
 } as const;
 

@@ -149,10 +149,19 @@ describe('the shipped default policy', () => {
     const r = await loadPolicyDir(DEFAULT_POLICY_DIR);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.snapshot.digest).toBe(snapshotOf().digest);
+    // The shipped directory also has mcp.yaml (test/mcpPolicyLoad.unit.spec.ts reads it).
+    const mcp = readFileSync(join(DEFAULT_POLICY_DIR, 'mcp.yaml'), 'utf8');
+    const withMcp = parsePolicyDocuments([
+      { path: P, text: POLICY },
+      { path: A, text: AGENT },
+      { path: '/etc/secai/policy/mcp.yaml', text: mcp },
+    ]);
+    if (!withMcp.ok) throw new Error(withMcp.problems.map(formatPolicyProblem).join('\n'));
+    expect(r.snapshot.digest).toBe(withMcp.snapshot.digest);
     expect(r.snapshot.files.map((f) => f.path)).toEqual([
       join(DEFAULT_POLICY_DIR, 'policy.yaml'),
       join(DEFAULT_POLICY_DIR, 'agent.yaml'),
+      join(DEFAULT_POLICY_DIR, 'mcp.yaml'),
     ]);
     expect(r.snapshot.files[0]?.digest).toBe(`sha256:${sha256Hex(POLICY)}`);
   });

@@ -28,3 +28,5 @@ export {
   type DestinationScheme,
   type ParsedDestination,
 } from './destinations.js';
+export { MAX_REGEX_LENGTH, MAX_REGEX_PROGRAM_SIZE, regexFinds, regexProblem } from './regex.js';
+export { resourcePatternProblem, resourceRefusal } from './resources.js';

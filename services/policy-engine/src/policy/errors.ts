@@ -16,7 +16,7 @@ export interface PolicyProblem extends DocumentProblem {
  * `DOCUMENT_PROBLEM_CODES`).
  */
 export const POLICY_PROBLEM_CODES = [
-  /** A file other than policy.yaml / agent.yaml. */
+  /** A file other than policy.yaml / agent.yaml / mcp.yaml. */
   'FILE_UNEXPECTED',
   /** The same document given twice. */
   'FILE_DUPLICATE',
@@ -32,6 +32,24 @@ export const POLICY_PROBLEM_CODES = [
   'DESTINATION_INVALID',
   /** An agent action in more than one of always_deny, hard_approval, allowed_tools. */
   'AGENT_LIST_OVERLAP',
+  /** mcp.yaml: a server, tool, argument rule, global rule or taint rule named twice. */
+  'MCP_DUPLICATE',
+  /** mcp.yaml: a server with both or neither of command and url. */
+  'MCP_TRANSPORT',
+  /** mcp.yaml: a server URL that is not canonical http:// on a loopback address. */
+  'MCP_URL_INVALID',
+  /** mcp.yaml: a command whose program is relative or not in normal form, or with control characters. */
+  'MCP_COMMAND_INVALID',
+  /** mcp.yaml: a pattern on an argument marked redact (its value never reaches the engine). */
+  'MCP_ARG_CONFLICT',
+  /** mcp.yaml: a resource glob with no scheme, a misplaced `**`, dot segments or controls. */
+  'MCP_RESOURCE_PATTERN_INVALID',
+  /** mcp.yaml: a global rule whose match has no condition (it would match every call). */
+  'MCP_RULE_EMPTY',
+  /** mcp.yaml: a taint rule naming a server or tool the document does not declare. */
+  'MCP_REFERENCE_UNKNOWN',
+  /** mcp.yaml: a regex that does not compile (RE2), is too long or compiles too large. */
+  'REGEX_INVALID',
   /** Replay: the documents are not the canonical JSON their digest was computed over. */
   'NOT_CANONICAL',
   /** Replay: the documents digest to something else than the event says. */

@@ -7,6 +7,7 @@ import {
   MAX_PROBLEMS,
   POLICY_DOCUMENT_LIMITS,
   POLICY_FILE_NAMES,
+  REQUIRED_KINDS,
   type Kind,
   type PolicyFileInput,
   type PolicyLoadResult,
@@ -14,18 +15,21 @@ import {
 import { buildSnapshot } from './snapshot.js';
 import { validatePolicyDocument } from './validate.js';
 
-// Parsing the policy: the two files recognised by name, each read as strict YAML by the shared
+// Parsing the policy: the files recognised by name (policy.yaml, agent.yaml, optional mcp.yaml), each read as strict YAML by the shared
 // loader, both validated against the closed schemas plus the semantic rules, every problem
 // collected with its file and key path. The original parsed leniently, ignored unknown keys, read
 // keys its own files did not have, failed open on missing sections and hashed raw bytes.
 
 /**
- * Parses and validates the two policy documents. Pure: no I/O, no clock. Never throws; every
- * problem in either file is reported, each with the key path it concerns.
+ * Parses and validates the policy documents (policy.yaml, agent.yaml, and mcp.yaml when given).
+ * Pure: no I/O, no clock. Never throws; every problem in every file is reported, each with the key
+ * path it concerns.
  */
 export function parsePolicyDocuments(files: readonly PolicyFileInput[]): PolicyLoadResult {
   return parseFiles(files, new Set());
 }
+
+const WHAT_A_POLICY_IS = 'a policy is policy.yaml and agent.yaml, and optionally mcp.yaml';
 
 /** Fails closed on anything unforeseen: a problem, never an exception. */
 export function parseFiles(
@@ -69,12 +73,17 @@ function parseFilesUnsafe(
   }
   const policy = values.get('policy');
   const agent = values.get('agent');
+  const mcp = values.get('mcp');
   // (Both are always there when there is no problem, unless the caller reported one already.)
   if (problems.length > 0 || policy === undefined || agent === undefined) {
     return { ok: false, problems: capProblems(problems, MAX_PROBLEMS) };
   }
 
-  const canonicalDocuments = canonicalJson({ agent, policy });
+  // Without mcp.yaml the documents are exactly what they were before it existed, so the digest of
+  // a two-file policy does not change.
+  const canonicalDocuments = canonicalJson(
+    mcp === undefined ? { agent, policy } : { agent, mcp, policy },
+  );
   if (canonicalDocuments.length > MAX_CANONICAL_DOCUMENTS_LENGTH) {
     return {
       ok: false,
@@ -94,7 +103,10 @@ function parseFilesUnsafe(
   return { ok: true, snapshot: buildSnapshot(canonicalDocuments, fileInfo) };
 }
 
-/** Each input file as policy.yaml or agent.yaml; anything else, twice or missing is a problem. */
+/**
+ * Each input file as policy.yaml, agent.yaml or mcp.yaml; anything else, a file twice or a
+ * required one missing is a problem.
+ */
 function recognise(
   files: readonly PolicyFileInput[],
   alreadyReported: ReadonlySet<Kind>,
@@ -109,7 +121,7 @@ function recognise(
         file: f.path,
         path: '',
         code: 'FILE_UNEXPECTED',
-        message: `unexpected policy file ${JSON.stringify(name)}: a policy is exactly policy.yaml and agent.yaml`,
+        message: `unexpected policy file ${JSON.stringify(name)}: ${WHAT_A_POLICY_IS}`,
       });
       continue;
     }
@@ -125,14 +137,14 @@ function recognise(
     }
     byKind.set(kind, f);
   }
-  for (const kind of KINDS) {
+  for (const kind of REQUIRED_KINDS) {
     if (!byKind.has(kind) && !alreadyReported.has(kind)) {
       const name = POLICY_FILE_NAMES[kind];
       problems.push({
         file: name,
         path: '',
         code: 'FILE_MISSING',
-        message: `${name} is missing: a policy is exactly policy.yaml and agent.yaml`,
+        message: `${name} is missing: ${WHAT_A_POLICY_IS}`,
       });
     }
   }

@@ -6,6 +6,7 @@ import {
   MAX_POLICY_FILE_BYTES,
   MAX_PROBLEMS,
   POLICY_FILE_NAMES,
+  REQUIRED_KINDS,
   type Kind,
   type PolicyFileInput,
   type PolicyLoadResult,
@@ -13,8 +14,9 @@ import {
 import { parseFiles } from './parse.js';
 
 /**
- * Reads `<dir>/policy.yaml` and `<dir>/agent.yaml` and parses them. A missing, unreadable,
- * oversized or non-UTF-8 file is a problem (key path ''), not a throw.
+ * Reads `<dir>/policy.yaml`, `<dir>/agent.yaml` and, when it exists, `<dir>/mcp.yaml`, and parses
+ * them. A missing required file, or any unreadable, oversized or non-UTF-8 file, is a problem
+ * (key path ''), not a throw.
  */
 export async function loadPolicyDir(dir: string): Promise<PolicyLoadResult> {
   const root = resolve(dir);
@@ -29,7 +31,12 @@ export async function loadPolicyDir(dir: string): Promise<PolicyLoadResult> {
       followSymlinks: true,
     });
     if (read.ok) inputs.push({ path, text: read.value });
-    else {
+    else if (
+      !REQUIRED_KINDS.includes(kind) &&
+      read.problems.every((p) => p.code === 'FILE_MISSING')
+    ) {
+      continue; // an optional document that is not there (mcp.yaml: no MCP server is known)
+    } else {
       problems.push(...inFile(path, read.problems));
       unread.add(kind);
     }

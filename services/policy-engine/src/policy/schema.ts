@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import type { McpPolicy } from '@secai/contracts';
 
 // The policy documents, as data. Every object is closed: an unknown key is a load error naming
 // its key path, never silently ignored (the original ignored unknown keys and read the wrong
@@ -290,10 +291,12 @@ export const AgentPolicySchema = Type.Object(
 export type MainPolicy = Static<typeof MainPolicySchema>;
 export type AgentPolicy = Static<typeof AgentPolicySchema>;
 
-/** Both documents, validated: what every rule reads. */
+/** The documents, validated: what every rule reads. */
 export interface PolicyDocuments {
   policy: MainPolicy;
   agent: AgentPolicy;
+  /** `mcp.yaml` (schema in `@secai/contracts`); absent: no MCP server is known. */
+  mcp?: McpPolicy;
 }
 
 /** The active policy: its documents, their digest and where they came from. */
@@ -302,7 +305,10 @@ export interface PolicySnapshot {
   digest: string;
   version: number;
   documents: PolicyDocuments;
-  /** Canonical JSON of `documents` (what `policy.loaded` carries). */
+  /**
+   * Canonical JSON of `documents` (what `policy.loaded` carries): `{"agent":…,"policy":…}`, or
+   * `{"agent":…,"mcp":…,"policy":…}` when there is an `mcp.yaml`.
+   */
   canonicalDocuments: string;
   files: { path: string; digest: string; sizeBytes: number }[];
 }

@@ -121,6 +121,7 @@ export function agentSemantics(doc: Record<string, unknown>): DocumentProblem[] 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
-const record = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
-const list = (v: unknown): unknown[] => (Array.isArray(v) ? (v as unknown[]) : []);
-const isString = (v: unknown): v is string => typeof v === 'string';
+// Readers that never throw on a document that failed its schema (also used by mcpSemantics.ts).
+export const record = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
+export const list = (v: unknown): unknown[] => (Array.isArray(v) ? (v as unknown[]) : []);
+export const isString = (v: unknown): v is string => typeof v === 'string';

@@ -5,6 +5,7 @@ import {
   MAX_CANONICAL_DOCUMENTS_LENGTH,
   MAX_PROBLEMS,
   POLICY_FILE_NAMES,
+  REQUIRED_KINDS,
 } from './limits.js';
 import type { PolicyDocuments, PolicySnapshot } from './schema.js';
 import { validatePolicyDocument } from './validate.js';
@@ -33,7 +34,7 @@ const WHOLE = 'canonicalDocuments';
 
 /**
  * Rebuilds a snapshot from the canonical documents a `policy.loaded` event carries (for replay):
- * both documents are validated again and the digest recomputed. The input must be exactly the
+ * every document is validated again and the digest recomputed. The input must be exactly the
  * canonical form; when `expectedDigest` is given (the event's `digest`) it must match too.
  * Throws `PolicyError` (`POLICY_INVALID`, or `POLICY_TOO_LARGE`) with every problem found.
  */
@@ -75,18 +76,20 @@ export function snapshotFromDocuments(
     throw new PolicyError(
       'POLICY_INVALID',
       'policy documents must be an object',
-      whole('TYPE_MISMATCH', 'expected {"agent":…,"policy":…}'),
+      whole('TYPE_MISMATCH', 'expected {"agent":…,"policy":…} (and optionally "mcp")'),
     );
   }
   const docs = parsed as Record<string, unknown>;
   const problems: PolicyProblem[] = [];
   for (const key of Object.keys(docs)) {
-    if (key !== 'agent' && key !== 'policy') {
+    if (!(KINDS as readonly string[]).includes(key)) {
       problems.push({ file: WHOLE, path: key, code: 'KEY_UNKNOWN', message: 'unknown document' });
     }
   }
-  for (const kind of KINDS)
+  for (const kind of KINDS) {
+    if (!REQUIRED_KINDS.includes(kind) && !(kind in docs)) continue;
     problems.push(...validatePolicyDocument(kind, docs[kind], POLICY_FILE_NAMES[kind]));
+  }
   if (problems.length > 0) {
     throw new PolicyError(
       'POLICY_INVALID',
@@ -94,7 +97,10 @@ export function snapshotFromDocuments(
       capProblems(problems, MAX_PROBLEMS),
     );
   }
-  const documents = { agent: docs['agent'], policy: docs['policy'] };
+  const documents =
+    'mcp' in docs
+      ? { agent: docs['agent'], mcp: docs['mcp'], policy: docs['policy'] }
+      : { agent: docs['agent'], policy: docs['policy'] };
   if (canonicalJson(documents) !== canonicalDocuments) {
     throw new PolicyError(
       'POLICY_INVALID',

@@ -1,7 +1,10 @@
 import { schemaDocumentProblems } from '@secai/contracts';
 import { inFile, type PolicyProblem } from './errors.js';
 import { SCHEMAS, type Kind } from './limits.js';
+import { mcpSemantics } from './mcpSemantics.js';
 import { agentSemantics, policySemantics } from './semantics.js';
+
+const SEMANTICS = { policy: policySemantics, agent: agentSemantics, mcp: mcpSemantics };
 
 /**
  * Every problem of one document: the closed schema, then the rules a schema cannot express. The
@@ -15,8 +18,6 @@ export function validatePolicyDocument(kind: Kind, value: unknown, file: string)
   const doc = value as Record<string, unknown>;
   const located = new Set(schemaIssues.map((i) => i.path));
   // A semantic problem at a key the schema already refused would only repeat it.
-  const semantic = (kind === 'policy' ? policySemantics(doc) : agentSemantics(doc)).filter(
-    (i) => !located.has(i.path),
-  );
+  const semantic = SEMANTICS[kind](doc).filter((i) => !located.has(i.path));
   return inFile(file, [...schemaIssues, ...semantic]);
 }
