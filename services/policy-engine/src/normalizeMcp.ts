@@ -1,4 +1,4 @@
-import { canonicalJson, sha256Hex, type McpCallInputData } from '@secai/contracts';
+import { sha256Hex, type McpCallInputData } from '@secai/contracts';
 import type { McpCallDecisionInput } from './decision.js';
 
 /**
@@ -55,7 +55,8 @@ export function normalizeMcp(mcp: McpCallInputData | undefined, subject: string)
     arguments: args,
     taint: [...mcp.taint],
   };
-  const size = canonicalJson(input).length;
+  // The canonical form has the same characters in another key order: the cheaper native length.
+  const size = JSON.stringify(input).length;
   if (size > MCP_MAX_INPUT_CHARS)
     return {
       ok: false,
