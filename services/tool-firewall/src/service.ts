@@ -1,0 +1,140 @@
+import type { FastifyInstance } from 'fastify';
+import { apiKeysProjection, type ApiKeysDocument } from '@secai/projections';
+import {
+  ActivePolicyReader,
+  hostProjection,
+  watchBus,
+  type EventStore,
+  type HostedProjection,
+  type JetStreamClient,
+  type JetStreamManager,
+  type Logger,
+  type NatsConnection,
+} from '@secai/streams';
+import {
+  AdapterRegistry,
+  DEFAULT_ADAPTER_LIMITS,
+  FILESYSTEM_ADAPTERS,
+  type AdapterLimits,
+  type ToolAdapter,
+} from './adapters/index.js';
+import { callLogProjection, type CallLogDocument } from './callLog.js';
+import { engineOverNats, POLICY_RETRY_AFTER_SECONDS, type DecisionAsker } from './engine.js';
+import { refusal } from './errors.js';
+import { Firewall, newCallId } from './firewall.js';
+import { buildHttp } from './http.js';
+import { KeyIndex } from './keys.js';
+import { RateLimiter } from './rateLimit.js';
+import { eventRecorder } from './record.js';
+import { toolPolicyOf, type ToolPolicyView } from './settings.js';
+import { openWorkspace, type ResolverHooks, type Workspace } from './workspace/resolve.js';
+
+export interface ToolFirewallConnection {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  /** Signs as `tool-firewall`. */
+  store: EventStore;
+}
+
+export interface StartToolFirewallOptions {
+  /** The workspace root (created 0750 with `user_docs/` and `outputs/` if absent). */
+  workspace: string;
+  log: Logger;
+  limits?: AdapterLimits;
+  /** Tests only: another set of adapters, another decision point, hooks in the resolver. */
+  adapters?: readonly ToolAdapter[];
+  engine?: DecisionAsker;
+  hooks?: ResolverHooks;
+  /** Milliseconds for the rate limiter (tests run it on a clock of their own). */
+  now?: () => number;
+}
+
+export interface RunningToolFirewall {
+  firewall: Firewall;
+  workspace: Workspace;
+  adapters: AdapterRegistry;
+  keys: HostedProjection<ApiKeysDocument>;
+  calls: HostedProjection<CallLogDocument>;
+  http: FastifyInstance;
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires the firewall: the workspace, the active policy (its rate limits; none = nothing runs),
+ * the policy engine over NATS, the API keys and the call log (both projections of the stream),
+ * and the gateway.
+ */
+export async function startToolFirewall(
+  conn: ToolFirewallConnection,
+  options: StartToolFirewallOptions,
+): Promise<RunningToolFirewall> {
+  const { log } = options;
+  const workspace = await openWorkspace(options.workspace);
+  const adapters = new AdapterRegistry(options.adapters ?? FILESYSTEM_ADAPTERS);
+  const policy = new ActivePolicyReader({ js: conn.js, jsm: conn.jsm, store: conn.store, log });
+  let active = false;
+  const policyView = async (): Promise<ToolPolicyView | null> => {
+    const read = toolPolicyOf(await policy.current());
+    active = read.ok;
+    if (!read.ok) log.warn({ problem: read.problem }, 'no tool call runs: no usable policy');
+    return read.ok ? read.view : null;
+  };
+  await policyView().catch(() => null);
+  const keys = await hostProjection(conn.nc, conn.js, conn.jsm, conn.store, apiKeysProjection, {
+    owner: 'tool-firewall',
+    onError: (err) => log.error({ err }, 'api-keys projection failed'),
+  });
+  const calls = await hostProjection(conn.nc, conn.js, conn.jsm, conn.store, callLogProjection, {
+    owner: 'tool-firewall',
+    onError: (err) => log.error({ err }, 'call log projection failed'),
+  });
+  const keyIndex = new KeyIndex(() => keys.runner.document);
+  const bus = watchBus(conn.nc);
+  const firewall = new Firewall({
+    adapters,
+    workspace,
+    limits: options.limits ?? DEFAULT_ADAPTER_LIMITS,
+    engine: options.engine ?? engineOverNats(conn.nc, conn.store.signer, conn.store.trust),
+    policy: async () => {
+      const view = await policyView();
+      if (!view)
+        throw refusal('policy', 'POLICY_UNAVAILABLE', 'no policy is active: no tool call runs', {
+          retryAfterSeconds: POLICY_RETRY_AFTER_SECONDS,
+        });
+      return view;
+    },
+    limiter: new RateLimiter(),
+    recorder: eventRecorder(conn.store, log, newCallId),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.hooks ? { hooks: options.hooks } : {}),
+    log,
+  });
+  const http = buildHttp({
+    firewall,
+    adapters,
+    policyView,
+    hasPolicy: () => active,
+    calls: () => calls.runner.document,
+    trust: conn.store.trust,
+    bus,
+    apiKeys: (key) => keyIndex.callerOf(key),
+    log,
+  });
+  let stopped = false;
+  return {
+    firewall,
+    workspace,
+    adapters,
+    keys,
+    calls,
+    http,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      bus.stop();
+      await calls.stop();
+      await keys.stop();
+    },
+  };
+}
