@@ -4,6 +4,7 @@ export { schemaProblems } from './events/validate.js';
 export * from './authority.js';
 export * from './commands.js';
 export * from './decisions.js';
+export * from './decisionRecords.js';
 export * from './errors.js';
 export * from './decider.js';
 export * from './incidents.js';
