@@ -187,8 +187,9 @@ const CALL_ERRORS = {
 
 export const ROUTES = {
   health: {
-    summary: 'liveness, policy and bus state',
-    response: { 200: HealthResponse, 503: HealthResponse },
+    summary: 'liveness, whether a policy is active, the bus (no token)',
+    security: [],
+    response: { 200: HealthResponse, 503: HealthResponse, ...ERROR_RESPONSES },
   },
   tools: {
     summary: 'the tools the firewall can run, and what the active policy says of each',

@@ -6,6 +6,10 @@ import type { CloudEvent, EventData } from '@secai/contracts';
 import { waitFor } from '@secai/streams/testing';
 import { MAX_OUTPUT, startFirewallFixture, type FirewallFixture } from './firewallFixture.js';
 
+/** Asymmetric matchers, typed as what they stand for. */
+const anyText = (): string => expect.any(String) as string;
+const matching = (pattern: RegExp): string => expect.stringMatching(pattern) as string;
+
 // The tool firewall on a real workspace, with a real nats-server and the real policy engine
 // (issue 13 §4): traversal and encodings, a link swapped in after the decision, a file renamed
 // out between the decision and the open, a huge output, a secret in a file, the rate limit, a
@@ -433,7 +437,7 @@ describe('with the shipped policy', () => {
         name: 'content',
         kind: 'string',
         bytes: Buffer.byteLength(`password = ${SECRETS.password}`),
-        digest: expect.stringMatching(/^sha256:/),
+        digest: matching(/^sha256:/),
       });
     });
   });
@@ -478,9 +482,9 @@ describe('with the shipped policy', () => {
         code: 'TOOL_DENIED',
         stage: 'policy',
         ruleId: 'tools.allow.filesystem.read.paths_denylist',
-        decisionId: expect.any(String),
-        inputDigest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
-        eventId: expect.any(String),
+        decisionId: anyText(),
+        inputDigest: matching(/^sha256:[0-9a-f]{64}$/),
+        eventId: anyText(),
       });
       const recorded = await recordedDecision(r.body.decisionId as string);
       expect(recorded).toMatchObject({

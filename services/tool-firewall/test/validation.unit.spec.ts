@@ -15,6 +15,9 @@ import {
   type ToolAdapter,
 } from '../src/index.js';
 
+/** An asymmetric matcher, typed as what it stands for. */
+const matching = (pattern: RegExp): string => expect.stringMatching(pattern) as string;
+
 // The rules a call must pass before anything is asked or opened: given the input, the refusal
 // (or the normalised value) it gets.
 
@@ -238,7 +241,7 @@ describe('argument summaries (what events show)', () => {
     );
     expect(s.summary).toEqual([
       expect.objectContaining({ name: 'path', kind: 'path', value: '/vault/outputs/a.md' }),
-      { name: 'content', kind: 'string', bytes: 29, digest: expect.stringMatching(/^sha256:/) },
+      { name: 'content', kind: 'string', bytes: 29, digest: matching(/^sha256:/) },
       expect.objectContaining({ name: 'force', kind: 'boolean', value: 'true' }),
     ]);
     expect(JSON.stringify(s)).not.toContain('hunter2');
@@ -251,7 +254,7 @@ describe('argument summaries (what events show)', () => {
 
   it('gives only the digest and size of arguments that could not be read', () => {
     expect(summarizeArguments(null, new Set(), '[1,2]')).toEqual({
-      digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      digest: matching(/^sha256:[0-9a-f]{64}$/),
       bytes: 5,
       summary: null,
     });
