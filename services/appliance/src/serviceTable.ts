@@ -69,6 +69,13 @@ export const SERVICE_DEFINITIONS: readonly ServiceDefinition[] = [
     dependsOn: ['registry'],
     port: SERVICE_PORTS['integrity-monitor'],
   },
+  {
+    // Asks the engine about every tool call; runs tools on the workspace (<state>/vault).
+    name: 'tool-firewall',
+    entry: '@secai/tool-firewall/main',
+    dependsOn: ['policy-engine'],
+    port: SERVICE_PORTS['tool-firewall'],
+  },
 ];
 
 export function resolveEntry(def: ServiceDefinition): string {

@@ -15,6 +15,7 @@ import { addIncidentCommands } from './incidentProgram.js';
 import { addIntegrityCommands } from './integrityProgram.js';
 import { addInferenceCommands } from './inferenceProgram.js';
 import { addGpuCommands } from './gpuProgram.js';
+import { addToolCommands } from './toolProgram.js';
 import { addModelCommands } from './modelProgram.js';
 import { decisionRequest } from './decideRequest.js';
 import {
@@ -440,5 +441,6 @@ export function buildProgram(io: Io): Command {
   addIntegrityCommands(program, io);
   addInferenceCommands(program, io);
   addGpuCommands(program, io);
+  addToolCommands(program, io);
   return program;
 }

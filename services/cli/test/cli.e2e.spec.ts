@@ -92,6 +92,11 @@ describe('secai boot', () => {
         state: 'running',
         port: 8510 + PORT_OFFSET,
       }),
+      expect.objectContaining({
+        name: 'tool-firewall',
+        state: 'running',
+        port: 8475 + PORT_OFFSET,
+      }),
     ]);
   });
 

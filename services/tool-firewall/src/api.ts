@@ -207,3 +207,7 @@ export const ROUTES = {
     response: { 200: Type.Object({ calls: Type.Array(CallView) }, closed), ...ERROR_RESPONSES },
   },
 } as const;
+
+export type CallResult = Static<typeof CallResponse>;
+export type ToolListResponse = Static<typeof ToolList>;
+export type CallViewData = Static<typeof CallView>;
