@@ -16,9 +16,9 @@ import {
   normalizeRequest,
   parsePolicyDocuments,
   serveCommands,
-  batchingRecorder,
+  groupCommitRecorder,
 } from '@secai/policy-engine';
-import { SigningPool, watchBus } from '@secai/streams';
+import { EVENTS_STREAM, SigningPool, watchBus } from '@secai/streams';
 import { latencyRow, ratioRow, type Row } from './report.js';
 import { latency, percentile, type Latency } from './stats.js';
 
@@ -55,6 +55,16 @@ export interface PolicyBenchResults {
     seconds: number;
   };
   nats: { iterations: number; p50Ms: number; p95Ms: number; p99Ms: number };
+  /** The same client, `concurrency` decides in flight at once (as several gates would). */
+  natsConcurrent: {
+    concurrency: number;
+    decisions: number;
+    decisionsPerSecond: number;
+    p50Ms: number;
+    p99Ms: number;
+    /** Events that recorded them: fewer than decisions when groups formed. */
+    events: number;
+  };
 }
 
 async function defaultSnapshot() {
@@ -131,10 +141,10 @@ export async function policyBench(
   const side = await app.client('policy-engine');
   const engine = new PolicyEngine();
   engine.install(await defaultSnapshot());
-  // As the service runs it: decisions signed in batches on a worker thread, each answer waiting
-  // for its own event's acknowledgement.
+  // As the service runs it: group commit, signed on a worker thread; each answer waits for the
+  // acknowledgement of the event holding its decision.
   const signing = await SigningPool.create(app.pki.identities.get('policy-engine')!);
-  const recorder = batchingRecorder(side.js, signing);
+  const recorder = groupCommitRecorder(side.js, signing);
   const host = new PolicyHost(engine, null, DEFAULT_POLICY_DIR, log);
   const http = buildHttp({
     engine,
@@ -193,6 +203,21 @@ export async function policyBench(
     await client.decide(POLICY_REQUESTS[i % POLICY_REQUESTS.length]!);
     ms.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
+  const concurrency = options.connections;
+  const eventsBefore = await decisionEvents(side);
+  const concurrent: number[] = [];
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      for (let i = worker; i < options.natsIterations; i += concurrency) {
+        const t = process.hrtime.bigint();
+        await client.decide(POLICY_REQUESTS[i % POLICY_REQUESTS.length]!);
+        concurrent.push(Number(process.hrtime.bigint() - t) / 1e6);
+      }
+    }),
+  );
+  const concurrentSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const concurrentEvents = (await decisionEvents(side)) - eventsBefore;
   for (const s of subs) s.unsubscribe();
   await signing.close();
   const round = (v: number) => Math.round(v * 1000) / 1000;
@@ -212,7 +237,23 @@ export async function policyBench(
       p95Ms: round(percentile(ms, 95)),
       p99Ms: round(percentile(ms, 99)),
     },
+    natsConcurrent: {
+      concurrency,
+      decisions: concurrent.length,
+      decisionsPerSecond: concurrent.length / concurrentSeconds,
+      p50Ms: round(percentile(concurrent, 50)),
+      p99Ms: round(percentile(concurrent, 99)),
+      events: concurrentEvents,
+    },
   };
+}
+
+/** Messages stored on the decision subjects so far (each one signature and one ack). */
+async function decisionEvents(side: { jsm: TestAppliance['admin']['jsm'] }): Promise<number> {
+  const info = await side.jsm.streams.info(EVENTS_STREAM, {
+    subjects_filter: 'secai.evt.decision.>',
+  });
+  return Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
 }
 
 /** Table rows of the policy figures, beside the original's targets (p50/p95/p99 5/15/50 ms). */
@@ -246,9 +287,21 @@ export function policyRows(r: PolicyBenchResults): Row[] {
     http(
       'f. HTTP decide',
       r.http.decide,
-      `each decision signed + acknowledged in the stream before the answer; p99 ≤ 2 ms: ${met(r.http.decide.latencyMs.p99 <= 2)}`,
+      `each answer after the ack of the event holding it (group commit); ${r.http.decide.non2xx} non-2xx; p99 ≤ 2 ms: ${met(r.http.decide.latencyMs.p99 <= 2 && r.http.decide.non2xx === 0)}`,
     ),
-    ratioRow('   decide / bare', r.http.ratio, `goal ≥ 0.70: ${met(r.http.ratio >= 0.7)}`),
+    ratioRow(
+      '   decide / bare',
+      r.http.ratio,
+      `floor ≥ 0.50 (issue 13): ${met(r.http.ratio >= 0.5 && r.http.decide.non2xx === 0)}`,
+    ),
+    {
+      measure: `f. NATS decide, ${r.natsConcurrent.concurrency} at once`,
+      n: r.natsConcurrent.decisions,
+      runs: 1,
+      value: `${Math.round(r.natsConcurrent.decisionsPerSecond).toLocaleString('en-US')} dec/s`,
+      spread: `p50 ${ms(r.natsConcurrent.p50Ms)} p99 ${ms(r.natsConcurrent.p99Ms)}`,
+      note: `group commit: ${r.natsConcurrent.decisions} decisions in ${r.natsConcurrent.events} events`,
+    },
     {
       measure: 'f. NATS decide (request/reply)',
       n: r.nats.iterations,

@@ -1,6 +1,8 @@
 import {
   INCIDENT_SEVERITIES,
+  decisionsIn,
   serviceOfSource,
+  type DecisionRecord,
   type EventData,
   type IncidentClassName,
   type IncidentSeverityName,
@@ -20,6 +22,8 @@ export const OBSERVED_TYPES = [
   'attestation.development_mode.declared',
   'security.envelope.rejected',
   'policy.decided',
+  // Decisions committed together (group commit): each member counts as one decision.
+  'policy.decisions.recorded',
   'model.behavior.anomaly',
   'model.verification.failed',
   'gpu.anomaly.detected',
@@ -285,50 +289,61 @@ export function initialBurstState(): BurstState {
 }
 
 /**
- * Feeds one `policy.decided` to the burst rules (updating `state`): a denial from a caller is
- * remembered per rule in its window, and from the rule's threshold on every further denial is an
- * observation of the rule's class about `service/<caller>`. Times are the decisions' own (stream)
- * times, so a replay of the same events gives the same observations.
+ * Feeds one `policy.decided`, or each member of a `policy.decisions.recorded`, to the burst rules
+ * (updating `state`): a denial from a caller is remembered per rule in its window, and from the
+ * rule's threshold on every further event of denials is an observation of the rule's class about
+ * `service/<caller>`. Every member of a group counts as one denial; one event makes at most one
+ * observation per rule and key, whose causes are the events holding the window's denials. Times
+ * are the decisions' own (stream) times, so a replay of the same events gives the same
+ * observations.
  */
 export function observeDecision(
   state: BurstState,
   event: ObservedEvent,
   policy: IncidentPolicy,
 ): Observation[] {
-  if (event.type !== 'policy.decided') return [];
-  const d = event.data as EventData<'policy.decided'>;
-  if (d.decision !== 'deny') return [];
+  const denials = decisionsIn(event).filter((m) => m.data.decision === 'deny');
+  if (denials.length === 0) return [];
   const at = Date.parse(event.time);
   const windows = state.windows;
   const observations: Observation[] = [];
   for (const rule of policy.denyBursts) {
-    if (!rule.domains.includes(d.domain) || rule.excludeCallers.includes(d.caller)) continue;
-    const key = rule.sameSubject
-      ? `${rule.id}|${d.caller}|${d.subject.digest}`
-      : `${rule.id}|${d.caller}`;
-    const keep = Math.max(rule.threshold, 32);
-    const recent = (windows.get(key) ?? []).filter((e) => e.at > at - rule.windowSeconds * 1000);
-    const next = [...recent, { id: event.id, at }].slice(-keep);
-    windows.delete(key); // re-insert: iteration order is least recently used first
-    windows.set(key, next);
-    if (next.length < rule.threshold) continue;
-    const base = policy.classes[rule.class].severity;
-    const what = rule.sameSubject
-      ? `the same ${d.domain} request (${d.subject.redacted})`
-      : d.domain;
-    observations.push({
-      class: rule.class,
-      severity: base,
-      subject: `service/${d.caller}`,
-      reportedBy: serviceOf(event),
-      description: clip(
-        `${next.length} policy denials of ${what} for ${d.caller} within ${rule.windowSeconds} s (rule ${rule.id}; last: ${d.evidence.ruleId})`,
-      ),
-      causeId: event.id,
-      causeIds: next.slice(-32).map((e) => e.id),
-      time: event.time,
-      correlationId: event.correlationId,
-    });
+    const byKey = new Map<string, DecisionRecord[]>();
+    for (const m of denials) {
+      const d = m.data;
+      if (!rule.domains.includes(d.domain) || rule.excludeCallers.includes(d.caller)) continue;
+      const key = rule.sameSubject
+        ? `${rule.id}|${d.caller}|${d.subject.digest}`
+        : `${rule.id}|${d.caller}`;
+      byKey.set(key, [...(byKey.get(key) ?? []), m]);
+    }
+    for (const [key, members] of byKey) {
+      const d = members[members.length - 1]!.data;
+      const keep = Math.max(rule.threshold, 32);
+      const recent = (windows.get(key) ?? []).filter((e) => e.at > at - rule.windowSeconds * 1000);
+      const next = [...recent, ...members.map(() => ({ id: event.id, at }))].slice(-keep);
+      windows.delete(key); // re-insert: iteration order is least recently used first
+      windows.set(key, next);
+      if (next.length < rule.threshold) continue;
+      const base = policy.classes[rule.class].severity;
+      const what = rule.sameSubject
+        ? `the same ${d.domain} request (${d.subject.redacted})`
+        : d.domain;
+      observations.push({
+        class: rule.class,
+        severity: base,
+        subject: `service/${d.caller}`,
+        reportedBy: serviceOf(event),
+        description: clip(
+          `${next.length} policy denials of ${what} for ${d.caller} within ${rule.windowSeconds} s (rule ${rule.id}; last: ${d.evidence.ruleId})`,
+        ),
+        causeId: event.id,
+        // The events holding them: a group's members share one (causes are unique event ids).
+        causeIds: [...new Set(next.map((e) => e.id))].slice(-32),
+        time: event.time,
+        correlationId: event.correlationId,
+      });
+    }
   }
   while (windows.size > MAX_BURST_KEYS) windows.delete(windows.keys().next().value!);
   return observations;

@@ -1,4 +1,9 @@
-import type { Signer, TrustStore, VerifiedEvent } from '@secai/contracts';
+import {
+  isDecisionEventType,
+  type Signer,
+  type TrustStore,
+  type VerifiedEvent,
+} from '@secai/contracts';
 import type { Logger } from '@secai/streams';
 import { obtainAttestation } from './attestation.js';
 import type { HandledIncident, IncidentBook, RecorderConnection } from './book.js';
@@ -79,7 +84,10 @@ export class IncidentRecorder {
     this.#deps = deps;
   }
 
-  /** Feeds a denial seen before the consumer's position (a restart) to the burst windows only. */
+  /**
+   * Feeds the denials of a decision event (alone or a group) seen before the consumer's position
+   * (a restart) to the burst windows only.
+   */
   warm(v: VerifiedEvent): void {
     observeDecision(this.bursts, observedOf(v), this.#deps.policy());
   }
@@ -95,11 +103,10 @@ export class IncidentRecorder {
     const event = observedOf(v);
     if (noteAttestation(this.attestations, event)) return;
     const policy = this.#deps.policy();
-    const observations =
-      event.type === 'policy.decided'
-        ? observeDecision(this.bursts, event, policy)
-        : (this.#refusalFlood(event, policy) ??
-          [classify(event, policy, this.attestations)].filter((o) => o !== null));
+    const observations = isDecisionEventType(event.type)
+      ? observeDecision(this.bursts, event, policy)
+      : (this.#refusalFlood(event, policy) ??
+        [classify(event, policy, this.attestations)].filter((o) => o !== null));
     for (const o of observations) await this.record(o);
   }
 

@@ -15,6 +15,9 @@ export class PolicyClientError extends BaseError<PolicyClientErrorCode> {}
 /**
  * What every gate uses to ask the policy engine (over NATS, signed both ways), so that no gate
  * re-implements policy logic. Any failure is an exception the gate must turn into a deny.
+ * Concurrent calls are independent requests on the connection's shared reply subscription:
+ * nothing here serialises them, and the engine commits decisions that arrive together as one
+ * group. The answer's `decisionId` is where the decision is recorded (`<event id>#<i>` in a group).
  * @example
  * const policy = new PolicyClient(nc, signer, trust);
  * const { decision } = await policy.decide({ domain: 'tool_access', subject: 'filesystem.read', params: { path } });
@@ -43,13 +46,18 @@ export class PolicyClient {
       });
     }
     if (!reply.ok) throw new PolicyClientError('POLICY_REFUSED', `${reply.code}: ${reply.message}`);
-    return reply.result;
+    const { result } = reply;
+    return { ...result, decisionId: result.decisionId ?? result.eventId };
   }
 
-  /** True only for an explicit allow; `ask` and `deny` and every failure are false. */
+  /**
+   * True only for an explicit allow whose record the engine names; `ask`, `deny` and every
+   * failure are false.
+   */
   async allows(request: DecisionRequestData): Promise<boolean> {
     try {
-      return (await this.decide(request)).decision === 'allow';
+      const answer = await this.decide(request);
+      return answer.decision === 'allow' && answer.eventId !== null;
     } catch {
       return false;
     }

@@ -1,13 +1,25 @@
-import type { NatsConnection, Subscription } from '@secai/streams';
+import type { CommandContext, NatsConnection, Subscription } from '@secai/streams';
 import { serveCommand, type Logger } from '@secai/streams';
 import type { ServiceName, Signer, TrustStore } from '@secai/contracts';
 import type { PolicyEngine } from './engine.js';
 import type { PolicyHost } from './policyHost.js';
-import type { DecisionRecorder } from './decisionLog.js';
+import type { DecisionRecorder, RecordLinks } from './decisionLog.js';
+
+/**
+ * The links a NATS decision is recorded with. Not the request's id as causation: each request
+ * has its own, and a group event carries one, so concurrent decides could never be committed
+ * together (the signed reply, whose causation is the request, carries the decision's address
+ * instead). A correlation the caller chose (not merely its request id, the default) is kept, so
+ * the decisions of one flow stay findable by it; decisions sharing it may share a group.
+ */
+export function decideLinks(ctx: CommandContext): RecordLinks {
+  return ctx.correlationId !== ctx.requestId ? { correlationId: ctx.correlationId } : {};
+}
 
 /**
  * `secai.cmd.policy-engine.decide` and `.reload`: the same decision point over NATS, signed both
- * ways. A decision is recorded before the reply leaves, as over HTTP.
+ * ways. A decision is recorded before the reply leaves, as over HTTP; concurrent decides of one
+ * domain are committed together by a group-commit recorder.
  */
 export function serveCommands(
   nc: NatsConnection,
@@ -26,11 +38,8 @@ export function serveCommands(
     trust: deps.trust,
     handle: async (request, ctx) => {
       const outcome = deps.engine.decide(request, ctx.caller as ServiceName);
-      const eventId = await deps.recorder.record(outcome.event, {
-        causationId: ctx.requestId,
-        correlationId: ctx.correlationId,
-      });
-      return { ok: true, result: { ...outcome.response, eventId } };
+      const at = await deps.recorder.record(outcome.event, decideLinks(ctx));
+      return { ok: true, result: { ...outcome.response, ...at } };
     },
     onRejected: (err, _bytes, subject) =>
       deps.log.warn({ code: err.code, subject }, 'refused a decide command'),

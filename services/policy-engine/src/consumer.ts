@@ -59,6 +59,8 @@ export function runPromotionConsumer(
         },
       };
       const outcome = deps.engine.decide(request, 'quarantine');
+      // Its causation is this completion, so it has a lane of its own: it is always recorded
+      // alone, as the plain `policy.decided` the quarantine service waits for.
       await deps.recorder.record(outcome.event, {
         causationId: verified.event.id,
         correlationId: verified.event.correlationid,

@@ -1,100 +1,256 @@
-import type { DraftEvent } from '@secai/contracts';
 import {
+  ValidationError,
+  catalogue,
+  decisionIdOf,
+  eventSubject,
+  newEventId,
+  schemaProblems,
+  signEvent,
+  type DraftEvent,
+  type EventData,
+  type Signer,
+} from '@secai/contracts';
+import {
+  StreamError,
   TYPE_HEADER,
   headers,
   type EventStore,
   type JetStreamClient,
-  type SigningPool,
+  type SignedEvent,
+  SigningPool,
 } from '@secai/streams';
+
+/** The causation and correlation a decision's event must carry. */
+export interface RecordLinks {
+  causationId?: string;
+  correlationId?: string;
+}
+
+/** Where a recorded decision is: the event that holds it and its own address in it. */
+export interface RecordedDecisionAt {
+  /** The `policy.decided`, or the `policy.decisions.recorded` group it was committed in. */
+  eventId: string;
+  /** `eventId` for a `policy.decided`, `<eventId>#<index>` for a group member. */
+  decisionId: string;
+}
 
 /** Where decisions go before they are answered: the `decision/<domain>` aggregates. */
 export interface DecisionRecorder {
-  /** Records the decision durably and returns its event id; throws when it cannot. */
-  record(
-    event: DraftEvent<'policy.decided'>,
-    links?: { causationId?: string; correlationId?: string },
-  ): Promise<string>;
+  /**
+   * Records the decision durably (the stream acknowledged the event holding it) and says where
+   * it is; throws when it cannot, and then no answer but a deny may leave.
+   */
+  record(event: DraftEvent<'policy.decided'>, links?: RecordLinks): Promise<RecordedDecisionAt>;
 }
 
 /**
- * Records each decision as a `policy.decided` event and waits for the stream's acknowledgement
- * before the answer leaves: an allow that is not in the log is never given. Decisions are a log,
- * so no per-aggregate concurrency check applies.
+ * Records each decision alone as a `policy.decided` through the event store (signed on the
+ * calling thread, one acknowledgement each). The simple recorder, for low rates and tests.
+ * Decisions are a log, so no per-aggregate concurrency check applies.
  */
 export function streamRecorder(store: EventStore): DecisionRecorder {
   return {
     async record(event, links = {}) {
       const { ids } = await store.append([event], { expectedSequence: 'any', ...links });
-      return ids[0]!;
+      return { eventId: ids[0]!, decisionId: ids[0]! };
     },
   };
 }
 
+/** Most members of one group (the `policy.decisions.recorded` schema's bound). */
+export const MAX_GROUP_MEMBERS = 512;
+/**
+ * Most bytes of member data in one group, by `dataBytesBound`: the envelope (base64 of the event,
+ * ≈ 4/3) then stays well under the 1 MiB envelope limit and the bus's 2 MiB `max_payload`.
+ */
+export const MAX_GROUP_DATA_BYTES = 512 * 1024;
+
+export interface GroupCommitOptions {
+  /** Groups of one lane (domain, causation, correlation) signed or published at once (default 2). */
+  inFlight?: number;
+  maxMembers?: number;
+  maxDataBytes?: number;
+  /** The group event's `time` (and the time in its id). */
+  now?: () => Date;
+}
+
 interface Pending {
-  event: DraftEvent<'policy.decided'>;
-  links: { causationId?: string; correlationId?: string };
-  resolve: (id: string) => void;
+  data: EventData<'policy.decided'>;
+  bytes: number;
+  resolve: (at: RecordedDecisionAt) => void;
   reject: (err: unknown) => void;
 }
 
+/** Decisions that may share an event: one domain, one causation, one correlation. */
+interface Lane {
+  key: string;
+  domain: string;
+  links: RecordLinks;
+  waiting: Pending[];
+  inFlight: number;
+  scheduled: boolean;
+}
+
 /**
- * The same guarantee as `streamRecorder` (each answer waits for its own event's acknowledgement)
- * with the signing moved off the request thread: decisions arriving together are signed as one
- * batch on a `SigningPool` worker while earlier batches are being published. Under load this is
- * what keeps the decision log from being the bottleneck of the decide route.
+ * Group commit of decisions, the way a database commits many transactions with one flush:
+ * decisions that arrive while the previous group of their lane is being signed and acknowledged
+ * are recorded together as one `policy.decisions.recorded` (one signature, one publish, one
+ * acknowledgement), each still addressed on its own as `<event id>#<index>`. A decision that
+ * finds its lane idle goes out at once (at the end of the current event-loop turn, so requests
+ * read in the same turn join it); there is no timer. A group of one is a plain `policy.decided`.
+ *
+ * The guarantee is unchanged: every member's promise resolves only once the stream acknowledged
+ * the group's event, and when signing or publishing the group fails, every member is rejected
+ * (the caller answers 503 / `ok: false`, a deny). Lanes are keyed by domain (the aggregate),
+ * causation and correlation, since the group's envelope carries one of each.
  */
-export function batchingRecorder(
+export function groupCommitRecorder(
   js: Pick<JetStreamClient, 'publish'>,
-  pool: SigningPool,
-  now: () => Date = () => new Date(),
+  signer: SigningPool | Signer,
+  options: GroupCommitOptions = {},
 ): DecisionRecorder {
-  const queue: Pending[] = [];
-  let scheduled = false;
-  const flush = () => {
-    scheduled = false;
-    while (queue.length > 0) {
-      const taken = queue.splice(0, pool.batchSize);
-      // One batch shares its causation and correlation: group by them.
-      const groups = new Map<string, Pending[]>();
-      for (const p of taken) {
-        const key = `${p.links.causationId ?? ''}|${p.links.correlationId ?? ''}`;
-        groups.set(key, [...(groups.get(key) ?? []), p]);
+  const inFlightLimit = options.inFlight ?? 2;
+  const maxMembers = Math.min(options.maxMembers ?? MAX_GROUP_MEMBERS, MAX_GROUP_MEMBERS);
+  const maxBytes = options.maxDataBytes ?? MAX_GROUP_DATA_BYTES;
+  const now = options.now ?? (() => new Date());
+  const sign = signerOf(signer);
+  const lanes = new Map<string, Lane>();
+
+  const kick = (lane: Lane) => {
+    if (lane.scheduled || lane.inFlight >= inFlightLimit || lane.waiting.length === 0) return;
+    lane.scheduled = true;
+    setImmediate(() => {
+      lane.scheduled = false;
+      while (lane.inFlight < inFlightLimit && lane.waiting.length > 0) {
+        lane.inFlight++;
+        void commit(lane, take(lane.waiting, maxMembers, maxBytes)).finally(() => {
+          lane.inFlight--;
+          if (lane.inFlight === 0 && lane.waiting.length === 0 && !lane.scheduled)
+            lanes.delete(lane.key);
+          else kick(lane);
+        });
       }
-      for (const group of groups.values()) void publishGroup(group);
-    }
+    });
   };
-  const publishGroup = async (group: Pending[]) => {
+
+  const commit = async (lane: Lane, group: Pending[]): Promise<void> => {
     try {
-      const links = group[0]!.links;
-      const signed = await pool.signBatch(
-        group.map((p) => p.event),
-        {
-          now: now(),
-          ...(links.causationId ? { causationId: links.causationId } : {}),
-          ...(links.correlationId ? { correlationId: links.correlationId } : {}),
-        },
-      );
-      signed.forEach((s, i) => {
-        const h = headers();
-        h.set(TYPE_HEADER, s.type);
-        js.publish(s.natsSubject, s.bytes, { msgID: s.id, headers: h }).then(
-          () => group[i]!.resolve(s.id),
-          (err: unknown) => group[i]!.reject(err),
-        );
-      });
+      const at = now();
+      const id = newEventId(at);
+      const draft: DraftEvent =
+        group.length === 1
+          ? { type: 'policy.decided', aggregateId: lane.domain, data: group[0]!.data }
+          : {
+              type: 'policy.decisions.recorded',
+              aggregateId: lane.domain,
+              data: { decisions: group.map((p) => p.data) },
+            };
+      const [signed] = await sign([draft], { now: at, ids: [id], ...lane.links });
+      const h = headers();
+      h.set(TYPE_HEADER, signed!.type);
+      try {
+        await js.publish(signed!.natsSubject, signed!.bytes, { msgID: id, headers: h });
+      } catch (cause) {
+        throw new StreamError('APPEND_FAILED', `publish of ${draft.type} ${id} failed`, { cause });
+      }
+      if (group.length === 1) group[0]!.resolve({ eventId: id, decisionId: id });
+      else group.forEach((p, i) => p.resolve({ eventId: id, decisionId: decisionIdOf(id, i) }));
     } catch (err) {
       for (const p of group) p.reject(err);
     }
   };
+
   return {
     record(event, links = {}) {
-      return new Promise<string>((resolve, reject) => {
-        queue.push({ event, links, resolve, reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
+      // Checked alone, so that one invalid decision (a bug) cannot fail the others of its group;
+      // the group event is then valid by construction (its members and their count).
+      const problems = schemaProblems(catalogue['policy.decided'].schema, event.data);
+      if (problems.length > 0)
+        return Promise.reject(
+          new ValidationError(`policy.decided data is invalid: ${problems.join('; ')}`, problems),
+        );
+      const key = `${event.aggregateId}\u0000${links.causationId ?? ''}\u0000${links.correlationId ?? ''}`;
+      let lane = lanes.get(key);
+      if (!lane) {
+        lane = {
+          key,
+          domain: event.aggregateId,
+          links: { ...links },
+          waiting: [],
+          inFlight: 0,
+          scheduled: false,
+        };
+        lanes.set(key, lane);
+      }
+      const waiting = lane.waiting;
+      const target = lane;
+      return new Promise<RecordedDecisionAt>((resolve, reject) => {
+        waiting.push({ data: event.data, bytes: dataBytesBound(event.data), resolve, reject });
+        kick(target);
       });
     },
   };
+}
+
+/** The next group: oldest first, at most `maxMembers` and `maxBytes` (always at least one). */
+function take(waiting: Pending[], maxMembers: number, maxBytes: number): Pending[] {
+  let n = 0;
+  let bytes = 0;
+  while (n < waiting.length && n < maxMembers) {
+    bytes += waiting[n]!.bytes;
+    if (n > 0 && bytes > maxBytes) break;
+    n++;
+  }
+  return waiting.splice(0, n);
+}
+
+/**
+ * An upper bound of the bytes `JSON.stringify(data)` takes in UTF-8, without serialising: each
+ * UTF-16 unit of a string is at most 6 bytes (`\u001f`; 3 for any other character), and the
+ * fixed keys, numbers and punctuation of one decision stay under 1 KiB besides the trace's.
+ */
+export function dataBytesBound(d: EventData<'policy.decided'>): number {
+  const e = d.evidence;
+  let chars =
+    d.caller.length +
+    d.domain.length +
+    d.subject.digest.length +
+    d.subject.redacted.length +
+    (d.action?.length ?? 0) +
+    d.input.length +
+    d.reason.length +
+    e.domain.length +
+    e.ruleId.length +
+    (e.policyDigest?.length ?? 0) +
+    e.inputDigest.length +
+    e.evaluatedAt.length;
+  for (const t of e.trace) chars += t.ruleId.length + t.why.length;
+  return 6 * chars + 1024 + 64 * e.trace.length;
+}
+
+type SignFn = (
+  drafts: readonly DraftEvent[],
+  meta: { now: Date; ids: string[]; causationId?: string; correlationId?: string },
+) => Promise<SignedEvent[]>;
+
+/** Signing on a pool thread, or on this thread with a plain signer (tests, low rates). */
+function signerOf(signer: SigningPool | Signer): SignFn {
+  if (signer instanceof SigningPool) {
+    // The drafts were schema-checked member by member in `record`: skip the pool's second pass.
+    return (drafts, meta) => signer.signChecked(drafts, meta);
+  }
+  return (drafts, meta) =>
+    Promise.resolve(
+      drafts.map((draft, i) => {
+        const id = meta.ids[i]!;
+        const { bytes } = signEvent(draft, signer, {
+          now: meta.now,
+          id,
+          ...(meta.causationId !== undefined ? { causationId: meta.causationId } : {}),
+          ...(meta.correlationId !== undefined ? { correlationId: meta.correlationId } : {}),
+        });
+        const natsSubject = eventSubject(catalogue[draft.type].aggregate, draft.aggregateId);
+        return { id, type: draft.type, natsSubject, bytes };
+      }),
+    );
 }

@@ -11,8 +11,8 @@ import { normalizeRequest } from './normalize.js';
 import type { PolicySnapshot } from './policy/index.js';
 
 export interface DecisionOutcome {
-  /** The answer, without the event id (known once recorded). */
-  response: Omit<DecisionResponseData, 'eventId'>;
+  /** The answer, without where it is recorded (known once the record is acknowledged). */
+  response: Omit<DecisionResponseData, 'eventId' | 'decisionId'>;
   /** The `policy.decided` event to record before answering. */
   event: DraftEvent<'policy.decided'>;
 }

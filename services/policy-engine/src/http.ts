@@ -79,8 +79,8 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
 
   const decideOne = async (value: unknown, caller: string): Promise<DecisionResponseData> => {
     const outcome = deps.engine.decide(value, caller as ServiceName);
-    const eventId = await deps.recorder.record(outcome.event);
-    return { ...outcome.response, eventId };
+    const { eventId, decisionId } = await deps.recorder.record(outcome.event);
+    return { ...outcome.response, eventId, decisionId };
   };
 
   type Parsed =
@@ -179,11 +179,11 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
           `body must be { requests: [1..${MAX_BATCH} decide requests] }`,
         );
       }
-      const results: DecisionResponseData[] = [];
-      try {
-        for (const item of list) results.push(await decideOne(item, caller));
-      } catch (err) {
-        deps.log?.error({ err }, 'a decision could not be recorded');
+      // Decided in order and recorded together (group commit): all are answered, or none.
+      const settled = await Promise.allSettled(list.map((item) => decideOne(item, caller)));
+      const failure = settled.find((s) => s.status === 'rejected');
+      if (failure) {
+        deps.log?.error({ err: failure.reason }, 'a decision could not be recorded');
         return sendProblem(
           reply,
           503,
@@ -191,6 +191,7 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
           'the decision log is unavailable: deny',
         );
       }
+      const results = settled.map((s) => (s as PromiseFulfilledResult<DecisionResponseData>).value);
       return reply.send({ results });
     },
   );

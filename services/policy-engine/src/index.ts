@@ -12,15 +12,26 @@ export type { DecisionInput, DecisionValue, TraceStep, Verdict } from './decisio
 export { REQUIRED_STAGES } from './domains/modelPromotion.js';
 export { PolicyHost, type LoadTrigger, type ReloadResult } from './policyHost.js';
 export {
+  recordedDecisions,
   replayDecisions,
   whatIf,
   type DecisionDifference,
   type RecordedDecision,
   type ReplayReport,
 } from './replay.js';
-export { batchingRecorder, streamRecorder, type DecisionRecorder } from './decisionLog.js';
+export {
+  MAX_GROUP_DATA_BYTES,
+  MAX_GROUP_MEMBERS,
+  dataBytesBound,
+  groupCommitRecorder,
+  streamRecorder,
+  type DecisionRecorder,
+  type GroupCommitOptions,
+  type RecordLinks,
+  type RecordedDecisionAt,
+} from './decisionLog.js';
 export { buildHttp, SCOPES, MAX_BATCH, type HttpDeps } from './http.js';
-export { serveCommands } from './commandHandlers.js';
+export { decideLinks, serveCommands } from './commandHandlers.js';
 export { runPromotionConsumer, PROMOTION_DURABLE } from './consumer.js';
 export { ensurePolicyDir, loadConfig, type EngineConfig } from './config.js';
 export * from './policy/index.js';

@@ -11,7 +11,7 @@ import { runPromotionConsumer } from './consumer.js';
 import { PolicyEngine } from './engine.js';
 import { buildHttp } from './http.js';
 import { PolicyHost } from './policyHost.js';
-import { batchingRecorder } from './decisionLog.js';
+import { groupCommitRecorder } from './decisionLog.js';
 
 const SERVICE = 'policy-engine';
 const VERSION = '0.1.0';
@@ -27,10 +27,10 @@ async function main(): Promise<void> {
     config,
   });
   const engine = new PolicyEngine();
-  // Decisions are signed on a worker thread, in batches, and each answer still waits for its
-  // own event's acknowledgement.
+  // Group commit: decisions arriving together are recorded as one event, signed on a worker
+  // thread; each answer waits for the acknowledgement of the event that holds it.
   const signing = await SigningPool.create(rt.identity);
-  const recorder = batchingRecorder(rt.js, signing);
+  const recorder = groupCommitRecorder(rt.js, signing);
   const host = new PolicyHost(engine, rt.store, config.policyDir, log);
   // A refused policy at start leaves the engine without one: it then denies everything (fail
   // closed) and says so on /health, rather than refusing to start.

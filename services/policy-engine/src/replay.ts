@@ -1,17 +1,38 @@
-import type { EventData } from '@secai/contracts';
+import { decisionsIn, type EventData } from '@secai/contracts';
 import type { DecisionInput, Verdict } from './decision.js';
 import { evaluate } from './evaluate.js';
 import type { PolicySnapshot } from './policy/index.js';
 
+/** One recorded decision: alone in its `policy.decided`, or a member of a group. */
 export interface RecordedDecision {
+  /** Stream sequence of the event that holds it. */
   seq: number;
   eventId: string;
+  /** Its address: `eventId`, or `<eventId>#<index>` in a `policy.decisions.recorded`. */
+  decisionId: string;
   data: EventData<'policy.decided'>;
+}
+
+/**
+ * The decisions a verified event stored at `seq` holds, each addressed (none when it holds none):
+ * what replay and what-if read from the stream.
+ */
+export function recordedDecisions(
+  seq: number,
+  event: { id: string; type: string; data: unknown },
+): RecordedDecision[] {
+  return decisionsIn(event).map((d) => ({
+    seq,
+    eventId: d.eventId,
+    decisionId: d.decisionId,
+    data: d.data,
+  }));
 }
 
 export interface DecisionDifference {
   seq: number;
   eventId: string;
+  decisionId: string;
   domain: string;
   subject: string;
   recorded: { decision: string; ruleId: string };
@@ -41,6 +62,7 @@ function difference(d: RecordedDecision, v: Verdict, detail: string): DecisionDi
   return {
     seq: d.seq,
     eventId: d.eventId,
+    decisionId: d.decisionId,
     domain: d.data.domain,
     subject: d.data.subject.redacted,
     recorded: { decision: d.data.decision, ruleId: d.data.evidence.ruleId },
@@ -50,7 +72,7 @@ function difference(d: RecordedDecision, v: Verdict, detail: string): DecisionDi
 }
 
 /**
- * Re-evaluates every recorded decision under the policy it cites (by digest, from the
+ * Re-evaluates every recorded decision (each member of a group on its own) under the policy it cites (by digest, from the
  * `policy.loaded` events) and reports each one that does not come out identical: decision, rule,
  * reason and trace. A decision citing a policy the stream does not hold is a difference too.
  */

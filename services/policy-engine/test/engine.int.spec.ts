@@ -26,7 +26,9 @@ import {
   PolicyEngine,
   PolicyHost,
   buildHttp,
+  groupCommitRecorder,
   replayDecisions,
+  recordedDecisions,
   runPromotionConsumer,
   PROMOTION_DURABLE,
   serveCommands,
@@ -54,7 +56,8 @@ beforeAll(async () => {
   engine = new PolicyEngine();
   host = new PolicyHost(engine, engineSide.store, dir, log);
   expect((await host.reload('startup')).ok).toBe(true);
-  const recorder = streamRecorder(engineSide.store);
+  // As the service records: group commit (signed on this thread here).
+  const recorder = groupCommitRecorder(engineSide.js, engineSide.store.signer);
   subs = serveCommands(engineSide.nc, {
     engine,
     host,
@@ -92,12 +95,7 @@ async function recorded(): Promise<{
       natsSubject: e.subject,
       streamSeq: e.seq,
     });
-    if (event.type === 'policy.decided')
-      decisions.push({
-        seq: e.seq,
-        eventId: event.id,
-        data: event.data as EventData<'policy.decided'>,
-      });
+    decisions.push(...recordedDecisions(e.seq, event));
     if (event.type === 'policy.loaded') {
       const data = event.data as EventData<'policy.loaded'>;
       policies.set(data.digest, snapshotFromDocuments(data.documents, data.digest));
@@ -255,11 +253,9 @@ describe('model promotion from the stream', () => {
       filterSubject: 'secai.evt.decision.model_promotion',
     })) {
       const { event } = verifyEnvelope(e.bytes, app.pki.trust, { streamSeq: e.seq });
-      byCause.set(event.causationid!, {
-        seq: e.seq,
-        eventId: event.id,
-        data: event.data as EventData<'policy.decided'>,
-      });
+      // A promotion decision is always recorded alone: its causation is its own completion.
+      expect(event.type).toBe('policy.decided');
+      byCause.set(event.causationid!, recordedDecisions(e.seq, event)[0]!);
     }
     expect(byCause.get(good)?.data).toMatchObject({
       decision: 'allow',

@@ -25,7 +25,8 @@ const recorded: DraftEvent<'policy.decided'>[] = [];
 const recorder: DecisionRecorder = {
   record(event) {
     recorded.push(event);
-    return Promise.resolve(`evt-${recorded.length}`);
+    const id = `evt-${recorded.length}`;
+    return Promise.resolve({ eventId: id, decisionId: id });
   },
 };
 const bus = busIn('connected');

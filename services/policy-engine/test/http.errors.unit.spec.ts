@@ -22,7 +22,9 @@ import {
 // The gateway's shared error paths and the OpenAPI document (http.unit.spec.ts covers decide's
 // own mapping): every attacker credential, problem documents, and bodies serialised in full.
 const pki = await createTestPki();
-const recorder: DecisionRecorder = { record: () => Promise.resolve('evt-1') };
+const recorder: DecisionRecorder = {
+  record: () => Promise.resolve({ eventId: 'evt-1', decisionId: 'evt-1' }),
+};
 const log = pino({ level: 'silent' });
 let dir: string;
 let engine: PolicyEngine;

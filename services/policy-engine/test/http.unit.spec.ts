@@ -23,7 +23,8 @@ const recorder: DecisionRecorder = {
   record(event) {
     if (failRecording) return Promise.reject(new Error('bus down'));
     recorded.push(event);
-    return Promise.resolve(`evt-${recorded.length}`);
+    const id = `evt-${recorded.length}`;
+    return Promise.resolve({ eventId: id, decisionId: id });
   },
 };
 const log = pino({ level: 'silent' });
@@ -95,7 +96,11 @@ describe('decide', () => {
       eventId: string;
       evidence: { ruleId: string; policyDigest: string; inputDigest: string; trace: unknown[] };
     }>();
-    expect(body).toMatchObject({ decision: 'allow', eventId: `evt-${before + 1}` });
+    expect(body).toMatchObject({
+      decision: 'allow',
+      eventId: `evt-${before + 1}`,
+      decisionId: `evt-${before + 1}`,
+    });
     expect(body.evidence).toMatchObject({
       ruleId: 'tools.allow.filesystem.read',
       policyDigest: engine.snapshot!.digest,

@@ -38,6 +38,16 @@ describe('source_policy', () => {
         engine_policy_digest: evidence.policyDigest,
       },
     }));
+  it('cites a decision committed in a group by its address, not by the group event', () =>
+    expect(
+      sourceVerdict({
+        decision: 'allow',
+        reason: 'r',
+        evidence,
+        eventId: 'ev-2',
+        decisionId: 'ev-2#3',
+      }).result.decision_id,
+    ).toBe('ev-2#3'));
   it('keeps reason codes inside the contracts’ token', () => {
     expect(reasonCodeOf('tools.allow.Some Tool')).toBe('tools.allow.some_tool');
     expect(reasonCodeOf('9lives')).toBe('r_9lives');

@@ -4,6 +4,7 @@ import type { DecisionRequestData, EventData } from '@secai/contracts';
 import {
   PolicyClient,
   loadPolicyDir,
+  recordedDecisions,
   replayDecisions,
   snapshotFromDocuments,
   whatIf,
@@ -22,7 +23,10 @@ interface Recorded {
   refused: number;
 }
 
-/** Verified `policy.loaded` and `policy.decided` events of the stream, within [from, to]. */
+/**
+ * Verified `policy.loaded` events, and the decisions of the verified `policy.decided` and
+ * `policy.decisions.recorded` events within [from, to].
+ */
 async function readRecorded(
   ctx: CliContext,
   range: { from?: number; to?: number },
@@ -44,10 +48,9 @@ async function readRecorded(
     ...(range.from ? { fromSeq: range.from } : {}),
     ...(range.to ? { toSeq: range.to } : {}),
   };
-  for await (const { seq, event } of verifiedEvents(ctx, decided, tally)) {
-    if (event.type === 'policy.decided')
-      decisions.push({ seq, eventId: event.id, data: event.data as EventData<'policy.decided'> });
-  }
+  // A group (`policy.decisions.recorded`) gives each of its members, re-evaluated on its own.
+  for await (const { seq, event } of verifiedEvents(ctx, decided, tally))
+    decisions.push(...recordedDecisions(seq, event));
   return { decisions, policies, refused: tally.refused };
 }
 
@@ -67,7 +70,7 @@ function print(
   );
   for (const d of report.differences) {
     out(
-      `seq ${d.seq} ${d.domain} ${d.subject}: ${d.recorded.decision} (${d.recorded.ruleId}) → ${d.now.decision} (${d.now.ruleId}): ${d.detail}`,
+      `seq ${d.seq} ${d.decisionId} ${d.domain} ${d.subject}: ${d.recorded.decision} (${d.recorded.ruleId}) → ${d.now.decision} (${d.now.ruleId}): ${d.detail}`,
     );
   }
 }
@@ -191,6 +194,6 @@ export async function policyDecide(
   for (const step of result.evidence.trace)
     out(`  ${step.matched ? '→' : ' '} ${step.ruleId}: ${step.why}`);
   out(
-    `policy ${result.evidence.policyDigest ?? '(none)'}, recorded as ${result.eventId ?? '(not recorded)'}`,
+    `policy ${result.evidence.policyDigest ?? '(none)'}, recorded as ${result.decisionId ?? result.eventId ?? '(not recorded)'}`,
   );
 }

@@ -1,6 +1,8 @@
 import {
   EnvelopeError,
+  decisionsIn,
   decodePayload,
+  isDecisionEventType,
   parseEnvelope,
   verifyEnvelope,
   type CloudEvent,
@@ -17,6 +19,16 @@ export interface TailOptions {
   limit: number;
 }
 
+/** One decision of a verified decision event, by its address. */
+interface TailDecision {
+  /** The event id for a `policy.decided`, `<event id>#<index>` for a member of a group. */
+  decisionId: string;
+  caller: string;
+  domain: string;
+  decision: string;
+  ruleId: string;
+}
+
 interface Row {
   seq: number;
   verified: boolean;
@@ -24,6 +36,11 @@ interface Row {
   event: CloudEvent | null;
   /** A verified event whose id an earlier verified event already had: where that one is. */
   duplicateOf?: number;
+  /**
+   * The decisions a verified `policy.decided` or `policy.decisions.recorded` holds, each
+   * addressed (a group commit holds several; each is one line of the table).
+   */
+  decisions?: TailDecision[];
 }
 
 interface Stored {
@@ -45,7 +62,15 @@ function inspect(entry: Stored, ctx: CliContext): Row {
       streamSeq: seq,
       ...(type !== undefined ? { typeHeader: type } : {}),
     });
-    return { seq, verified: true, event };
+    if (!isDecisionEventType(event.type)) return { seq, verified: true, event };
+    const decisions = decisionsIn(event).map(({ decisionId, data }) => ({
+      decisionId,
+      caller: data.caller,
+      domain: data.domain,
+      decision: data.decision,
+      ruleId: data.evidence.ruleId,
+    }));
+    return { seq, verified: true, event, decisions };
   } catch (err) {
     const code = err instanceof EnvelopeError ? err.code : 'ENVELOPE_MALFORMED';
     let event: CloudEvent | null = null;
@@ -58,8 +83,9 @@ function inspect(entry: Stored, ctx: CliContext): Row {
   }
 }
 
-function humanRow(r: Row): string[] {
-  return [
+/** The table lines of one stored event: one, or one per decision it holds. */
+function humanRows(r: Row): string[][] {
+  const cells = [
     String(r.seq),
     r.event?.time ?? '-',
     r.event?.type ?? '-',
@@ -71,6 +97,22 @@ function humanRow(r: Row): string[] {
         ? `EVENT_ID_DUPLICATE of seq ${r.duplicateOf}`
         : 'ok',
   ];
+  if (!r.decisions || r.decisions.length === 0) return [[...cells, '']];
+  return r.decisions.map((d) => [
+    ...cells,
+    `${d.decisionId} ${d.decision} ${d.ruleId} (${d.caller})`,
+  ]);
+}
+
+/**
+ * Whether a stored type passes `--type`. Asking for `policy.decided` also shows the groups
+ * (`policy.decisions.recorded`): their members are decisions like any other.
+ */
+function typeMatcher(type: string | undefined): (stored: string | undefined) => boolean {
+  if (!type) return () => true;
+  if (type === 'policy.decided')
+    return (stored) => stored === type || stored === 'policy.decisions.recorded';
+  return (stored) => stored === type;
 }
 
 /** Slack before the time a UUIDv7 id names, for clocks of different services. */
@@ -161,9 +203,13 @@ class IdLedger {
   }
 }
 
-const HEADERS = ['SEQ', 'TIME', 'TYPE', 'SUBJECT', 'SOURCE', 'VERIFIED'];
+const HEADERS = ['SEQ', 'TIME', 'TYPE', 'SUBJECT', 'SOURCE', 'VERIFIED', 'DECISION'];
 
-/** `secai events tail`: the last `limit` events (of `type`), then live ones with --follow. */
+/**
+ * `secai events tail`: the last `limit` events (of `type`), then live ones with --follow. A
+ * decision event shows each decision it holds on its own line, by its address (`<id>#<i>` for a
+ * member of a group); `--json` prints one line per event, its decisions listed in `decisions`.
+ */
 export async function tail(
   ctx: CliContext,
   options: TailOptions,
@@ -172,7 +218,7 @@ export async function tail(
   const { firstSeq, lastSeq } = await streamBounds(ctx.jsm, ctx.stream);
   // Without a type filter the last N events are the last N sequences: read only those.
   const fromSeq = options.type ? firstSeq : Math.max(firstSeq, lastSeq - options.limit + 1);
-  const matches = (type: string | undefined) => !options.type || type === options.type;
+  const matches = typeMatcher(options.type);
   const rows: Row[] = [];
   const ids = new IdLedger(ctx, firstSeq, fromSeq);
   for await (const entry of readHistory(ctx.js, ctx.jsm, ctx.stream, { fromSeq, toSeq: lastSeq })) {
@@ -190,7 +236,7 @@ export async function tail(
     if (earlier !== undefined) row.duplicateOf = earlier;
   }
   if (options.json) for (const r of rows) out(JSON.stringify(r));
-  else out(table(HEADERS, rows.map(humanRow)));
+  else out(table(HEADERS, rows.flatMap(humanRows)));
   if (!options.follow) return;
 
   const abort = new AbortController();
@@ -211,7 +257,8 @@ export async function tail(
       ids.note(entry.seq, entry.bytes, row);
       const earlier = await ids.duplicateOf(row);
       if (earlier !== undefined) row.duplicateOf = earlier;
-      out(options.json ? JSON.stringify(row) : humanRow(row).join('  '));
+      if (options.json) out(JSON.stringify(row));
+      else for (const line of humanRows(row)) out(line.join('  ').trimEnd());
     }
   } finally {
     process.off('SIGINT', onSignal);

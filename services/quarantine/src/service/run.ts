@@ -367,7 +367,7 @@ function recordSourceDecision(
       }),
     ]);
   const verdict = sourceVerdict({ ...response, eventId: response.eventId });
-  // The stage rests on the recorded decision: it is the event's causation.
+  // The stage rests on the recorded decision: the event holding it is the causation.
   return decided([
     stageEvent(state, 'source_policy', verdict, {
       causationId: response.eventId,

@@ -5,8 +5,9 @@ import type { DecisionRequestData, DecisionResponseData } from '@secai/contracts
  * the policy engine is the one decision point, so the stage asks it the `model_source` question
  * (a canonical https URL on port 443, without credentials, query or fragment, under one of
  * `airlock.allowed_destinations`) with the same signed decide command every gate uses, and the
- * stage's outcome cites the recorded `policy.decided`. A local import (no source URL) passes
- * without a question: there is no remote origin to judge.
+ * stage's outcome cites the recorded decision (its address, and the event holding it as the stage
+ * event's causation). A local import (no source URL) passes without a question: there is no
+ * remote origin to judge.
  */
 export const SOURCE_POLICY_DOMAIN = 'model_source';
 
@@ -43,7 +44,9 @@ export function sourceVerdict(answer: DecisionResponseData & { eventId: string }
     detail: answer.reason.slice(0, 512) || evidence.ruleId,
     result: {
       decision,
-      decision_id: answer.eventId,
+      // The decision's own address (`<event id>#<i>` when it was committed in a group); an
+      // answer without one was recorded alone, in the event it names.
+      decision_id: answer.decisionId ?? answer.eventId,
       rule_id: evidence.ruleId.slice(0, 256),
       engine_policy_digest: evidence.policyDigest ?? 'none',
     },
