@@ -164,10 +164,13 @@ async function main(): Promise<void> {
     Object.assign(goals, {
       policyEvaluateP99UsAtMost: 50,
       policyEvaluateMet: policyResults.evaluate.p99Us <= 50,
-      httpDecideToBareAtLeast: 0.7,
-      httpDecideToBareMet: policyResults.http.ratio >= 0.7,
+      // Issue 13 §1: the floor, in the same run; an answer that is not 2xx fails both.
+      httpDecideToBareAtLeast: 0.5,
+      httpDecideToBareMet:
+        policyResults.http.ratio >= 0.5 && policyResults.http.decide.non2xx === 0,
       httpDecideP99MsAtMost: 2,
-      httpDecideP99Met: policyResults.http.decide.latencyMs.p99 <= 2,
+      httpDecideP99Met:
+        policyResults.http.decide.latencyMs.p99 <= 2 && policyResults.http.decide.non2xx === 0,
     });
     rows.push(...policyRows(policyResults));
   }
