@@ -1,5 +1,5 @@
 import type { EventData } from '@secai/contracts';
-import type { Projection } from '@secai/projections';
+import { apiKeysProjection, type ApiKeysDocument, type Projection } from '@secai/projections';
 
 // The recent calls, as `GET /api/v1/calls` and `secai tool log` show them: a pure fold over the
 // firewall's own `tool.call.*` events, bounded to the last `MAX_CALLS` calls.
@@ -114,3 +114,30 @@ function update(doc: CallLogDocument, callId: string, change: Partial<CallView>)
   calls[at] = { ...calls[at]!, ...change };
   return { calls };
 }
+
+/**
+ * What the firewall folds from the stream, in one pass: the API keys (inference's
+ * `inference.key.*`, the `api-keys` projection) and its own call log. One hosted projection
+ * verifies each event once, where two would verify every event twice.
+ */
+export interface FirewallViewDocument {
+  keys: ApiKeysDocument;
+  log: CallLogDocument;
+}
+
+export const firewallViewProjection: Projection<FirewallViewDocument> = {
+  name: 'tool-firewall-view',
+  canHandle: [...(apiKeysProjection.canHandle as readonly string[]), ...TYPES],
+  initialState: () => ({
+    keys: apiKeysProjection.initialState(),
+    log: callLogProjection.initialState(),
+  }),
+  evolve(doc, e) {
+    if (e.event.type.startsWith('tool.call.')) {
+      const log = callLogProjection.evolve(doc.log, e);
+      return log === doc.log ? doc : { ...doc, log };
+    }
+    const keys = apiKeysProjection.evolve(doc.keys, e);
+    return keys === doc.keys ? doc : { ...doc, keys };
+  },
+};

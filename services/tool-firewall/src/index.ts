@@ -55,7 +55,14 @@ export {
   parseArgumentText,
 } from './validation/arguments.js';
 export { summarizeArguments } from './summary.js';
-export { callLogProjection, MAX_CALLS, type CallLogDocument, type CallView } from './callLog.js';
+export {
+  callLogProjection,
+  firewallViewProjection,
+  MAX_CALLS,
+  type CallLogDocument,
+  type CallView,
+  type FirewallViewDocument,
+} from './callLog.js';
 export { engineOverNats, decisionRefOf, type DecisionAsker } from './engine.js';
 export {
   openWorkspace,

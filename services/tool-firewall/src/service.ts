@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { apiKeysProjection, type ApiKeysDocument } from '@secai/projections';
 import {
   ActivePolicyReader,
   hostProjection,
@@ -18,7 +17,7 @@ import {
   type AdapterLimits,
   type ToolAdapter,
 } from './adapters/index.js';
-import { callLogProjection, type CallLogDocument } from './callLog.js';
+import { firewallViewProjection, type FirewallViewDocument } from './callLog.js';
 import { engineOverNats, POLICY_RETRY_AFTER_SECONDS, type DecisionAsker } from './engine.js';
 import { refusal } from './errors.js';
 import { Firewall, newCallId } from './firewall.js';
@@ -54,8 +53,8 @@ export interface RunningToolFirewall {
   firewall: Firewall;
   workspace: Workspace;
   adapters: AdapterRegistry;
-  keys: HostedProjection<ApiKeysDocument>;
-  calls: HostedProjection<CallLogDocument>;
+  /** The API keys and the call log, folded from the stream. */
+  view: HostedProjection<FirewallViewDocument>;
   http: FastifyInstance;
   stop(): Promise<void>;
 }
@@ -81,15 +80,18 @@ export async function startToolFirewall(
     return read.ok ? read.view : null;
   };
   await policyView().catch(() => null);
-  const keys = await hostProjection(conn.nc, conn.js, conn.jsm, conn.store, apiKeysProjection, {
-    owner: 'tool-firewall',
-    onError: (err) => log.error({ err }, 'api-keys projection failed'),
-  });
-  const calls = await hostProjection(conn.nc, conn.js, conn.jsm, conn.store, callLogProjection, {
-    owner: 'tool-firewall',
-    onError: (err) => log.error({ err }, 'call log projection failed'),
-  });
-  const keyIndex = new KeyIndex(() => keys.runner.document);
+  const view = await hostProjection(
+    conn.nc,
+    conn.js,
+    conn.jsm,
+    conn.store,
+    firewallViewProjection,
+    {
+      owner: 'tool-firewall',
+      onError: (err) => log.error({ err }, 'the firewall view (keys, call log) failed'),
+    },
+  );
+  const keyIndex = new KeyIndex(() => view.runner.document.keys);
   const bus = watchBus(conn.nc);
   const firewall = new Firewall({
     adapters,
@@ -115,7 +117,7 @@ export async function startToolFirewall(
     adapters,
     policyView,
     hasPolicy: () => active,
-    calls: () => calls.runner.document,
+    calls: () => view.runner.document.log,
     trust: conn.store.trust,
     bus,
     apiKeys: (key) => keyIndex.callerOf(key),
@@ -126,15 +128,13 @@ export async function startToolFirewall(
     firewall,
     workspace,
     adapters,
-    keys,
-    calls,
+    view,
     http,
     async stop() {
       if (stopped) return;
       stopped = true;
       bus.stop();
-      await calls.stop();
-      await keys.stop();
+      await view.stop();
     },
   };
 }

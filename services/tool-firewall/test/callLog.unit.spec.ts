@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@secai/contracts';
 import { ProjectionRunner, type ProjectedEvent } from '@secai/projections';
-import { MAX_CALLS, callLogProjection } from '../src/index.js';
+import { MAX_CALLS, callLogProjection, firewallViewProjection } from '../src/index.js';
 
 // The call log as a fold of the firewall's own events: given events, the calls it shows.
 
@@ -112,5 +112,23 @@ describe('call log', () => {
     const calls = fold(Array.from({ length: MAX_CALLS + 5 }, (_, i) => allowed(`k${i}`)));
     expect(calls).toHaveLength(MAX_CALLS);
     expect(calls[0]?.callId).toBe('k5');
+  });
+});
+
+describe('the firewall view (keys and call log in one fold)', () => {
+  it('folds API keys and calls side by side, each as its own projection would', () => {
+    const runner = new ProjectionRunner(firewallViewProjection);
+    runner.apply(
+      ev('inference.key.created', {
+        callId: 'x',
+        name: 'laptop',
+        keyDigest: D,
+        hint: 'abcd1234',
+        createdBy: 'ada',
+      }),
+    );
+    runner.apply(allowed('c9'));
+    expect(Object.keys(runner.document.keys.keys)).toEqual(['laptop']);
+    expect(runner.document.log.calls.map((c) => c.callId)).toEqual(['c9']);
   });
 });

@@ -141,7 +141,7 @@ export async function startFirewallFixture(): Promise<FirewallFixture> {
         ],
         { expectedSequence: 0 },
       );
-      await firewall.keys.caughtUp(result.lastSequence);
+      await firewall.view.caughtUp(result.lastSequence);
       return key;
     },
     async revokeKey(name) {
@@ -155,7 +155,7 @@ export async function startFirewallFixture(): Promise<FirewallFixture> {
         ],
         { expectedSequence: 'any' },
       );
-      await firewall.keys.caughtUp(result.lastSequence);
+      await firewall.view.caughtUp(result.lastSequence);
     },
     async history() {
       const { admin } = app;

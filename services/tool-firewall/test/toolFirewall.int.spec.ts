@@ -597,7 +597,7 @@ describe('with the shipped policy', () => {
       const r = await call('filesystem.read', { path: '/vault/user_docs/notes.txt' });
       await waitFor(
         () =>
-          f.firewall.calls.runner.document.calls.some(
+          f.firewall.view.runner.document.log.calls.some(
             (c) => c.callId === r.body.callId && c.outcome === 'completed',
           ),
         30_000,
