@@ -15,6 +15,7 @@ import { attestationBench, attestationRows } from './enforcement.js';
 import { incidentBench, incidentRows } from './incident.js';
 import { integrityBench, integrityRows } from './integrity.js';
 import { inferenceBench, inferenceRows } from './inference.js';
+import { toolFirewallBench, toolFirewallRows } from './toolFirewall.js';
 import {
   eventsVerify,
   eventsVerifyRange,
@@ -65,11 +66,12 @@ const SECTION_NAMES = [
   'supply',
   'enforcement',
   'inference',
+  'tools',
 ] as const;
 type Section = (typeof SECTION_NAMES)[number];
 /**
  * BENCH_SECTIONS (default: all): a comma-separated subset of policy (f), quarantine (g),
- * events (a)–(e), supply (h), enforcement (i), inference (j).
+ * events (a)–(e), supply (h), enforcement (i), inference (j), tools (k).
  */
 const SECTIONS = sections(process.env.BENCH_SECTIONS);
 const RESULTS = fileURLToPath(new URL('../results/latest.json', import.meta.url));
@@ -246,6 +248,19 @@ async function main(): Promise<void> {
     });
     Object.assign(json, { inference });
     rows.push(...inferenceRows(inference));
+  }
+
+  if (SECTIONS.has('tools')) {
+    log('tools: a call through the tool firewall against the adapter called directly');
+    const tools = await toolFirewallBench({
+      iterations: positiveInt('BENCH_TOOL_ITERATIONS', 2000),
+      rounds: positiveInt('BENCH_TOOL_ROUNDS', 5),
+      concurrency: positiveInt('BENCH_TOOL_CONCURRENCY', 8),
+      fileBytes: positiveInt('BENCH_TOOL_FILE_BYTES', 1024),
+      log,
+    });
+    Object.assign(json, { tools });
+    rows.push(...toolFirewallRows(tools));
   }
 
   const seconds = secondsSince(started);
