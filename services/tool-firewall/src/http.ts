@@ -82,8 +82,10 @@ function sendRefusal(reply: FastifyReply, r: CallRefusal): FastifyReply {
 }
 
 function routes(app: FastifyInstance, deps: HttpDeps): void {
-  app.get('/health', { config: { public: true }, schema: ROUTES.health }, (_req, reply) => {
+  app.get('/health', { config: { public: true }, schema: ROUTES.health }, async (_req, reply) => {
     const { status, httpStatus, bus } = busHealthOf(deps.bus);
+    // Read now (a policy loaded since the last call counts); the last answer if the bus is down.
+    if (deps.bus.connected()) await deps.policyView().catch(() => null);
     const policy = deps.hasPolicy() ? 'active' : 'missing';
     return reply.code(policy === 'active' ? httpStatus : 503).send({
       status: policy === 'active' ? status : 'degraded',

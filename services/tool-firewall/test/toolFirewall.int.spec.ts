@@ -576,6 +576,12 @@ describe('with the shipped policy', () => {
   });
 
   describe('reading the firewall', () => {
+    it('is healthy once a policy is active', async () => {
+      const health = await fetch(`${f.baseUrl}/health`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ status: 'ok', policy: 'active', adapters: 5 });
+    });
+
     it('lists its tools with what the policy says, and as OpenAI functions', async () => {
       const r = await get('/api/v1/tools', 'agent');
       expect(r.status).toBe(200);
