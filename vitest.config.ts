@@ -9,6 +9,12 @@ const shared = {
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'] } },
 };
+// Dependencies whose own `exports` have a "source" condition pointing at TypeScript (the MCP SDK's
+// eventsource and eventsource-parser): externalized, Node would load that .ts and fail, so they
+// are transformed by vitest, and so is the SDK that imports them.
+const server = {
+  deps: { inline: ['@modelcontextprotocol/sdk', 'eventsource-parser', 'eventsource'] },
+};
 
 export default defineConfig({
   test: {
@@ -22,6 +28,7 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'unit',
+          server,
           include: ['**/test/**/*.unit.spec.ts'],
           exclude: ['**/node_modules/**', '**/dist/**'],
           testTimeout: 30_000,
@@ -31,6 +38,7 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'int',
+          server,
           include: ['**/test/**/*.int.spec.ts'],
           exclude: ['**/node_modules/**', '**/dist/**'],
           globalSetup: ['./ops/test-build.mjs'],
@@ -42,6 +50,7 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'e2e',
+          server,
           include: ['**/test/**/*.e2e.spec.ts'],
           exclude: ['**/node_modules/**', '**/dist/**'],
           globalSetup: ['./ops/test-build.mjs'],

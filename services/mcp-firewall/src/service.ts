@@ -1,0 +1,165 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  ActivePolicyReader,
+  hostProjection,
+  streamBounds,
+  watchBus,
+  type EventStore,
+  type HostedProjection,
+  type JetStreamClient,
+  type JetStreamManager,
+  type Logger,
+  type NatsConnection,
+} from '@secai/streams';
+import { ClientSessions } from './clients.js';
+import { maxMessageBytes } from './config.js';
+import { natsDecide, type Decide } from './decide.js';
+import { Gate } from './gate.js';
+import { buildHttp } from './http.js';
+import { KeyIndex } from './keys.js';
+import { McpPolicyCache } from './policy.js';
+import { firewallProjection, type FirewallDocument } from './projection.js';
+import type { BucketLimit } from './rateLimit.js';
+import { Sessions } from './sessions.js';
+import { LiveState } from './state.js';
+import { ToolCatalog } from './toolCatalog.js';
+import { Upstreams } from './upstream/upstreams.js';
+
+export interface McpFirewallConnection {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  /** Signs as `mcp-firewall`. */
+  store: EventStore;
+}
+
+export interface StartMcpFirewallOptions {
+  log: Logger;
+  outputLimitBytes?: number;
+  requestTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Client transports unused this long are ended; 0 = never swept (tests sweep by hand). */
+  idleMs?: number;
+  /** The per-session rate limit (default 120 a minute, burst 20). */
+  sessionLimit?: BucketLimit;
+  /** How decisions are asked (default: the policy engine over NATS). */
+  decide?: Decide;
+  now?: () => number;
+}
+
+export interface RunningMcpFirewall {
+  http: FastifyInstance;
+  gate: Gate;
+  sessions: Sessions;
+  catalog: ToolCatalog;
+  clients: ClientSessions;
+  upstreams: Upstreams;
+  state: LiveState;
+  projection: HostedProjection<FirewallDocument>;
+  stop(): Promise<void>;
+}
+
+/** How long the start waits for the projection to catch up with the stream. */
+const CATCH_UP_MS = 120_000;
+
+/**
+ * Wires the firewall: its projection caught up with the whole stream before anything is served
+ * (sessions, taint and pins exactly as recorded), the active policy, the upstreams, the gate and
+ * the gateway.
+ */
+export async function startMcpFirewall(
+  conn: McpFirewallConnection,
+  options: StartMcpFirewallOptions,
+): Promise<RunningMcpFirewall> {
+  const { log } = options;
+  const outputLimitBytes = options.outputLimitBytes ?? 1024 * 1024;
+  const projection = await hostProjection(
+    conn.nc,
+    conn.js,
+    conn.jsm,
+    conn.store,
+    firewallProjection,
+    {
+      owner: 'mcp-firewall',
+      onError: (err) => log.error({ err }, 'firewall projection failed'),
+    },
+  );
+  const { lastSeq } = await streamBounds(conn.jsm, conn.store.stream);
+  await projection.caughtUp(lastSeq, CATCH_UP_MS);
+  const state = new LiveState(conn.store, projection.runner.document);
+
+  const reader = new ActivePolicyReader({ js: conn.js, jsm: conn.jsm, store: conn.store, log });
+  const policy = new McpPolicyCache(() => reader.current());
+  const upstreams = new Upstreams({
+    maxMessageBytes: maxMessageBytes(outputLimitBytes),
+    connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
+    requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
+    record: async (draft) => {
+      await state.append([draft], { expectedSequence: 'any' });
+    },
+    log,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const sessions = new Sessions(state);
+  const catalog = new ToolCatalog({ upstreams, state, log });
+  const gate = new Gate({
+    policy,
+    decide:
+      options.decide ??
+      natsDecide({ nc: conn.nc, signer: conn.store.signer, trust: conn.store.trust, log }),
+    upstreams,
+    catalog,
+    sessions,
+    state,
+    log,
+    outputLimitBytes,
+    ...(options.sessionLimit ? { sessionLimit: options.sessionLimit } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  const clients = new ClientSessions({
+    gate,
+    sessions,
+    log,
+    ...(options.now ? { now: options.now } : {}),
+  });
+  // API keys are inference's events: they come from the hosted projection, live.
+  const keys = new KeyIndex(() => projection.runner.document.keys);
+  const bus = watchBus(conn.nc);
+  const http = buildHttp({
+    trust: conn.store.trust,
+    bus,
+    keyCaller: (key) => keys.callerOf(key),
+    clients,
+    sessions,
+    catalog,
+    policy,
+    state,
+    log,
+  });
+  const idleMs = options.idleMs ?? 30 * 60_000;
+  const sweeper =
+    idleMs > 0
+      ? setInterval(() => void clients.sweep(idleMs), Math.min(idleMs, 60_000)).unref()
+      : null;
+
+  let stopped = false;
+  return {
+    http,
+    gate,
+    sessions,
+    catalog,
+    clients,
+    upstreams,
+    state,
+    projection,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (sweeper) clearInterval(sweeper);
+      bus.stop();
+      await clients.closeAll();
+      await upstreams.closeAll();
+      await projection.stop();
+    },
+  };
+}
