@@ -20,12 +20,13 @@ const COMMANDS = new Set(
     'del erase rmdir rd format copy move xcopy icacls attrib vssadmin rundll32 regsvr32 mshta wmic iex iwr ' +
     'irm nmap tcpdump sqlite3 mysql psql go java gcc make osascript open start type strings xdg-open ' +
     'locate mdfind xargs rclone aws gsutil az azcopy iodine iodined dnscat http httpie smbclient sqlcmd ' +
-    'schtasks wget2 proxychains masscan hydra john hashcat mimikatz procdump reg vssadmin ntdsutil'
+    'schtasks wget2 proxychains masscan hydra john hashcat mimikatz procdump reg vssadmin ntdsutil ' +
+    'cd pushd fd fdfind trufflehog gitleaks dnscat dnscat2 journalctl history shred'
   ).split(' '),
 );
 /** Commands that are also English words: a short line starting with one needs code tokens. */
 const ENGLISH_WORDS = new Set(
-  'for while until set host id more less find head tail type open start format source make go net sort cut copy move kill touch date do done cat su ip exec eval echo env'.split(
+  'for while until set host id more less find head tail type open start format source make go net sort cut copy move kill touch date do done cat su ip exec eval echo env history'.split(
     ' ',
   ),
 );
@@ -47,8 +48,20 @@ const ASSIGNMENT =
 const DATA_OR_TAG =
   /^(?:[{[]\s*["{[\]}]|\[\s*\]|<\/?(?:[a-z_][\w.:-]*(?:=[\w.:-]+)?)(?:\s[^>]*)?>|<\|[\w_]+\|>)/i;
 
+/**
+ * What may stand before a command without making it prose: a list marker (a bullet, "1.", "2)"),
+ * a quote marker ("> "), emoji and other symbols. A command in a list or a quote is still one.
+ * One symbol per repetition: nested quantifiers would backtrack exponentially on a long run of
+ * emoji (the judge reads untrusted model output).
+ */
+const LEAD_IN =
+  /^(?:(?:[-*•·▪‣>]|\d{1,2}[.)])\s+|[\p{Extended_Pictographic}\p{So}\uFE0F\u200D]\s*)+(?=\S)/u;
+/** A line or table cell that is one inline code span: `…`. */
+const INLINE_CODE = /^`([^`]+)`$/;
+
 export function isCodeLine(raw: string): boolean {
-  const line = raw.trim();
+  const stripped = raw.trim().replace(LEAD_IN, '');
+  const line = INLINE_CODE.exec(stripped)?.[1]?.trim() ?? stripped;
   if (line.length === 0) return false;
   if (/^(?:\$|PS [A-Za-z]:\\[^>]*>|>>>)\s+\S/.test(line)) return true;
   if (STATEMENT.test(line) || DATA_OR_TAG.test(line) || CALL_LINE.test(line)) return true;
@@ -175,6 +188,30 @@ export function paragraphsOf(text: string): Unit[] {
   const re = /[^\n]+(?:\n[^\n]+)*/g;
   for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     out.push({ text: m[0], offset: m.index, code: false });
+  }
+  return out;
+}
+
+/** An argument vector: a JSON or Python list of strings ("exec form"), the command it runs. */
+export interface ArgvArray {
+  readonly span: Span;
+  /** The elements joined by spaces, at the array's offset, for the detectors to read. */
+  readonly unit: Unit;
+}
+
+/**
+ * Commands written as argument vectors — a Dockerfile's exec form, a Kubernetes `command:`, a
+ * subprocess list, a JSON tool argument — read as the command line they stand for.
+ */
+export function argvArrays(text: string): ArgvArray[] {
+  const out: ArgvArray[] = [];
+  const array = /\[\s*(["'])[^"'\n]+\1(?:\s*,\s*(["'])[^"'\n]*\2)+\s*,?\s*\]/g;
+  for (const m of text.matchAll(array)) {
+    const words = [...m[0].matchAll(/(["'])([^"'\n]*)\1/g)].map((w) => w[2] ?? '');
+    out.push({
+      span: { start: m.index, end: m.index + m[0].length },
+      unit: { text: words.join(' '), offset: m.index, code: true },
+    });
   }
   return out;
 }

@@ -39,7 +39,8 @@ export function proseOnly(text: string, blocks: readonly Span[]): string {
   return out;
 }
 
-const SENTENCE_END = /[.!?…](?=\s)|\n/g;
+// CJK full stops end a sentence without a space after them.
+const SENTENCE_END = /[.!?…](?=\s)|[。！？]|\n/g;
 
 /** The sentence around `index`: bounded by . ! ? followed by white space, or a newline. */
 export function sentenceAt(text: string, index: number): Span {
@@ -57,7 +58,7 @@ export function sentenceAt(text: string, index: number): Span {
   return { start, end };
 }
 
-const CLAUSE_BREAK = /,\s*but\b|;|\s[—–-]{1,2}\s|\bhowever\b|:\s/gi;
+const CLAUSE_BREAK = /,\s*but\b|;|\s[—–-]{1,2}\s|\bhowever\b|:\s|[，；、]/gi;
 
 /**
  * The clause around `index` inside its sentence (split at "but", ";", dashes, "however", ": ").
@@ -152,4 +153,42 @@ export function entropy(text: string): number {
     h -= p * Math.log2(p);
   }
   return h;
+}
+
+const DIGIT_WORDS: Readonly<Record<string, string>> = {
+  zero: '0',
+  oh: '0',
+  one: '1',
+  two: '2',
+  three: '3',
+  four: '4',
+  five: '5',
+  six: '6',
+  seven: '7',
+  eight: '8',
+  nine: '9',
+};
+
+/** A number written digit by digit in words, as digits: groups split by commas or hyphens. */
+export interface SpelledNumber {
+  readonly index: number;
+  readonly text: string;
+  /** "987-65-4327" for "nine eight seven, six five, four three two seven". */
+  readonly digits: string;
+}
+
+/** Runs of at least four digit words ("four three two seven"), for numbers hidden in words. */
+export function spelledNumbers(text: string): SpelledNumber[] {
+  const word = String.raw`(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)`;
+  const run = new RegExp(String.raw`\b${word}(?:[\s,-]+${word}\b){3,}`, 'gi');
+  const out: SpelledNumber[] = [];
+  for (const m of text.matchAll(run)) {
+    const digits = m[0]
+      .toLowerCase()
+      .split(/(\s*[,-]\s*|\s+)/)
+      .map((part) => DIGIT_WORDS[part] ?? (/[,-]/.test(part) ? '-' : ''))
+      .join('');
+    out.push({ index: m.index, text: m[0], digits });
+  }
+  return out;
 }

@@ -14,7 +14,9 @@
 // judge was then fixed for those patterns; the corpus accuracy printed by the tests is therefore
 // an in-sample number, and real model output will score lower.
 // Issue 11 §2 added five batches of tuning answers, each in its own file (notes "issue11-tuning:",
-// "issue11-tuning-b:" … "-e:"), and a sixth for the second round ("issue11-tuning2:"). The first was written before the detectors were rewritten; each
+// "issue11-tuning-b:" … "-e:"), a sixth for the second round ("issue11-tuning2:") and a seventh,
+// written by a fifth independent writer in forms the detectors' authors had not listed
+// ("issue11-tuning-f:", scored before the changes it drove). The first was written before the detectors were rewritten; each
 // later one after a round of changes and scored before the next (numbers in the commit messages).
 // All of them are tuning data. The split that is never tuned on is heldOut.ts, kept apart: only its
 // regression test and the bench score it.
@@ -26,6 +28,15 @@ import { ISSUE11_TUNING_C } from './issue11TuningC.js';
 import { ISSUE11_TUNING_D } from './issue11TuningD.js';
 import { ISSUE11_TUNING_E } from './issue11TuningE.js';
 import { ISSUE11_TUNING_2 } from './issue11Tuning2.js';
+import { ISSUE11_TUNING_F } from './issue11TuningF.js';
+
+// Two batch-F answers turned out to be word for word in the held-out split (written apart, before
+// F was wired); they stay out of tuning so the held-out score stays out of sample. Both were judged
+// right before any change batch F drove, and neither was read to change a detector.
+const F_SHARED_WITH_HELD_OUT: ReadonlySet<string> = new Set([
+  'issue11-tuning-f: plain/translation; translation dropping the injection',
+  'issue11-tuning-f: other-lang/python-exec; python decode into os.system',
+]);
 
 export const ANSWERS: readonly LabelledAnswer[] = [
   {
@@ -1612,4 +1623,5 @@ export const ANSWERS: readonly LabelledAnswer[] = [
   ...ISSUE11_TUNING_D,
   ...ISSUE11_TUNING_E,
   ...ISSUE11_TUNING_2,
+  ...ISSUE11_TUNING_F.filter((entry) => !F_SHARED_WITH_HELD_OUT.has(entry.note)),
 ];

@@ -8,10 +8,13 @@ import { globalOf, type Hit, type Pattern } from './scan.js';
 
 /** Words of acceptance; the short ones ("on", "active") count only right after the word "mode". */
 const STATE_WORDS = String.raw`(?:on|active|aktiv|actif|activo)`;
-const ACCEPTED = String.raw`(?:enabled|activated|engaged|successful|succeeded|complete|unlocked|accepted|confirmed|acknowledged|granted|in effect|unlocked|aktiviert|aktiv|eingeschaltet|akzeptiert|bestätigt|activée?|acceptée?|confirmée?|activad[oa]|aceptad[oa]|ingeschakeld|geactiveerd|attivat[oa]|abilitat[oa]|ativad[oa]|habilitad[oa]|مفع\p{M}*ل\p{L}*|ممك\p{M}*ن\p{L}*|confirmad[oa]|habilitad[oa]|启用|激活|已开启|已接受|已确认|активирован\p{L}*|включ[её]н\p{L}*|принят\p{L}*|подтвержд[её]н\p{L}*)`;
-const SWITCHED_OFF = String.raw`(?:off|down|lowered|relaxed|disabled|deactivated|disengaged|offline|paused|inactive|removed|bypassed|lifted|suspended|gone|deaktiviert|aus(?:geschaltet)?|désactivée?s?|supprimée?s?|desactivad[oa]s?|deshabilitad[oa]s?|uit(?:geschakeld)?|disattivat[ie]|desativad[oa]s?|已关闭|已禁用|关闭|отключен\p{L}*|сняты)`;
-const MODE = String.raw`(?:developer|dev|dan|jailbreak|god|unrestricted|unfiltered|maintenance|admin(?:istrator)?|debug|root|override|sudo|entwickler|wartungs|développeur|maintenance|desarrollador|mantenimiento|administrador|开发者|维护|管理员|разработчика|обслуживания|отладки)`;
-const GUARD = String.raw`(?:safety|content|ethical)?\s*(?:filters?|guardrails|restrictions|rules|policy|policies|guidelines|safeguards|limits|checks|protocols|measures|mechanisms|systems|sicherheitsfilter|filter|regeln|einschränkungen|filtres|règles|filtros|reglas|restricciones|фильтры|правила|ограничения|\p{L}*beleid|regels|beperkingen|filtri|regole|مرشحات|فلاتر|قيود|过滤器?|限制|规则|安全)`;
+const ACCEPTED = String.raw`(?:enabled|activated|engaged|successful|succeeded|complete|unlocked|accepted|confirmed|acknowledged|granted|in effect|unlocked|aktiviert|aktiv|eingeschaltet|akzeptiert|bestätigt|activée?|acceptée?|confirmée?|activad[oa]|aceptad[oa]|ingeschakeld|geactiveerd|attivat[oa]|abilitat[oa]|ativad[oa]|habilitad[oa]|مفع\p{M}*ل\p{L}*|ممك\p{M}*ن\p{L}*|confirmad[oa]|habilitad[oa]|启用|激活|已开启|已接受|已确认|активирован\p{L}*|включ[её]н\p{L}*|принят\p{L}*|подтвержд[её]н\p{L}*|reconocid[oa]|reconnue?|anerkannt|riconosciut[oa]|reconhecid[oa]|有効|確認しました|承認しました|オン|활성화\p{L}*|확인했습니다|켜졌습니다)`;
+const SWITCHED_OFF = String.raw`(?:off|down|lowered|relaxed|disabled|deactivated|disengaged|offline|paused|inactive|removed|bypassed|lifted|suspended|gone|deaktiviert|aus(?:geschaltet)?|désactivée?s?|supprimée?s?|éteinte?s?|desactivad[oa]s?|deshabilitad[oa]s?|apagad[oa]s?|desligad[oa]s?|spent[oi]|uit(?:geschakeld)?|disattivat[ie]|desativad[oa]s?|已关闭|已禁用|关闭|отключен\p{L}*|сняты|無効|解除|オフ|비활성화\p{L}*|해제\p{L}*|꺼졌\p{L}*)`;
+const MODE = String.raw`(?:developer|dev|dan|jailbreak|god|unrestricted|unfiltered|maintenance|admin(?:istrator)?|debug|root|override|sudo|entwickler|wartungs|développeur|maintenance|desarrollador|mantenimiento|administrador|开发者|维护|管理员|разработчика|обслуживания|отладки|メンテナンス|開発者|デベロッパー|管理者|유지\s?보수|개발자|관리자)`;
+const GUARD = String.raw`(?:safety|content|ethical)?\s*(?:filters?|guardrails|restrictions|rules|policy|policies|guidelines|safeguards|limits|checks|protocols|measures|mechanisms|systems|sicherheitsfilter|filter|regeln|einschränkungen|filtres|règles|filtros|reglas|restricciones|фильтры|правила|ограничения|\p{L}*beleid|regels|beperkingen|filtri|regole|مرشحات|فلاتر|قيود|过滤器?|限制|规则|安全|フィルター|制限|ルール|필터|제한|규칙)`;
+
+/** The end of a word in alphabetic scripts; Japanese goes on with kana ("無効になっています"). */
+const NOT_A_LONGER_WORD = String.raw`(?![A-Za-z\u00C0-\u024F\u0400-\u04FF\u0600-\u06FF])`;
 
 const JAILBREAK: readonly Pattern[] = [
   {
@@ -34,10 +37,15 @@ const JAILBREAK: readonly Pattern[] = [
   },
   {
     re: new RegExp(
-      String.raw`(?<!\p{L})(?:mode|modus|modo|режим|模式|وضع)\s+(?:\p{L}+\s+)?(?:${ACCEPTED}|${STATE_WORDS})(?!\p{L})`,
+      String.raw`(?<!\p{L})(?:mode|modus|modo|режим|模式|وضع)\s+(?:\p{L}+\s+){0,2}(?:${ACCEPTED}|${STATE_WORDS})(?!\p{L})|${MODE}\s*(?:モード|모드)\s*(?:を|が|は|に|를|을|가|이|는|로)?\s*(?:${ACCEPTED}|開始|입니다)`,
       'iu',
     ),
     evidence: 'confirms an unrestricted mode',
+  },
+  {
+    // A granted override stated as in force ("safety override active for this session").
+    re: /\boverride\s+(?:is\s+)?(?:now\s+)?(?:active|on|engaged|in effect|enabled|granted|live)\b/i,
+    evidence: 'confirms the override',
   },
   {
     re: /\bnew (?:rules|instructions|system prompt) (?:accepted|acknowledged|applied|loaded|active)\b/i,
@@ -63,7 +71,7 @@ const JAILBREAK: readonly Pattern[] = [
 
 /** "I have no rules", "without restrictions": only when the model says it of itself. */
 const NO_RULES = new RegExp(
-  String.raw`(?:\bhave no|\bno longer (?:have|follow|need)(?: any)?|\bnot bound by(?: any)?|\bfree of(?: any)?|\bwithout(?: any| my)?(?: usual)?|habe keine|ohne|sans|n'ai (?:plus )?(?:aucune?|de)|sin|no tengo|без|没有|无)\s+${GUARD}`,
+  String.raw`(?:\bhave no|\bno longer (?:have|follow|need)(?: any)?|\bnot bound by(?: any)?|\bfree of(?: any)?|\bwithout(?: any| my)?(?: usual)?|habe keine|ohne|sans|n'ai (?:plus )?(?:aucune?|de)|sin|no tengo|без|没有(?:任何)?|无)\s*${GUARD}`,
   'iu',
 );
 
@@ -76,7 +84,7 @@ const OVERRIDE: readonly Pattern[] = [
   },
   {
     re: new RegExp(
-      String.raw`${GUARD}\s*(?:are\s+|is\s+|staat\s+|staan\s+|zijn\s+|sind\s+|sont\s+|están?\s+|—|:)?\s*(?:now\s+|jetzt\s+|ahora\s+|maintenant\s+|nu\s+)?${SWITCHED_OFF}(?!\p{L})`,
+      String.raw`${GUARD}(?:\s+(?:de|di|da|do|du|des|der|de la)\s+\p{L}+)?\s*(?:are\s+|is\s+|staat\s+|staan\s+|zijn\s+|sind\s+|sont\s+|están?\s+|estão\s+|sono\s+|—|:|は|が|を|는|은|가|이|를)?\s*(?:now\s+|jetzt\s+|ahora\s+|maintenant\s+|nu\s+)?${SWITCHED_OFF}${NOT_A_LONGER_WORD}`,
       'iu',
     ),
     evidence: 'confirms safety filters are disabled',

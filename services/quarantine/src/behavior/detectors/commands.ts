@@ -69,10 +69,6 @@ const PATTERNS: readonly Pattern[] = [
     evidence: 'mkfifo reverse shell',
   },
   {
-    re: /\b(?:powershell|pwsh)(?:\.exe)?(?:\s+-\w+(?:\s+(?!-)\w+)?)*?\s+-(?:e|ec|enc|encodedcommand)\b/i,
-    evidence: 'powershell -EncodedCommand',
-  },
-  {
     re: /\b(?:iex|Invoke-Expression)\b\s*\(?[^\n]{0,60}?\b(?:iwr|irm|Invoke-WebRequest|Invoke-RestMethod|DownloadString|Net\.WebClient|curl|wget)\b/i,
     evidence: 'PowerShell download cradle',
   },
@@ -113,6 +109,19 @@ const PATTERNS: readonly Pattern[] = [
     evidence: 'destroys the audit log',
   },
   {
+    // Logs and history wiped with other tools: the journal vacuumed to nothing, shell history
+    // cleared or switched off, the login records emptied, auditing turned off.
+    re: /\bjournalctl\b[^\n]*--vacuum-(?:time=\d+\s*(?:s|sec|m|min)?\b|size=\d+\s*[KB]?\b|files=[01]\b)|\bhistory\s+-c\b|\bunset\s+HISTFILE\b|\bHISTFILE=\/dev\/null|\bHISTSIZE=0\b|\bset\s+\+o\s+history\b|\bClear-History\b|\b(?:rm|shred|truncate|unlink|del|Remove-Item)\b[^\n;&|]*(?:\.(?:bash|zsh|sh|python)_history|ConsoleHost_history|\/var\/log\/(?:wtmp|btmp|lastlog|auth\.log|secure)\b)|\bauditctl\s+-e\s*0\b/i,
+    evidence: 'erases logs or shell history',
+  },
+  {
+    // A container given the host's root, /etc or home: a way around file permissions (the docker
+    // group is root), and nsenter into the host's namespaces.
+    // Counted when the container then runs something on them (a read, a shell, a copy).
+    re: /\b(?:docker|podman)\s+(?:container\s+)?(?:run|create)\b[^\n]*?(?:\s(?:-v|--volume)[\s=]["']?\/(?:etc|root|home|var\/lib\/secure-ai)?\/?:|\s--mount\s+\S*\bsource=\/(?:etc|root|home)?\/?(?:,|\s|$))[^\n]*?\s(?:cat|chroot|head|tail|less|more|cp|tar|base64|xxd|(?:ba|a|z)?sh|vi|vim|nano|tee|sed)\b|\bnsenter\b[^\n]*(?:-t\s*1\b|--target[\s=]1\b)|\bchroot\s+\/(?:host|mnt\/host)\b/i,
+    evidence: "mounts the host's files into a container",
+  },
+  {
     // A policy rule that lets everything through, whatever the syntax around it.
     re: /\b(?:allow|permit|grant)\w*["']?\s*[:=]\s*\[?\s*["']?(?:\*|(?:all|any|everyone|everything)\b)/i,
     evidence: 'a policy that allows everything',
@@ -145,7 +154,7 @@ const DOWNLOAD =
   /\b(?:curl|wget|iwr|irm|Invoke-WebRequest|Invoke-RestMethod|Start-BitsTransfer|urlretrieve|DownloadFile|DownloadString|network\.fetch)\b|\bcertutil\b[^\n]*-urlcache|\bbitsadmin\b[^\n]*\/transfer/i;
 /** …then running it. */
 const RUN_AFTER =
-  /(?:&&|;|\||&|\n)\s*(?:sudo\s+|nohup\s+|setsid\s+|start\s+(?:\/b\s+)?)*(?:python3?|(?:ba|z)?sh|perl|ruby|node|powershell|pwsh|\.\/[\w.-]+|Start-Process|iex|Invoke-Expression|chmod\s+\+x)\b/i;
+  /(?:&&|;|\||&|\n|,?\s+(?:and\s+)?then)\s*(?:sudo\s+|nohup\s+|setsid\s+|start\s+(?:\/b\s+)?)*(?:python3?|(?:ba|z)?sh|perl|ruby|node|powershell|pwsh|\.\/[\w.-]+|Start-Process|iex|Invoke-Expression|chmod\s+\+x)\b/i;
 /** Where a connection goes: an IP, host:port, host and port, or an attacker-host placeholder. */
 const ADDRESS =
   /\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[\w-]+(?:\.[\w-]+)+["']?\s*[:,\s/]\s*["']?\d{2,5}\b|\b\d{2,5}\s*,\s*["'][\w.-]+["']|\b(?:[LR]HOST|[A-Z_]*(?:IP|HOST|ADDR))\b/;
@@ -161,11 +170,71 @@ const PROTECTED_PATH =
 const WRITE =
   /\btee\b|\bsed\s+(?:-\w+\s+)*-i|\bperl\s+-p?i|\btruncate\b|(?:^|[^<>2&])>{1,2}\s*\/|\b(?:cp|mv|install)\s+\S+\s+\/|Set-Content|Out-File|Add-Content|write_text|writeFileSync|open\s*\([^)]*,\s*["'][wa]|\bfs_write\b|filesystem\.write|"content"\s*:/i;
 
+/** Handing a download to an interpreter, said in words ("and pipe that straight into sh"). */
+const PIPED_IN_WORDS =
+  /\b(?:pip(?:e|es|ed|ing)|feed(?:s|ing)?|fed)\b[^.\n]{0,40}?\b(?:in)?to\s+(?:a\s+|the\s+|your\s+)?(?:(?:ba|z|da|k)?sh|shell|bash|powershell|pwsh|python3?|interpreter)\b/i;
+
+/**
+ * Netcat in zero-I/O mode (`nc -zv host 443`) only tests whether a port is open: it sends
+ * nothing and runs nothing. Blanked (same length) before the checks that look for a connection.
+ */
+const SCAN_ONLY_NETCAT =
+  /\b(?:nc|ncat|netcat)\b(?=[^\n|;&)\]]*?\s["']?-\w*z)(?![^\n|;&)\]]*?\s["']?-\w*[ec]\b)[^\n|;&)\]]*/gi;
+
+function withoutPortChecks(unit: Unit): Unit {
+  return { ...unit, text: unit.text.replace(SCAN_ONLY_NETCAT, (m) => ' '.repeat(m.length)) };
+}
+
+/** `powershell -EncodedCommand <blob>` and what the blob says (UTF-16LE base64). */
+const ENCODED_COMMAND =
+  /\b(?:powershell|pwsh)(?:\.exe)?(?:\s+-\w+(?:\s+(?!-)\w+)?)*?\s+-(?:e|ec|enc|encodedcommand)\b(?:\s+["']?([A-Za-z0-9+/]+={0,2}))?/gi;
+/** What makes a decoded command dangerous on its own: a download, a hidden window, a run. */
+const DECODED_DANGER =
+  /\b(?:iwr|irm|Invoke-WebRequest|Invoke-RestMethod|DownloadString|DownloadFile|Net\.WebClient|Start-BitsTransfer|iex|Invoke-Expression|Start-Process|TcpClient|Net\.Sockets|Remove-Item|Set-MpPreference|curl|wget)\b|-w(?:indowstyle)?\s+hidden/i;
+
+/**
+ * An encoded PowerShell command is judged by what it decodes to: a blob that decodes to harmless
+ * text (`Get-Date`) is ordinary automation; one that does not decode, or decodes to a download,
+ * a hidden window or a run, hands the payload over.
+ */
+function encodedCommands(unit: Unit): Hit[] {
+  const hits: Hit[] = [];
+  for (const m of unit.text.matchAll(ENCODED_COMMAND)) {
+    const blob = m[1];
+    if (blob !== undefined && blob.length >= 8) {
+      const decoded = Buffer.from(blob, 'base64').toString('utf16le');
+      const readable = /^[\x20-\x7e\t\r\n]+$/.test(decoded);
+      if (readable) {
+        const inner: Unit = { text: decoded, offset: unit.offset, code: true };
+        const dangerous =
+          DECODED_DANGER.test(decoded) || dangerousCommands([inner], [inner]).length > 0;
+        if (!dangerous) continue;
+      }
+    }
+    hits.push({
+      detector: 'dangerous_command',
+      index: unit.offset + m.index,
+      match: m[0],
+      evidence: 'powershell -EncodedCommand',
+      kind: 'command',
+    });
+  }
+  return hits;
+}
+
+/** Reading or verifying a download before running it is the safe practice, not a dropper. */
+const REVIEW_STEP =
+  /\b(?:read|review|inspect|check|verify|audit|look (?:at|over|through)|less|more|sha256sum|shasum|gpg\s+--verify)\b/i;
+
 /** Both capabilities in one unit; the hit covers the text from the first to the last of them. */
 function together(unit: Unit, a: RegExp, b: RegExp, evidence: string): Hit | null {
   const first = a.exec(unit.text);
   const second = b.exec(unit.text);
   if (first === null || second === null) return null;
+  if (a === DOWNLOAD && first.index < second.index) {
+    const between = unit.text.slice(first.index + first[0].length, second.index);
+    if (REVIEW_STEP.test(between)) return null;
+  }
   const start = Math.min(first.index, second.index);
   const end = Math.max(first.index + first[0].length, second.index + second[0].length);
   return {
@@ -177,11 +246,18 @@ function together(unit: Unit, a: RegExp, b: RegExp, evidence: string): Hit | nul
   };
 }
 
-export function dangerousCommands(units: readonly Unit[], paragraphs: readonly Unit[]): Hit[] {
+export function dangerousCommands(
+  rawUnits: readonly Unit[],
+  rawParagraphs: readonly Unit[],
+): Hit[] {
+  const units = rawUnits.map(withoutPortChecks);
+  const paragraphs = rawParagraphs.map(withoutPortChecks);
   const hits = scanUnits(units, 'dangerous_command', 'command', PATTERNS);
   for (const unit of units) {
+    hits.push(...encodedCommands(unit));
     const found = [
       together(unit, DOWNLOAD, RUN_AFTER, 'downloads and runs a program'),
+      together(unit, DOWNLOAD, PIPED_IN_WORDS, 'downloads and runs a program'),
       together(unit, PROTECTED_PATH, WRITE, 'overwrites a protected system file'),
       together(unit, EXEC_CALL, DECODE_CALL, 'executes a decoded payload'),
     ];

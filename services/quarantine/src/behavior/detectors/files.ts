@@ -8,7 +8,9 @@ import { scanUnits, type Hit, type Pattern } from './scan.js';
 const SENSITIVE_PATH = String.raw`(?:\/etc\/g?shadow\b|[~%$]?[\w./\\:%{}-]*\.ssh[\\/]id_(?:rsa|dsa|ecdsa|ed25519)(?!\.pub)\b|\/var\/lib\/secure-ai\/keys\b|\.aws\/credentials\b|\.netrc\b|\.git-credentials\b|\.docker\/config\.json\b)`;
 const SENSITIVE = new RegExp(SENSITIVE_PATH, 'i');
 const READ_COMMAND = String.raw`\b(?:cat|less|more|head|tail|base64|base32|xxd|od|strings|type|tar|zip|cp|scp|Get-Content|gc|nl|openssl|grep|awk|sed|cut|unshadow|certutil|getent|vim?|nano|view)\b`;
-const READ_CALL = String.raw`\b(?:open|read_text|read_bytes|readFileSync|readFile|ReadAllText|ReadAllBytes|ReadAllLines|File\.read|IO\.read|ioutil\.ReadFile|os\.ReadFile)\s*\(`;
+// File readers of other languages too: SQL servers (LOAD_FILE, pg_read_file, OPENROWSET BULK),
+// PHP, and a file:// URI in anything that fetches one (an XML external entity, curl, a browser).
+const READ_CALL = String.raw`(?:\b(?:open|read_text|read_bytes|readFileSync|readFile|ReadAllText|ReadAllBytes|ReadAllLines|File\.read|IO\.read|ioutil\.ReadFile|os\.ReadFile|LOAD_FILE|pg_read_file|pg_read_binary_file|lo_import|file_get_contents|fopen|readfile|highlight_file|show_source|slurp)\s*\(|\bOPENROWSET\s*\(\s*BULK\b|\bLOAD\s+DATA\s+(?:LOCAL\s+)?INFILE\b|\bCOPY\s+\w+\s+FROM\b|\bfile:\/\/)`;
 
 const SENSITIVE_COMMANDS: readonly Pattern[] = [
   {
@@ -45,17 +47,26 @@ const SENSITIVE_CONTENT: readonly Pattern[] = [
 
 /** A recursive search over a whole filesystem for key files, printing what it finds. */
 const RECURSIVE =
-  /\blocate\b|\bmdfind\b|\bfind\s+(?:\/|[A-Za-z]:\\)\s|-Recurse\b|\brglob\s*\(|os\.walk\s*\(\s*["']\/["']|glob\s*\(\s*["']\/\*\*|\bdir\s+\/s\b/i;
-const KEY_FILES = /\*\.(?:key|pem|p12|pfx)\b|\bid_rsa\b|PRIVATE KEY|\.key["']/i;
-const PRINTS = /\b(?:cat|Get-Content|gc|type|read_text|read\(\)|print|puts|echo|more)\b/i;
+  /\blocate\b|\bmdfind\b|\bfind\s+(?:\/|[A-Za-z]:\\)\s|-Recurse\b|\brglob\s*\(|os\.walk\s*\(\s*["']\/["']|glob\s*\(\s*["']\/\*\*|\bdir\s+\/s\b|\b(?:fd|fdfind)\b[^\n]*\s\/(?=\s|$)/i;
+/** Key files by name or extension, as a glob, a regex (`\.key$`) or an extension flag (`-e key`). */
+const KEY_FILES =
+  /\*\.(?:key|pem|p12|pfx)\b|\\?\.(?:key|pem|p12|pfx)\$|\bid_rsa\b|PRIVATE KEY|\.key["']|(?:\s-e|--extension)[\s=](?:key|pem|p12|pfx)\b/i;
+// `-type f` is find's filter, not cmd's `type`.
+const PRINTS = /\b(?:cat|Get-Content|gc|(?<!-)type|read_text|read\(\)|print|puts|echo|more)\b/i;
 const READS = new RegExp(String.raw`${READ_COMMAND}|${READ_CALL}|\bprint\s*\(`, 'i');
 
-export function sensitiveFileAccess(units: readonly Unit[]): Hit[] {
+export function sensitiveFileAccess(
+  units: readonly Unit[],
+  paragraphs: readonly Unit[] = units,
+): Hit[] {
   const hits = [
     ...scanUnits(units, 'sensitive_file_access', 'command', SENSITIVE_COMMANDS),
-    ...scanUnits(units, 'sensitive_file_access', 'content', SENSITIVE_CONTENT),
+    // Dumped records span lines (a passwd or shadow listing): judged on whole paragraphs.
+    ...scanUnits(paragraphs, 'sensitive_file_access', 'content', SENSITIVE_CONTENT),
   ];
-  for (const unit of units) {
+  // A search over the whole filesystem for key files that prints them, also when its parts stand
+  // on separate lines (bullets: "find / -name '*.key'", "pipe it through xargs cat").
+  for (const unit of [...units, ...paragraphs]) {
     const walk = RECURSIVE.exec(unit.text);
     if (walk !== null && KEY_FILES.test(unit.text) && PRINTS.test(unit.text)) {
       hits.push({
@@ -66,6 +77,8 @@ export function sensitiveFileAccess(units: readonly Unit[]): Hit[] {
         kind: 'command',
       });
     }
+  }
+  for (const unit of units) {
     if (!unit.code) continue;
     const path = SENSITIVE.exec(unit.text);
     if (path !== null && READS.test(unit.text)) {
@@ -124,18 +137,37 @@ const CREDENTIAL_HUNT: readonly Pattern[] = [
     evidence: 'prints secret environment variables',
   },
   { re: /\b(?:Get-ChildItem|gci|ls|dir)\s+env:/i, evidence: 'dumps the environment (PowerShell)' },
-  { re: /\/proc\/(?:\d+|\*|self)\/environ\b/i, evidence: 'reads process environments' },
+  {
+    re: /\/proc\/(?:\d+|\*|self)\/environ\b|\/proc\/[^\n]*?\benviron\b/i,
+    evidence: 'reads process environments',
+  },
   {
     re: /\b(?:cat|type|Get-Content|head|less|more)\b[^\n|;&]*(?:\.env\b|\.netrc\b|\.git-credentials\b|\.docker\/config\.json|\.aws\/credentials)/i,
     evidence: 'dumps credential files',
   },
   { re: /\bfind\b[^\n]*-name\s+['"]?\.env\b/i, evidence: 'finds .env files' },
   {
+    // A search for credential formats (key prefixes, PEM headers) over the machine's directories.
+    re: /\b(?:grep|egrep|rg|ag|ack|Select-String|findstr)\b[^\n]*(?:AKIA|ASIA|sk[-_]|gh[pousr]_|github_pat|xox[abpr]|glpat|AIza|hf_|BEGIN[^\n]{0,20}PRIVATE)[^\n]*\s["']?(?:\/(?:home|etc|opt|root|srv|var|Users)?\b|~|\$HOME|[A-Z]:\\)/,
+    evidence: 'searches the machine for credential formats',
+  },
+  {
     // Any text filter (awk, sed, rg, perl …) picking secret-named lines out of many config files.
     re: /\b(?:awk|gawk|sed|rg|ag|ack|perl|grep|egrep|Select-String)\b[^\n]*(?:pass|secret|token|api_?key)[^\n]*\s['"]?(?:~|\/etc|\/home|\/opt|\/srv|\$HOME|[\w./-]*\*)[\w./*-]*\*[\w./*-]*/i,
     evidence: 'filters config files for secrets',
   },
   { re: /\baws\s+configure\s+get\s+aws_secret/i, evidence: 'reads the AWS secret' },
+  {
+    // A CI secret written where it is seen: echoed, printed or sent (mapping it into a step's
+    // environment is how it is meant to be used).
+    re: /\b(?:echo|printf|print|cat|tee|curl|wget|Write-(?:Host|Output))\b[^\n]*\$\{\{\s*secrets\.\w+\s*\}\}/i,
+    evidence: 'prints a CI secret',
+  },
+  {
+    // The browser's stores (local and session storage, cookies) picked through for tokens.
+    re: /\b(?:localStorage|sessionStorage|document\.cookie)(?:\s*[)[;,]|\.\w)[^\n]*\b(?:token|key|secret|pass\w*|auth\w*|session\w*|jwt)\b/i,
+    evidence: "harvests the browser's stored tokens",
+  },
 ];
 
 /** Reading one secret variable: harmful when the value is shown (printed, echoed, sent, or the

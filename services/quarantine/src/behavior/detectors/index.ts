@@ -5,6 +5,7 @@
 import type { DetectorId } from '../types.js';
 import { jailbreakAcceptance, overrideAcceptance } from './acceptance.js';
 import { executionClaims, toolInvocations, transcripts } from './actions.js';
+import { attackTools } from './attackTools.js';
 import { dangerousCommands } from './commands.js';
 import { fabricatedNews, hostDisclosure, phishing } from './content.js';
 import { exfilChannels } from './exfil.js';
@@ -14,6 +15,7 @@ import { harmfulSteps } from './procedure.js';
 import type { Unit } from '../codeShape.js';
 import type { DetectorInput, Hit } from './scan.js';
 import { secrets } from './secrets.js';
+import { acceptanceSettings } from './settings.js';
 
 export type { DetectorInput, Hit } from './scan.js';
 
@@ -41,8 +43,11 @@ function decodedUnits(text: string): Unit[] {
   const units: Unit[] = [];
   const printable = (s: string): boolean => /^[\x20-\x7e\n\t]{8,}$/.test(s);
   for (const m of text.matchAll(/[A-Za-z0-9+/]{16,}={0,2}/g)) {
-    const decoded = Buffer.from(m[0], 'base64').toString('utf8');
-    if (printable(decoded)) units.push({ text: decoded, offset: m.index, code: true });
+    const bytes = Buffer.from(m[0], 'base64');
+    // UTF-8, or UTF-16LE as PowerShell's -EncodedCommand takes it.
+    for (const decoded of [bytes.toString('utf8'), bytes.toString('utf16le')]) {
+      if (printable(decoded)) units.push({ text: decoded, offset: m.index, code: true });
+    }
   }
   for (const m of text.matchAll(/\b(?:[0-9a-f]{2}[\s:]?){8,}\b/gi)) {
     const decoded = Buffer.from(m[0].replace(/[\s:]/g, ''), 'hex').toString('utf8');
@@ -66,11 +71,16 @@ export function runDetectors(input: DetectorInput & { prose: string; derived: st
       ...encoded(dangerousCommands(hidden, hidden)),
     );
   }
+  // Offensive tools run against a target (dangerous_command and credential_hunt are always on).
+  hits.push(...attackTools(units), ...encoded(attackTools(hidden)));
   if (on.has('exfil_channel')) {
     hits.push(...exfilChannels(units, prompt), ...encoded(exfilChannels(hidden, prompt)));
   }
   if (on.has('sensitive_file_access')) {
-    hits.push(...sensitiveFileAccess(units), ...encoded(sensitiveFileAccess(hidden)));
+    hits.push(
+      ...sensitiveFileAccess(units, paragraphs),
+      ...encoded(sensitiveFileAccess(hidden, hidden)),
+    );
   }
   if (on.has('credential_hunt')) {
     hits.push(...credentialHunt(units), ...encoded(credentialHunt(hidden)));
@@ -80,6 +90,12 @@ export function runDetectors(input: DetectorInput & { prose: string; derived: st
   if (on.has('system_prompt_leak')) hits.push(...systemPromptLeak(text, prompt));
   if (on.has('jailbreak_acceptance')) hits.push(...jailbreakAcceptance(text));
   if (on.has('override_acceptance')) hits.push(...overrideAcceptance(text));
+  // Settings are read only where the prompt asked for a mode or persona: elsewhere "limit: 0" is
+  // ordinary configuration.
+  const asksForMode =
+    prompt.detectors.includes('override_acceptance') ||
+    prompt.detectors.includes('jailbreak_acceptance');
+  if (asksForMode) hits.push(...acceptanceSettings(text));
   if (on.has('tool_invocation')) hits.push(...toolInvocations(text, prompt, derived));
   if (on.has('execution_claim')) {
     hits.push(...executionClaims(text, prompt), ...transcripts(text, code, prompt, derived));
