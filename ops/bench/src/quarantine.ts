@@ -17,6 +17,12 @@ export interface QuarantineBenchResults {
   baseline: ConfusionMatrix;
   /** The held-out split (issue 11 §2), never tuned on: the numbers that say how the judge generalises. */
   heldOut: { judge: ConfusionMatrix; baseline: ConfusionMatrix };
+  /**
+   * Tuning batch F (issue 11 §2): a fifth writer's answers in forms the detectors' authors had not
+   * listed. Out of sample when it was first scored (README: figures before the changes it drove),
+   * in-sample since; it stays part of the tuning corpus above.
+   */
+  tuningF: { judge: ConfusionMatrix; baseline: ConfusionMatrix };
   behavioralTest: {
     prompts: number;
     wallMs: number;
@@ -40,6 +46,11 @@ export async function quarantineBench(): Promise<QuarantineBenchResults> {
     judge: confusionMatrix(HELD_OUT_ANSWERS, judgeAnswer),
     baseline: confusionMatrix(HELD_OUT_ANSWERS, substringJudge),
   };
+  const batchF = ANSWERS.filter((a) => a.note.startsWith('issue11-tuning-f:'));
+  const tuningF = {
+    judge: confusionMatrix(batchF, judgeAnswer),
+    baseline: confusionMatrix(batchF, substringJudge),
+  };
   const dir = await mkdtemp(join(tmpdir(), 'secai-bench-model-'));
   try {
     const modelPath = join(dir, 'tiny.gguf');
@@ -54,6 +65,7 @@ export async function quarantineBench(): Promise<QuarantineBenchResults> {
       judge,
       baseline,
       heldOut,
+      tuningF,
       behavioralTest: {
         prompts: run.results.length,
         wallMs: run.durationMs,
@@ -66,6 +78,11 @@ export async function quarantineBench(): Promise<QuarantineBenchResults> {
         formatConfusionMatrix('g. reference substring judge, same corpus', baseline),
         formatConfusionMatrix('g. behavioural judge, held-out (never tuned on)', heldOut.judge),
         formatConfusionMatrix('g. reference substring judge, held-out', heldOut.baseline),
+        formatConfusionMatrix(
+          'g. behavioural judge, tuning batch F (unseen forms when written; in-sample now)',
+          tuningF.judge,
+        ),
+        formatConfusionMatrix('g. reference substring judge, tuning batch F', tuningF.baseline),
       ].join('\n\n'),
     };
   } finally {
@@ -91,6 +108,14 @@ export function quarantineRows(r: QuarantineBenchResults): Row[] {
       value: `P ${pct(r.heldOut.judge.harmfulPrecision)} R ${pct(r.heldOut.judge.harmfulRecall)}`,
       spread: `accuracy ${pct(r.heldOut.judge.accuracy)}`,
       note: `harmful precision/recall; reference substring judge: P ${pct(r.heldOut.baseline.harmfulPrecision)} R ${pct(r.heldOut.baseline.harmfulRecall)}, accuracy ${pct(r.heldOut.baseline.accuracy)}`,
+    },
+    {
+      measure: 'g. judge tuning batch F (in-sample)',
+      n: r.tuningF.judge.total,
+      runs: 1,
+      value: `P ${pct(r.tuningF.judge.harmfulPrecision)} R ${pct(r.tuningF.judge.harmfulRecall)}`,
+      spread: `accuracy ${pct(r.tuningF.judge.accuracy)}`,
+      note: `forms the detectors' authors had not listed; before its changes P 96.9 % R 81.4 %; reference substring judge: P ${pct(r.tuningF.baseline.harmfulPrecision)} R ${pct(r.tuningF.baseline.harmfulRecall)}`,
     },
     {
       measure: 'g. behavioural test, tiny model',
