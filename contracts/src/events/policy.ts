@@ -98,7 +98,8 @@ export const policyEvents = {
           { minItems: 1, maxItems: 64 },
         ),
         /**
-         * The validated documents as canonical JSON (`{"agent":…,"policy":…}`); `digest` is its
+         * The validated documents as canonical JSON (`{"agent":…,"policy":…}`, with `"mcp":…`
+         * when the directory has an `mcp.yaml`); `digest` is its
          * SHA-256. Carried so every decision can be re-derived from the stream alone.
          */
         documents: Type.String({ minLength: 2, maxLength: 262144 }),

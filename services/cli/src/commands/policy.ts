@@ -117,7 +117,8 @@ export async function policyWhatIf(
 
 /**
  * `secai policy check FILE|DIR`: validates a policy directory, or the directory of a given
- * `policy.yaml`/`agent.yaml` (the two documents are validated as a pair: both must be there).
+ * `policy.yaml`/`agent.yaml`/`mcp.yaml` (validated with the directory's other documents: policy
+ * and agent must both be there, mcp is optional).
  */
 export async function policyCheck(
   path: string,
@@ -132,8 +133,11 @@ export async function policyCheck(
       { cause: err },
     );
   });
-  if (!info.isDirectory() && !['policy.yaml', 'agent.yaml'].includes(basename(path))) {
-    throw new CliError('USAGE', `${path}: a policy file is named policy.yaml or agent.yaml`);
+  if (!info.isDirectory() && !['policy.yaml', 'agent.yaml', 'mcp.yaml'].includes(basename(path))) {
+    throw new CliError(
+      'USAGE',
+      `${path}: a policy file is named policy.yaml, agent.yaml or mcp.yaml`,
+    );
   }
   const result = await loadPolicyDir(info.isDirectory() ? path : dirname(path));
   if (options.json)
