@@ -8,10 +8,10 @@ import {
   DEFAULT_POLICY_DIR,
   PolicyEngine,
   PolicyHost,
+  groupCommitRecorder,
   serveCommands,
-  streamRecorder,
 } from '@secai/policy-engine';
-import { sendCommand } from '@secai/streams';
+import { SigningPool, sendCommand } from '@secai/streams';
 import { startTestAppliance } from '@secai/streams/testing';
 import {
   DEFAULT_ADAPTER_LIMITS,
@@ -25,7 +25,7 @@ import { latency, nowNs, type Latency } from './stats.js';
 
 // (k) The tool firewall (issue 13 §5): one `filesystem.read` of a small file through the
 // firewall (HTTP, the caller's token, validation, the rate limit, two policy decisions over
-// NATS, each recorded by the engine, the path opened and checked, the adapter, redaction, and
+// NATS, each recorded by the engine (group commit, as the service runs), the path opened and checked, the adapter, redaction, and
 // the call's two events) against the same adapter called directly in this process (the path
 // opened and checked by descriptor, the read, the redaction: no HTTP, no decision, no event).
 // Both run in the same process, interleaved round by round, so a slow phase of a shared machine
@@ -60,6 +60,7 @@ export async function toolFirewallBench(options: ToolBenchOptions): Promise<Tool
   const quiet = pino({ level: 'silent' });
   const app = await startTestAppliance({ asyncTraces: false });
   const dir = await mkdtemp(join(tmpdir(), 'secai-bench-tools-'));
+  let signing: SigningPool | undefined;
   try {
     // The shipped policy, with a rate limit the bench cannot reach (it measures the gate, not
     // the throttle).
@@ -73,10 +74,12 @@ export async function toolFirewallBench(options: ToolBenchOptions): Promise<Tool
     const engine = new PolicyEngine();
     const host = new PolicyHost(engine, engineSide.store, policyDir, quiet);
     if (!(await host.reload('startup')).ok) throw new Error('the bench policy was refused');
+    // As the engine runs: group commit, signed on a worker thread.
+    signing = await SigningPool.create(app.pki.identities.get('policy-engine')!);
     const subs = serveCommands(engineSide.nc, {
       engine,
       host,
-      recorder: streamRecorder(engineSide.store),
+      recorder: groupCommitRecorder(engineSide.js, signing),
       signer: engineSide.store.signer,
       trust: engineSide.store.trust,
       log: quiet,
@@ -191,6 +194,7 @@ export async function toolFirewallBench(options: ToolBenchOptions): Promise<Tool
       directCallsPerSecond: Math.round(directCallsPerSecond),
     };
   } finally {
+    await signing?.close();
     await app.cleanup();
     await rm(dir, { recursive: true, force: true });
   }

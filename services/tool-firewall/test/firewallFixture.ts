@@ -14,10 +14,10 @@ import {
   DEFAULT_POLICY_DIR,
   PolicyEngine,
   PolicyHost,
+  groupCommitRecorder,
   serveCommands,
-  streamRecorder,
 } from '@secai/policy-engine';
-import { readHistory, sendCommand, type Subscription } from '@secai/streams';
+import { SigningPool, readHistory, sendCommand, type Subscription } from '@secai/streams';
 import { startTestAppliance, type TestAppliance } from '@secai/streams/testing';
 import {
   DEFAULT_ADAPTER_LIMITS,
@@ -27,7 +27,8 @@ import {
 } from '../src/index.js';
 
 // A real slice of the appliance for the firewall's int tests: nats-server, the real policy
-// engine (its shipped policy, decide and reload on the bus), the firewall on a random loopback
+// engine (its shipped policy, decide and reload on the bus, decisions group-committed as the
+// service records them), the firewall on a random loopback
 // port over a real workspace in a temp dir, and a directory outside the workspace holding what
 // no call may ever read.
 
@@ -71,10 +72,13 @@ export async function startFirewallFixture(): Promise<FirewallFixture> {
   const engineSide = await app.client('policy-engine');
   const engine = new PolicyEngine();
   const policy = new PolicyHost(engine, engineSide.store, policyDir, log);
+  // As the engine runs: group commit, signed on a worker thread (a decision id may be
+  // `<event id>#<i>`, a member of a group).
+  const signing = await SigningPool.create(app.pki.identities.get('policy-engine')!);
   const subs: Subscription[] = serveCommands(engineSide.nc, {
     engine,
     host: policy,
-    recorder: streamRecorder(engineSide.store),
+    recorder: groupCommitRecorder(engineSide.js, signing),
     signer: engineSide.store.signer,
     trust: engineSide.store.trust,
     log,
@@ -183,6 +187,7 @@ export async function startFirewallFixture(): Promise<FirewallFixture> {
       await firewall.http.close().catch(() => undefined);
       await firewall.stop().catch(() => undefined);
       for (const s of subs) s.unsubscribe();
+      await signing.close();
       await app.cleanup();
       await rm(dir, { recursive: true, force: true });
     },
