@@ -22,10 +22,7 @@ async function main(): Promise<void> {
   });
   await firewall.http.listen({ host: config.host, port: config.port });
   log.info({ port: config.port }, 'mcp firewall ready');
-  stopOnSignals(rt, log, async () => {
-    await firewall.http.close();
-    await firewall.stop();
-  });
+  stopOnSignals(rt, log, () => firewall.stop());
 }
 
 main().catch((err: unknown) => {

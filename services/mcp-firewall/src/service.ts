@@ -56,6 +56,7 @@ export interface RunningMcpFirewall {
   upstreams: Upstreams;
   state: LiveState;
   projection: HostedProjection<FirewallDocument>;
+  /** Stops serving (the HTTP server included) and ends every upstream. */
   stop(): Promise<void>;
 }
 
@@ -152,12 +153,14 @@ export async function startMcpFirewall(
     upstreams,
     state,
     projection,
+    /** Ends client transports first (an open SSE stream would hold the HTTP close), then the rest. */
     async stop() {
       if (stopped) return;
       stopped = true;
       if (sweeper) clearInterval(sweeper);
-      bus.stop();
       await clients.closeAll();
+      await http.close();
+      bus.stop();
       await upstreams.closeAll();
       await projection.stop();
     },

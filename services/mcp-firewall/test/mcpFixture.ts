@@ -60,6 +60,7 @@ export function mcpPolicy(webUrl: string): Record<string, unknown> {
         name: 'files',
         trust_level: 'trusted',
         command: ['node', FILES_SERVER],
+        rate_limit: { requests_per_minute: 6000, burst_size: 200 },
         tools: [
           {
             name: 'read_file',
@@ -225,12 +226,10 @@ export async function startMcpFixture(): Promise<McpFixture> {
       return out;
     },
     async restartFirewall() {
-      await running.firewall.http.close();
       await running.firewall.stop();
       running = await start();
     },
     async stop() {
-      await running.firewall.http.close().catch(() => undefined);
       await running.firewall.stop().catch(() => undefined);
       for (const s of subs) s.unsubscribe();
       await web.close();
