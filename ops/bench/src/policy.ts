@@ -18,7 +18,7 @@ import {
   serveCommands,
   groupCommitRecorder,
 } from '@secai/policy-engine';
-import { EVENTS_STREAM, SigningPool, watchBus } from '@secai/streams';
+import { EVENTS_STREAM, watchBus } from '@secai/streams';
 import { latencyRow, ratioRow, type Row } from './report.js';
 import { latency, percentile, type Latency } from './stats.js';
 
@@ -141,10 +141,9 @@ export async function policyBench(
   const side = await app.client('policy-engine');
   const engine = new PolicyEngine();
   engine.install(await defaultSnapshot());
-  // As the service runs it: group commit, signed on a worker thread; each answer waits for the
-  // acknowledgement of the event holding its decision.
-  const signing = await SigningPool.create(app.pki.identities.get('policy-engine')!);
-  const recorder = groupCommitRecorder(side.js, signing);
+  // As the service runs it: group commit, signed on the engine's thread; each answer waits for
+  // the acknowledgement of the event holding its decision.
+  const recorder = groupCommitRecorder(side.js, side.store.signer);
   const host = new PolicyHost(engine, null, DEFAULT_POLICY_DIR, log);
   const http = buildHttp({
     engine,
@@ -219,7 +218,6 @@ export async function policyBench(
   const concurrentSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const concurrentEvents = (await decisionEvents(side)) - eventsBefore;
   for (const s of subs) s.unsubscribe();
-  await signing.close();
   const round = (v: number) => Math.round(v * 1000) / 1000;
   return {
     evaluate: local.evaluate,

@@ -5,7 +5,7 @@ import {
   eventSubject,
   newEventId,
   schemaProblems,
-  signEvent,
+  signEventJson,
   type DraftEvent,
   type EventData,
   type Signer,
@@ -16,7 +16,6 @@ import {
   headers,
   type EventStore,
   type JetStreamClient,
-  type SignedEvent,
   SigningPool,
 } from '@secai/streams';
 
@@ -60,8 +59,8 @@ export function streamRecorder(store: EventStore): DecisionRecorder {
 /** Most members of one group (the `policy.decisions.recorded` schema's bound). */
 export const MAX_GROUP_MEMBERS = 512;
 /**
- * Most bytes of member data in one group, by `dataBytesBound`: the envelope (base64 of the event,
- * ≈ 4/3) then stays well under the 1 MiB envelope limit and the bus's 2 MiB `max_payload`.
+ * Most bytes of data (`{"decisions":[...]}` in UTF-8) in one group: the envelope (base64 of the
+ * event, ≈ 4/3) then stays well under the 1 MiB envelope limit and the bus's 2 MiB `max_payload`.
  */
 export const MAX_GROUP_DATA_BYTES = 512 * 1024;
 
@@ -76,6 +75,8 @@ export interface GroupCommitOptions {
 
 interface Pending {
   data: EventData<'policy.decided'>;
+  /** `JSON.stringify(data)`: what the group's data is assembled from, and its exact size. */
+  json: string;
   bytes: number;
   resolve: (at: RecordedDecisionAt) => void;
   reject: (err: unknown) => void;
@@ -91,6 +92,17 @@ interface Lane {
   scheduled: boolean;
 }
 
+/** What one group is signed as: its draft, and its data as JSON text. */
+interface GroupDraft {
+  draft: DraftEvent;
+  dataJson: string;
+}
+
+type SignGroup = (
+  group: GroupDraft,
+  meta: { now: Date; id: string; causationId?: string; correlationId?: string },
+) => Promise<{ natsSubject: string; bytes: Uint8Array }>;
+
 /**
  * Group commit of decisions, the way a database commits many transactions with one flush:
  * decisions that arrive while the previous group of their lane is being signed and acknowledged
@@ -103,6 +115,10 @@ interface Lane {
  * the group's event, and when signing or publishing the group fails, every member is rejected
  * (the caller answers 503 / `ok: false`, a deny). Lanes are keyed by domain (the aggregate),
  * causation and correlation, since the group's envelope carries one of each.
+ *
+ * `signer`: a plain `Signer` signs on this thread, from each decision's JSON text made once
+ * (`signEventJson`); a `SigningPool` signs on a worker thread (the drafts cross as a structured
+ * clone, which costs this thread more than signing a group does: measured in the README).
  */
 export function groupCommitRecorder(
   js: Pick<JetStreamClient, 'publish'>,
@@ -137,21 +153,15 @@ export function groupCommitRecorder(
     try {
       const at = now();
       const id = newEventId(at);
-      const draft: DraftEvent =
-        group.length === 1
-          ? { type: 'policy.decided', aggregateId: lane.domain, data: group[0]!.data }
-          : {
-              type: 'policy.decisions.recorded',
-              aggregateId: lane.domain,
-              data: { decisions: group.map((p) => p.data) },
-            };
-      const [signed] = await sign([draft], { now: at, ids: [id], ...lane.links });
+      const signed = await sign(groupDraft(lane.domain, group), { now: at, id, ...lane.links });
       const h = headers();
-      h.set(TYPE_HEADER, signed!.type);
+      h.set(TYPE_HEADER, group.length === 1 ? 'policy.decided' : 'policy.decisions.recorded');
       try {
-        await js.publish(signed!.natsSubject, signed!.bytes, { msgID: id, headers: h });
+        await js.publish(signed.natsSubject, signed.bytes, { msgID: id, headers: h });
       } catch (cause) {
-        throw new StreamError('APPEND_FAILED', `publish of ${draft.type} ${id} failed`, { cause });
+        throw new StreamError('APPEND_FAILED', `publish of decision event ${id} failed`, {
+          cause,
+        });
       }
       if (group.length === 1) group[0]!.resolve({ eventId: id, decisionId: id });
       else group.forEach((p, i) => p.resolve({ eventId: id, decisionId: decisionIdOf(id, i) }));
@@ -182,22 +192,26 @@ export function groupCommitRecorder(
         };
         lanes.set(key, lane);
       }
-      const waiting = lane.waiting;
       const target = lane;
+      const json = JSON.stringify(event.data);
+      const bytes = Buffer.byteLength(json, 'utf8');
       return new Promise<RecordedDecisionAt>((resolve, reject) => {
-        waiting.push({ data: event.data, bytes: dataBytesBound(event.data), resolve, reject });
+        target.waiting.push({ data: event.data, json, bytes, resolve, reject });
         kick(target);
       });
     },
   };
 }
 
-/** The next group: oldest first, at most `maxMembers` and `maxBytes` (always at least one). */
+/** `{"decisions":[` and `]}` around the members, and a comma between two. */
+const GROUP_FRAME_BYTES = 17;
+
+/** The next group: oldest first, at most `maxMembers` and `maxBytes` of data (at least one). */
 function take(waiting: Pending[], maxMembers: number, maxBytes: number): Pending[] {
   let n = 0;
-  let bytes = 0;
+  let bytes = GROUP_FRAME_BYTES;
   while (n < waiting.length && n < maxMembers) {
-    bytes += waiting[n]!.bytes;
+    bytes += waiting[n]!.bytes + 1;
     if (n > 0 && bytes > maxBytes) break;
     n++;
   }
@@ -205,52 +219,41 @@ function take(waiting: Pending[], maxMembers: number, maxBytes: number): Pending
 }
 
 /**
- * An upper bound of the bytes `JSON.stringify(data)` takes in UTF-8, without serialising: each
- * UTF-16 unit of a string is at most 6 bytes (`\u001f`; 3 for any other character), and the
- * fixed keys, numbers and punctuation of one decision stay under 1 KiB besides the trace's.
+ * A group of one is the `policy.decided` itself; more are one `policy.decisions.recorded`, whose
+ * JSON is the members' own text joined (exactly what `JSON.stringify` of the group gives).
  */
-export function dataBytesBound(d: EventData<'policy.decided'>): number {
-  const e = d.evidence;
-  let chars =
-    d.caller.length +
-    d.domain.length +
-    d.subject.digest.length +
-    d.subject.redacted.length +
-    (d.action?.length ?? 0) +
-    d.input.length +
-    d.reason.length +
-    e.domain.length +
-    e.ruleId.length +
-    (e.policyDigest?.length ?? 0) +
-    e.inputDigest.length +
-    e.evaluatedAt.length;
-  for (const t of e.trace) chars += t.ruleId.length + t.why.length;
-  return 6 * chars + 1024 + 64 * e.trace.length;
+function groupDraft(domain: string, group: Pending[]): GroupDraft {
+  if (group.length === 1)
+    return {
+      draft: { type: 'policy.decided', aggregateId: domain, data: group[0]!.data },
+      dataJson: group[0]!.json,
+    };
+  return {
+    draft: {
+      type: 'policy.decisions.recorded',
+      aggregateId: domain,
+      data: { decisions: group.map((p) => p.data) },
+    },
+    dataJson: `{"decisions":[${group.map((p) => p.json).join(',')}]}`,
+  };
 }
 
-type SignFn = (
-  drafts: readonly DraftEvent[],
-  meta: { now: Date; ids: string[]; causationId?: string; correlationId?: string },
-) => Promise<SignedEvent[]>;
-
-/** Signing on a pool thread, or on this thread with a plain signer (tests, low rates). */
-function signerOf(signer: SigningPool | Signer): SignFn {
+/** Signing on a pool thread, or on this thread with a plain signer. */
+function signerOf(signer: SigningPool | Signer): SignGroup {
   if (signer instanceof SigningPool) {
-    // The drafts were schema-checked member by member in `record`: skip the pool's second pass.
-    return (drafts, meta) => signer.signChecked(drafts, meta);
+    // The members were schema-checked one by one in `record`: skip the pool's second pass.
+    return async ({ draft }, { id, ...meta }) => {
+      const [signed] = await signer.signChecked([draft], { ...meta, ids: [id] });
+      return signed!;
+    };
   }
-  return (drafts, meta) =>
-    Promise.resolve(
-      drafts.map((draft, i) => {
-        const id = meta.ids[i]!;
-        const { bytes } = signEvent(draft, signer, {
-          now: meta.now,
-          id,
-          ...(meta.causationId !== undefined ? { causationId: meta.causationId } : {}),
-          ...(meta.correlationId !== undefined ? { correlationId: meta.correlationId } : {}),
-        });
-        const natsSubject = eventSubject(catalogue[draft.type].aggregate, draft.aggregateId);
-        return { id, type: draft.type, natsSubject, bytes };
-      }),
+  return ({ draft, dataJson }, meta) => {
+    const bytes = signEventJson(
+      { type: draft.type, aggregateId: draft.aggregateId, dataJson },
+      signer,
+      meta,
     );
+    const natsSubject = eventSubject(catalogue[draft.type].aggregate, draft.aggregateId);
+    return Promise.resolve({ natsSubject, bytes });
+  };
 }

@@ -32,6 +32,8 @@ export interface EngineStats {
  */
 export class PolicyEngine {
   #snapshot: PolicySnapshot | null = null;
+  /** Verdicts already reached under `snapshot`, by canonical input (see `#evaluate`). */
+  #memo: { snapshot: PolicySnapshot; verdicts: Map<string, Verdict> } | null = null;
   readonly stats: EngineStats = { decisions: 0, allow: 0, deny: 0, ask: 0, byDomain: {} };
 
   constructor(private readonly clock: { now: () => Date; micros: () => number } = defaultClock) {}
@@ -49,9 +51,9 @@ export class PolicyEngine {
     const started = this.clock.micros();
     const snapshot = this.#snapshot;
     const normalized = normalizeRequest(raw);
-    const verdict = evaluate(normalized.input, snapshot?.documents ?? null);
-    const durationMicros = Math.max(0, Math.round(this.clock.micros() - started));
     const input = canonicalJson(normalized.input);
+    const verdict = this.#evaluate(normalized.input, input, snapshot);
+    const durationMicros = Math.max(0, Math.round(this.clock.micros() - started));
     const domain = domainOf(normalized.input);
     const evidence = {
       domain,
@@ -79,6 +81,25 @@ export class PolicyEngine {
     };
   }
 
+  /**
+   * `evaluate`, remembered: it is a pure function of the input and the snapshot (no clock, no
+   * state), so the verdict reached once for a canonical input under a snapshot is the verdict,
+   * trace included, every time after (what replay relies on too). Gates ask the same questions
+   * again and again (the same tool on the same path, the same action); the memo is bounded,
+   * emptied when full, and belongs to one snapshot (a reload starts a new one).
+   */
+  #evaluate(input: DecisionInput, key: string, snapshot: PolicySnapshot | null): Verdict {
+    if (snapshot === null) return evaluate(input, null);
+    if (this.#memo?.snapshot !== snapshot) this.#memo = { snapshot, verdicts: new Map() };
+    const verdicts = this.#memo.verdicts;
+    const known = verdicts.get(key);
+    if (known) return known;
+    const verdict = frozen(evaluate(input, snapshot.documents));
+    if (verdicts.size >= VERDICT_MEMO_ENTRIES) verdicts.clear();
+    verdicts.set(key, verdict);
+    return verdict;
+  }
+
   private count(domain: string, verdict: Verdict): void {
     this.stats.decisions++;
     this.stats[verdict.decision]++;
@@ -89,6 +110,16 @@ export class PolicyEngine {
 /** The domain a decision is filed under (`decision/<domain>`); invalid requests under `invalid`. */
 export function domainOf(input: DecisionInput): string {
   return input.domain === 'invalid' ? 'invalid' : input.domain;
+}
+
+/** Distinct inputs remembered per snapshot (each a few hundred bytes). */
+export const VERDICT_MEMO_ENTRIES = 4096;
+
+/** A verdict shared between answers and events is never changed by any of them. */
+function frozen(verdict: Verdict): Verdict {
+  for (const step of verdict.trace) Object.freeze(step);
+  Object.freeze(verdict.trace);
+  return Object.freeze(verdict);
 }
 
 const defaultClock = {

@@ -1,5 +1,11 @@
 export { PolicyClient, PolicyClientError, type PolicyClientErrorCode } from './client.js';
-export { PolicyEngine, domainOf, type DecisionOutcome, type EngineStats } from './engine.js';
+export {
+  PolicyEngine,
+  VERDICT_MEMO_ENTRIES,
+  domainOf,
+  type DecisionOutcome,
+  type EngineStats,
+} from './engine.js';
 export { evaluate } from './evaluate.js';
 export {
   MAX_REQUEST_DEPTH,
@@ -22,7 +28,6 @@ export {
 export {
   MAX_GROUP_DATA_BYTES,
   MAX_GROUP_MEMBERS,
-  dataBytesBound,
   groupCommitRecorder,
   streamRecorder,
   type DecisionRecorder,

@@ -1,10 +1,4 @@
-import {
-  createLogger,
-  SigningPool,
-  startServiceRuntime,
-  stopOnSignals,
-  watchBus,
-} from '@secai/streams';
+import { createLogger, startServiceRuntime, stopOnSignals, watchBus } from '@secai/streams';
 import { serveCommands } from './commandHandlers.js';
 import { ensurePolicyDir, loadConfig } from './config.js';
 import { runPromotionConsumer } from './consumer.js';
@@ -27,10 +21,10 @@ async function main(): Promise<void> {
     config,
   });
   const engine = new PolicyEngine();
-  // Group commit: decisions arriving together are recorded as one event, signed on a worker
-  // thread; each answer waits for the acknowledgement of the event that holds it.
-  const signing = await SigningPool.create(rt.identity);
-  const recorder = groupCommitRecorder(rt.js, signing);
+  // Group commit: decisions arriving together are recorded as one event (one signature, made on
+  // this thread from each decision's JSON text); each answer waits for the acknowledgement of the
+  // event that holds it. A worker thread cost more than it saved (README, Group commit).
+  const recorder = groupCommitRecorder(rt.js, rt.signer);
   const host = new PolicyHost(engine, rt.store, config.policyDir, log);
   // A refused policy at start leaves the engine without one: it then denies everything (fail
   // closed) and says so on /health, rather than refusing to start.
@@ -64,7 +58,6 @@ async function main(): Promise<void> {
     bus.stop();
     for (const s of subs) s.unsubscribe();
     await consumer.stop();
-    await signing.close();
   });
 }
 
