@@ -40,9 +40,11 @@ export class OutputRefused extends Error {
 }
 
 /**
- * Cleans one answer. Strings are visited in document order; every string counts against the
- * budget, and a `text` (a content item's, a resource's) past it is cut (to nothing once the budget
- * is spent), so the answer keeps its shape. Depth is checked first, iteratively.
+ * Cleans one answer. Every string is redacted. Strings that are not a `text` (URIs, types,
+ * structured content) are never cut: past the limit together, the answer is refused. What they
+ * leave of the limit is the budget of the texts (a content item's, a resource's), which are cut
+ * where it runs out (to nothing after that), so the answer keeps its shape. Depth is checked
+ * first, iteratively.
  */
 export function cleanOutput(
   raw: Record<string, unknown>,
@@ -50,53 +52,48 @@ export function cleanOutput(
   categories: readonly McpRedactionPattern[],
 ): CleanOutput {
   const bytes = Buffer.byteLength(JSON.stringify(raw), 'utf8');
+  if (depthOf(raw) > DEPTH_LIMIT) throw new OutputRefused('too_deep', bytes);
   const redactions: RedactionCounts = {};
   const texts: string[] = [];
-  let budget = limit;
-  let binary = 0;
+  const { structural, binary } = sizesOf(raw);
+  if (structural > limit || binary > limit) throw new OutputRefused('too_large', bytes);
+  let budget = limit - structural;
   let truncated = false;
-  // A string that is not a text (structured content) past the budget: refused, not cut.
-  let overflow = false;
 
-  const copy = (value: unknown, depth: number, key = ''): unknown => {
-    if (depth > DEPTH_LIMIT) throw new OutputRefused('too_deep', bytes);
+  const copy = (value: unknown, key: string): unknown => {
     if (typeof value === 'string') {
       // Redacted before it is cut: a cut must not leave the head of a secret that no rule matches.
       let text = redact(value, categories, redactions).text;
-      const size = Buffer.byteLength(text, 'utf8');
-      if (size > budget && key === 'text') {
-        text = Buffer.from(text, 'utf8')
-          .subarray(0, Math.max(0, budget))
-          .toString('utf8')
-          .replace(/\uFFFD$/, '');
-        text += budget > 0 || !truncated ? `\n[secai: cut at ${limit} bytes of output]` : '';
-        truncated = true;
-        budget = 0;
-      } else {
-        if (size > budget) overflow = true;
-        budget = Math.max(0, budget - size);
+      if (key === 'text') {
+        const size = Buffer.byteLength(text, 'utf8');
+        if (size > budget) {
+          text = Buffer.from(text, 'utf8')
+            .subarray(0, budget)
+            .toString('utf8')
+            .replace(/\uFFFD$/, '');
+          text += truncated ? '' : `\n[secai: cut at ${limit} bytes of output]`;
+          truncated = true;
+          budget = 0;
+        } else budget -= size;
       }
       texts.push(text);
       return text;
     }
-    if (Array.isArray(value)) return value.map((v) => copy(v, depth + 1));
+    if (Array.isArray(value)) return value.map((v) => copy(v, ''));
     if (value !== null && typeof value === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
-        if (key === '_meta' || key === '__proto__') continue;
-        if (typeof v === 'string' && isBinaryField(value as Record<string, unknown>, key)) {
-          binary += v.length;
-          out[key] = v;
-        } else out[key] = copy(v, depth + 1, key);
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        if (k === '_meta' || k === '__proto__') continue;
+        out[k] =
+          typeof v === 'string' && isBinaryField(value as Record<string, unknown>, k)
+            ? v
+            : copy(v, k);
       }
       return out;
     }
     return value;
   };
-  // Checked before walking: a deep answer must not reach the recursive copy's limit only by luck.
-  if (depthOf(raw) > DEPTH_LIMIT) throw new OutputRefused('too_deep', bytes);
-  const result = copy(raw, 0) as Record<string, unknown>;
-  if (overflow || binary > limit) throw new OutputRefused('too_large', bytes);
+  const result = copy(raw, '') as Record<string, unknown>;
   return {
     result,
     bytes,
@@ -105,6 +102,25 @@ export function cleanOutput(
     redactions,
     injection: scanOutput(texts),
   };
+}
+
+/** Bytes of the strings that are not texts, and of binary payloads (before redaction). */
+function sizesOf(raw: unknown): { structural: number; binary: number } {
+  let structural = 0;
+  let binary = 0;
+  const stack: [unknown, string, Record<string, unknown> | null][] = [[raw, '', null]];
+  while (stack.length > 0) {
+    const [v, key, parent] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (key === '_meta') continue;
+      if (parent !== null && isBinaryField(parent, key)) binary += v.length;
+      else if (key !== 'text') structural += Buffer.byteLength(v, 'utf8');
+    } else if (Array.isArray(v)) for (const item of v) stack.push([item, '', null]);
+    else if (v !== null && typeof v === 'object')
+      for (const [k, item] of Object.entries(v as Record<string, unknown>))
+        if (k !== '_meta') stack.push([item, k, v as Record<string, unknown>]);
+  }
+  return { structural, binary };
 }
 
 /** Nesting depth, measured iteratively. */

@@ -136,7 +136,7 @@ describe('approvals of the hostile server', () => {
     expect(poisoned.status).toBe(409);
     expect(await poisoned.json()).toMatchObject({
       code: 'TOOL_REFUSED',
-      reasons: expect.arrayContaining(['poisoned.hidden_instruction']),
+      reasons: expect.arrayContaining(['poisoned.hidden_instruction']) as unknown,
     });
     const shadow = await approve({ server: 'web', tool: 'read_file' });
     expect(shadow.status).toBe(409);
@@ -199,7 +199,7 @@ describe('taint and toxic flows', () => {
     expect(args[0]).toMatchObject({
       name: 'url',
       bytes: url.length,
-      digest: expect.stringMatching(/^sha256:/),
+      digest: expect.stringMatching(/^sha256:/) as unknown,
     });
     expect(fx.web.calls.get('fetch') ?? 0).toBe(0);
     await client.close();

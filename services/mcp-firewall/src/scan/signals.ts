@@ -39,7 +39,7 @@ export const SIGNAL_PATTERNS: readonly { signal: Signal; pattern: RegExp; what: 
   {
     signal: 'concealment',
     pattern:
-      /\b(without|before) (telling|informing|notifying|alerting|asking) (the )?(user|human|operator)\b|\b(keep|do) (this|it) (secret|hidden|silently|quiet)\b|\bthe (user|human) (must|should|need) not (know|see|notice)\b|\b(silently|secretly|covertly|quietly) (send|call|read|include|add|copy|upload|forward|run|execute|invoke)\b/,
+      /\b(without|before) (telling|informing|notifying|alerting|asking) (the )?(user|human|operator)\b|\b(keep|do) (this|it) (secret|hidden|silently|quiet)\b|\bthe (user|human) (must|should|need) not (know|see|notice)\b|\b(silently|secretly|covertly|quietly) (send|call|read|include|add|copy|upload|forward|run|execute|invoke)(s|es)?\b/,
     what: 'asks to act covertly',
   },
   {
