@@ -3,6 +3,10 @@ import type { CloudEvent } from '@secai/contracts';
 import { createHash, randomBytes } from 'node:crypto';
 import { refusedCredentials } from '@secai/streams/http/testing';
 import { waitFor } from '@secai/streams/testing';
+import { PassThrough } from 'node:stream';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { relayStdio } from '../src/relay.js';
+import { LineTransport } from '../src/upstream/lineTransport.js';
 import { refusal, startMcpFixture, type McpFixture } from './mcpFixture.js';
 
 // The MCP firewall end to end (issue 13 §4): SDK clients, a sandboxed stdio upstream and a hostile
@@ -518,6 +522,54 @@ describe('the operator API', () => {
       textOf(await client.callTool({ name: 'fetch', arguments: { url: 'https://example.org/' } })),
     ).toContain('Welcome');
     await client.close();
+  });
+});
+
+describe('a locally launched client over stdio (the relay of secai mcp stdio)', () => {
+  it('relays MCP between stdio and the firewall as the cli identity, in a session of its own', async () => {
+    const toRelay = new PassThrough();
+    const fromRelay = new PassThrough();
+    let session = '';
+    const relay = await relayStdio({
+      url: fx.url,
+      token: () => fx.tokenOf('cli'),
+      stdin: toRelay,
+      stdout: fromRelay,
+      onSession: (id) => (session = id),
+    });
+    let ended!: () => void;
+    const client = new Client({ name: 'desktop-app', version: '1.0.0' });
+    await client.connect(
+      new LineTransport({
+        stdin: toRelay,
+        stdout: fromRelay,
+        maxMessageBytes: 4 * 1024 * 1024,
+        kill: () => relay.close(),
+        exited: new Promise<void>((r) => (ended = r)),
+      }),
+    );
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain('read_file');
+    const out = await client.callTool({
+      name: 'read_file',
+      arguments: { path: '/workspace/notes.txt' },
+    });
+    expect(textOf(out)).toContain('[REDACTED:password]');
+    const sessions = (await (await fx.api('cli', '/api/v1/sessions')).json()) as {
+      sessions: {
+        id: string;
+        caller: string;
+        client: { name: string };
+        taint: { label: string }[];
+      }[];
+    };
+    expect(sessions.sessions.find((x) => x.id === session)).toMatchObject({
+      caller: 'service:cli',
+      client: { name: 'desktop-app' },
+      taint: [expect.objectContaining({ label: 'private' })],
+    });
+    await client.close();
+    ended();
+    await relay.close();
   });
 });
 
