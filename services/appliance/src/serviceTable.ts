@@ -76,6 +76,13 @@ export const SERVICE_DEFINITIONS: readonly ServiceDefinition[] = [
     dependsOn: ['policy-engine'],
     port: SERVICE_PORTS['tool-firewall'],
   },
+  {
+    // Asks the engine about every MCP request; launches the local MCP servers policy names.
+    name: 'mcp-firewall',
+    entry: '@secai/mcp-firewall/main',
+    dependsOn: ['policy-engine'],
+    port: SERVICE_PORTS['mcp-firewall'],
+  },
 ];
 
 export function resolveEntry(def: ServiceDefinition): string {

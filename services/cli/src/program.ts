@@ -16,6 +16,7 @@ import { addIntegrityCommands } from './integrityProgram.js';
 import { addInferenceCommands } from './inferenceProgram.js';
 import { addGpuCommands } from './gpuProgram.js';
 import { addToolCommands } from './toolProgram.js';
+import { addMcpCommands } from './mcpProgram.js';
 import { addModelCommands } from './modelProgram.js';
 import { decisionRequest } from './decideRequest.js';
 import {
@@ -442,5 +443,6 @@ export function buildProgram(io: Io): Command {
   addInferenceCommands(program, io);
   addGpuCommands(program, io);
   addToolCommands(program, io);
+  addMcpCommands(program, io);
   return program;
 }

@@ -97,6 +97,11 @@ describe('secai boot', () => {
         state: 'running',
         port: 8475 + PORT_OFFSET,
       }),
+      expect.objectContaining({
+        name: 'mcp-firewall',
+        state: 'running',
+        port: 8496 + PORT_OFFSET,
+      }),
     ]);
   });
 
