@@ -16,6 +16,7 @@ import { incidentBench, incidentRows } from './incident.js';
 import { integrityBench, integrityRows } from './integrity.js';
 import { inferenceBench, inferenceRows } from './inference.js';
 import { toolFirewallBench, toolFirewallRows } from './toolFirewall.js';
+import { mcpFirewallBench, mcpFirewallRows } from './mcpFirewall.js';
 import {
   eventsVerify,
   eventsVerifyRange,
@@ -67,11 +68,12 @@ const SECTION_NAMES = [
   'enforcement',
   'inference',
   'tools',
+  'mcp',
 ] as const;
 type Section = (typeof SECTION_NAMES)[number];
 /**
  * BENCH_SECTIONS (default: all): a comma-separated subset of policy (f), quarantine (g),
- * events (a)–(e), supply (h), enforcement (i), inference (j), tools (k).
+ * events (a)–(e), supply (h), enforcement (i), inference (j), tools (k), mcp (l).
  */
 const SECTIONS = sections(process.env.BENCH_SECTIONS);
 const RESULTS = fileURLToPath(new URL('../results/latest.json', import.meta.url));
@@ -261,6 +263,17 @@ async function main(): Promise<void> {
     });
     Object.assign(json, { tools });
     rows.push(...toolFirewallRows(tools));
+  }
+
+  if (SECTIONS.has('mcp')) {
+    log('mcp: a tools/call through the MCP firewall against the upstream called directly');
+    const mcp = await mcpFirewallBench({
+      iterations: positiveInt('BENCH_MCP_ITERATIONS', 2000),
+      rounds: positiveInt('BENCH_MCP_ROUNDS', 5),
+      log,
+    });
+    Object.assign(json, { mcp });
+    rows.push(...mcpFirewallRows(mcp));
   }
 
   const seconds = secondsSince(started);
