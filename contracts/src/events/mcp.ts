@@ -143,7 +143,11 @@ export const mcpEvents = {
         ]),
         /** SHA-256 of the output as the client received it (null when nothing was returned). */
         outputDigest: Type.Union([Digest, Type.Null()]),
-        /** Bytes the upstream answered with (counted while reading; a refused answer stops at the limit). */
+        /**
+         * Bytes the upstream answered with, counted while reading. An answer refused for its size
+         * was never held: over HTTP reading stops past the bound, over stdio the bytes are counted
+         * and dropped as they arrive.
+         */
         bytes: Count,
         truncated: Type.Boolean(),
         redactions: Type.Array(Type.Object({ category: ReasonCode, count: Count }, closed), {
