@@ -231,6 +231,26 @@ describe('taint and toxic flows', () => {
     await client.close();
   });
 
+  it('denies a path outside path_restrict, and a path the redaction would have changed', async () => {
+    const { client } = await fx.connect({});
+    const outside = await refusal(
+      client.callTool({ name: 'read_file', arguments: { path: '/etc/passwd' } }),
+    );
+    expect(outside.data).toMatchObject({ code: 'POLICY_DENIED', ruleId: 'mcp.path_outside' });
+    // Redacted, this would read /workspace/pwd=[REDACTED:password]: inside the prefix. Sent
+    // without its value, the path rule cannot pass it.
+    const hidden = await refusal(
+      client.callTool({
+        name: 'read_file',
+        arguments: { path: '/workspace/pwd=abcd/../../etc/shadow' },
+      }),
+    );
+    // Whichever rule must read it first refuses it (here the global URL rule, before the path rule).
+    expect(hidden.data).toMatchObject({ code: 'POLICY_DENIED' });
+    expect(hidden.data.ruleId).toMatch(/unreadable/);
+    await client.close();
+  });
+
   it('taints with untrusted whatever an untrusted server returns', async () => {
     const { client, session } = await fx.connect({});
     expect(textOf(await client.callTool({ name: 'weather', arguments: { city: 'Oslo' } }))).toBe(
