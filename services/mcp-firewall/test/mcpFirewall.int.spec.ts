@@ -593,6 +593,23 @@ describe('a locally launched client over stdio (the relay of secai mcp stdio)', 
   });
 });
 
+describe('a session the client ends', () => {
+  it('is closed (recorded) and cannot be resumed', async () => {
+    const { client, transport, session } = await fx.connect({});
+    await transport.terminateSession();
+    await client.close();
+    const closed = dataOf(await sessionEvents(session), 'mcp.session.closed');
+    expect(closed).toEqual([
+      expect.objectContaining({ reason: 'client', caller: 'service:agent' }),
+    ]);
+    const res = await post({
+      authorization: `Bearer ${fx.tokenOf('agent')}`,
+      'x-secai-session': session,
+    });
+    expect(res.status).toBe(404);
+  });
+});
+
 describe('a restart of the firewall mid-session', () => {
   it('keeps the taint: the client resumes its session and the outward call is still refused', async () => {
     const { client, session } = await fx.connect({});

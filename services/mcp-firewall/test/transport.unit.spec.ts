@@ -7,7 +7,8 @@ import { boundedFetch, boundedSse, requestIdsOf } from '../src/upstream/boundedF
 import { isLoopbackHttp } from '../src/upstream/connect.js';
 import { idOfOversized, LineTransport } from '../src/upstream/lineTransport.js';
 import { OUTPUT_TOO_LARGE_CODE } from '../src/upstream/tooLarge.js';
-import { backoffMs } from '../src/upstream/upstreams.js';
+import { pino } from 'pino';
+import { backoffMs, Upstreams } from '../src/upstream/upstreams.js';
 
 // The upstream transports bound what they read while they read it: an answer past the bound
 // becomes an OUTPUT_TOO_LARGE error for the request it answered, never a buffer of it.
@@ -189,5 +190,50 @@ describe('upstream addresses and retries', () => {
 
   it('backs off 1 s, 2 s, 4 s ... at most a minute after failures in a row', () => {
     expect([1, 2, 3, 7, 20].map(backoffMs)).toEqual([1000, 2000, 4000, 60_000, 60_000]);
+  });
+});
+
+describe('an upstream that cannot be started', () => {
+  it('is recorded as failed once, and not started again before the back-off ends', async () => {
+    let now = 0;
+    const recorded: { type: string; data: { reason: string } }[] = [];
+    const upstreams = new Upstreams({
+      maxMessageBytes: 1024,
+      connectTimeoutMs: 1000,
+      requestTimeoutMs: 1000,
+      record: (d) => {
+        recorded.push(d as never);
+        return Promise.resolve();
+      },
+      log: pino({ level: 'silent' }),
+      now: () => now,
+    });
+    const server = {
+      name: 'gone',
+      trust_level: 'trusted' as const,
+      command: ['/nonexistent/mcp-server'],
+    };
+    await expect(upstreams.connection(server)).rejects.toMatchObject({ reason: 'spawn_failed' });
+    await expect(upstreams.connection(server)).rejects.toThrow(/back-off/);
+    expect(recorded.map((r) => [r.type, r.data.reason])).toEqual([
+      ['mcp.server.failed', 'spawn_failed'],
+    ]);
+    now = 1500;
+    await expect(upstreams.connection(server)).rejects.toMatchObject({ reason: 'spawn_failed' });
+    expect(recorded).toHaveLength(2);
+    await upstreams.closeAll();
+  });
+
+  it('refuses an HTTP upstream off loopback before any request', async () => {
+    const upstreams = new Upstreams({
+      maxMessageBytes: 1024,
+      connectTimeoutMs: 1000,
+      requestTimeoutMs: 1000,
+      record: () => Promise.resolve(),
+      log: pino({ level: 'silent' }),
+    });
+    await expect(
+      upstreams.connection({ name: 'far', trust_level: 'untrusted', url: 'http://192.0.2.1/mcp' }),
+    ).rejects.toMatchObject({ reason: 'not_loopback' });
   });
 });
