@@ -5,6 +5,7 @@ import {
   ERROR_RESPONSES,
   HealthStatusSchema,
   Nullable,
+  ProblemSchema,
   problemResponse,
   problemWith,
 } from '@secai/streams/http';
@@ -169,7 +170,8 @@ export const McpBody = Type.Union([
 /**
  * The headers of `/mcp` (besides the bearer): `Mcp-Session-Id` once a session is open,
  * `X-Secai-Session` to resume one at `initialize`. Answers are JSON-RPC, written by the SDK's
- * transport (no response schema: it would filter them).
+ * transport on the raw response (the response schemas below document them; fastify never
+ * serialises them, and the firewall's own JSON-RPC refusals are sent as text).
  */
 export const McpHeaders = Type.Object(
   {
@@ -179,21 +181,57 @@ export const McpHeaders = Type.Object(
   { additionalProperties: true },
 );
 
+/** What `/mcp` answers: JSON-RPC (or, for `GET`, an SSE stream), written by the SDK's transport. */
+export const McpAnswer = Type.Object(
+  {},
+  { additionalProperties: true, description: 'a JSON-RPC answer (GET: an SSE stream)' },
+);
+/** A refusal of `/mcp` before the MCP layer (JSON-RPC shaped), or the gateway's problem document. */
+export const McpRefusal = Type.Union([
+  ProblemSchema,
+  Type.Object(
+    {
+      jsonrpc: Type.Literal('2.0'),
+      error: Type.Object(
+        { code: Type.Integer(), message: Type.String(), data: Type.Optional(Type.Unknown()) },
+        { additionalProperties: false },
+      ),
+      id: Type.Null(),
+    },
+    { additionalProperties: false, title: 'JsonRpcError' },
+  ),
+]);
+const MCP_RESPONSES = {
+  200: McpAnswer,
+  202: Type.Null({ description: 'a notification or response accepted' }),
+  '4xx': problemResponse(
+    'refused: token, scope (problem+json); Host/Origin, no or unknown session, too many opens (JSON-RPC error)',
+    McpRefusal,
+  ),
+  '5xx': ERROR_RESPONSES['5xx'],
+} as const;
+
 export const ROUTES = {
   health: {
     summary: 'liveness, policy and bus state',
-    response: { 200: HealthResponse, 503: HealthResponse },
+    response: { 200: HealthResponse, 503: HealthResponse, ...ERROR_RESPONSES },
   },
   mcpPost: {
     summary: 'MCP streamable HTTP: JSON-RPC requests of a client session',
     body: McpBody,
     headers: McpHeaders,
+    response: MCP_RESPONSES,
   },
   mcpGet: {
     summary: 'MCP streamable HTTP: the session stream of server notifications',
     headers: McpHeaders,
+    response: MCP_RESPONSES,
   },
-  mcpDelete: { summary: 'MCP streamable HTTP: end the session', headers: McpHeaders },
+  mcpDelete: {
+    summary: 'MCP streamable HTTP: end the session',
+    headers: McpHeaders,
+    response: MCP_RESPONSES,
+  },
   servers: {
     summary: 'the upstream servers policy names, with their tools counted by state',
     response: { 200: ServersResponse, ...ERROR_RESPONSES },

@@ -46,14 +46,13 @@ function jsonRpcError(
   message: string,
   data?: unknown,
 ) {
-  return reply
-    .code(status)
-    .type('application/json')
-    .send({
-      jsonrpc: '2.0',
-      error: { code, message, ...(data !== undefined ? { data } : {}) },
-      id: null,
-    });
+  // Sent as text: the route's response schema documents it and must not reshape it.
+  const body = {
+    jsonrpc: '2.0',
+    error: { code, message, ...(data !== undefined ? { data } : {}) },
+    id: null,
+  };
+  return reply.code(status).type('application/json').send(JSON.stringify(body));
 }
 
 export class ClientSessions {
