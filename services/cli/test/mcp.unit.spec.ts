@@ -143,8 +143,6 @@ describe('the views', () => {
           closedAt: null,
           connected: false,
           taint: [{ label: 'private', server: 'files', cause: 'policy', callId: 'c', at: 't' }],
-          calls: 3,
-          denied: 1,
           lastAt: '2030-01-01T00:01:00.000Z',
         },
       ],

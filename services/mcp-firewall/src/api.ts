@@ -111,8 +111,6 @@ export const SessionView = Type.Object(
     closedAt: Nullable(Type.String()),
     connected: Type.Boolean(),
     taint: Type.Array(TaintView),
-    calls: Count,
-    denied: Count,
     lastAt: Type.String(),
   },
   closed,

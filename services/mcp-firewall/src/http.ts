@@ -188,8 +188,6 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
           closedAt: s.closedAt,
           connected: deps.clients.isLive(s.id),
           taint: s.taint,
-          calls: s.calls,
-          denied: s.denied,
           lastAt: s.lastAt,
         })),
       };

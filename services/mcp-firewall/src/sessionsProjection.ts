@@ -22,8 +22,7 @@ export interface SessionRecord {
   closedAt: string | null;
   /** Active labels, in the order first applied (a label applied again keeps its first source). */
   taint: TaintEntry[];
-  calls: number;
-  denied: number;
+  /** The last time its owner, state or taint changed (calls are not folded: see below). */
   lastAt: string;
 }
 
@@ -32,10 +31,12 @@ export interface SessionsDocument {
   sessions: Record<string, SessionRecord>;
 }
 
+// Calls are not folded here: a fold copies the sessions map (documents are never mutated), and
+// one copy per call would make every call slower as sessions accumulate. Owner, state and taint
+// change rarely; the calls themselves are in the stream (`mcp.call.*`).
 export const SESSION_EVENT_TYPES = [
   'mcp.session.opened',
   'mcp.session.closed',
-  'mcp.call.decided',
   'mcp.taint.applied',
   'mcp.taint.cleared',
 ] as const;
@@ -76,8 +77,6 @@ export function evolveSessions(
         openedAt: event.time,
         closedAt: null,
         taint: [],
-        calls: 0,
-        denied: 0,
         lastAt: event.time,
       };
       return { sessions: { ...doc.sessions, [keyOf(d.session)]: record } };
@@ -87,15 +86,6 @@ export function evolveSessions(
       return update(doc, d.session, (r) =>
         r.closedAt ? r : { ...r, closedAt: event.time, lastAt: event.time },
       );
-    }
-    case 'mcp.call.decided': {
-      const d = event.data as EventData<'mcp.call.decided'>;
-      return update(doc, d.session, (r) => ({
-        ...r,
-        calls: r.calls + 1,
-        denied: r.denied + (d.decision === 'allow' ? 0 : 1),
-        lastAt: event.time,
-      }));
     }
     case 'mcp.taint.applied': {
       const d = event.data as EventData<'mcp.taint.applied'>;

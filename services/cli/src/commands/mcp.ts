@@ -80,14 +80,12 @@ export function sessionsLines(body: SessionsBody): string[] {
   if (body.sessions.length === 0) return ['no MCP session'];
   return [
     table(
-      ['session', 'caller', 'client', 'taint', 'calls', 'denied', 'state', 'last'],
+      ['session', 'caller', 'client', 'taint', 'state', 'last change'],
       body.sessions.map((s) => [
         s.id,
         s.caller,
         s.client.name,
         s.taint.map((t) => t.label).join(',') || '-',
-        String(s.calls),
-        String(s.denied),
         s.closedAt ? 'closed' : s.connected ? 'connected' : 'resumable',
         s.lastAt,
       ]),
