@@ -23,7 +23,7 @@ export function scanOutput(texts: readonly string[]): InjectionReport {
     if (SMUGGLING_CHARACTERS.test(text)) found.add('invisible_unicode');
     for (let start = 0; start < text.length; start += WINDOW - OVERLAP) {
       const window = normalizeForScan(text.slice(start, start + WINDOW));
-      for (const { signal } of signalsIn(window)) found.add(signal);
+      for (const { signal } of signalsIn(window, found)) found.add(signal);
       if (start + WINDOW >= text.length) break;
     }
   }

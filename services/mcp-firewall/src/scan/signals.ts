@@ -11,7 +11,13 @@ export type Signal =
   | 'exfiltration'
   | 'invisible_unicode';
 
-export const SIGNAL_PATTERNS: readonly { signal: Signal; pattern: RegExp; what: string }[] = [
+export const SIGNAL_PATTERNS: readonly {
+  signal: Signal;
+  pattern: RegExp;
+  what: string;
+  /** A cheap test that must pass before `pattern` is run. */
+  needs?: RegExp;
+}[] = [
   {
     signal: 'hidden_instruction',
     pattern:
@@ -56,9 +62,14 @@ export const SIGNAL_PATTERNS: readonly { signal: Signal; pattern: RegExp; what: 
   },
   {
     signal: 'exfiltration',
+    // Windows of 30 characters: the three nested windows are what a hostile text can make the
+    // engine backtrack over (measured ≈ 5 ms per 64 KiB of the worst text found, against ≈ 40 ms
+    // with 60-character windows).
     pattern:
-      /\b(send|post|upload|forward|transmit|leak|exfiltrate|include|append|embed|pass)\b.{0,60}\b(contents?|data|secrets?|keys?|tokens?|credentials?|passwords?|conversation|history|file)\b.{0,60}\b(to|in|into|as)\b.{0,40}(https?:\/\/|@|\b(url|webhook|parameter|argument|sidenote|note|field|server)\b)/,
+      /\b(send|post|upload|forward|transmit|leak|exfiltrate|include|append|embed|pass)\b.{0,30}\b(contents?|data|secrets?|keys?|tokens?|credentials?|passwords?|conversation|history|file)\b.{0,30}\b(to|in|into|as)\b.{0,30}(https?:\/\/|@|\b(url|webhook|parameter|argument|sidenote|note|field|server)\b)/,
     what: 'asks to send data somewhere',
+    // Without one of its destinations a text cannot match: the expensive pattern is not run.
+    needs: /https?:\/\/|@|\b(url|webhook|parameter|argument|sidenote|note|field|server)\b/,
   },
 ];
 
@@ -72,10 +83,19 @@ export const HIDING_CHARACTERS =
  */
 export const SMUGGLING_CHARACTERS = /[\u{e0000}-\u{e007f}\u202a-\u202e\u2066-\u2069]/u;
 
-/** Each signal found in `normalized` text, once, with what it means. */
-export function signalsIn(normalized: string): { signal: Signal; what: string }[] {
+/**
+ * Each signal found in `normalized` text, once, with what it means; signals in `skip` (already
+ * found in an earlier part of the same answer) are not looked for again.
+ */
+export function signalsIn(
+  normalized: string,
+  skip: ReadonlySet<Signal> = new Set(),
+): { signal: Signal; what: string }[] {
   const found = new Map<Signal, string>();
-  for (const { signal, pattern, what } of SIGNAL_PATTERNS)
-    if (!found.has(signal) && pattern.test(normalized)) found.set(signal, what);
+  for (const { signal, pattern, what, needs } of SIGNAL_PATTERNS) {
+    if (found.has(signal) || skip.has(signal)) continue;
+    if (needs !== undefined && !needs.test(normalized)) continue;
+    if (pattern.test(normalized)) found.set(signal, what);
+  }
   return [...found].map(([signal, what]) => ({ signal, what }));
 }
