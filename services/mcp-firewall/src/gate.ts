@@ -132,7 +132,7 @@ export class Gate {
     ctx: CallContext,
     method: Method,
   ): Promise<{ policy: McpPolicy; servers: McpServerPolicyData[] }> {
-    this.#sessionRate(ctx, {
+    const limited = this.#sessionRate(ctx, {
       ctx,
       callId: newCallId(),
       method,
@@ -140,6 +140,7 @@ export class Gate {
       summary: [],
       taint: [],
     });
+    if (limited) throw limited;
     const policy = await this.#policy({
       ctx,
       callId: newCallId(),
@@ -229,17 +230,20 @@ export class Gate {
   // ---- calls -------------------------------------------------------------------------------
 
   callTool(ctx: CallContext, name: string, args: unknown): Promise<Record<string, unknown>> {
+    const call: Call = {
+      ctx,
+      callId: newCallId(),
+      method: 'tools/call',
+      server: null,
+      tool: label(name, 256),
+      summary: [],
+      taint: this.o.sessions.taint(ctx.session),
+    };
+    // Counted when it arrives, not when its turn comes: a burst is judged as the burst it is.
+    const limited = this.#sessionRate(ctx, call);
+    if (limited) return Promise.reject(limited);
     return this.#mutex.run(ctx.session, async () => {
-      const call: Call = {
-        ctx,
-        callId: newCallId(),
-        method: 'tools/call',
-        server: null,
-        tool: label(name, 256),
-        summary: [],
-        taint: this.o.sessions.taint(ctx.session),
-      };
-      this.#sessionRate(ctx, call);
+      call.taint = this.o.sessions.taint(ctx.session);
       const policy = await this.#policy(call);
       await this.o.catalog.ensureFresh(policy);
       let tool;
@@ -275,24 +279,26 @@ export class Gate {
   }
 
   readResource(ctx: CallContext, uri: string): Promise<Record<string, unknown>> {
+    // The engine decides on the URI as it will be read (a redacted copy could hide a `..`);
+    // events get a redacted, cut copy.
+    const shown = bounded(
+      redact(uri, ['api_key', 'bearer_token', 'password', 'aws_key']).text,
+      512,
+    );
+    const call: Call = {
+      decisionResource: uri,
+      ctx,
+      callId: newCallId(),
+      method: 'resources/read',
+      server: null,
+      resource: shown,
+      summary: [],
+      taint: this.o.sessions.taint(ctx.session),
+    };
+    const limited = this.#sessionRate(ctx, call);
+    if (limited) return Promise.reject(limited);
     return this.#mutex.run(ctx.session, async () => {
-      // The engine decides on the URI as it will be read (a redacted copy could hide a `..`);
-      // events get a redacted, cut copy.
-      const shown = bounded(
-        redact(uri, ['api_key', 'bearer_token', 'password', 'aws_key']).text,
-        512,
-      );
-      const call: Call = {
-        decisionResource: uri,
-        ctx,
-        callId: newCallId(),
-        method: 'resources/read',
-        server: null,
-        resource: shown,
-        summary: [],
-        taint: this.o.sessions.taint(ctx.session),
-      };
-      this.#sessionRate(ctx, call);
+      call.taint = this.o.sessions.taint(ctx.session);
       const policy = await this.#policy(call);
       const server = await this.#routeOf(
         call,
@@ -311,17 +317,19 @@ export class Gate {
   }
 
   getPrompt(ctx: CallContext, name: string, args: unknown): Promise<Record<string, unknown>> {
+    const call: Call = {
+      ctx,
+      callId: newCallId(),
+      method: 'prompts/get',
+      server: null,
+      resource: label(name, 512),
+      summary: [],
+      taint: this.o.sessions.taint(ctx.session),
+    };
+    const limited = this.#sessionRate(ctx, call);
+    if (limited) return Promise.reject(limited);
     return this.#mutex.run(ctx.session, async () => {
-      const call: Call = {
-        ctx,
-        callId: newCallId(),
-        method: 'prompts/get',
-        server: null,
-        resource: label(name, 512),
-        summary: [],
-        taint: this.o.sessions.taint(ctx.session),
-      };
-      this.#sessionRate(ctx, call);
+      call.taint = this.o.sessions.taint(ctx.session);
       const policy = await this.#policy(call);
       const server = await this.#routeOf(
         call,
@@ -670,8 +678,9 @@ export class Gate {
 
   // ---- rate limits -------------------------------------------------------------------------
 
-  #sessionRate(ctx: CallContext, call: Call): void {
-    this.#rate(
+  /** The refusal when the session's bucket is empty (recorded as `#rate` says), else null. */
+  #sessionRate(ctx: CallContext, call: Call): McpFirewallError | null {
+    return this.#rate(
       `session:${ctx.session}`,
       this.o.sessionLimit ?? DEFAULT_LIMIT,
       call,
@@ -680,23 +689,24 @@ export class Gate {
   }
 
   #serverRate(call: Call, server: McpServerPolicyData): void {
-    this.#rate(
+    const limited = this.#rate(
       `server:${server.name}`,
       mcpRateLimitOf(server),
       call,
       'firewall.rate_limited.server',
     );
+    if (limited) throw limited;
   }
 
   /**
-   * Takes a token or refuses with `RATE_LIMITED`. The first refusal of a run of refusals is
-   * recorded; the rest are not (a flood must not become a flood of events).
+   * Takes a token (null) or returns the `RATE_LIMITED` refusal. The first refusal of a run of
+   * refusals is recorded; the rest are not (a flood must not become a flood of events).
    */
-  #rate(key: string, limit: BucketLimit, call: Call, ruleId: string): void {
+  #rate(key: string, limit: BucketLimit, call: Call, ruleId: string): McpFirewallError | null {
     const waitMs = this.#buckets.take(key, limit, this.#now());
     if (waitMs === 0) {
       this.#limited.delete(key);
-      return;
+      return null;
     }
     const err = new McpFirewallError(
       'RATE_LIMITED',
@@ -710,6 +720,6 @@ export class Gate {
       this.#limited.add(key);
       void this.#refuse(call, err, ruleId).catch(() => undefined);
     }
-    throw err;
+    return err;
   }
 }
