@@ -127,23 +127,34 @@ describe('decide', () => {
     ['a wrong type', { domain: 'tool_access', subject: 42 }],
     ['an oversized subject', { domain: 'tool_access', subject: 'a'.repeat(5000) }],
     ['a bad path_access action', { domain: 'path_access', subject: '/vault', action: 'delete' }],
-  ])('turns %s into a 400 problem and a recorded deny', async (_name, body) => {
-    const before = recorded.length;
-    const res = await decide(body);
-    expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({
-      code: 'REQUEST_INVALID',
-      decision: { decision: 'deny', evidence: { ruleId: 'request.invalid' } },
-    });
-    expect(recorded.length).toBe(before + 1);
-    expect(recorded.at(-1)!.data).toMatchObject({ decision: 'deny', domain: 'invalid' });
-  });
-  it('turns malformed JSON into REQUEST_MALFORMED and a recorded deny', async () => {
-    const before = recorded.length;
-    const res = await decide(null, token('tool-firewall'), '{"domain": "tool_access",');
-    expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ code: 'REQUEST_MALFORMED', decision: { decision: 'deny' } });
-    expect(recorded.length).toBe(before + 1);
+  ])(
+    'turns %s into a 400 problem and a recorded deny, each time it is sent',
+    async (_name, body) => {
+      // The second time, the body is one the engine remembers (`decideText`): still refused.
+      for (const _time of [1, 2]) {
+        const before = recorded.length;
+        const res = await decide(body);
+        expect(res.statusCode).toBe(400);
+        expect(res.json()).toMatchObject({
+          code: 'REQUEST_INVALID',
+          decision: { decision: 'deny', evidence: { ruleId: 'request.invalid' } },
+        });
+        expect(recorded.length).toBe(before + 1);
+        expect(recorded.at(-1)!.data).toMatchObject({ decision: 'deny', domain: 'invalid' });
+      }
+    },
+  );
+  it('turns malformed JSON into REQUEST_MALFORMED and a recorded deny, each time', async () => {
+    for (const _time of [1, 2]) {
+      const before = recorded.length;
+      const res = await decide(null, token('tool-firewall'), '{"domain": "tool_access",');
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({
+        code: 'REQUEST_MALFORMED',
+        decision: { decision: 'deny' },
+      });
+      expect(recorded.length).toBe(before + 1);
+    }
   });
   it('refuses a body over the documented limit with 413', async () => {
     const res = await decide(
