@@ -184,6 +184,13 @@ export class ClientSessions {
     await live.server.close().catch(() => undefined);
   }
 
+  /** Tells every connected client to list tools again (an upstream's tools changed). */
+  async toolsChanged(): Promise<void> {
+    await Promise.all(
+      [...this.#live.values()].map((l) => l.server.sendToolListChanged().catch(() => undefined)),
+    );
+  }
+
   /** Ends transports unused for `idleMs` (their sessions stay resumable). */
   async sweep(idleMs: number): Promise<number> {
     const cutoff = this.#now() - idleMs;

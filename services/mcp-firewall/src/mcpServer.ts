@@ -23,7 +23,7 @@ const INSTRUCTIONS =
 
 export function sessionServer(gate: Gate, ctx: CallContext, log: Logger): Server {
   const server = new Server(SERVER_INFO, {
-    capabilities: { tools: {}, resources: {}, prompts: {} },
+    capabilities: { tools: { listChanged: true }, resources: {}, prompts: {} },
     instructions: INSTRUCTIONS,
   });
   /** Refusals as JSON-RPC errors; anything unexpected as an internal error without details. */

@@ -91,6 +91,8 @@ export async function startMcpFirewall(
 
   const reader = new ActivePolicyReader({ js: conn.js, jsm: conn.jsm, store: conn.store, log });
   const policy = new McpPolicyCache(() => reader.current());
+  // Set once the catalogue and the client side exist (an upstream connects only after that).
+  let onToolsChanged: (server: string) => Promise<void> = () => Promise.resolve();
   const upstreams = new Upstreams({
     maxMessageBytes: maxMessageBytes(outputLimitBytes),
     connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
@@ -99,6 +101,11 @@ export async function startMcpFirewall(
       await state.append([draft], { expectedSequence: 'any' });
     },
     log,
+    onToolsChanged: (server) => {
+      onToolsChanged(server).catch((err: unknown) =>
+        log.error({ err, server }, 'tools changed upstream: relisting failed'),
+      );
+    },
     ...(options.now ? { now: options.now } : {}),
   });
   const sessions = new Sessions(state);
@@ -117,6 +124,14 @@ export async function startMcpFirewall(
     ...(options.sessionLimit ? { sessionLimit: options.sessionLimit } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
+  onToolsChanged = async (name) => {
+    // Listed again now (a change or a new tool is recorded even if no client lists), then the
+    // clients are told.
+    const view = await policy.read();
+    const server = view.ok ? view.policy.servers.find((s) => s.name === name) : undefined;
+    if (view.ok && server) await catalog.refresh(view.policy, [server]);
+    await clients.toolsChanged();
+  };
   const clients = new ClientSessions({
     gate,
     sessions,

@@ -5,6 +5,7 @@ import { refusedCredentials } from '@secai/streams/http/testing';
 import { waitFor } from '@secai/streams/testing';
 import { PassThrough } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { relayStdio } from '../src/relay.js';
 import { LineTransport } from '../src/upstream/lineTransport.js';
 import { refusal, startMcpFixture, type McpFixture } from './mcpFixture.js';
@@ -58,6 +59,7 @@ describe('first contact: nothing is listed until an operator approves it', () =>
     expect(res.status).toBe(200);
     const body = (await res.json()) as { pinned: { tool: string }[]; skipped: unknown[] };
     expect(body.pinned.map((p) => p.tool).sort()).toEqual([
+      'add_tool',
       'big_output',
       'network_probe',
       'read_file',
@@ -73,7 +75,12 @@ describe('first contact: nothing is listed until an operator approves it', () =>
   it('calls an approved tool: decided by the engine, recorded, output redacted, taint applied', async () => {
     const { client, session } = await fx.connect({ service: 'agent' });
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['big_output', 'network_probe', 'read_file']);
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      'add_tool',
+      'big_output',
+      'network_probe',
+      'read_file',
+    ]);
     const result = await client.callTool({
       name: 'read_file',
       arguments: { path: '/workspace/notes.txt' },
@@ -161,12 +168,42 @@ describe('approvals of the hostile server', () => {
   it('lists exactly the approved clean tools; the poisoned and the shadowing ones are not shown', async () => {
     const { client } = await fx.connect({});
     const names = (await client.listTools()).tools.map((t) => t.name).sort();
-    expect(names).toEqual(['big_output', 'fetch', 'huge', 'network_probe', 'read_file', 'weather']);
+    expect(names).toEqual([
+      'add_tool',
+      'big_output',
+      'fetch',
+      'huge',
+      'network_probe',
+      'read_file',
+      'weather',
+    ]);
     // The listed read_file is the files server's (its description), not the shadowing one.
     const readFile = (await client.listTools()).tools.find((t) => t.name === 'read_file')!;
     expect(readFile.description).toBe('Read a text file of the workspace.');
     const add = await refusal(client.callTool({ name: 'add', arguments: { a: 1, b: 2 } }));
     expect(add.data).toMatchObject({ code: 'TOOL_REFUSED' });
+    await client.close();
+  });
+});
+
+describe('an upstream whose tools change while clients are connected', () => {
+  it('is listed again at once (the new tool recorded and held back), and the clients are told', async () => {
+    const { client } = await fx.connect({});
+    let told!: () => void;
+    const notified = new Promise<void>((r) => (told = r));
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => told());
+    await client.callTool({ name: 'add_tool', arguments: { name: 'late_tool' } });
+    await notified;
+    const refused = dataOf(await fx.events(), 'mcp.tool.refused').filter(
+      (r) => r.tool === 'late_tool',
+    );
+    expect(refused).toEqual([
+      expect.objectContaining({
+        server: 'files',
+        reasons: [expect.objectContaining({ code: 'unpinned' })],
+      }),
+    ]);
+    expect((await client.listTools()).tools.map((t) => t.name)).not.toContain('late_tool');
     await client.close();
   });
 });

@@ -72,6 +72,7 @@ export function mcpPolicy(webUrl: string): Record<string, unknown> {
           },
           { name: 'big_output', action: 'allow', outward: false },
           { name: 'network_probe', action: 'allow', outward: false },
+          { name: 'add_tool', action: 'allow', outward: false },
         ],
       },
       {

@@ -2,6 +2,7 @@ import { isAbsolute } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { McpServerPolicyData } from '@secai/contracts';
 import { spawnSandboxed, type SpawnLimits } from '@secai/sandbox';
 import { boundedFetch } from './boundedFetch.js';
@@ -31,6 +32,8 @@ export interface ConnectOptions {
   spawnLimits?: Partial<SpawnLimits>;
   /** Called when the connection ends by itself (the process exited, the transport closed). */
   onClosed: () => void;
+  /** Called when the upstream says its tools changed (`notifications/tools/list_changed`). */
+  onToolsChanged?: () => void;
 }
 
 export class UpstreamError extends Error {
@@ -70,6 +73,9 @@ export async function connectUpstream(
   o: ConnectOptions,
 ): Promise<UpstreamConnection> {
   const client = new Client(CLIENT_INFO, { capabilities: {} });
+  // The one notification relayed in effect: the catalogue lists the server again, and clients are
+  // told to list again (what they then see is judged like any listing).
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => o.onToolsChanged?.());
   let transport: Transport;
   let result: Omit<UpstreamConnection, 'client' | 'close'>;
   let kill: () => Promise<void> = () => Promise.resolve();

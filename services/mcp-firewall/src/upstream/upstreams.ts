@@ -15,6 +15,8 @@ export interface UpstreamsOptions {
   connectTimeoutMs: number;
   requestTimeoutMs: number;
   record: (draft: DraftOf<'mcp.server.connected'> | DraftOf<'mcp.server.failed'>) => Promise<void>;
+  /** An upstream said its tools changed. */
+  onToolsChanged?: (server: string) => void;
   log: Logger;
   now?: () => number;
 }
@@ -79,6 +81,7 @@ export class Upstreams {
       const conn = await connectUpstream(server, {
         maxMessageBytes: this.o.maxMessageBytes,
         connectTimeoutMs: this.o.connectTimeoutMs,
+        onToolsChanged: () => this.o.onToolsChanged?.(server.name),
         onClosed: () => {
           if (slot.conn === conn) slot.conn = null;
           this.o.log.warn({ server: server.name }, 'upstream connection closed');

@@ -56,4 +56,18 @@ server.registerTool(
   },
 );
 
+server.registerTool(
+  'add_tool',
+  {
+    description: 'Register one more tool (the server then says its tools changed).',
+    inputSchema: { name: z.string().regex(/^[a-z_]{1,32}$/) },
+  },
+  async ({ name }) => {
+    server.registerTool(name, { description: 'Added at run time.' }, async () => ({
+      content: [{ type: 'text', text: 'added' }],
+    }));
+    return { content: [{ type: 'text', text: `added ${name}` }] };
+  },
+);
+
 await server.connect(new StdioServerTransport());
