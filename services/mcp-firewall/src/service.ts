@@ -12,6 +12,7 @@ import {
   type NatsConnection,
 } from '@secai/streams';
 import { ClientSessions } from './clients.js';
+import { Coalescer } from './coalesce.js';
 import { maxMessageBytes } from './config.js';
 import { natsDecide, type Decide } from './decide.js';
 import { Gate } from './gate.js';
@@ -92,6 +93,9 @@ export async function startMcpFirewall(
   const reader = new ActivePolicyReader({ js: conn.js, jsm: conn.jsm, store: conn.store, log });
   const policy = new McpPolicyCache(() => reader.current());
   // Set once the catalogue and the client side exist (an upstream connects only after that).
+  const relistings = new Coalescer(1000, (err, server) =>
+    log.error({ err, server }, 'tools changed upstream: relisting failed'),
+  );
   let onToolsChanged: (server: string) => Promise<void> = () => Promise.resolve();
   const upstreams = new Upstreams({
     maxMessageBytes: maxMessageBytes(outputLimitBytes),
@@ -101,11 +105,7 @@ export async function startMcpFirewall(
       await state.append([draft], { expectedSequence: 'any' });
     },
     log,
-    onToolsChanged: (server) => {
-      onToolsChanged(server).catch((err: unknown) =>
-        log.error({ err, server }, 'tools changed upstream: relisting failed'),
-      );
-    },
+    onToolsChanged: (server) => relistings.trigger(server, () => onToolsChanged(server)),
     ...(options.now ? { now: options.now } : {}),
   });
   const sessions = new Sessions(state);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MCP_DEFAULT_REDACTION, MCP_REDACTION_PATTERNS } from '@secai/contracts';
 import { describeArguments, INLINE_BUDGET_BYTES } from '../src/args.js';
 import { buildCatalog } from '../src/catalog.js';
+import { Coalescer } from '../src/coalesce.js';
 import { nameSkeleton } from '../src/names.js';
 import { cleanOutput, OutputRefused } from '../src/outputs.js';
 import { evolvePins, type PinsDocument } from '../src/pinsProjection.js';
@@ -492,5 +493,31 @@ describe('the active policy as the firewall reads it (fail closed)', () => {
       Promise.resolve(loaded('{"mcp":{"version":1,"default_action":"deny","servers":[]}}')),
     ).read();
     expect(view).toMatchObject({ ok: true });
+  });
+});
+
+describe('relistings an upstream triggers', () => {
+  it('given many triggers during a run, then one more run follows, not one per trigger', async () => {
+    let runs = 0;
+    let release!: () => void;
+    const first = new Promise<void>((r) => (release = r));
+    let done!: () => void;
+    const second = new Promise<void>((r) => (done = r));
+    const c = new Coalescer(0);
+    const work = async () => {
+      runs++;
+      if (runs === 1) await first;
+      else done();
+    };
+    for (let i = 0; i < 10; i++) c.trigger('s', work);
+    release();
+    await second;
+    await new Promise((r) => setTimeout(r, 0));
+    expect(runs).toBe(2);
+    // Another key runs at once, beside it.
+    let other = 0;
+    c.trigger('t', () => Promise.resolve(void other++));
+    await new Promise((r) => setImmediate(r));
+    expect(other).toBe(1);
   });
 });
