@@ -8,14 +8,28 @@ interface Job {
   headers: Record<string, string>;
   connections: number;
   durationSeconds: number;
+  /**
+   * Every request a body of its own: `params.path` of the JSON body gets a counter appended, so
+   * no cache keyed by the request (the engine's memos) answers a request it has seen before.
+   */
+  distinctPaths?: boolean;
 }
 
 const job = JSON.parse(process.argv[2] ?? '{}') as Job;
+let counter = 0;
+const distinctBody = (): string => {
+  const base = JSON.parse(job.body!) as { params?: { path?: string } };
+  const path = base.params?.path ?? '/p';
+  return JSON.stringify({ ...base, params: { ...base.params, path: `${path}.${counter++}` } });
+};
 const result = await autocannon({
   url: job.url,
   method: job.body === undefined ? 'GET' : 'POST',
   headers: job.headers,
   ...(job.body === undefined ? {} : { body: job.body }),
+  ...(job.distinctPaths && job.body !== undefined
+    ? { requests: [{ setupRequest: (req) => ({ ...req, body: distinctBody() }) }] }
+    : {}),
   connections: job.connections,
   duration: job.durationSeconds,
 });

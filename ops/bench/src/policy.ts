@@ -51,6 +51,9 @@ export interface PolicyBenchResults {
     baseline: LoadResult;
     decide: LoadResult;
     ratio: number;
+    /** Every request a distinct body (no memo hit). */
+    decideDistinct: LoadResult;
+    ratioDistinct: number;
     connections: number;
     seconds: number;
   };
@@ -110,6 +113,7 @@ function loadgen(job: {
   headers: Record<string, string>;
   connections: number;
   durationSeconds: number;
+  distinctPaths?: boolean;
 }): Promise<LoadResult> {
   const script = fileURLToPath(new URL('./loadgen.js', import.meta.url));
   return new Promise((resolve, reject) => {
@@ -182,6 +186,13 @@ export async function policyBench(
     ...job,
     url: `http://127.0.0.1:${addr(http).port}/api/v1/decide`,
   });
+  // The same route with a body never seen before on every request: the engine's memos (of
+  // normalised bodies and of verdicts) then never answer, as for gates whose paths all differ.
+  const decideDistinct = await loadgen({
+    ...job,
+    distinctPaths: true,
+    url: `http://127.0.0.1:${addr(http).port}/api/v1/decide`,
+  });
   await http.close();
   await baseline.close();
 
@@ -226,6 +237,8 @@ export async function policyBench(
       baseline: base,
       decide,
       ratio: decide.requestsPerSecond / base.requestsPerSecond,
+      decideDistinct,
+      ratioDistinct: decideDistinct.requestsPerSecond / base.requestsPerSecond,
       connections: options.connections,
       seconds: options.seconds,
     },
@@ -291,6 +304,16 @@ export function policyRows(r: PolicyBenchResults): Row[] {
       '   decide / bare',
       r.http.ratio,
       `floor ≥ 0.50 (issue 13): ${met(r.http.ratio >= 0.5 && r.http.decide.non2xx === 0)}`,
+    ),
+    http(
+      'f. HTTP decide, every body new',
+      r.http.decideDistinct,
+      `a distinct path per request (no memo answers); ${r.http.decideDistinct.non2xx} non-2xx`,
+    ),
+    ratioRow(
+      '   decide (every body new) / bare',
+      r.http.ratioDistinct,
+      `floor ≥ 0.50: ${met(r.http.ratioDistinct >= 0.5 && r.http.decideDistinct.non2xx === 0)}`,
     ),
     {
       measure: `f. NATS decide, ${r.natsConcurrent.concurrency} at once`,

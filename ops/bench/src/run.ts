@@ -170,8 +170,12 @@ async function main(): Promise<void> {
       policyEvaluateMet: policyResults.evaluate.p99Us <= 50,
       // Issue 13 §1: the floor, in the same run; an answer that is not 2xx fails both.
       httpDecideToBareAtLeast: 0.5,
+      // Both the repeated body (the engine's memos answer) and a new body on every request.
       httpDecideToBareMet:
-        policyResults.http.ratio >= 0.5 && policyResults.http.decide.non2xx === 0,
+        policyResults.http.ratio >= 0.5 &&
+        policyResults.http.ratioDistinct >= 0.5 &&
+        policyResults.http.decide.non2xx === 0 &&
+        policyResults.http.decideDistinct.non2xx === 0,
       httpDecideP99MsAtMost: 2,
       httpDecideP99Met:
         policyResults.http.decide.latencyMs.p99 <= 2 && policyResults.http.decide.non2xx === 0,
