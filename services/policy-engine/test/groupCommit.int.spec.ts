@@ -215,7 +215,9 @@ describe('group commit over HTTP', () => {
     expect(new Set(bodies.map((b) => b.decisionId)).size).toBe(48);
     const added = events.slice(before.events.length);
     expect(added.flatMap((e) => e.records)).toHaveLength(48);
-    expect(added.length).toBeLessThanOrEqual(48);
+    // Arriving together, they cannot each have needed an event of their own (at most two
+    // groups are in flight per lane; the rest wait and go out together).
+    expect(added.length).toBeLessThan(48);
     // An event holding one decision is a plain policy.decided; a group holds two or more.
     for (const e of added)
       expect(e.type).toBe(e.records.length === 1 ? 'policy.decided' : 'policy.decisions.recorded');
