@@ -87,6 +87,14 @@ type Answer =
 
 const newCallId = () => `call_${randomBytes(12).toString('base64url')}`;
 
+/** A call not yet routed to a server, with a fresh id. */
+const newCall = (
+  ctx: CallContext,
+  method: Method,
+  taint: string[],
+  named: Pick<Call, 'tool' | 'resource' | 'decisionResource'> = {},
+): Call => ({ ctx, callId: newCallId(), method, server: null, ...named, summary: [], taint });
+
 export class Gate {
   readonly #buckets = new Buckets();
   readonly #mutex = new KeyedMutex();
@@ -132,34 +140,13 @@ export class Gate {
     ctx: CallContext,
     method: Method,
   ): Promise<{ policy: McpPolicy; servers: McpServerPolicyData[] }> {
-    const limited = this.#sessionRate(ctx, {
-      ctx,
-      callId: newCallId(),
-      method,
-      server: null,
-      summary: [],
-      taint: [],
-    });
+    const limited = this.#sessionRate(ctx, newCall(ctx, method, []));
     if (limited) throw limited;
-    const policy = await this.#policy({
-      ctx,
-      callId: newCallId(),
-      method,
-      server: null,
-      summary: [],
-      taint: [],
-    });
+    const policy = await this.#policy(newCall(ctx, method, []));
     const taint = this.o.sessions.taint(ctx.session);
     const verdicts = await Promise.all(
       policy.servers.map(async (server) => {
-        const call: Call = {
-          ctx,
-          callId: newCallId(),
-          method,
-          server: server.name,
-          summary: [],
-          taint,
-        };
+        const call: Call = { ...newCall(ctx, method, taint), server: server.name };
         try {
           await this.#decided(call, []);
           return server;
@@ -230,21 +217,7 @@ export class Gate {
   // ---- calls -------------------------------------------------------------------------------
 
   callTool(ctx: CallContext, name: string, args: unknown): Promise<Record<string, unknown>> {
-    const call: Call = {
-      ctx,
-      callId: newCallId(),
-      method: 'tools/call',
-      server: null,
-      tool: label(name, 256),
-      summary: [],
-      taint: this.o.sessions.taint(ctx.session),
-    };
-    // Counted when it arrives, not when its turn comes: a burst is judged as the burst it is.
-    const limited = this.#sessionRate(ctx, call);
-    if (limited) return Promise.reject(limited);
-    return this.#mutex.run(ctx.session, async () => {
-      call.taint = this.o.sessions.taint(ctx.session);
-      const policy = await this.#policy(call);
+    return this.#serialised(ctx, 'tools/call', { tool: label(name, 256) }, async (call, policy) => {
       await this.o.catalog.ensureFresh(policy);
       let tool;
       try {
@@ -258,19 +231,12 @@ export class Gate {
       call.tool = name;
       const server = this.#serverOf(policy, call);
       const toolPolicy = mcpToolOf(policy, server.name, name);
-      const described = describeArguments(
+      const decisionArgs = await this.#described(
+        call,
         args,
         (arg) => mcpArgumentRedacted(toolPolicy, arg),
-        mcpRedactionOf(policy),
+        policy,
       );
-      if ('code' in described)
-        await this.#refuse(
-          call,
-          new McpFirewallError('ARGUMENTS_INVALID', described.message),
-          'firewall.arguments_invalid',
-        );
-      else call.summary = described.summary;
-      const decisionArgs = 'code' in described ? [] : described.decision;
       this.#serverRate(call, server);
       return this.#execute(call, policy, server, decisionArgs, (signal) =>
         this.o.upstreams.request(server, 'tools/call', { name, arguments: args ?? {} }, signal),
@@ -285,79 +251,92 @@ export class Gate {
       redact(uri, ['api_key', 'bearer_token', 'password', 'aws_key']).text,
       512,
     );
-    const call: Call = {
-      decisionResource: uri,
+    return this.#serialised(
       ctx,
-      callId: newCallId(),
-      method: 'resources/read',
-      server: null,
-      resource: shown,
-      summary: [],
-      taint: this.o.sessions.taint(ctx.session),
-    };
-    const limited = this.#sessionRate(ctx, call);
-    if (limited) return Promise.reject(limited);
-    return this.#mutex.run(ctx.session, async () => {
-      call.taint = this.o.sessions.taint(ctx.session);
-      const policy = await this.#policy(call);
-      const server = await this.#routeOf(
-        call,
-        policy,
-        this.#resources,
-        uri,
-        'resources/list',
-        'resources',
-        'uri',
-      );
-      this.#serverRate(call, server);
-      return this.#execute(call, policy, server, [], (signal) =>
-        this.o.upstreams.request(server, 'resources/read', { uri }, signal),
-      );
-    });
+      'resources/read',
+      { resource: shown, decisionResource: uri },
+      async (call, policy) => {
+        const server = await this.#routeOf(
+          call,
+          policy,
+          this.#resources,
+          uri,
+          'resources/list',
+          'resources',
+          'uri',
+        );
+        this.#serverRate(call, server);
+        return this.#execute(call, policy, server, [], (signal) =>
+          this.o.upstreams.request(server, 'resources/read', { uri }, signal),
+        );
+      },
+    );
   }
 
   getPrompt(ctx: CallContext, name: string, args: unknown): Promise<Record<string, unknown>> {
-    const call: Call = {
+    return this.#serialised(
       ctx,
-      callId: newCallId(),
-      method: 'prompts/get',
-      server: null,
-      resource: label(name, 512),
-      summary: [],
-      taint: this.o.sessions.taint(ctx.session),
-    };
+      'prompts/get',
+      { resource: label(name, 512) },
+      async (call, policy) => {
+        const server = await this.#routeOf(
+          call,
+          policy,
+          this.#prompts,
+          name,
+          'prompts/list',
+          'prompts',
+          'name',
+        );
+        const decisionArgs = await this.#described(call, args, () => false, policy);
+        this.#serverRate(call, server);
+        return this.#execute(call, policy, server, decisionArgs, (signal) =>
+          this.o.upstreams.request(server, 'prompts/get', { name, arguments: args ?? {} }, signal),
+        );
+      },
+    );
+  }
+
+  /**
+   * What every content call does before its own part: the session's rate limit, counted when the
+   * request arrives and not when its turn comes (a burst is judged as the burst it is); then, one
+   * call at a time per session, the session's taint as the call before left it and the active
+   * policy, handed to `body`.
+   */
+  #serialised<T>(
+    ctx: CallContext,
+    method: Method,
+    named: Pick<Call, 'tool' | 'resource' | 'decisionResource'>,
+    body: (call: Call, policy: McpPolicy) => Promise<T>,
+  ): Promise<T> {
+    const call = newCall(ctx, method, this.o.sessions.taint(ctx.session), named);
     const limited = this.#sessionRate(ctx, call);
     if (limited) return Promise.reject(limited);
     return this.#mutex.run(ctx.session, async () => {
       call.taint = this.o.sessions.taint(ctx.session);
-      const policy = await this.#policy(call);
-      const server = await this.#routeOf(
-        call,
-        policy,
-        this.#prompts,
-        name,
-        'prompts/list',
-        'prompts',
-        'name',
-      );
-      const described = describeArguments(args, () => false, mcpRedactionOf(policy));
-      if ('code' in described)
-        await this.#refuse(
-          call,
-          new McpFirewallError('ARGUMENTS_INVALID', described.message),
-          'firewall.arguments_invalid',
-        );
-      else call.summary = described.summary;
-      this.#serverRate(call, server);
-      return this.#execute(
-        call,
-        policy,
-        server,
-        'code' in described ? [] : described.decision,
-        (signal) =>
-          this.o.upstreams.request(server, 'prompts/get', { name, arguments: args ?? {} }, signal),
-      );
+      return body(call, await this.#policy(call));
     });
+  }
+
+  /**
+   * The call's arguments as the engine sees them; the summary is kept on `call` for the events.
+   * Arguments that cannot be described are refused (recorded and thrown).
+   */
+  async #described(
+    call: Call,
+    args: unknown,
+    redacted: (arg: string) => boolean,
+    policy: McpPolicy,
+  ): Promise<DecisionArgument[]> {
+    const described = describeArguments(args, redacted, mcpRedactionOf(policy));
+    if ('code' in described)
+      return this.#refuse(
+        call,
+        new McpFirewallError('ARGUMENTS_INVALID', described.message),
+        'firewall.arguments_invalid',
+      );
+    call.summary = described.summary;
+    return described.decision;
   }
 
   /** The server a resource URI or prompt name leads to (listing all once if it is not known). */
