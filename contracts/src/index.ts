@@ -13,6 +13,7 @@ export * from './durables.js';
 export * from './subjects.js';
 export { newEventId } from './ids.js';
 export { canonicalJson, sha256Hex } from './canonical.js';
+export * from './paths.js';
 export * from './identity/index.js';
 export { treeSignature, writeAtomically, writeFileAtomic } from './fs.js';
 export * from './tokens.js';

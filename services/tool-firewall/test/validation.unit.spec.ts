@@ -128,7 +128,6 @@ describe('path text', () => {
     ['/vault//user_docs/', '/vault/user_docs'],
     ['/vault/user_docs/../../etc/passwd', '/etc/passwd'],
     ['/../../vault', '/vault'],
-    ['/vault/user_docs/100% done.txt', '/vault/user_docs/100% done.txt'],
     ['/vault/user_docs/café.txt', '/vault/user_docs/café.txt'],
   ])('normalises %j to %j', (raw, logical) => {
     expect(checkPathText(raw)).toEqual({ ok: true, logical });
@@ -153,6 +152,8 @@ describe('path text', () => {
     ['a lone surrogate', '/vault/user_docs/\ud800', 'PATH_ENCODING'],
     ['a ligature NFKC would change', '/vault/user_docs/\ufb01le', 'PATH_ENCODING'],
     ['a malformed escape', '/vault/%zz%e0%a4%a', 'PATH_ENCODING'],
+    // The engine's rule: any '%' is refused (the engine refused this one before too, a round trip later).
+    ['a bare percent sign', '/vault/user_docs/100% done.txt', 'PATH_ENCODING'],
     ['a relative path', 'vault/user_docs/a', 'PATH_INVALID'],
     ['an empty path', '', 'PATH_INVALID'],
     ['an over-long path', `/vault/${'a'.repeat(5000)}`, 'PATH_INVALID'],

@@ -16,7 +16,7 @@
 //   "host including port" case-insensitively as a string, so `:443` and the default differed.
 
 import { domainToUnicode } from 'node:url';
-import { findLookalike, lexicalNormalize } from './paths.js';
+import { findLookalike, lexicalNormalize } from '@secai/contracts';
 
 export type DestinationRefusal =
   | 'empty'

@@ -12,7 +12,7 @@ export {
   type NormalizedPath,
   type PathListMatch,
   type PathRefusal,
-} from './paths.js';
+} from '@secai/contracts';
 export {
   DEFAULT_PORTS,
   destinationAllowed,

@@ -1,4 +1,4 @@
-import { findLookalike } from './paths.js';
+import { findLookalike } from '@secai/contracts';
 
 // MCP resource URIs as `mcp_call` judges them. The policy's globs (`mcpResourceMatches` in
 // @secai/contracts) compare text; a URI that a server could read differently than the text says

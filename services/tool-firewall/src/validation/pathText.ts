@@ -1,11 +1,11 @@
-import { posix } from 'node:path';
+import { normalizePath, type PathRefusal } from '@secai/contracts';
 
 // The text of a path argument, before anything asks or opens (the reference's §4.5, stricter):
-// an encoding trick is refused, not decoded. Percent escapes, NUL and control characters,
-// backslashes, Unicode slash and dot look-alikes, combining marks and text that NFKC would
-// change (full-width forms) are all ways to make one path read as another to one layer and not
-// to the next; the policy engine refuses them too, so refusing here costs nothing legitimate.
-// Pure (`node:path` only for POSIX normalisation).
+// the policy engine's own rule (`normalizePath` in @secai/contracts: an encoding trick is refused,
+// not decoded — percent escapes, NUL and control characters, backslashes, Unicode slash and dot
+// look-alikes, invalid Unicode; then lexical normalisation), so the gate and the engine refuse the
+// same paths. One rule of the gate's own on top: the name must already be in NFKC form, because
+// the file system compares bytes and a name that normalises to another names a different file.
 
 export const MAX_PATH_BYTES = 4096;
 
@@ -13,15 +13,8 @@ export type PathText =
   | { ok: true; logical: string }
   | { ok: false; code: 'PATH_ENCODING' | 'PATH_INVALID'; reason: string };
 
-/** Slash, dot and backslash look-alikes (the reference's list, and the dot leaders). */
-const LOOK_ALIKES =
-  /[\u2024\u2025\u2026\u2044\u2215\u2216\u29f8\u3002\ufe52\uff0e\uff0f\uff3c\uff61\ufffd]/u;
-const COMBINING = /[\p{Mn}\p{Me}]/u;
-// eslint-disable-next-line no-control-regex -- control characters are what it finds
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
+const INVALID: ReadonlySet<PathRefusal> = new Set(['empty', 'too_long', 'relative']);
 const PERCENT_ESCAPE = /%[0-9A-Fa-f]{2}/;
-/** A high surrogate without its low half, or a low one without its high half (no `u` flag). */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** How many rounds of percent-decoding change `text` (at most 4), or null when one is malformed. */
 function percentRounds(text: string): number | null {
@@ -37,39 +30,34 @@ function percentRounds(text: string): number | null {
   return 4;
 }
 
+/** Why a percent-encoded path was refused, in the caller's terms (how deep the encoding goes). */
+function percentReason(raw: string, detail: string): string {
+  if (!PERCENT_ESCAPE.test(raw)) return detail;
+  const rounds = percentRounds(raw);
+  if (rounds === null) return 'holds a malformed percent escape';
+  const n = rounds >= 4 ? 'more than 3' : String(rounds);
+  return `is percent-encoded (${n} round${rounds === 1 ? '' : 's'}); send the path itself`;
+}
+
 /**
  * Checks a path argument's text and normalises it lexically (`.`, `..`, `//` and a trailing `/`
  * resolved). Absolute paths only; `..` above `/` stays at `/`, as a kernel would.
  */
 export function checkPathText(raw: string): PathText {
-  const refuse = (code: 'PATH_ENCODING' | 'PATH_INVALID', reason: string): PathText => ({
-    ok: false,
-    code,
-    reason,
-  });
-  if (raw.length === 0) return refuse('PATH_INVALID', 'is empty');
   if (Buffer.byteLength(raw, 'utf8') > MAX_PATH_BYTES)
-    return refuse('PATH_INVALID', `is longer than ${MAX_PATH_BYTES} bytes`);
-  if (LONE_SURROGATE.test(raw)) return refuse('PATH_ENCODING', 'holds a lone UTF-16 surrogate');
-  if (raw.includes('\u0000')) return refuse('PATH_ENCODING', 'holds a NUL character');
-  if (CONTROL.test(raw)) return refuse('PATH_ENCODING', 'holds a control character');
-  if (PERCENT_ESCAPE.test(raw)) {
-    const rounds = percentRounds(raw);
-    return refuse(
-      'PATH_ENCODING',
-      rounds === null
-        ? 'holds a malformed percent escape'
-        : `is percent-encoded (${rounds >= 4 ? 'more than 3' : rounds} round${rounds === 1 ? '' : 's'}); send the path itself`,
-    );
+    return { ok: false, code: 'PATH_INVALID', reason: `is longer than ${MAX_PATH_BYTES} bytes` };
+  const normalized = normalizePath(raw);
+  if (!normalized.ok) {
+    const { refusal, detail } = normalized;
+    if (INVALID.has(refusal)) return { ok: false, code: 'PATH_INVALID', reason: detail };
+    const reason = refusal === 'percent_encoded' ? percentReason(raw, detail) : detail;
+    return { ok: false, code: 'PATH_ENCODING', reason };
   }
-  if (raw.includes('\\')) return refuse('PATH_ENCODING', 'holds a backslash');
-  if (LOOK_ALIKES.test(raw))
-    return refuse('PATH_ENCODING', 'holds a Unicode look-alike of a slash or a dot');
-  if (COMBINING.test(raw)) return refuse('PATH_ENCODING', 'holds a combining mark');
   if (raw.normalize('NFKC') !== raw)
-    return refuse('PATH_ENCODING', 'is not in Unicode normal form (NFKC would change it)');
-  if (!raw.startsWith('/')) return refuse('PATH_INVALID', 'is not absolute');
-  const normal = posix.normalize(raw);
-  const logical = normal.length > 1 ? normal.replace(/\/+$/, '') : normal;
-  return { ok: true, logical };
+    return {
+      ok: false,
+      code: 'PATH_ENCODING',
+      reason: 'is not in Unicode normal form (NFKC would change it)',
+    };
+  return { ok: true, logical: normalized.path };
 }

@@ -1,4 +1,7 @@
-// Path matching for `path_access` and the tool paths allow/deny lists (reference §2.4, §4.5).
+// Path matching for `path_access` and the tool paths allow/deny lists (reference §2.4, §4.5),
+// and the one path-text rule every gate applies before it opens anything (the tool firewall, the
+// MCP policy's path_restrict): here in contracts so gates and the engine refuse exactly the same
+// paths.
 //
 // Pure functions: no filesystem access, no clock, no state. Everything here is lexical. Symlink
 // resolution (which the original tool firewall did) belongs to whoever opens the file, not to
