@@ -17,6 +17,8 @@ export * from './paths.js';
 export * from './identity/index.js';
 export { treeSignature, writeAtomically, writeFileAtomic } from './fs.js';
 export * from './tokens.js';
+export * from './secrets/index.js';
+export * from './tokenBucket.js';
 export * from './artifactDigest.js';
 export * from './documents/index.js';
 export * from './config/index.js';

@@ -2,9 +2,9 @@ import {
   MCP_INLINE_VALUE_MAX_BYTES,
   canonicalJson,
   isMcpPathArgument,
+  redactMcp,
   type McpRedactionPattern,
 } from '@secai/contracts';
-import { redact } from './redact.js';
 import { bounded, digestOf } from './text.js';
 
 // A call's arguments as they leave the firewall: never raw. The policy engine gets each one's
@@ -85,7 +85,7 @@ export function describeArguments(
     const entry: ArgumentSummary = { name, bytes, digest };
     if (!hidden) {
       // Only the head is redacted for the preview of a long value: the preview never reaches the cut.
-      const clean = redact(
+      const clean = redactMcp(
         bytes <= MCP_INLINE_VALUE_MAX_BYTES ? text : text.slice(0, 4096),
         categories,
       ).text;

@@ -1,5 +1,9 @@
-import { canonicalJson, type McpRedactionPattern } from '@secai/contracts';
-import { redact, type RedactionCounts } from './redact.js';
+import {
+  canonicalJson,
+  redactMcp,
+  type McpRedactionCounts,
+  type McpRedactionPattern,
+} from '@secai/contracts';
 import { scanOutput, type InjectionReport } from './scan/injection.js';
 import { digestOf } from './text.js';
 
@@ -16,7 +20,7 @@ export interface CleanOutput {
   /** SHA-256 of what the client receives. */
   digest: string;
   truncated: boolean;
-  redactions: RedactionCounts;
+  redactions: McpRedactionCounts;
   injection: InjectionReport;
 }
 
@@ -53,7 +57,7 @@ export function cleanOutput(
 ): CleanOutput {
   const bytes = Buffer.byteLength(JSON.stringify(raw), 'utf8');
   if (depthOf(raw) > DEPTH_LIMIT) throw new OutputRefused('too_deep', bytes);
-  const redactions: RedactionCounts = {};
+  const redactions: McpRedactionCounts = {};
   const texts: string[] = [];
   const { structural, binary } = sizesOf(raw);
   if (structural > limit || binary > limit) throw new OutputRefused('too_large', bytes);
@@ -63,7 +67,7 @@ export function cleanOutput(
   const copy = (value: unknown, key: string): unknown => {
     if (typeof value === 'string') {
       // Redacted before it is cut: a cut must not leave the head of a secret that no rule matches.
-      let text = redact(value, categories, redactions).text;
+      let text = redactMcp(value, categories, redactions).text;
       if (key === 'text') {
         const size = Buffer.byteLength(text, 'utf8');
         if (size > budget) {

@@ -35,15 +35,7 @@ export {
   type ToolAdapter,
 } from './adapters/index.js';
 export { redact, redactValue, truncateUtf8, type Redaction } from './redact.js';
-export {
-  RateLimiter,
-  OTHER_TOOLS,
-  refill,
-  take,
-  fullBucket,
-  type Bucket,
-  type RateLimits,
-} from './rateLimit.js';
+export { RateLimiter, OTHER_TOOLS, type RateLimits } from './rateLimit.js';
 export { toolPolicyOf, DEFAULT_RATE_LIMITS, type ToolPolicyView } from './settings.js';
 export { checkPathText, MAX_PATH_BYTES, type PathText } from './validation/pathText.js';
 export { dangerOf, isPathName, normalizeName } from './validation/names.js';

@@ -1,36 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { OTHER_TOOLS, RateLimiter, fullBucket, refill, take } from '../src/index.js';
+import { OTHER_TOOLS, RateLimiter } from '../src/index.js';
 
-// The token bucket on a clock the test owns: no sleeping, no timing.
-
-const LIMITS = { perMinute: 120, burst: 20 }; // the shipped policy: 2 tokens a second
-
-describe('token bucket', () => {
-  it('given a full bucket, allows the burst and refuses the next call, saying when to retry', () => {
-    let bucket = fullBucket(LIMITS, 0);
-    for (let i = 0; i < 20; i++) {
-      const t = take(bucket, LIMITS, 0);
-      expect(t.ok, `call ${i + 1}`).toBe(true);
-      bucket = t.bucket;
-    }
-    const refused = take(bucket, LIMITS, 0);
-    expect(refused.ok).toBe(false);
-    if (!refused.ok) expect(refused.retryAfterMs).toBe(500);
-  });
-
-  it('refills continuously at rpm/60 a second, never above the burst', () => {
-    const empty = { tokens: 0, at: 0 };
-    expect(refill(empty, LIMITS, 250).tokens).toBeCloseTo(0.5);
-    expect(take(empty, LIMITS, 499).ok).toBe(false);
-    expect(take(empty, LIMITS, 500).ok).toBe(true);
-    expect(refill(empty, LIMITS, 3_600_000).tokens).toBe(20);
-  });
-
-  it('does not go back in time when the clock does', () => {
-    const b = { tokens: 1, at: 10_000 };
-    expect(refill(b, LIMITS, 5_000)).toEqual({ tokens: 1, at: 10_000 });
-  });
-});
+// The limiter's keying over the shared token buckets (their rules: contracts/test/tokenBucket.unit.spec.ts),
+// on a clock the test owns: no sleeping, no timing.
 
 describe('RateLimiter', () => {
   it('refuses everything until the policy gave it limits', () => {
