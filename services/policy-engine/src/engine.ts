@@ -7,7 +7,7 @@ import {
 } from '@secai/contracts';
 import type { DecisionInput, Verdict } from './decision.js';
 import { evaluate } from './evaluate.js';
-import { normalizeRequest, type NormalizedRequest } from './normalize.js';
+import { normalizeRequest } from './normalize.js';
 import type { PolicySnapshot } from './policy/index.js';
 
 export interface DecisionOutcome {
@@ -34,8 +34,6 @@ export class PolicyEngine {
   #snapshot: PolicySnapshot | null = null;
   /** Verdicts already reached under `snapshot`, by canonical input (see `#evaluate`). */
   #memo: { snapshot: PolicySnapshot; verdicts: Map<string, Verdict> } | null = null;
-  /** Requests already normalised, by the JSON text they were parsed from (see `decideText`). */
-  #prepared = new Map<string, Prepared>();
   readonly stats: EngineStats = { decisions: 0, allow: 0, deny: 0, ask: 0, byDomain: {} };
 
   constructor(private readonly clock: { now: () => Date; micros: () => number } = defaultClock) {}
@@ -51,36 +49,9 @@ export class PolicyEngine {
   /** Decides a raw request (HTTP body, NATS command data or a consumer's question). */
   decide(raw: unknown, caller: ServiceName): DecisionOutcome {
     const started = this.clock.micros();
-    return this.#decidePrepared(prepare(raw), caller, started);
-  }
-
-  /**
-   * Decides a request given as the JSON text it came in (an HTTP body): when the same text was
-   * decided before, its normalised form is reused (no parse, no schema check, no canonical JSON,
-   * no digests); otherwise `null`, and the caller parses the text and calls `decide(value,
-   * caller, text)`. Normalising is a pure function of the text (no clock, no policy), so the
-   * reused form is exactly the one a new parse would give, invalid requests included.
-   */
-  decideText(text: string, caller: ServiceName): DecisionOutcome | null {
-    const started = this.clock.micros();
-    const known = this.#prepared.get(text);
-    return known ? this.#decidePrepared(known, caller, started) : null;
-  }
-
-  /** `decide`, remembering the normalised request under the JSON text `raw` was parsed from. */
-  decideParsed(raw: unknown, caller: ServiceName, text: string): DecisionOutcome {
-    const started = this.clock.micros();
-    const prepared = prepare(raw);
-    if (text.length <= PREPARED_TEXT_MAX_CHARS) {
-      if (this.#prepared.size >= PREPARED_ENTRIES) this.#prepared.clear();
-      this.#prepared.set(text, prepared);
-    }
-    return this.#decidePrepared(prepared, caller, started);
-  }
-
-  #decidePrepared(prepared: Prepared, caller: ServiceName, started: number): DecisionOutcome {
     const snapshot = this.#snapshot;
-    const { normalized, input, inputDigest } = prepared;
+    const normalized = normalizeRequest(raw);
+    const input = canonicalJson(normalized.input);
     const verdict = this.#evaluate(normalized.input, input, snapshot);
     const durationMicros = Math.max(0, Math.round(this.clock.micros() - started));
     const domain = domainOf(normalized.input);
@@ -88,7 +59,7 @@ export class PolicyEngine {
       domain,
       ruleId: verdict.ruleId,
       policyDigest: snapshot?.digest ?? null,
-      inputDigest,
+      inputDigest: `sha256:${sha256Hex(input)}`,
       evaluatedAt: this.clock.now().toISOString(),
       durationMicros,
       trace: verdict.trace,
@@ -140,25 +111,6 @@ export class PolicyEngine {
 export function domainOf(input: DecisionInput): string {
   return input.domain === 'invalid' ? 'invalid' : input.domain;
 }
-
-/** A request normalised, with its canonical input and that input's digest. */
-interface Prepared {
-  normalized: NormalizedRequest;
-  input: string;
-  inputDigest: string;
-}
-
-function prepare(raw: unknown): Prepared {
-  const normalized = normalizeRequest(raw);
-  // Shared by every decision made from the same text: frozen, so none can change another.
-  Object.freeze(normalized.subject);
-  const input = canonicalJson(normalized.input);
-  return { normalized, input, inputDigest: `sha256:${sha256Hex(input)}` };
-}
-
-/** Request texts remembered (`decideText`), and the longest one remembered (gates ask small). */
-export const PREPARED_ENTRIES = 4096;
-export const PREPARED_TEXT_MAX_CHARS = 1024;
 
 /** Distinct inputs remembered per snapshot (each a few hundred bytes). */
 export const VERDICT_MEMO_ENTRIES = 4096;

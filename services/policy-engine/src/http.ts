@@ -20,7 +20,7 @@ import {
   type RefusedDecisionProblem,
   type StatsResponse,
 } from './api.js';
-import type { DecisionOutcome, PolicyEngine } from './engine.js';
+import type { PolicyEngine } from './engine.js';
 import { MAX_REQUEST_DEPTH, RefusedBody } from './normalize.js';
 import type { PolicyHost } from './policyHost.js';
 import type { DecisionRecorder } from './decisionLog.js';
@@ -77,12 +77,11 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
     done(null, body),
   );
 
-  const recorded = async (outcome: DecisionOutcome): Promise<DecisionResponseData> => {
+  const decideOne = async (value: unknown, caller: string): Promise<DecisionResponseData> => {
+    const outcome = deps.engine.decide(value, caller as ServiceName);
     const { eventId, decisionId } = await deps.recorder.record(outcome.event);
     return { ...outcome.response, eventId, decisionId };
   };
-  const decideOne = async (value: unknown, caller: string): Promise<DecisionResponseData> =>
-    recorded(deps.engine.decide(value, caller as ServiceName));
 
   type Parsed =
     | { ok: true; value: unknown }
@@ -143,23 +142,10 @@ function routes(app: FastifyInstance, deps: HttpDeps): void {
     async (request, reply) => {
       const caller = request.caller!;
       if (!isServiceName(caller)) return sendProblem(reply, 403, 'SCOPE_DENIED', 'unknown caller');
-      // A body decided before is not parsed, checked or digested again (`decideText`); one that
-      // parses is remembered. One that cannot be read is still decided: a recorded deny, with the
-      // refusal as evidence.
-      const text = Buffer.isBuffer(request.body) ? request.body.toString('utf8') : '';
-      // Set only when the body had to be parsed (a remembered text parsed before).
-      let parsed = { ok: true, value: undefined } as Parsed;
-      const decide = async (): Promise<DecisionResponseData> => {
-        const known = deps.engine.decideText(text, caller);
-        if (known) return recorded(known);
-        parsed = parse(request.body, MAX_REQUEST_DEPTH);
-        return recorded(
-          parsed.ok
-            ? deps.engine.decideParsed(parsed.value, caller, text)
-            : deps.engine.decide(new RefusedBody(parsed.problem, parsed.digest), caller),
-        );
-      };
-      const decided = await decide().catch((err: unknown) => {
+      const parsed = parse(request.body, MAX_REQUEST_DEPTH);
+      // A body that cannot be read is still decided: a recorded deny, with the refusal as evidence.
+      const value = parsed.ok ? parsed.value : new RefusedBody(parsed.problem, parsed.digest);
+      const decided = await decideOne(value, caller).catch((err: unknown) => {
         deps.log?.error({ err }, 'a decision could not be recorded');
         return null;
       });

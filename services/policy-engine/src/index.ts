@@ -1,7 +1,6 @@
 export { PolicyClient, PolicyClientError, type PolicyClientErrorCode } from './client.js';
 export {
   PolicyEngine,
-  PREPARED_ENTRIES,
   VERDICT_MEMO_ENTRIES,
   domainOf,
   type DecisionOutcome,

@@ -130,7 +130,7 @@ describe('decide', () => {
   ])(
     'turns %s into a 400 problem and a recorded deny, each time it is sent',
     async (_name, body) => {
-      // The second time, the body is one the engine remembers (`decideText`): still refused.
+      // Refusing is not a one-off: the same bad body sent again is refused and recorded again.
       for (const _time of [1, 2]) {
         const before = recorded.length;
         const res = await decide(body);
