@@ -18,7 +18,8 @@ import {
 import { SigningPool } from '@secai/streams';
 import { startTestAppliance } from '@secai/streams/testing';
 import type { Row } from './report.js';
-import { latency, nowNs, type Latency } from './stats.js';
+import { interleavedRounds, msRow, ratio, latencyRatioRow } from './rounds.js';
+import type { Latency } from './stats.js';
 
 // (l) The MCP firewall (issue 13 §5): one MCP `tools/call` through the proxy against the same call
 // made to the upstream directly. Both sides use the SDK's client over streamable HTTP, in this
@@ -130,40 +131,22 @@ export async function mcpFirewallBench(options: McpBenchOptions): Promise<McpFig
       const text = (result.content as { text?: string }[])[0]?.text;
       if (text !== ANSWER) throw new Error(`the call answered ${JSON.stringify(result)}`);
     };
-    const viaDirect = call(direct);
-    const viaProxy = call(proxied);
-
-    const time = async (f: () => Promise<unknown>, n: number, into: number[]) => {
-      for (let i = 0; i < n; i++) {
-        const t = nowNs();
-        await f();
-        into.push(Number(nowNs() - t));
-      }
-    };
     log('mcp: warming up');
-    const warm: number[] = [];
-    await time(viaDirect, 200, warm);
-    await time(viaProxy, 200, warm);
-    const directNs: number[] = [];
-    const proxiedNs: number[] = [];
-    const perRound = Math.max(1, Math.floor(options.iterations / options.rounds));
-    for (let round = 1; round <= options.rounds; round++) {
-      await time(viaDirect, perRound, directNs);
-      await time(viaProxy, perRound, proxiedNs);
-      log(`mcp round ${round}/${options.rounds}`);
-    }
+    const timed = await interleavedRounds(
+      { direct: { run: call(direct) }, proxied: { run: call(proxied) } },
+      { iterations: options.iterations, rounds: options.rounds, warmup: 200, name: 'mcp', log },
+    );
     for (const c of clients) await c.close().catch(() => undefined);
     await firewall.stop();
     for (const s of subs) s.unsubscribe();
-    const d = latency(Float64Array.from(directNs));
-    const p = latency(Float64Array.from(proxiedNs));
+    const { direct: d, proxied: p } = timed.latency;
     return {
-      iterations: perRound * options.rounds,
+      iterations: timed.iterations,
       rounds: options.rounds,
       direct: d,
       proxied: p,
-      medianRatio: Math.round((p.medianUs / d.medianUs) * 100) / 100,
-      p99Ratio: Math.round((p.p99Us / d.p99Us) * 100) / 100,
+      medianRatio: ratio(p.medianUs, d.medianUs, 2),
+      p99Ratio: ratio(p.p99Us, d.p99Us, 2),
     };
   } finally {
     for (const c of clients) await c.close().catch(() => undefined);
@@ -174,33 +157,28 @@ export async function mcpFirewallBench(options: McpBenchOptions): Promise<McpFig
   }
 }
 
-const ms = (us: number) => `${(us / 1000).toFixed(2)} ms`;
-
 export function mcpFirewallRows(f: McpFigures): Row[] {
   return [
-    {
-      measure: '(l) MCP tools/call, upstream direct',
-      n: f.iterations,
-      runs: f.rounds,
-      value: `${ms(f.direct.medianUs)} median`,
-      spread: `p99 ${ms(f.direct.p99Us)}`,
-      note: 'SDK client → SDK server over streamable HTTP on loopback, in process',
-    },
-    {
-      measure: '(l) MCP tools/call through the firewall',
-      n: f.iterations,
-      runs: f.rounds,
-      value: `${ms(f.proxied.medianUs)} median`,
-      spread: `p99 ${ms(f.proxied.p99Us)}`,
-      note: 'HTTP + token, pin check, mcp_call over NATS (recorded), upstream, 2 events',
-    },
-    {
-      measure: '(l) firewall ÷ direct, MCP tools/call',
-      n: 0,
-      runs: f.rounds,
-      value: `${f.medianRatio.toFixed(2)}× median`,
-      spread: `${f.p99Ratio.toFixed(2)}× p99`,
-      note: 'interleaved rounds in one process; the machine is shared',
-    },
+    msRow(
+      '(l) MCP tools/call, upstream direct',
+      f.direct,
+      f.iterations,
+      f.rounds,
+      'SDK client → SDK server over streamable HTTP on loopback, in process',
+    ),
+    msRow(
+      '(l) MCP tools/call through the firewall',
+      f.proxied,
+      f.iterations,
+      f.rounds,
+      'HTTP + token, pin check, mcp_call over NATS (recorded), upstream, 2 events',
+    ),
+    latencyRatioRow(
+      '(l) firewall ÷ direct, MCP tools/call',
+      f.medianRatio,
+      f.p99Ratio,
+      f.rounds,
+      2,
+    ),
   ];
 }

@@ -21,7 +21,8 @@ import {
   startToolFirewall,
 } from '@secai/tool-firewall';
 import type { Row } from './report.js';
-import { latency, nowNs, type Latency } from './stats.js';
+import { interleavedRounds, msRow, ratio, latencyRatioRow } from './rounds.js';
+import { nowNs, type Latency } from './stats.js';
 
 // (k) The tool firewall (issue 13 §5): one `filesystem.read` of a small file through the
 // firewall (HTTP, the caller's token, validation, the rate limit, two policy decisions over
@@ -137,29 +138,16 @@ export async function toolFirewallBench(options: ToolBenchOptions): Promise<Tool
         request: { domain: 'path_access', subject: logical, action: 'read' },
       });
 
-    const time = async (f: () => Promise<unknown>, n: number, into: number[]) => {
-      for (let i = 0; i < n; i++) {
-        const t = nowNs();
-        await f();
-        into.push(Number(nowNs() - t));
-      }
-    };
     log(`tools: warming up (${options.fileBytes} B file)`);
-    const warm: number[] = [];
-    await time(direct, 200, warm);
-    await time(viaFirewall, 200, warm);
-    await time(decide, 200, warm);
-
-    const directNs: number[] = [];
-    const firewallNs: number[] = [];
-    const decideNs: number[] = [];
-    const perRound = Math.max(1, Math.floor(options.iterations / options.rounds));
-    for (let round = 1; round <= options.rounds; round++) {
-      await time(direct, perRound, directNs);
-      await time(viaFirewall, perRound, firewallNs);
-      await time(decide, Math.max(1, Math.floor(perRound / 2)), decideNs);
-      log(`tools round ${round}/${options.rounds}`);
-    }
+    const timed = await interleavedRounds(
+      {
+        direct: { run: direct },
+        firewall: { run: viaFirewall },
+        // One decision alone, half as often: it is most of the difference.
+        decide: { run: decide, share: 0.5 },
+      },
+      { iterations: options.iterations, rounds: options.rounds, warmup: 200, name: 'tools', log },
+    );
 
     const throughput = async (f: () => Promise<void>, calls: number) => {
       let next = 0;
@@ -178,17 +166,16 @@ export async function toolFirewallBench(options: ToolBenchOptions): Promise<Tool
     await firewall.http.close();
     await firewall.stop();
     for (const s of subs) s.unsubscribe();
-    const d = latency(Float64Array.from(directNs));
-    const fw = latency(Float64Array.from(firewallNs));
+    const { direct: d, firewall: fw, decide: one } = timed.latency;
     return {
-      iterations: perRound * options.rounds,
+      iterations: timed.iterations,
       rounds: options.rounds,
       fileBytes: options.fileBytes,
       direct: d,
       firewall: fw,
-      decide: latency(Float64Array.from(decideNs)),
-      medianRatio: Math.round((fw.medianUs / d.medianUs) * 10) / 10,
-      p99Ratio: Math.round((fw.p99Us / d.p99Us) * 10) / 10,
+      decide: one,
+      medianRatio: ratio(fw.medianUs, d.medianUs, 1),
+      p99Ratio: ratio(fw.p99Us, d.p99Us, 1),
       concurrency: options.concurrency,
       firewallCallsPerSecond: Math.round(firewallCallsPerSecond),
       directCallsPerSecond: Math.round(directCallsPerSecond),
@@ -200,42 +187,30 @@ export async function toolFirewallBench(options: ToolBenchOptions): Promise<Tool
   }
 }
 
-const ms = (us: number) => `${(us / 1000).toFixed(2)} ms`;
-
 export function toolFirewallRows(f: ToolFigures): Row[] {
   return [
-    {
-      measure: '(k) filesystem.read, adapter direct',
-      n: f.iterations,
-      runs: f.rounds,
-      value: `${ms(f.direct.medianUs)} median`,
-      spread: `p99 ${ms(f.direct.p99Us)}`,
-      note: `${f.fileBytes} B file: opened and checked by descriptor, read, redacted; in process`,
-    },
-    {
-      measure: '(k) filesystem.read through the firewall',
-      n: f.iterations,
-      runs: f.rounds,
-      value: `${ms(f.firewall.medianUs)} median`,
-      spread: `p99 ${ms(f.firewall.p99Us)}`,
-      note: 'HTTP + token, checks, 2 decisions over NATS (each recorded), adapter, 2 events',
-    },
-    {
-      measure: '(k) firewall ÷ direct, latency',
-      n: 0,
-      runs: f.rounds,
-      value: `${f.medianRatio.toFixed(1)}× median`,
-      spread: `${f.p99Ratio.toFixed(1)}× p99`,
-      note: 'interleaved rounds in one process; the machine is shared',
-    },
-    {
-      measure: '(k) one policy decision over NATS',
-      n: f.decide.iterations,
-      runs: f.rounds,
-      value: `${ms(f.decide.medianUs)} median`,
-      spread: `p99 ${ms(f.decide.p99Us)}`,
-      note: 'path_access, signed both ways, recorded before the answer',
-    },
+    msRow(
+      '(k) filesystem.read, adapter direct',
+      f.direct,
+      f.iterations,
+      f.rounds,
+      `${f.fileBytes} B file: opened and checked by descriptor, read, redacted; in process`,
+    ),
+    msRow(
+      '(k) filesystem.read through the firewall',
+      f.firewall,
+      f.iterations,
+      f.rounds,
+      'HTTP + token, checks, 2 decisions over NATS (each recorded), adapter, 2 events',
+    ),
+    latencyRatioRow('(k) firewall ÷ direct, latency', f.medianRatio, f.p99Ratio, f.rounds, 1),
+    msRow(
+      '(k) one policy decision over NATS',
+      f.decide,
+      f.decide.iterations,
+      f.rounds,
+      'path_access, signed both ways, recorded before the answer',
+    ),
     {
       measure: `(k) calls/s at ${f.concurrency} in flight, firewall / direct`,
       n: Math.max(f.concurrency, Math.floor(f.iterations / 2)),
