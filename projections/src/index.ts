@@ -79,6 +79,7 @@ export {
 export {
   API_KEYS,
   API_KEY_PREFIX,
+  apiKeyCaller,
   apiKeysProjection,
   validKeyDigests,
   type ApiKeyRecord,

@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { CloudEvent } from '@secai/contracts';
 import {
+  API_KEY_PREFIX,
   ProjectionRunner,
+  apiKeyCaller,
   apiKeysProjection,
   validKeyDigests,
   type ProjectedEvent,
@@ -56,5 +59,35 @@ describe('api-keys projection', () => {
     expect(validKeyDigests(doc).size).toBe(0);
     expect(Object.keys(doc.keys)).toEqual(['laptop']);
     expect(doc.keys.laptop?.keyDigest).toBe(digest('a'));
+  });
+});
+
+describe('apiKeyCaller', () => {
+  const sha = (key: string) => `sha256:${createHash('sha256').update(key, 'utf8').digest('hex')}`;
+  const key = `${API_KEY_PREFIX}${'k'.repeat(43)}`;
+
+  it('given a valid key, then its caller is key:<name>; an unknown key is null', () => {
+    const doc = fold([created('laptop', sha(key))]);
+    const callerOf = apiKeyCaller(() => doc);
+    expect(callerOf(key)).toBe('key:laptop');
+    expect(callerOf(`${API_KEY_PREFIX}${'x'.repeat(43)}`)).toBeNull();
+  });
+
+  it('given a key without the prefix or longer than any key, then null (not even hashed)', () => {
+    const plain = 'k'.repeat(43);
+    const long = `${API_KEY_PREFIX}${'k'.repeat(120)}`;
+    const doc = fold([created('bare', sha(plain)), created('long', sha(long))]);
+    const callerOf = apiKeyCaller(() => doc);
+    expect(callerOf(plain)).toBeNull();
+    expect(callerOf(long)).toBeNull();
+  });
+
+  it('given the key revoked after a lookup, then the next lookup (new document) is null', () => {
+    const runner = new ProjectionRunner(apiKeysProjection);
+    runner.apply(created('laptop', sha(key)));
+    const callerOf = apiKeyCaller(() => runner.document);
+    expect(callerOf(key)).toBe('key:laptop');
+    runner.apply(revoked('laptop'));
+    expect(callerOf(key)).toBeNull();
   });
 });

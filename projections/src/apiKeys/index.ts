@@ -6,3 +6,4 @@ export {
   type ApiKeyRecord,
   type ApiKeysDocument,
 } from './projection.js';
+export { apiKeyCaller } from './caller.js';

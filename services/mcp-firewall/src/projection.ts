@@ -1,5 +1,4 @@
-import type { Projection } from '@secai/projections';
-import { KEY_EVENT_TYPES, evolveKeys, type KeysDocument } from './keys.js';
+import { apiKeysProjection, type ApiKeysDocument, type Projection } from '@secai/projections';
 import { PIN_EVENT_TYPES, evolvePins, type PinsDocument } from './pinsProjection.js';
 import {
   SESSION_EVENT_TYPES,
@@ -9,25 +8,31 @@ import {
 
 // One projection for everything the firewall remembers across restarts (API keys, pins, sessions
 // and their taint): the projection host verifies every event of the stream once per projection,
-// so one projection rather than three.
+// so one projection rather than three. The API keys are the shared `api-keys` fold of
+// `inference.key.*` (as the tool firewall hosts it), so every gateway agrees on the valid keys.
 
 export interface FirewallDocument {
-  keys: KeysDocument;
+  keys: ApiKeysDocument;
   pins: PinsDocument;
   sessions: SessionsDocument;
 }
 
-export const MCP_FIREWALL_PROJECTION = 'mcp-firewall';
+/**
+ * `-v2`: the keys part took the shared `api-keys` shape. A checkpoint of the older shape is not
+ * resumed (its keys would all read as revoked); the new name rebuilds once from the stream.
+ */
+export const MCP_FIREWALL_PROJECTION = 'mcp-firewall-v2';
 
-/** Folds one event (as stored, or as just appended by this process) into the document. */
+const KEY_EVENT_TYPES = apiKeysProjection.canHandle as readonly string[];
+
+/**
+ * Folds one of this firewall's own events (as stored, or as just appended by this process) into
+ * the document. API keys are not its events: they come only from the stream (`firewallProjection`).
+ */
 export function evolveFirewall(
   doc: FirewallDocument,
   event: { type: string; data: unknown; time: string },
 ): FirewallDocument {
-  if ((KEY_EVENT_TYPES as readonly string[]).includes(event.type)) {
-    const keys = evolveKeys(doc.keys, event);
-    return keys === doc.keys ? doc : { ...doc, keys };
-  }
   if ((PIN_EVENT_TYPES as readonly string[]).includes(event.type)) {
     const pins = evolvePins(doc.pins, event);
     return pins === doc.pins ? doc : { ...doc, pins };
@@ -39,6 +44,16 @@ export function evolveFirewall(
 export const firewallProjection: Projection<FirewallDocument> = {
   name: MCP_FIREWALL_PROJECTION,
   canHandle: [...KEY_EVENT_TYPES, ...PIN_EVENT_TYPES, ...SESSION_EVENT_TYPES],
-  initialState: () => ({ keys: { keys: {} }, pins: { servers: {} }, sessions: { sessions: {} } }),
-  evolve: (doc, { event }) => evolveFirewall(doc, event),
+  initialState: () => ({
+    keys: apiKeysProjection.initialState(),
+    pins: { servers: {} },
+    sessions: { sessions: {} },
+  }),
+  evolve(doc, e) {
+    if (KEY_EVENT_TYPES.includes(e.event.type)) {
+      const keys = apiKeysProjection.evolve(doc.keys, e);
+      return keys === doc.keys ? doc : { ...doc, keys };
+    }
+    return evolveFirewall(doc, e.event);
+  },
 };

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { apiKeyCaller } from '@secai/projections';
 import {
   ActivePolicyReader,
   hostProjection,
@@ -17,7 +18,6 @@ import { maxMessageBytes } from './config.js';
 import { natsDecide, type Decide } from './decide.js';
 import { Gate } from './gate.js';
 import { buildHttp } from './http.js';
-import { KeyIndex } from './keys.js';
 import { McpPolicyCache } from './policy.js';
 import { firewallProjection, type FirewallDocument } from './projection.js';
 import type { BucketLimit } from './rateLimit.js';
@@ -139,12 +139,12 @@ export async function startMcpFirewall(
     ...(options.now ? { now: options.now } : {}),
   });
   // API keys are inference's events: they come from the hosted projection, live.
-  const keys = new KeyIndex(() => projection.runner.document.keys);
+  const keyCaller = apiKeyCaller(() => projection.runner.document.keys);
   const bus = watchBus(conn.nc);
   const http = buildHttp({
     trust: conn.store.trust,
     bus,
-    keyCaller: (key) => keys.callerOf(key),
+    keyCaller,
     clients,
     sessions,
     catalog,

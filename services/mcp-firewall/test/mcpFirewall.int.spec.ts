@@ -525,7 +525,10 @@ describe("a person's API key", () => {
       { expectedSequence: 'any' },
     );
     await waitFor(
-      () => Object.values(fx.firewall.projection.runner.document.keys.keys).every((k) => k.revoked),
+      () =>
+        Object.values(fx.firewall.projection.runner.document.keys.keys).every(
+          (k) => k.revokedAt !== null,
+        ),
       10_000,
       'the key revoked in the firewall',
     );

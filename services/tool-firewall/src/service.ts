@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { apiKeyCaller } from '@secai/projections';
 import {
   ActivePolicyReader,
   hostProjection,
@@ -22,7 +23,6 @@ import { engineOverNats, POLICY_RETRY_AFTER_SECONDS, type DecisionAsker } from '
 import { refusal } from './errors.js';
 import { Firewall, newCallId } from './firewall.js';
 import { buildHttp } from './http.js';
-import { KeyIndex } from './keys.js';
 import { RateLimiter } from './rateLimit.js';
 import { eventRecorder } from './record.js';
 import { toolPolicyOf, type ToolPolicyView } from './settings.js';
@@ -91,7 +91,7 @@ export async function startToolFirewall(
       onError: (err) => log.error({ err }, 'the firewall view (keys, call log) failed'),
     },
   );
-  const keyIndex = new KeyIndex(() => view.runner.document.keys);
+  const keyCaller = apiKeyCaller(() => view.runner.document.keys);
   const bus = watchBus(conn.nc);
   const firewall = new Firewall({
     adapters,
@@ -120,7 +120,7 @@ export async function startToolFirewall(
     calls: () => view.runner.document.log,
     trust: conn.store.trust,
     bus,
-    apiKeys: (key) => keyIndex.callerOf(key),
+    apiKeys: keyCaller,
     log,
   });
   let stopped = false;
