@@ -3,12 +3,14 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import {
   MCP_TAINT,
   mcpArgumentRedacted,
+  mcpRedactionCountsList as countsList,
   mcpRateLimitOf,
   mcpRedactionOf,
   mcpResourceRuleOf,
   mcpServerOf,
   mcpTaintOnExecute,
   mcpToolOf,
+  redactMcp as redact,
   type McpPolicy,
   type McpServerPolicyData,
 } from '@secai/contracts';
@@ -20,7 +22,6 @@ import { McpFirewallError, type McpFirewallErrorCode } from './errors.js';
 import { cleanOutput, OutputRefused, type CleanOutput } from './outputs.js';
 import type { McpPolicyCache } from './policy.js';
 import { Buckets, DEFAULT_LIMIT, type BucketLimit } from './rateLimit.js';
-import { countsList, redact } from './redact.js';
 import { scanTool } from './scan/poison.js';
 import { scanOutput } from './scan/injection.js';
 import type { Sessions } from './sessions.js';
