@@ -129,3 +129,9 @@ export {
   foldActivePolicy,
   type LoadedPolicy,
 } from './activePolicy.js';
+export {
+  PolicyClient,
+  PolicyClientError,
+  type PolicyAnswer,
+  type PolicyClientErrorCode,
+} from './policyClient.js';

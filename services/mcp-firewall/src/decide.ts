@@ -1,17 +1,11 @@
-import type {
-  DecisionRequestData,
-  DecisionResponseData,
-  Signer,
-  TrustStore,
-} from '@secai/contracts';
-import { sendCommand, type Logger, type NatsConnection } from '@secai/streams';
+import type { DecisionRequestData, Signer, TrustStore } from '@secai/contracts';
+import { PolicyClient, type Logger, type NatsConnection, type PolicyAnswer } from '@secai/streams';
 
-// Asking the policy engine (`secai.cmd.policy-engine.decide`, signed request and reply), as the
-// quarantine and inference ask it. Any failure to get an answer is an answer too: the call is
-// refused (fail closed), never carried out.
+// Asking the policy engine through the kernel's `PolicyClient` (signed request and reply), as the
+// quarantine and the tool firewall ask it. Any failure to get an answer is an answer too: the
+// call is refused (fail closed), never carried out.
 
-export type DecideOutcome =
-  { ok: true; response: DecisionResponseData } | { ok: false; code: string; message: string };
+export type DecideOutcome = PolicyAnswer;
 
 export type Decide = (request: DecisionRequestData) => Promise<DecideOutcome>;
 
@@ -24,21 +18,16 @@ export function natsDecide(deps: {
   log: Logger;
   timeoutMs?: number;
 }): Decide {
+  const policy = new PolicyClient(
+    deps.nc,
+    deps.signer,
+    deps.trust,
+    deps.timeoutMs ?? DECIDE_TIMEOUT_MS,
+  );
   return async (request) => {
-    try {
-      const reply = await sendCommand(deps.nc, {
-        command: 'policy-engine.decide',
-        signer: deps.signer,
-        trust: deps.trust,
-        request,
-        timeoutMs: deps.timeoutMs ?? DECIDE_TIMEOUT_MS,
-      });
-      return reply.ok
-        ? { ok: true, response: reply.result }
-        : { ok: false, code: reply.code, message: reply.message ?? 'the policy engine refused' };
-    } catch (err) {
-      deps.log.error({ err }, 'the policy engine did not answer');
-      return { ok: false, code: 'POLICY_UNAVAILABLE', message: 'the policy engine did not answer' };
-    }
+    const answer = await policy.ask(request);
+    if (!answer.ok && answer.code === 'POLICY_UNAVAILABLE')
+      deps.log.error({ err: answer.cause }, 'the policy engine did not answer');
+    return answer;
   };
 }

@@ -4,7 +4,7 @@ import type {
   Signer,
   TrustStore,
 } from '@secai/contracts';
-import { sendCommand, type NatsConnection } from '@secai/streams';
+import { PolicyClient, type NatsConnection } from '@secai/streams';
 import { refusal } from './errors.js';
 
 /** Asks the policy engine; any failure is a refusal the caller must treat as deny. */
@@ -16,9 +16,8 @@ export interface DecisionAsker {
 export const POLICY_RETRY_AFTER_SECONDS = 5;
 
 /**
- * The policy engine over `secai.cmd.policy-engine.decide`, signed both ways: the same command the
- * engine's own `PolicyClient` sends (a service cannot import another service's package). The
- * engine records each decision before it answers.
+ * The policy engine over `secai.cmd.policy-engine.decide`, through the kernel's `PolicyClient`
+ * (signed both ways). The engine records each decision before it answers.
  */
 export function engineOverNats(
   nc: NatsConnection,
@@ -26,31 +25,22 @@ export function engineOverNats(
   trust: TrustStore,
   timeoutMs = 5000,
 ): DecisionAsker {
+  const policy = new PolicyClient(nc, signer, trust, timeoutMs);
   return {
     async decide(request) {
-      let reply;
-      try {
-        reply = await sendCommand(nc, {
-          command: 'policy-engine.decide',
-          signer,
-          trust,
-          request,
-          timeoutMs,
-        });
-      } catch (cause) {
-        throw refusal('policy', 'POLICY_UNAVAILABLE', 'the policy engine did not answer: denied', {
+      const answer = await policy.ask(request);
+      if (answer.ok) return answer.response;
+      throw refusal(
+        'policy',
+        'POLICY_UNAVAILABLE',
+        answer.code === 'POLICY_UNAVAILABLE'
+          ? 'the policy engine did not answer: denied'
+          : `the policy engine refused the request (${answer.code}): denied`,
+        {
           retryAfterSeconds: POLICY_RETRY_AFTER_SECONDS,
-          cause,
-        });
-      }
-      if (!reply.ok)
-        throw refusal(
-          'policy',
-          'POLICY_UNAVAILABLE',
-          `the policy engine refused the request (${reply.code}): denied`,
-          { retryAfterSeconds: POLICY_RETRY_AFTER_SECONDS },
-        );
-      return reply.result;
+          ...(answer.cause === undefined ? {} : { cause: answer.cause }),
+        },
+      );
     },
   };
 }

@@ -4,7 +4,7 @@ import { progressSubject, type EventData, type ServiceName } from '@secai/contra
 import {
   recordRefusedCommand,
   runConsumer,
-  sendCommand,
+  PolicyClient,
   serveCommand,
   type EventStore,
   type JetStreamClient,
@@ -85,22 +85,17 @@ export async function startQuarantine(
   };
   if (!(await bundle())) log.warn('no valid policy is active yet: runs wait for policy.loaded');
 
+  const policy = new PolicyClient(
+    client.nc,
+    client.store.signer,
+    client.store.trust,
+    DECIDE_TIMEOUT_MS,
+  );
   const askEngine: EngineAsker = async (request) => {
-    try {
-      const reply = await sendCommand(client.nc, {
-        command: 'policy-engine.decide',
-        signer: client.store.signer,
-        trust: client.store.trust,
-        request,
-        timeoutMs: DECIDE_TIMEOUT_MS,
-      });
-      return reply.ok
-        ? { ok: true, response: reply.result }
-        : { ok: false, code: reply.code, message: reply.message };
-    } catch (err) {
-      log.error({ err }, 'the policy engine did not answer');
-      return { ok: false, code: 'POLICY_UNAVAILABLE', message: 'the policy engine did not answer' };
-    }
+    const answer = await policy.ask(request);
+    if (!answer.ok && answer.code === 'POLICY_UNAVAILABLE')
+      log.error({ err: answer.cause }, 'the policy engine did not answer');
+    return answer.ok ? answer : { ok: false, code: answer.code, message: answer.message };
   };
 
   const coordinator = new Coordinator({
