@@ -17,11 +17,7 @@ export interface FirewallDocument {
   sessions: SessionsDocument;
 }
 
-/**
- * `-v2`: the keys part took the shared `api-keys` shape. A checkpoint of the older shape is not
- * resumed (its keys would all read as revoked); the new name rebuilds once from the stream.
- */
-export const MCP_FIREWALL_PROJECTION = 'mcp-firewall-v2';
+export const MCP_FIREWALL_PROJECTION = 'mcp-firewall';
 
 const KEY_EVENT_TYPES = apiKeysProjection.canHandle as readonly string[];
 
