@@ -10,7 +10,7 @@ interface Job {
   durationSeconds: number;
   /**
    * Every request a body of its own: `params.path` of the JSON body gets a counter appended, so
-   * no cache keyed by the request (the engine's memos) answers a request it has seen before.
+   * no cache keyed by the request (the engine's verdict memo) answers a request it has seen before.
    */
   distinctPaths?: boolean;
 }

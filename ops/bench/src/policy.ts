@@ -51,7 +51,7 @@ export interface PolicyBenchResults {
     baseline: LoadResult;
     decide: LoadResult;
     ratio: number;
-    /** Every request a distinct body (no memo hit). */
+    /** Every request a distinct body (the verdict memo never hits). */
     decideDistinct: LoadResult;
     ratioDistinct: number;
     connections: number;
@@ -186,8 +186,8 @@ export async function policyBench(
     ...job,
     url: `http://127.0.0.1:${addr(http).port}/api/v1/decide`,
   });
-  // The same route with a body never seen before on every request: the engine's memos (of
-  // normalised bodies and of verdicts) then never answer, as for gates whose paths all differ.
+  // The same route with a body never seen before on every request: the engine's verdict memo
+  // then never answers, as for gates whose paths all differ.
   const decideDistinct = await loadgen({
     ...job,
     distinctPaths: true,
