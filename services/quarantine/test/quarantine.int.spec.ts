@@ -13,6 +13,7 @@ import {
   type TestAppliance,
 } from '@secai/streams/testing';
 import { startQuarantine, type QuarantineConfig, type QuarantineService } from '../src/index.js';
+import { sandboxedStages, type StageExecutor } from '../src/service/stages.js';
 import { writeTinyLlamaGguf } from '@secai/quarantine/testing';
 import { startPolicyEngineSide, type PolicyEngineSide } from './policyEngineSide.js';
 import { SMALL_TENSORS, buildSafetensors, writeDiffusersDir } from '@secai/formats/testing';
@@ -30,6 +31,12 @@ let config: QuarantineConfig;
 let engineSide: PolicyEngineSide;
 let service: QuarantineService;
 let sources: string;
+/** While set, the behavioural test waits for it before it runs (the stages themselves are real). */
+let holdBehavior: Promise<void> | null = null;
+const executeStage: StageExecutor = async (stage, ctx) => {
+  if (stage === 'behavioral_test' && holdBehavior) await holdBehavior;
+  return sandboxedStages(stage, ctx);
+};
 
 beforeAll(async () => {
   app = await startTestAppliance();
@@ -48,7 +55,7 @@ beforeAll(async () => {
   };
   // The state dir is private, as on the appliance: workers reach artifacts only through the sandbox.
   await chmod(dir, 0o700);
-  service = await startQuarantine(quarantineSide, { config, log });
+  service = await startQuarantine(quarantineSide, { config, log, executeStage });
 }, 60_000);
 
 afterAll(async () => {
@@ -371,6 +378,10 @@ describe('policy', () => {
   it('a policy.loaded in the middle of a run fails its next stage with policy_changed', async () => {
     const path = await source('midrun.gguf');
     await writeTinyLlamaGguf(path, { seed: 13, contextLength: 2048 });
+    // The read-only stages run beside each other and may all be done before the reload lands:
+    // hold the last stage until the policy has changed, so a stage is certain to follow it.
+    let release!: () => void;
+    holdBehavior = new Promise<void>((r) => (release = r));
     const artifact = await importPath(path);
     await waitFor(
       async () =>
@@ -388,6 +399,8 @@ describe('policy', () => {
       d.quarantine!.stage_memory_mib = 3072;
     });
     expect((await service.bundle())!.digest).not.toBe(before);
+    holdBehavior = null;
+    release();
     const history = await outcome(artifact);
     const failed = history.find((e) => e.type === 'quarantine.stage.failed')!
       .data as EventData<'quarantine.stage.failed'>;
