@@ -34,6 +34,12 @@ if command -v dpkg-query >/dev/null 2>&1 &&
   ! dpkg-query -W -f='${Status}' libtss2-tcti-swtpm0 2>/dev/null | grep -q 'install ok installed'; then
   missing+=(libtss2-tcti-swtpm0)
 fi
+# The tests also drive the UI in Debian's headless Chromium (playwright-core) and `secai watch`
+# under tmux; the appliance itself needs neither.
+if [ "$mode" = test ]; then
+  command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
