@@ -52,9 +52,41 @@ function consumerApi(stream: string, name: string): string[] {
 }
 
 /**
- * JetStream API subjects a reading service needs: its own durables (create, info, next, ack),
- * named ephemeral consumers (the ordered consumers of nats.js, `oc_<nuid>_<n>`, which need no
- * acks), message gets, the trust KV. No delete of any kind.
+ * What any reader may ask of JetStream: stream info, message gets (direct and API), named
+ * consumers on the events stream (the ordered consumers of nats.js, `<nuid>_<n>`, pull: their
+ * messages come back on the requester's own inbox, and they need no acks) and the reads of the
+ * trust KV (info, gets, named pull consumers on its stream). Nothing that writes, deletes or
+ * purges. A named create can still carry a durable or a push `deliver_subject` in its body,
+ * which subjects cannot see: the appliance's consumer warden judges those.
+ */
+function readOnlyApi(stream: string): string[] {
+  const kvTrust = `KV_${KV_BUCKETS.trust}`;
+  return [
+    '$JS.API.INFO',
+    `$JS.API.STREAM.INFO.${stream}`,
+    `$JS.API.STREAM.MSG.GET.${stream}`,
+    `$JS.API.DIRECT.GET.${stream}`,
+    `$JS.API.DIRECT.GET.${stream}.>`,
+    `$JS.API.CONSUMER.CREATE.${stream}.*`,
+    `$JS.API.CONSUMER.CREATE.${stream}.*.>`,
+    `$JS.API.CONSUMER.INFO.${stream}.*`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.*`,
+    `$JS.API.STREAM.INFO.${kvTrust}`,
+    `$JS.API.STREAM.MSG.GET.${kvTrust}`,
+    `$JS.API.DIRECT.GET.${kvTrust}.>`,
+  ];
+}
+
+/** Every API subject of another identity's durables, by name (deny wins over allow). */
+function foreignDurablesApi(identity: string, stream: string): string[] {
+  const foreign = (Object.keys(DURABLES) as DurableName[]).filter((d) => DURABLES[d] !== identity);
+  return foreign.flatMap((d) => consumerApi(stream, d));
+}
+
+/**
+ * JetStream API subjects a reading service needs: the read-only API, its own durables (create,
+ * info, next, ack), KV watches of the trust bundle (push consumers into its own inbox, with flow
+ * control). No delete of any kind.
  *
  * What subjects cannot say, the deny list does: every durable in contracts' `DURABLES` that
  * belongs to another identity is denied by name on each of its API subjects (deny wins over
@@ -65,33 +97,19 @@ function consumerApi(stream: string, name: string): string[] {
  */
 function readerApi(service: string, stream: string): { allow: string[]; deny: string[] } {
   const kvTrust = `KV_${KV_BUCKETS.trust}`;
-  const own = durablesOf(service);
-  const foreign = (Object.keys(DURABLES) as DurableName[]).filter((d) => DURABLES[d] !== service);
   return {
     allow: [
-      '$JS.API.INFO',
-      `$JS.API.STREAM.INFO.${stream}`,
-      `$JS.API.STREAM.MSG.GET.${stream}`,
-      `$JS.API.DIRECT.GET.${stream}`,
-      `$JS.API.DIRECT.GET.${stream}.>`,
-      // Named consumers: the ordered (ephemeral) ones and, by their own names, its durables.
-      `$JS.API.CONSUMER.CREATE.${stream}.*`,
-      `$JS.API.CONSUMER.CREATE.${stream}.*.>`,
-      `$JS.API.CONSUMER.INFO.${stream}.*`,
-      `$JS.API.CONSUMER.MSG.NEXT.${stream}.*`,
-      ...own.flatMap((d) => [
+      ...readOnlyApi(stream),
+      ...durablesOf(service).flatMap((d) => [
         `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${d}`,
         `$JS.ACK.${stream}.${d}.>`,
       ]),
-      `$JS.API.STREAM.INFO.${kvTrust}`,
-      `$JS.API.STREAM.MSG.GET.${kvTrust}`,
-      `$JS.API.DIRECT.GET.${kvTrust}.>`,
       `$JS.API.CONSUMER.CREATE.${kvTrust}`,
       `$JS.API.CONSUMER.CREATE.${kvTrust}.>`,
       `$JS.FC.${kvTrust}.>`,
       `$JS.FC.${stream}.>`,
     ],
-    deny: foreign.flatMap((d) => consumerApi(stream, d)),
+    deny: foreignDurablesApi(service, stream),
   };
 }
 
@@ -143,11 +161,34 @@ export function servicePermissions(
   };
 }
 
-/** The read-only dashboard identity: live events, nothing else. */
-export function dashboardPermissions(): SubjectPermissions {
+/** The browser's and the terminal dashboard's NATS user: it reads and never signs. */
+export const DASHBOARD = 'dashboard';
+
+/**
+ * The read-only dashboard identity: live events (`secai.evt.>`), the read-only JetStream API
+ * (stream info, message gets, ordered pull consumers on the events stream and on the trust KV's
+ * stream, their next-message requests) and replies on its own inbox (`_INBOX_dashboard`, where
+ * a pull consumer's messages arrive too). No durable (not even by the old `DURABLE.CREATE`), no
+ * delete, purge or stream change, no event, command or progress subject, no acks, no flow
+ * control (push consumers are not its to hold: the warden removes one it makes), no KV write.
+ * Every identity's durables are denied by name as well, so it cannot read through one.
+ */
+export function dashboardPermissions(stream = EVENTS_STREAM): SubjectPermissions {
+  const kvTrust = `KV_${KV_BUCKETS.trust}`;
   return {
-    publish: { deny: ['>'] },
-    subscribe: { allow: [`${EVENT_SUBJECT_PREFIX}.>`] },
+    publish: {
+      allow: [
+        ...readOnlyApi(stream),
+        // Ordered pull consumers on the trust KV's stream: how the page follows the bundle
+        // (a KV watch is a push consumer).
+        `$JS.API.CONSUMER.CREATE.${kvTrust}.*`,
+        `$JS.API.CONSUMER.CREATE.${kvTrust}.*.>`,
+        `$JS.API.CONSUMER.INFO.${kvTrust}.*`,
+        `$JS.API.CONSUMER.MSG.NEXT.${kvTrust}.*`,
+      ],
+      deny: foreignDurablesApi(DASHBOARD, stream),
+    },
+    subscribe: { allow: [`${EVENT_SUBJECT_PREFIX}.>`, `${inboxPrefixOf(DASHBOARD)}.>`] },
   };
 }
 
@@ -157,7 +198,7 @@ export function appliancePermissions(): SubjectPermissions {
 }
 
 export function permissionsFor(user: string, stream = EVENTS_STREAM): SubjectPermissions {
-  if (user === 'dashboard') return dashboardPermissions();
+  if (user === DASHBOARD) return dashboardPermissions(stream);
   if (user === 'appliance') return appliancePermissions();
   if ((SERVICES as readonly string[]).includes(user)) {
     return servicePermissions(user as ServiceName, stream);

@@ -51,11 +51,11 @@ describe('NATS permissions mirror the authority table', () => {
     );
   });
 
-  it('makes the dashboard read-only', () => {
-    expect(permissionsFor('dashboard')).toEqual({
-      publish: { deny: ['>'] },
-      subscribe: { allow: ['secai.evt.>'] },
-    });
+  it('makes the dashboard read-only (the details: dashboardPermissions.unit.spec.ts)', () => {
+    const dashboard = permissionsFor('dashboard');
+    expect(dashboard.subscribe.allow).toEqual(['secai.evt.>', '_INBOX_dashboard.>']);
+    expect(dashboard.publish.allow?.some((s) => s.startsWith('secai.'))).toBe(false);
+    expect(dashboard.allow_responses).toBeUndefined();
   });
 
   it('has no permissions for an unknown identity (fail closed)', () => {
