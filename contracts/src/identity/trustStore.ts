@@ -1,12 +1,15 @@
 import type { Revocation, TrustedKey, TrustStore } from '../envelope/trust.js';
-import type { TrustBundle, TrustBundleCertificate } from './bundle.js';
-import { IdentityError } from './errors.js';
+import type { TrustBundle } from './bundle.js';
+import {
+  checkBundleVersion,
+  checkRootCertificate,
+  checkServiceCertificate,
+  checkUniqueKeyids,
+} from './certificateRules.js';
 import {
   keyidOf,
   parseCertificate,
   publicKeyOf,
-  servicesOf,
-  x509,
   type RootIdentity,
   type ServiceIdentity,
 } from './pki.js';
@@ -54,95 +57,32 @@ export class MemoryTrustStore implements TrustStore {
  * Checks a trust bundle and builds the store verifiers use: the root is a self-signed CA valid at
  * `now`; every certificate was issued and signed by it, is valid at `now`, names its bundle
  * service in a `secai://` SAN URI, and has the keyid the bundle says. Any failure throws an
- * `IdentityError` naming the service: a bundle is trusted whole or not at all.
+ * `IdentityError` naming the service: a bundle is trusted whole or not at all. The checks live in
+ * certificateRules.ts, shared with the browser's `loadWebTrustStore`.
  */
 export async function loadTrustStore(
   bundle: TrustBundle,
   { now }: { now: Date },
 ): Promise<MemoryTrustStore> {
-  if (bundle.version !== 1) {
-    throw new IdentityError('IDENTITY_CORRUPT', `trust bundle version ${String(bundle.version)}`);
-  }
+  checkBundleVersion(bundle);
   const root = parseCertificate(bundle.root, 'root');
   const rootKeyid = keyidOf(bundle.root);
-  const constraints = root.getExtension(x509.BasicConstraintsExtension);
-  if (!constraints?.ca || !(await root.isSelfSigned())) {
-    throw new IdentityError('CERT_CHAIN_INVALID', 'root: not a self-signed CA certificate');
-  }
-  checkValidity(root, now, 'root');
+  await checkRootCertificate(root, now);
 
   const keys: TrustedKey[] = [];
   for (const entry of bundle.certificates) {
-    keys.push(await checkServiceCertificate(entry, root, now));
+    const certificate = parseCertificate(entry.pem, entry.service);
+    await checkServiceCertificate(entry, certificate, keyidOf(entry.pem), root, now);
+    keys.push({
+      keyid: entry.keyid,
+      service: entry.service,
+      publicKey: publicKeyOf(certificate, entry.service),
+      notBefore: certificate.notBefore,
+      notAfter: certificate.notAfter,
+    });
   }
-  const seen = new Set<string>();
-  for (const { keyid, service } of keys) {
-    if (seen.has(keyid)) {
-      throw new IdentityError('IDENTITY_CORRUPT', `${service}: keyid ${keyid} appears twice`);
-    }
-    seen.add(keyid);
-  }
+  checkUniqueKeyids(keys);
   return new MemoryTrustStore(bundle, rootKeyid, keys);
-}
-
-async function checkServiceCertificate(
-  entry: TrustBundleCertificate,
-  root: x509.X509Certificate,
-  now: Date,
-): Promise<TrustedKey> {
-  const { service } = entry;
-  const certificate = parseCertificate(entry.pem, service);
-  const keyid = keyidOf(entry.pem);
-  if (keyid !== entry.keyid) {
-    throw new IdentityError(
-      'IDENTITY_CORRUPT',
-      `${service}: bundle keyid ${entry.keyid} is not the certificate's (${keyid})`,
-    );
-  }
-  const sameIssuer = Buffer.from(certificate.issuerName.toArrayBuffer()).equals(
-    Buffer.from(root.subjectName.toArrayBuffer()),
-  );
-  if (!sameIssuer || !(await certificate.verify({ publicKey: root, signatureOnly: true }))) {
-    throw new IdentityError(
-      'CERT_CHAIN_INVALID',
-      `${service}: certificate was not issued by the appliance root`,
-    );
-  }
-  if (certificate.getExtension(x509.BasicConstraintsExtension)?.ca) {
-    throw new IdentityError(
-      'CERT_CHAIN_INVALID',
-      `${service}: a service certificate may not be a CA`,
-    );
-  }
-  checkValidity(certificate, now, service);
-  if (!servicesOf(certificate).includes(service)) {
-    throw new IdentityError(
-      'CERT_SERVICE_MISSING',
-      `${service}: certificate does not name secai://${service}`,
-    );
-  }
-  return {
-    keyid,
-    service,
-    publicKey: publicKeyOf(certificate, service),
-    notBefore: certificate.notBefore,
-    notAfter: certificate.notAfter,
-  };
-}
-
-function checkValidity(certificate: x509.X509Certificate, now: Date, owner: string): void {
-  if (now < certificate.notBefore) {
-    throw new IdentityError(
-      'CERT_NOT_YET_VALID',
-      `${owner}: certificate is valid from ${certificate.notBefore.toISOString()}`,
-    );
-  }
-  if (now > certificate.notAfter) {
-    throw new IdentityError(
-      'CERT_EXPIRED',
-      `${owner}: certificate expired at ${certificate.notAfter.toISOString()}`,
-    );
-  }
 }
 
 /** The bundle for a root and its service identities, with no revocations yet. */
