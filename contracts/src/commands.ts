@@ -70,6 +70,8 @@ const ImportRequest = Type.Object(
     signaturePath: Type.Optional(
       Type.String({ minLength: 2, maxLength: 4096, pattern: '^/[^\\x00]*$' }),
     ),
+    /** The person who asked (the UI names its logged-in operator; the CLI may leave it out). */
+    operator: Type.Optional(Operator),
   },
   closed,
 );
@@ -169,7 +171,7 @@ export const COMMANDS = {
     handler: 'registry',
     name: 'quarantine_model',
     version: 1,
-    callers: ['incident-recorder', 'cli'],
+    callers: ['incident-recorder', 'cli', 'ui'],
     request: Type.Object(
       {
         model: Sha256Hex,
