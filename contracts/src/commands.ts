@@ -91,6 +91,49 @@ const ContainmentReply = answer({
   /** True when the action already held before this request (the commands are idempotent). */
   alreadyDone: Type.Boolean(),
 });
+/** Most decisions one what-if re-evaluates (the request must fit one command envelope). */
+export const WHAT_IF_MAX_DECISIONS = 100;
+/** A candidate policy as files (policy.yaml and agent.yaml, optionally mcp.yaml) and inputs. */
+const WhatIfRequest = Type.Object(
+  {
+    files: Type.Array(
+      Type.Object(
+        {
+          name: Type.Union([
+            Type.Literal('policy.yaml'),
+            Type.Literal('agent.yaml'),
+            Type.Literal('mcp.yaml'),
+          ]),
+          text: Type.String({ maxLength: 131_072 }),
+        },
+        closed,
+      ),
+      { minItems: 1, maxItems: 3 },
+    ),
+    /** Recorded decisions: their address and the canonical input they were decided on. */
+    decisions: Type.Array(
+      Type.Object(
+        {
+          decisionId: Type.String({ minLength: 1, maxLength: 160 }),
+          input: Type.String({ minLength: 2, maxLength: 8192 }),
+        },
+        closed,
+      ),
+      { minItems: 1, maxItems: WHAT_IF_MAX_DECISIONS },
+    ),
+  },
+  closed,
+);
+/** What the candidate policy decides for one recorded decision's input. */
+const WhatIfResult = Type.Object(
+  {
+    decisionId: Type.String({ minLength: 1, maxLength: 160 }),
+    decision: Type.String({ minLength: 1, maxLength: 16 }),
+    ruleId: Type.String({ minLength: 1, maxLength: 256 }),
+    reason: Type.String({ maxLength: 1024 }),
+  },
+  closed,
+);
 /** An operator step on an incident: who, and what they say. */
 const IncidentStep = Type.Object(
   {
@@ -131,6 +174,19 @@ export const COMMANDS = {
     reply: answer({
       digest: Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }),
       changed: Type.Boolean(),
+    }),
+  }),
+  // A candidate policy tried on recorded decisions without loading it: the UI's "what if" and
+  // the CLI's. Pure evaluation; nothing is recorded and the live policy is untouched.
+  'policy-engine.what_if': defineCommand({
+    handler: 'policy-engine',
+    name: 'what_if',
+    version: 1,
+    callers: ['cli', 'ui'],
+    request: WhatIfRequest,
+    reply: answer({
+      policyDigest: Type.String({ pattern: '^sha256:[0-9a-f]{64}$' }),
+      results: Type.Array(WhatIfResult, { maxItems: WHAT_IF_MAX_DECISIONS }),
     }),
   }),
   'incident-recorder.seal': defineCommand({

@@ -4,6 +4,7 @@ import type { ServiceName, Signer, TrustStore } from '@secai/contracts';
 import type { PolicyEngine } from './engine.js';
 import type { PolicyHost } from './policyHost.js';
 import type { DecisionRecorder, RecordLinks } from './decisionLog.js';
+import { whatIfCandidate } from './whatIfCandidate.js';
 
 /**
  * The links a NATS decision is recorded with. Not the request's id as causation: each request
@@ -17,9 +18,10 @@ export function decideLinks(ctx: CommandContext): RecordLinks {
 }
 
 /**
- * `secai.cmd.policy-engine.decide` and `.reload`: the same decision point over NATS, signed both
- * ways. A decision is recorded before the reply leaves, as over HTTP; concurrent decides of one
- * domain are committed together by a group-commit recorder.
+ * `secai.cmd.policy-engine.decide`, `.reload` and `.what_if`: the same decision point over NATS,
+ * signed both ways. A decision is recorded before the reply leaves, as over HTTP; concurrent
+ * decides of one domain are committed together by a group-commit recorder. A what-if records
+ * nothing: it only evaluates a candidate policy.
  */
 export function serveCommands(
   nc: NatsConnection,
@@ -69,5 +71,14 @@ export function serveCommands(
       deps.log.warn({ code: err.code, subject }, 'refused a reload command'),
     onError: (err) => deps.log.error({ err }, 'reload command failed'),
   });
-  return [decide, reload];
+  const whatIf = serveCommand(nc, {
+    command: 'policy-engine.what_if',
+    signer: deps.signer,
+    trust: deps.trust,
+    handle: (request) => Promise.resolve(whatIfCandidate(request)),
+    onRejected: (err, _bytes, subject) =>
+      deps.log.warn({ code: err.code, subject }, 'refused a what-if command'),
+    onError: (err) => deps.log.error({ err }, 'what-if command failed'),
+  });
+  return [decide, reload, whatIf];
 }

@@ -400,3 +400,96 @@ describe('fail closed', () => {
     await rm(empty, { recursive: true, force: true });
   });
 });
+
+describe('what-if over NATS (policy-engine.what_if)', () => {
+  const file = (name: 'policy.yaml' | 'agent.yaml' | 'mcp.yaml') =>
+    readFile(join(DEFAULT_POLICY_DIR, name), 'utf8').then((text) => ({ name, text }));
+
+  it('tries a candidate on recorded inputs for the UI, and records nothing', async () => {
+    const gate = await app.client('tool-firewall');
+    const client = new PolicyClient(gate.nc, app.pki.signerFor('tool-firewall'), app.pki.trust);
+    const allowed = await client.decide({
+      domain: 'tool_access',
+      subject: 'filesystem.read',
+      params: { path: '/vault/user_docs/b.txt' },
+    });
+    const { decisions } = await recorded();
+    const member = decisions.find((d) => d.decisionId === allowed.decisionId)!;
+    const policy = await file('policy.yaml');
+    // The candidate narrows what filesystem.read may read.
+    const candidate = policy.text.replace(
+      'paths_allowlist: [/vault/user_docs/**]\n',
+      'paths_allowlist: [/vault/user_docs/public/**]\n',
+    );
+    expect(candidate).not.toBe(policy.text);
+    const ui = await app.client('ui');
+    const before = await streamBounds(engineSide.jsm, engineSide.store.stream);
+    const ask = (files: { name: 'policy.yaml' | 'agent.yaml' | 'mcp.yaml'; text: string }[]) =>
+      sendCommand(ui.nc, {
+        command: 'policy-engine.what_if',
+        signer: app.pki.signerFor('ui'),
+        trust: app.pki.trust,
+        request: {
+          files,
+          decisions: [
+            { decisionId: member.decisionId, input: member.data.input },
+            { decisionId: 'hand-made', input: '{"domain":"tool_access","tool":42}' },
+          ],
+        },
+      });
+    const same = await ask([policy, await file('agent.yaml')]);
+    expect(same).toMatchObject({
+      ok: true,
+      results: [
+        { decisionId: member.decisionId, decision: 'allow', ruleId: 'tools.allow.filesystem.read' },
+        { decision: 'deny' },
+      ],
+    });
+    const changed = await ask([{ name: 'policy.yaml', text: candidate }, await file('agent.yaml')]);
+    expect(changed).toMatchObject({
+      ok: true,
+      results: [
+        { decision: 'deny', ruleId: 'tools.allow.filesystem.read.paths_allowlist_miss' },
+        { decisionId: 'hand-made', decision: 'deny' },
+      ],
+    });
+    expect((changed as { policyDigest: string }).policyDigest).not.toBe(engine.snapshot!.digest);
+    // Still the live policy, and nothing was appended.
+    expect(
+      await client.allows({
+        domain: 'tool_access',
+        subject: 'filesystem.read',
+        params: { path: '/vault/user_docs/b.txt' },
+      }),
+    ).toBe(true);
+    const after = await streamBounds(engineSide.jsm, engineSide.store.stream);
+    expect(after.lastSeq).toBe(before.lastSeq + 1); // the allows() decision above, nothing else
+  });
+
+  it('answers POLICY_INVALID for a candidate that does not load, and a non-caller cannot send it', async () => {
+    const ui = await app.client('ui');
+    const reply = await sendCommand(ui.nc, {
+      command: 'policy-engine.what_if',
+      signer: app.pki.signerFor('ui'),
+      trust: app.pki.trust,
+      request: {
+        files: [{ name: 'policy.yaml', text: 'tools: [' }],
+        decisions: [{ decisionId: 'x', input: '{}' }],
+      },
+    });
+    expect(reply).toMatchObject({ ok: false, code: 'POLICY_INVALID' });
+    const outsider = await app.client('tool-firewall');
+    await expect(
+      sendCommand(outsider.nc, {
+        command: 'policy-engine.what_if',
+        signer: app.pki.signerFor('tool-firewall'),
+        trust: app.pki.trust,
+        request: {
+          files: [await file('policy.yaml')],
+          decisions: [{ decisionId: 'x', input: '{}' }],
+        },
+        timeoutMs: 1000,
+      }),
+    ).rejects.toThrow();
+  });
+});
