@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { serviceOfSource } from '../services.js';
+import type { Revocation } from '../envelope/trust.js';
 import type { TrustBundle, TrustBundleCertificate } from './bundle.js';
 import { IdentityError } from './errors.js';
 
@@ -12,6 +13,8 @@ import { IdentityError } from './errors.js';
  */
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]*)-----END CERTIFICATE-----/g;
+
+export { x509 };
 
 export function checkBundleVersion(bundle: TrustBundle): void {
   if (bundle.version !== 1) {
@@ -127,6 +130,18 @@ export function servicesNamedBy(certificate: x509.X509Certificate): string[] {
     .filter((name) => name.type === 'url')
     .map((name) => serviceOfSource(name.value))
     .filter((service): service is string => service !== null && service !== '');
+}
+
+/** The bundle's revocations by keyid; should a key be revoked twice, the earlier cut-off wins. */
+export function indexRevocations(revocations: readonly Revocation[]): Map<string, Revocation> {
+  const index = new Map<string, Revocation>();
+  for (const revocation of revocations) {
+    const known = index.get(revocation.keyid);
+    if (!known || revocation.effectiveFromSeq < known.effectiveFromSeq) {
+      index.set(revocation.keyid, revocation);
+    }
+  }
+  return index;
 }
 
 /** Lowercase hex of bytes (keyids, chain heads). */

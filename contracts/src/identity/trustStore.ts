@@ -5,6 +5,7 @@ import {
   checkRootCertificate,
   checkServiceCertificate,
   checkUniqueKeyids,
+  indexRevocations,
 } from './certificateRules.js';
 import {
   keyidOf,
@@ -28,15 +29,7 @@ export class MemoryTrustStore implements TrustStore {
     this.bundle = bundle;
     this.rootKeyid = rootKeyid;
     this.#keys = new Map(keys.map((key) => [key.keyid, Object.freeze({ ...key })]));
-    const revocations = new Map<string, Revocation>();
-    for (const revocation of bundle.revocations) {
-      const known = revocations.get(revocation.keyid);
-      // Should a key be revoked twice, the earlier cut-off wins.
-      if (!known || revocation.effectiveFromSeq < known.effectiveFromSeq) {
-        revocations.set(revocation.keyid, revocation);
-      }
-    }
-    this.#revocations = revocations;
+    this.#revocations = indexRevocations(bundle.revocations);
   }
 
   lookup(keyid: string): TrustedKey | undefined {
