@@ -17,6 +17,7 @@ import { addInferenceCommands } from './inferenceProgram.js';
 import { addGpuCommands } from './gpuProgram.js';
 import { addToolCommands } from './toolProgram.js';
 import { addMcpCommands } from './mcpProgram.js';
+import { addWatchCommand } from './watchProgram.js';
 import { addModelCommands } from './modelProgram.js';
 import { decisionRequest } from './decideRequest.js';
 import {
@@ -444,5 +445,6 @@ export function buildProgram(io: Io): Command {
   addGpuCommands(program, io);
   addToolCommands(program, io);
   addMcpCommands(program, io);
+  addWatchCommand(program, io);
   return program;
 }

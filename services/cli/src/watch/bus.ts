@@ -1,0 +1,312 @@
+import { createHash } from 'node:crypto';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import {
+  EVENT_SUBJECT_PREFIX,
+  EnvelopeError,
+  decodePayload,
+  loadTrustBundle,
+  loadTrustStore,
+  parseEnvelope,
+  verifyEnvelope,
+  type CloudEvent,
+  type EnvelopeClaims,
+  type Revocation,
+  type TrustStore,
+  type TrustedKey,
+} from '@secai/contracts';
+import {
+  EVENTS_STREAM,
+  StreamError,
+  TYPE_HEADER,
+  TrustCache,
+  connectAs,
+  loadNatsUser,
+  pinnedRootKeyid,
+  readHistory,
+  streamBounds,
+  type NatsConnection,
+} from '@secai/streams';
+import { CliError } from '../errors.js';
+import {
+  errnoCause,
+  fsFailureCode,
+  readRuntime,
+  stateDirFailure,
+  stateDirPresent,
+} from '../stateDir.js';
+
+/** The read-only identity the watch connects as (ui-contract §B). */
+export const DASHBOARD_USER = 'dashboard';
+
+/** What arrived, verified or refused, as the fold takes it. */
+export type Verdict =
+  | { ok: true; seq: number | null; event: CloudEvent }
+  | {
+      ok: false;
+      seq: number | null;
+      code: string;
+      natsSubject: string;
+      receivedAt: string;
+      claims: EnvelopeClaims;
+    };
+
+/**
+ * The trust the watch verifies with: the state dir's bundle (checked against the pinned root) at
+ * once, then the bus's live trust cache once the dashboard identity can read the trust bucket.
+ * Lookups always go to the current one.
+ */
+class WatchTrust implements TrustStore {
+  constructor(
+    public current: TrustStore,
+    public source: 'kv' | 'state-dir',
+  ) {}
+  lookup(keyid: string): TrustedKey | undefined {
+    return this.current.lookup(keyid);
+  }
+  revocation(keyid: string): Revocation | undefined {
+    return this.current.revocation(keyid);
+  }
+}
+
+/** Checks one envelope exactly as the live consumers do; a refusal keeps only its claims. */
+export function verdictOf(
+  bytes: Uint8Array,
+  trust: TrustStore,
+  at: { seq: number | null; natsSubject: string; typeHeader?: string | undefined },
+  now: () => Date = () => new Date(),
+): Verdict {
+  try {
+    const { event } = verifyEnvelope(bytes, trust, {
+      natsSubject: at.natsSubject,
+      ...(at.seq !== null ? { streamSeq: at.seq } : {}),
+      ...(at.typeHeader ? { typeHeader: at.typeHeader } : {}),
+    });
+    return { ok: true, seq: at.seq, event };
+  } catch (err) {
+    const code = err instanceof EnvelopeError ? err.code : 'ENVELOPE_MALFORMED';
+    let claims: EnvelopeClaims = err instanceof EnvelopeError ? { ...err.claims } : {};
+    if (claims.type === undefined) {
+      // Refused before the payload was read (unknown key, bad signature): say what it claims.
+      try {
+        const e = decodePayload(parseEnvelope(bytes));
+        claims = { ...claims, type: e.type, subject: e.subject, source: e.source, id: e.id };
+      } catch {
+        // Not even an envelope: nothing to claim.
+      }
+    }
+    return {
+      ok: false,
+      seq: at.seq,
+      code,
+      natsSubject: at.natsSubject,
+      receivedAt: now().toISOString(),
+      claims,
+    };
+  }
+}
+
+/** The watch's connection: the bus as `dashboard`, and the trust it verifies with. */
+export class DashboardConnection {
+  #cache: TrustCache | undefined;
+  constructor(
+    readonly stateDir: string,
+    readonly natsUrl: string,
+    readonly nc: NatsConnection,
+    readonly rootKeyid: string,
+    readonly trust: WatchTrust,
+  ) {}
+
+  /**
+   * Follows the trust bundle on the bus (KV) instead of the state dir's copy; false, leaving
+   * the state dir's bundle in force, when the dashboard identity may not read the bucket.
+   */
+  async followTrust(): Promise<boolean> {
+    try {
+      this.#cache = await TrustCache.open(this.nc, this.rootKeyid);
+      this.trust.current = this.#cache;
+      this.trust.source = 'kv';
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Reloads the state dir's bundle (after a verified `identity.revoked`), unless on KV. */
+  async reloadStateDirTrust(): Promise<void> {
+    if (this.trust.source !== 'state-dir') return;
+    this.trust.current = await trustFromStateDir(this.stateDir, this.rootKeyid);
+  }
+
+  async close(): Promise<void> {
+    this.#cache?.close();
+    await this.nc.close().catch(() => undefined);
+  }
+}
+
+async function trustFromStateDir(stateDir: string, rootKeyid: string): Promise<TrustStore> {
+  const store = await loadTrustStore(await loadTrustBundle(stateDir), { now: new Date() });
+  if (store.rootKeyid !== rootKeyid)
+    throw new StreamError(
+      'TRUST_UNAVAILABLE',
+      `the state dir's trust bundle has root ${store.rootKeyid}, not the pinned root ${rootKeyid}`,
+    );
+  return store;
+}
+
+/**
+ * Connects to the appliance's bus as `dashboard` (its seed from the state dir, inbox prefix
+ * `_INBOX_dashboard`), with the trust pinned to the state dir's root.
+ */
+export async function openDashboard(options: {
+  stateDir: string;
+  natsUrl?: string;
+}): Promise<DashboardConnection> {
+  const { stateDir } = options;
+  const present = await stateDirPresent(stateDir);
+  const info = present ? await readRuntime(stateDir) : null;
+  const natsUrl = options.natsUrl ?? process.env.SECAI_NATS_URL ?? info?.natsUrl;
+  if (!natsUrl)
+    throw new CliError(
+      'NOT_RUNNING',
+      `no appliance is running with state dir ${stateDir} (no run/runtime.json; start it with: secai boot --state-dir ${stateDir}, or pass --nats-url)`,
+    );
+  let user;
+  let rootKeyid: string;
+  let initial: TrustStore;
+  try {
+    user = await loadNatsUser(stateDir, DASHBOARD_USER);
+    rootKeyid = await pinnedRootKeyid(stateDir);
+    initial = await trustFromStateDir(stateDir, rootKeyid);
+  } catch (cause) {
+    const errno = errnoCause(cause);
+    if (errno && fsFailureCode(errno.code) !== null) throw stateDirFailure(stateDir, errno);
+    throw cause;
+  }
+  let nc: NatsConnection;
+  try {
+    nc = await connectAs({ url: natsUrl, user, name: 'secai-watch' });
+  } catch (cause) {
+    throw new CliError(
+      'NOT_RUNNING',
+      `cannot reach the appliance bus at ${natsUrl} as ${DASHBOARD_USER}: is secai boot running?`,
+      { cause },
+    );
+  }
+  return new DashboardConnection(
+    stateDir,
+    natsUrl,
+    nc,
+    rootKeyid,
+    new WatchTrust(initial, 'state-dir'),
+  );
+}
+
+/** One message of the live subscription, as it came. */
+export interface LiveMessage {
+  bytes: Uint8Array;
+  subject: string;
+  typeHeader: string | undefined;
+}
+
+export interface LiveFeed {
+  stop(): void;
+}
+
+/**
+ * Live events: a core subscription on every event subject (what `dashboard` may subscribe to).
+ * No stream sequence comes with them, so a revoked key is refused outright, whatever the time.
+ */
+export function subscribeLive(
+  conn: DashboardConnection,
+  onMessage: (m: LiveMessage) => void,
+): LiveFeed {
+  const sub = conn.nc.subscribe(`${EVENT_SUBJECT_PREFIX}.>`, {
+    callback: (err, msg) => {
+      if (err) return;
+      onMessage({
+        bytes: msg.data,
+        subject: msg.subject,
+        typeHeader: msg.headers?.get(TYPE_HEADER) || undefined,
+      });
+    },
+  });
+  return { stop: () => sub.unsubscribe() };
+}
+
+/** The connection's own state as the header shows it. */
+export function followBusState(
+  nc: NatsConnection,
+  onState: (s: 'connected' | 'reconnecting' | 'disconnected') => void,
+): void {
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect' || s.type === 'reconnecting' || s.type === 'staleConnection')
+        onState('reconnecting');
+      else if (s.type === 'reconnect') onState('connected');
+      else if (s.type === 'close') onState('disconnected');
+    }
+  })().catch(() => undefined);
+}
+
+/** How long to wait for the JetStream API before saying the history is not readable. */
+const HISTORY_PROBE_MS = 5_000;
+
+export interface HistoryProgress {
+  total: number;
+  onEntry(v: Verdict, digest: string): void;
+  onProgress(read: number): void;
+}
+
+/**
+ * Reads the stored history with an ordered consumer (what `dashboard` may do once its read
+ * rights are granted), each entry verified at its place (sequence, subject, type header). Throws
+ * a `StreamError` (`HISTORY_UNAVAILABLE`) saying why when the identity may not read the stream.
+ */
+export async function readVerifiedHistory(
+  conn: DashboardConnection,
+  begin: (total: number) => HistoryProgress,
+): Promise<void> {
+  let jsm;
+  let bounds;
+  try {
+    jsm = await jetstreamManager(conn.nc, { timeout: HISTORY_PROBE_MS });
+    bounds = await streamBounds(jsm, EVENTS_STREAM);
+  } catch (cause) {
+    throw new HistoryUnavailable(reasonOf(cause), { cause });
+  }
+  const js = jetstream(conn.nc, { timeout: HISTORY_PROBE_MS });
+  const progress = begin(bounds.messages);
+  let read = 0;
+  try {
+    for await (const e of readHistory(js, jsm, EVENTS_STREAM, {
+      fromSeq: bounds.firstSeq,
+      toSeq: bounds.lastSeq,
+    })) {
+      progress.onEntry(
+        verdictOf(e.bytes, conn.trust, { seq: e.seq, natsSubject: e.subject, typeHeader: e.type }),
+        digestOf(e.bytes),
+      );
+      if (++read % 500 === 0) progress.onProgress(read);
+    }
+  } catch (cause) {
+    throw new HistoryUnavailable(reasonOf(cause), { cause });
+  }
+  progress.onProgress(read);
+}
+
+export class HistoryUnavailable extends Error {
+  override name = 'HistoryUnavailable';
+}
+
+function reasonOf(err: unknown): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  if (/permission/i.test(text)) return 'the dashboard identity may not read the stream';
+  if (/timeout|TimeoutError/i.test(text))
+    return 'the JetStream API did not answer (no read rights?)';
+  return text.slice(0, 120);
+}
+
+/** A short digest of stored bytes, to recognise an event that came both live and from history. */
+export function digestOf(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('base64');
+}
