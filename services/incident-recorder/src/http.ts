@@ -33,11 +33,14 @@ import type { IncidentPolicy } from './policy/schema.js';
 import type { IncidentRecorder, StepOutcome } from './recorder.js';
 import { byPriority, incidentView } from './view.js';
 
-/** Who may call what (ARCHITECTURE §2); the forensic export is for operators' tools only. */
+/**
+ * Who may call what (ARCHITECTURE §2); the forensic export is for operators' tools only: the CLI
+ * and the UI (which relays it to a logged-in operator's browser as a download).
+ */
 export const SCOPES = {
   read: ['ui', 'cli', 'appliance'],
   operate: ['ui', 'cli'],
-  forensic: ['cli'],
+  forensic: ['cli', 'ui'],
 } as const satisfies Record<string, readonly ServiceName[]>;
 
 export { INCIDENT_STATES };

@@ -132,7 +132,7 @@ describe('credentials', () => {
   });
   it('refuses a reader who may not operate or export (403)', async () => {
     assertProblem(await step('inc-1', { operator: 'ann' }, 'appliance'), 403, 'SCOPE_DENIED');
-    assertProblem(await get('/api/v1/incidents/inc-1/export', 'ui'), 403, 'SCOPE_DENIED');
+    assertProblem(await get('/api/v1/incidents/inc-1/export', 'appliance'), 403, 'SCOPE_DENIED');
   });
 });
 
