@@ -20,7 +20,9 @@ export {
 export {
   renderServerConfig,
   supportsSyncInterval,
+  uiOrigins,
   type ServerConfigOptions,
+  type WebsocketListenerOptions,
 } from './serverConfig.js';
 export {
   NATS_INSTALL_HINT,

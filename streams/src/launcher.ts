@@ -39,6 +39,8 @@ export function natsServerVersion(binary = findNatsServer()): [number, number, n
 export interface NatsServerHandle {
   readonly url: string;
   readonly port: number;
+  /** `ws://127.0.0.1:<port>` when the config has a websocket listener (from the ports file). */
+  readonly websocketUrl: string | undefined;
   readonly pid: number;
   readonly configPath: string;
   /** Graceful stop (SIGTERM): JetStream flushes and closes its files. */
@@ -124,6 +126,7 @@ export async function launchNatsServer(options: LaunchOptions): Promise<NatsServ
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);
   const portsFile = join(options.runDir, `nats-server_${child.pid}.ports`);
   let url: string | undefined;
+  let websocketUrl: string | undefined;
   while (!url) {
     if (ended) {
       const log = await readFile(logPath, 'utf8').catch(() => '');
@@ -140,8 +143,12 @@ export async function launchNatsServer(options: LaunchOptions): Promise<NatsServ
       );
     }
     try {
-      const ports = JSON.parse(await readFile(portsFile, 'utf8')) as { nats?: string[] };
+      const ports = JSON.parse(await readFile(portsFile, 'utf8')) as {
+        nats?: string[];
+        websocket?: string[];
+      };
       url = ports.nats?.[0];
+      websocketUrl = ports.websocket?.[0];
     } catch {
       await sleep(20);
     }
@@ -161,6 +168,7 @@ export async function launchNatsServer(options: LaunchOptions): Promise<NatsServ
   return {
     url,
     port,
+    websocketUrl,
     pid: child.pid!,
     configPath: options.configPath,
     stop: () => stopWith('SIGTERM'),

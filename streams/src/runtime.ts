@@ -31,6 +31,12 @@ export interface RuntimeInfo {
   stateDir: string;
   /** Each service's HTTP port as booted (`--port-offset` included), for clients on this host. */
   httpPorts?: Record<string, number>;
+  /**
+   * `ws://127.0.0.1:<port>`: the bus's loopback websocket listener, for the browser's read-only
+   * `dashboard` connection (handed to the page by the UI service after login). Absent when boot
+   * runs against an external NATS (`--nats-url`): no listener was configured then.
+   */
+  natsWebsocketUrl?: string;
 }
 
 export function runtimeInfoPath(stateDir: string): string {

@@ -1,5 +1,35 @@
 import type { NatsUser } from './credentials.js';
-import { inboxPrefixOf, permissionsFor } from './permissions.js';
+import { DASHBOARD, inboxPrefixOf, permissionsFor } from './permissions.js';
+
+/**
+ * The websocket listener for the browser (issue 14): on loopback only, plain `ws://` (the page
+ * and the bus are on the same host; TLS, where used, ends at the UI service), accepting a
+ * browser only from the UI's own origins. Only the `dashboard` user may connect through it.
+ */
+export interface WebsocketListenerOptions {
+  /** 0 lets the server pick a free port (read from its ports file, like the client port). */
+  port: number;
+  /**
+   * The only `Origin` headers the server accepts (scheme, host and port must match). A client
+   * that sends no `Origin` (not a browser) is not checked by nats-server: that is why the
+   * listener is on loopback and open to the read-only `dashboard` user alone.
+   */
+  allowedOrigins: readonly string[];
+}
+
+/** The UI's origins a browser shows when it is served from `127.0.0.1:<uiPort>`. */
+export function uiOrigins(uiPort: number): string[] {
+  return [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`];
+}
+
+/**
+ * Which listeners a user may come through: the dashboard over TCP (`secai watch`) and the
+ * websocket (the page); every other identity over TCP only, so a service's seed is of no use
+ * to a page.
+ */
+function connectionTypes(user: string): string[] {
+  return user === DASHBOARD ? ['STANDARD', 'WEBSOCKET'] : ['STANDARD'];
+}
 
 export interface ServerConfigOptions {
   host?: string;
@@ -18,6 +48,8 @@ export interface ServerConfigOptions {
    * made a JetStream request on servers whose API audit does not name the requester (2.9).
    */
   systemUser?: NatsUser;
+  /** Adds the loopback websocket listener (absent: none, the server listens on TCP only). */
+  websocket?: WebsocketListenerOptions;
 }
 
 /** The system account of the generated config; the identities stay in the global account. */
@@ -33,7 +65,8 @@ export function supportsSyncInterval(
 /**
  * The generated nats-server configuration (JSON is valid NATS config syntax). Loopback only;
  * JetStream on file storage in the state dir; one nkey user per identity with the permissions
- * of the authority table.
+ * of the authority table, each allowed only on the listeners it needs (`connectionTypes`);
+ * optionally the loopback websocket listener for the browser.
  *
  * Durability on 2.9.10: the server writes every message to its block file before it sends the
  * publish ack, so an acknowledged event survives a crash or `kill -9` of the server process
@@ -54,10 +87,22 @@ export function renderServerConfig(options: ServerConfigOptions): string {
       // fsync every write where the server supports it: then an ack also survives power loss.
       ...(supportsSyncInterval(options.serverVersion) ? { sync_interval: 'always' } : {}),
     },
+    ...(options.websocket
+      ? {
+          websocket: {
+            // Fixed, not an option: the listener is never reachable from another host.
+            host: '127.0.0.1',
+            port: options.websocket.port === 0 ? -1 : options.websocket.port,
+            no_tls: true,
+            allowed_origins: [...options.websocket.allowedOrigins],
+          },
+        }
+      : {}),
     authorization: {
       users: options.users.map((u) => ({
         nkey: u.publicKey,
         permissions: permissionsFor(u.name, options.stream),
+        allowed_connection_types: connectionTypes(u.name),
       })),
     },
     ...(options.systemUser
@@ -67,6 +112,7 @@ export function renderServerConfig(options: ServerConfigOptions): string {
               users: [
                 {
                   nkey: options.systemUser.publicKey,
+                  allowed_connection_types: ['STANDARD'],
                   permissions: {
                     publish: { allow: ['$SYS.REQ.ACCOUNT.*.CONNZ', '$SYS.REQ.SERVER.PING.CONNZ'] },
                     subscribe: { allow: [`${inboxPrefixOf(options.systemUser.name)}.>`] },

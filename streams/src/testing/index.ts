@@ -17,12 +17,14 @@ import { KV_BUCKETS } from '../definitions.js';
 import { ensureTopology } from '../ensure.js';
 import { EventStore } from '../eventStore.js';
 import { launchNatsServer, type NatsServerHandle } from '../launcher.js';
-import { renderServerConfig } from '../serverConfig.js';
+import { renderServerConfig, type WebsocketListenerOptions } from '../serverConfig.js';
 import { TrustCache, publishTrustBundle } from '../trust.js';
 
 export interface TestNats {
   readonly dir: string;
   url: string;
+  /** `ws://127.0.0.1:<port>` with `websocket` in the options; else undefined. */
+  websocketUrl: string | undefined;
   server: NatsServerHandle;
   users: Map<string, NatsUser>;
   connect(user: string): Promise<NatsConnection>;
@@ -39,6 +41,11 @@ export interface TestNatsOptions {
    * configuration.
    */
   asyncTraces?: boolean;
+  /**
+   * Adds the loopback websocket listener (as `secai boot` does): a free port, accepting browsers
+   * from the given origins (default: none but clients that send no `Origin`).
+   */
+  websocket?: Partial<WebsocketListenerOptions>;
 }
 
 /**
@@ -55,14 +62,28 @@ export async function startTestNats(options: TestNatsOptions = {}): Promise<Test
     ...SERVICES.filter((s) => s !== 'appliance'),
   ]);
   const configPath = join(dir, 'nats-server.json');
-  const write = (port: number) =>
-    writeFile(configPath, renderServerConfig({ port, storeDir: join(dir, 'jetstream'), users }));
+  const websocket = options.websocket
+    ? { port: options.websocket.port ?? 0, allowedOrigins: options.websocket.allowedOrigins ?? [] }
+    : undefined;
+  const write = (port: number, websocketPort?: number) =>
+    writeFile(
+      configPath,
+      renderServerConfig({
+        port,
+        storeDir: join(dir, 'jetstream'),
+        users,
+        ...(websocket
+          ? { websocket: { ...websocket, port: websocketPort ?? websocket.port } }
+          : {}),
+      }),
+    );
   await write(0);
   const runDir = join(dir, 'run');
   const connections: NatsConnection[] = [];
   const ctx: TestNats = {
     dir,
     url: '',
+    websocketUrl: undefined,
     server: await launchNatsServer({ configPath, runDir }),
     users: new Map(users.map((u) => [u.name, u])),
     async connect(name) {
@@ -73,7 +94,8 @@ export async function startTestNats(options: TestNatsOptions = {}): Promise<Test
       return nc;
     },
     async restart() {
-      await write(ctx.server.port);
+      const ws = ctx.websocketUrl ? Number(new URL(ctx.websocketUrl).port) : undefined;
+      await write(ctx.server.port, ws);
       ctx.server = await launchNatsServer({ configPath, runDir });
     },
     async cleanup() {
@@ -83,6 +105,7 @@ export async function startTestNats(options: TestNatsOptions = {}): Promise<Test
     },
   };
   ctx.url = ctx.server.url;
+  ctx.websocketUrl = ctx.server.websocketUrl;
   return ctx;
 }
 
