@@ -38,3 +38,15 @@ export type {
 export type { Revocation } from '../envelope/trust.js';
 export type { TrustBundle, TrustBundleCertificate } from '../identity/bundle.js';
 export { MAX_ENVELOPE_BYTES, PAYLOAD_TYPE } from '../envelope/types.js';
+// For reading verified events on the page: the catalogue's types and the decision records reader
+// (both node-free).
+export type { EventData, EventType } from '../events/index.js';
+export {
+  DECISION_EVENT_TYPES,
+  decisionIdOf,
+  decisionsIn,
+  isDecisionEventType,
+  parseDecisionId,
+  type DecisionEventType,
+  type DecisionRecord,
+} from '../decisionRecords.js';
