@@ -83,6 +83,14 @@ export const SERVICE_DEFINITIONS: readonly ServiceDefinition[] = [
     dependsOn: ['policy-engine'],
     port: SERVICE_PORTS['mcp-firewall'],
   },
+  {
+    // The operator's browser: its actions are commands to these services; the page itself
+    // reads the bus over the websocket listener as the read-only dashboard identity.
+    name: 'ui',
+    entry: '@secai/ui/main',
+    dependsOn: ['incident-recorder', 'registry', 'quarantine', 'policy-engine'],
+    port: SERVICE_PORTS.ui,
+  },
 ];
 
 export function resolveEntry(def: ServiceDefinition): string {
