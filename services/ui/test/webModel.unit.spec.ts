@@ -59,7 +59,7 @@ describe('services (the service-status rules)', () => {
     const view = foldAll(foldServices, initialServices(), [started, stored]);
     expect(view['registry']).toMatchObject({
       status: 'running',
-      pid: (fixture('service.started') as { pid: number }).pid,
+      pid: fixture<{ pid: number }>('service.started').pid,
       lastType: 'model.stored',
       lastSeq: stored.seq,
     });

@@ -38,8 +38,12 @@ export function matchesFilter(e: Seen, filter: EventFilter): boolean {
 }
 
 /** The newest `limit` events matching the filter, newest first. */
-export function filterEvents(events: readonly Seen[], filter: EventFilter, limit = 500): Seen[] {
-  const out: Seen[] = [];
+export function filterEvents<E extends Seen>(
+  events: readonly E[],
+  filter: EventFilter,
+  limit = 500,
+): E[] {
+  const out: E[] = [];
   for (let i = events.length - 1; i >= 0 && out.length < limit; i--) {
     const e = events[i]!;
     if (matchesFilter(e, filter)) out.push(e);

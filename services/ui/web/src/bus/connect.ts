@@ -1,0 +1,91 @@
+import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { nkeyAuthenticator, wsconnect, type NatsConnection } from '@nats-io/nats-core';
+import { loadWebTrustStore, setSchemaValidators } from '@secai/contracts/web';
+import validators from 'virtual:secai-validators';
+import { api, type BusCredentials } from '../api.js';
+import { REPLAY_CAP, type LiveStore } from './live.js';
+
+// The page on the bus: the read-only `dashboard` identity over the websocket listener, an
+// ordered consumer over the events stream from (at most) the newest REPLAY_CAP entries, then live.
+
+setSchemaValidators(validators);
+
+const TYPE_HEADER = 'Secai-Type';
+
+export interface BusHandle {
+  close(): Promise<void>;
+}
+
+async function trustOf(creds: BusCredentials) {
+  return loadWebTrustStore(creds.trustBundle, { now: new Date(), rootKeyid: creds.rootKeyid });
+}
+
+export async function connectBus(store: LiveStore): Promise<BusHandle> {
+  store.setPhase('connecting', 'asking the UI service for the dashboard credentials');
+  const creds = await api.bus();
+  store.setPhase('connecting', 'checking the trust bundle against the pinned root');
+  store.setTrust(await trustOf(creds));
+  // A certificate issued or revoked: take the new bundle before the next envelope is verified.
+  store.onIdentityEvent = () => {
+    void api
+      .bus()
+      .then(trustOf)
+      .then((trust) => store.setTrust(trust))
+      .catch((err: unknown) =>
+        store.setPhase('error', `trust bundle reload failed: ${String(err)}`),
+      );
+  };
+
+  store.setPhase('connecting', `connecting to ${creds.websocketUrl}`);
+  const nc: NatsConnection = await wsconnect({
+    servers: creds.websocketUrl,
+    authenticator: nkeyAuthenticator(new TextEncoder().encode(creds.seed)),
+    inboxPrefix: creds.inboxPrefix,
+    name: 'secai-dashboard',
+    maxReconnectAttempts: -1,
+  });
+  let closing = false;
+  try {
+    const jsm = await jetstreamManager(nc, { checkAPI: false });
+    const { state } = await jsm.streams.info(creds.stream);
+    const startSeq = Math.max(state.first_seq, state.last_seq - REPLAY_CAP + 1, 1);
+    store.setReplayRange(state.first_seq, startSeq, state.last_seq);
+    store.setPhase(
+      state.last_seq >= startSeq ? 'replaying' : 'live',
+      state.last_seq >= startSeq ? `reading ${state.last_seq - startSeq + 1} stored entries` : '',
+    );
+    const consumer = await jetstream(nc, { checkAPI: false }).consumers.get(creds.stream, {
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: startSeq,
+    });
+    const messages = await consumer.consume({ max_messages: 512 });
+    const loop = (async () => {
+      for await (const m of messages) {
+        await store.ingest({
+          subject: m.subject,
+          seq: m.seq,
+          data: m.data,
+          ...(m.headers?.get(TYPE_HEADER) ? { typeHeader: m.headers.get(TYPE_HEADER) } : {}),
+        });
+      }
+    })();
+    loop.catch((err: unknown) => {
+      if (!closing) store.setPhase('error', `the event stream stopped: ${String(err)}`);
+    });
+    void nc.closed().then((err) => {
+      if (!closing)
+        store.setPhase('closed', err ? `connection closed: ${err.message}` : 'connection closed');
+    });
+    return {
+      async close() {
+        closing = true;
+        messages.stop();
+        await nc.close();
+      },
+    };
+  } catch (err) {
+    closing = true;
+    await nc.close();
+    throw err;
+  }
+}
