@@ -4,6 +4,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import {
   SERVICES,
+  SERVICE_PORTS,
   canonicalJson,
   createSigner,
   loadServiceIdentity,
@@ -25,6 +26,7 @@ import {
   stopStaleNatsServer,
   publishTrustBundle,
   renderServerConfig,
+  uiOrigins,
   runtimeInfoPath,
   watchBus,
   type Logger,
@@ -54,6 +56,11 @@ export interface BootOptions {
   natsUrl?: string;
   /** Loopback port of the appliance's own nats-server (0 = any free port). */
   natsPort?: number;
+  /**
+   * Loopback port of the bus's websocket listener for the browser (0 = any free port). Default:
+   * `DEFAULT_NATS_WEBSOCKET_PORT` + `portOffset`, or a free port when `natsPort` is 0.
+   */
+  natsWebsocketPort?: number;
   /** Added to every documented HTTP port (tests run beside a live appliance). */
   portOffset?: number;
   services?: readonly ServiceDefinition[];
@@ -70,6 +77,8 @@ export interface BootOptions {
 
 export interface BootedAppliance {
   natsUrl: string;
+  /** The bus's loopback websocket listener (also in runtime.json); undefined on `natsUrl`. */
+  natsWebsocketUrl: string | undefined;
   firstBoot: boolean;
   status(): ServiceStatus[];
   /** The appliance's own nats-server (restarts, last exit); null on an external `natsUrl`. */
@@ -91,6 +100,10 @@ export interface BootedAppliance {
 }
 
 export const DEFAULT_NATS_PORT = 4280;
+/** The websocket listener's documented port (plus `--port-offset`), beside the client port. */
+export const DEFAULT_NATS_WEBSOCKET_PORT = 4281;
+/** The UI service's documented port: the browser's origin the websocket listener accepts. */
+const UI_PORT = SERVICE_PORTS.ui ?? 8480;
 const APPLIANCE = 'appliance';
 /** Grace per service when the bus is down: a service can neither record nor drain anything. */
 const DEAD_BUS_GRACE_MS = 2_000;
@@ -143,6 +156,8 @@ async function bootLocked(
 
   // 2. The bus.
   let natsUrl = options.natsUrl;
+  /** Only on the appliance's own nats-server: an external NATS has no listener we configured. */
+  let natsWebsocketUrl: string | undefined;
   let bus: NatsBus | null = null;
   let gaveUp: ((error: ApplianceError) => void) | undefined;
   const failure = new Promise<ApplianceError>((resolve) => (gaveUp = resolve));
@@ -151,16 +166,26 @@ async function bootLocked(
     const stale = await stopStaleNatsServer(runDir);
     if (stale !== null) log.warn({ pid: stale }, 'stopped a nats-server left by an earlier boot');
     const serverVersion = natsServerVersion();
+    const port = options.natsPort ?? DEFAULT_NATS_PORT;
+    const portOffset = options.portOffset ?? 0;
+    // The browser reaches the bus only from the UI's page (issue 14): the listener accepts the
+    // UI's own origins, on loopback.
+    const allowedOrigins = uiOrigins(UI_PORT + portOffset);
     bus = new NatsBus({
       configPath: join(stateDir, 'nats', 'nats-server.json'),
       runDir,
-      port: options.natsPort ?? DEFAULT_NATS_PORT,
-      render: (port) =>
+      port,
+      websocketPort:
+        options.natsWebsocketPort ?? (port === 0 ? 0 : DEFAULT_NATS_WEBSOCKET_PORT + portOffset),
+      render: (ports) =>
         renderServerConfig({
-          port,
+          port: ports.client,
           storeDir: join(stateDir, 'nats', 'jetstream'),
           users: activeNatsUsers(users, bundle),
           ...(systemUser ? { systemUser } : {}),
+          ...(ports.websocket !== null
+            ? { websocket: { port: ports.websocket, allowedOrigins } }
+            : {}),
           serverVersion,
         }),
       log,
@@ -177,9 +202,13 @@ async function bootLocked(
       );
     }
     natsUrl = bus.url;
+    natsWebsocketUrl = bus.websocketUrl;
     const started = bus;
     cleanups.push(() => started.stop());
-    log.info({ url: natsUrl, pid: bus.status().pid }, 'nats-server started');
+    log.info(
+      { url: natsUrl, websocketUrl: natsWebsocketUrl, pid: bus.status().pid },
+      'nats-server started',
+    );
   }
 
   const admin = users.find((u) => u.name === APPLIANCE)!;
@@ -266,6 +295,7 @@ async function bootLocked(
     startedAt: now.toISOString(),
     stateDir,
     httpPorts,
+    ...(natsWebsocketUrl ? { natsWebsocketUrl } : {}),
   };
   await writeFileAtomic(runtimeInfoPath(stateDir), `${JSON.stringify(info, null, 2)}\n`, 0o600);
   cleanups.push(() => rm(runtimeInfoPath(stateDir), { force: true }));
@@ -342,7 +372,7 @@ async function bootLocked(
       name: def.name,
       entry: resolveEntry(def),
       port,
-      env: serviceEnv(def.name, stateDir, natsUrl, port),
+      env: serviceEnv(def.name, stateDir, natsUrl, port, natsWebsocketUrl),
     });
     const timeout = options.readyTimeoutMs ?? 30_000;
     const ok = await Promise.race([
@@ -421,6 +451,7 @@ async function bootLocked(
   });
   return {
     natsUrl,
+    natsWebsocketUrl,
     firstBoot: identities.created,
     status: () => supervisor.status(),
     bus: () => bus?.status() ?? null,
@@ -454,6 +485,7 @@ function serviceEnv(
   stateDir: string,
   natsUrl: string,
   port: number | undefined,
+  natsWebsocketUrl: string | undefined,
 ): Record<string, string> {
   const env: Record<string, string> = {
     SECAI_SERVICE: name,
@@ -463,6 +495,9 @@ function serviceEnv(
     NODE_ENV: process.env.NODE_ENV ?? 'production',
   };
   if (port !== undefined) env.SECAI_HTTP_PORT = String(port);
+  // The UI hands the browser the websocket URL (after login) and names it in its CSP.
+  if (name === 'ui' && natsWebsocketUrl !== undefined)
+    env.SECAI_NATS_WEBSOCKET_URL = natsWebsocketUrl;
   for (const key of ['SECAI_LOG_LEVEL', 'SECAI_SEAL_EVERY_EVENTS', 'SECAI_SEAL_EVERY_MS', 'HOME']) {
     const value = process.env[key];
     if (value !== undefined) env[key] = value;

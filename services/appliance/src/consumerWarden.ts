@@ -1,3 +1,4 @@
+import { isServiceName } from '@secai/contracts';
 import type {
   EventStore,
   JetStreamManager,
@@ -88,7 +89,8 @@ async function handle(
   // hold: no need to ask the server who made it.
   if (consumer.deliverSubject === undefined && !consumer.durable) return;
   const creator = await requester(deps, audit);
-  // The appliance administers the bus; the dashboard cannot create consumers at all.
+  // The appliance administers the bus. The dashboard may create named consumers (its ordered
+  // pull reads, left alone above); a push or durable one it makes is judged like any other.
   if (creator === 'appliance') return;
   if (creator === null) {
     // Nobody to blame, and nobody to revoke: remove what no identity may hold, say so loudly.
@@ -123,7 +125,10 @@ async function record(
         type: 'security.bus.violation',
         aggregateId: creator ?? 'unattributed',
         data: {
-          ...(creator !== null ? { service: creator as never } : {}),
+          // `service` names a service; the dashboard is a NATS user only (no certificate, so
+          // nothing to revoke) and the contracts' schema does not list it: its violation is
+          // told by the aggregate, `identity/dashboard`.
+          ...(creator !== null && isServiceName(creator) ? { service: creator } : {}),
           kind,
           stream: consumer.stream.slice(0, 64),
           consumer: consumer.name.slice(0, 128),

@@ -4,12 +4,21 @@ import { ApplianceError } from './errors.js';
 import { decideRestart, DEFAULT_RESTART_POLICY, type RestartPolicy } from './restartPolicy.js';
 import type { ServiceStatus } from './supervisor.js';
 
+/** The bus's listening ports; 0 = any free one (the server picks, its ports file says which). */
+export interface BusPorts {
+  client: number;
+  /** The loopback websocket listener for the browser; null: none. */
+  websocket: number | null;
+}
+
 export interface NatsBusOptions {
   configPath: string;
   runDir: string;
-  /** The config for a port (0 = any free one), from the state dir's current users. */
-  render: (port: number) => string;
+  /** The config for these ports, from the state dir's current users. */
+  render: (ports: BusPorts) => string;
   port: number;
+  /** Port of the websocket listener (0 = any free one); absent: no websocket listener. */
+  websocketPort?: number;
   log: Logger;
   restartPolicy?: RestartPolicy;
   /** The bounded policy gave up: the bus stays down. */
@@ -30,8 +39,9 @@ export class NatsBus {
   readonly #options: NatsBusOptions;
   readonly #policy: RestartPolicy;
   #server: NatsServerHandle | null = null;
-  #port: number;
+  #ports: BusPorts;
   #url = '';
+  #websocketUrl: string | undefined;
   #stopping = false;
   #restartTimes: number[] = [];
   #timer: NodeJS.Timeout | null = null;
@@ -42,7 +52,7 @@ export class NatsBus {
   constructor(options: NatsBusOptions) {
     this.#options = options;
     this.#policy = options.restartPolicy ?? DEFAULT_RESTART_POLICY;
-    this.#port = options.port;
+    this.#ports = { client: options.port, websocket: options.websocketPort ?? null };
     this.#status = {
       name: NATS_SERVER,
       state: 'starting',
@@ -55,6 +65,11 @@ export class NatsBus {
 
   get url(): string {
     return this.#url;
+  }
+
+  /** `ws://127.0.0.1:<port>` of the websocket listener; undefined without one. */
+  get websocketUrl(): string | undefined {
+    return this.#websocketUrl;
   }
 
   /** Whether the server process is up now (not between a crash and its restart). */
@@ -70,8 +85,9 @@ export class NatsBus {
   async start(): Promise<void> {
     await this.#writeConfig();
     await this.#launch();
-    // Later restarts and reloads keep the port the clients were given (a config of port 0
-    // would make the server pick another one on restart).
+    // Later restarts and reloads keep the ports the clients were given (a config of port 0
+    // would make the server pick another one on restart; and nats-server refuses to reload a
+    // changed websocket block).
     await this.#writeConfig();
   }
 
@@ -97,7 +113,7 @@ export class NatsBus {
   }
 
   async #writeConfig(): Promise<void> {
-    await writeFileAtomic(this.#options.configPath, this.#options.render(this.#port), 0o600);
+    await writeFileAtomic(this.#options.configPath, this.#options.render(this.#ports), 0o600);
   }
 
   async #launch(): Promise<void> {
@@ -106,9 +122,21 @@ export class NatsBus {
       runDir: this.#options.runDir,
       detached: true,
     });
+    if (this.#ports.websocket !== null && server.websocketUrl === undefined) {
+      // Configured but not in the ports file: the page could never connect; say so at once.
+      await server.stop();
+      throw new ApplianceError(
+        'NATS_START_FAILED',
+        'nats-server started without its websocket listener',
+      );
+    }
     this.#server = server;
-    this.#port = server.port;
+    this.#ports = {
+      client: server.port,
+      websocket: server.websocketUrl ? Number(new URL(server.websocketUrl).port) : null,
+    };
     this.#url = server.url;
+    this.#websocketUrl = server.websocketUrl;
     this.#status.pid = server.pid;
     this.#status.state = 'running';
     void server.exited.then((exit) => this.#exited(server, exit));

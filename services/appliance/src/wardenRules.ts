@@ -15,14 +15,33 @@ export type ConsumerVerdict =
   | { allowed: true }
   | { allowed: false; kind: 'push_consumer' | 'foreign_consumer'; reason: string };
 
+/** The read-only identity of the browser and the terminal dashboard. */
+export const DASHBOARD = 'dashboard';
+
+/**
+ * Whether `identity` may hold push consumers at all: every service may (its KV watches deliver
+ * into its own inbox); the dashboard may not (it reads with ordered pull consumers only, whose
+ * messages come back as replies; a push consumer is a standing delivery it has no use for).
+ */
+export function mayHoldPushConsumers(identity: string): boolean {
+  return identity !== DASHBOARD;
+}
+
 /**
  * Whether `service` may hold this consumer. A push consumer may deliver only inside the
- * identity's own inbox (a KV watcher does exactly that); anywhere else the server would publish
- * stored bytes on a subject the identity may not publish to. A durable must be one of the
- * identity's own in contracts' `DURABLES`. Pure.
+ * identity's own inbox (a KV watcher does exactly that), and the dashboard may hold none;
+ * anywhere else the server would publish stored bytes on a subject the identity may not publish
+ * to. A durable must be one of the identity's own in contracts' `DURABLES` (the dashboard has
+ * none). Pure.
  */
 export function judgeConsumer(service: string, consumer: ConsumerFacts): ConsumerVerdict {
   const deliver = consumer.deliverSubject;
+  if (deliver !== undefined && deliver !== '' && !mayHoldPushConsumers(service))
+    return {
+      allowed: false,
+      kind: 'push_consumer',
+      reason: `push consumer delivering to ${deliver}: ${service} may hold ordered pull consumers only`,
+    };
   if (deliver !== undefined && deliver !== '' && !deliver.startsWith(`${inboxPrefixOf(service)}.`))
     return {
       allowed: false,
@@ -40,8 +59,9 @@ export function judgeConsumer(service: string, consumer: ConsumerFacts): Consume
 
 /**
  * The same question when the server did not say who created the consumer: only what no identity
- * may hold is refused (a push delivery outside every identity's inbox, a durable that is in
- * nobody's table), so a legitimate consumer is never removed on a guess.
+ * may hold is refused (a push delivery outside the inbox of every identity that may hold push
+ * consumers, a durable that is in nobody's table), so a legitimate consumer is never removed on
+ * a guess.
  */
 export function judgeUnattributed(
   identities: readonly string[],
@@ -51,12 +71,12 @@ export function judgeUnattributed(
   if (
     deliver !== undefined &&
     deliver !== '' &&
-    !identities.some((i) => deliver.startsWith(`${inboxPrefixOf(i)}.`))
+    !identities.filter(mayHoldPushConsumers).some((i) => deliver.startsWith(`${inboxPrefixOf(i)}.`))
   )
     return {
       allowed: false,
       kind: 'push_consumer',
-      reason: `push consumer delivering to ${deliver}, outside every identity's inbox`,
+      reason: `push consumer delivering to ${deliver}, outside the inbox of every identity that may hold one`,
     };
   if (consumer.durable && !isDurableName(consumer.name))
     return {
