@@ -77,6 +77,7 @@ export async function startUi(conn: UiConnection, options: StartUiOptions): Prom
       stateDir: options.stateDir,
       rootKeyid: options.rootKeyid,
       trustBundle: () => trust.bundle!,
+      now,
     }),
     busWatch,
     actions: new OperatorActions({
