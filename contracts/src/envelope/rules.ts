@@ -3,7 +3,7 @@ import { catalogue, dataschemaOf, isEventType, type EventDefinition } from '../e
 import { serviceOfSource } from '../services.js';
 import { eventSubject } from '../subjects.js';
 import { EnvelopeError, type EnvelopeClaims } from './errors.js';
-import type { Revocation } from './trust.js';
+import type { Revocation } from './revocation.js';
 import type { CloudEvent, DeliveryContext, DsseEnvelope } from './types.js';
 import { MAX_ENVELOPE_BYTES, PAYLOAD_TYPE } from './types.js';
 

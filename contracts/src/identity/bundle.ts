@@ -1,4 +1,4 @@
-import type { Revocation } from '../envelope/trust.js';
+import type { Revocation } from '../envelope/revocation.js';
 
 /**
  * The trust material every verifier caches: the appliance root, every issued service

@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { serviceOfSource } from '../services.js';
-import type { Revocation } from '../envelope/trust.js';
+import type { Revocation } from '../envelope/revocation.js';
 import type { TrustBundle, TrustBundleCertificate } from './bundle.js';
 import { IdentityError } from './errors.js';
 
@@ -33,7 +33,10 @@ export function pemCertificateBody(pem: string, owner = 'certificate'): string {
 }
 
 /** Parses DER into a certificate, or refuses it as corrupt naming its owner. */
-export function certificateFromDer(der: Uint8Array, owner: string): x509.X509Certificate {
+export function certificateFromDer(
+  der: Uint8Array<ArrayBuffer>,
+  owner: string,
+): x509.X509Certificate {
   try {
     return new x509.X509Certificate(der);
   } catch (cause) {

@@ -35,7 +35,7 @@ export type {
   DsseEnvelope,
   VerifiedEvent,
 } from '../envelope/types.js';
-export type { Revocation } from '../envelope/trust.js';
+export type { Revocation } from '../envelope/revocation.js';
 export type { TrustBundle, TrustBundleCertificate } from '../identity/bundle.js';
 export { MAX_ENVELOPE_BYTES, PAYLOAD_TYPE } from '../envelope/types.js';
 // For reading verified events on the page: the catalogue's types and the decision records reader

@@ -11,7 +11,7 @@ import {
 } from '../identity/certificateRules.js';
 import type { TrustBundle } from '../identity/bundle.js';
 import { IdentityError } from '../identity/errors.js';
-import type { Revocation } from '../envelope/trust.js';
+import type { Revocation } from '../envelope/revocation.js';
 import { decodeBase64 } from '../envelope/rules.js';
 
 // The page has WebCrypto and nothing else; Node 20 has the same object on globalThis.
