@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import {
   assetSegments,
@@ -9,6 +10,7 @@ import {
   operatorProblem,
   passphraseProblem,
   securityHeaders,
+  UI_ERROR_CODES,
 } from '../src/index.js';
 
 describe('injectNonce', () => {
@@ -119,5 +121,12 @@ describe('the passphrase and operator rules', () => {
     expect(operatorProblem('al\u0007ice')).not.toBeNull();
     expect(operatorProblem('ali\u202ece')).not.toBeNull();
     expect(operatorProblem('a'.repeat(65))).not.toBeNull();
+  });
+});
+
+describe('the README', () => {
+  it('documents every error code', async () => {
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    expect(UI_ERROR_CODES.filter((code) => !readme.includes(`\`${code}\``))).toEqual([]);
   });
 });
