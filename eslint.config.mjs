@@ -39,6 +39,19 @@ export default tseslint.config(
       'secai/package-boundaries': 'error',
     },
   },
+  {
+    // The page (services/ui/web) is its own program: DOM, no Node types, JSX for Preact.
+    files: ['services/ui/web/src/**/*.{ts,tsx}', 'services/ui/web/test/**/*.{ts,tsx}'],
+    languageOptions: {
+      globals: globals.browser,
+      parserOptions: {
+        project: './services/ui/web/tsconfig.json',
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+  },
+  // Vite's config runs in Node at build time and belongs to no type-checked program.
+  { files: ['services/ui/web/vite.config.ts'], ...tseslint.configs.disableTypeChecked },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: globals.node } },
   {
