@@ -3,7 +3,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveTrustBundle, signEvent } from '@secai/contracts';
-import { TYPE_HEADER, headers } from '@secai/streams';
+import { EVENTS_STREAM, TYPE_HEADER, headers } from '@secai/streams';
+import { GENESIS_HEAD, chainLink } from '@secai/projections';
 import {
   startTestAppliance,
   waitFor,
@@ -109,6 +110,25 @@ beforeAll(async () => {
       configDigest: `sha256:${'b'.repeat(64)}`,
     },
   });
+  // And a seal over it from the incident recorder, with the head of the stored chain.
+  const stored = await app.admin.jsm.streams.getMessage(EVENTS_STREAM, { seq: 1 });
+  const recorder = await app.client('incident-recorder');
+  await recorder.store.append(
+    [
+      {
+        type: 'audit.checkpoint.sealed',
+        aggregateId: 'chain',
+        data: {
+          fromSeq: 1,
+          toSeq: 1,
+          count: 1,
+          head: chainLink(GENESIS_HEAD, 1, stored!.data),
+          previousHead: GENESIS_HEAD,
+        },
+      },
+    ],
+    { expectedSequence: 'any' },
+  );
 });
 
 afterAll(async () => {
@@ -139,10 +159,10 @@ describe('secai watch', () => {
       'the services table',
       (s) => s.includes('SERVICES') && /^registry\s/m.test(s),
     );
-    // Live once the history (if readable) is in: the status line says which.
-    await waitForScreen('the history read or refused', (s) =>
-      /history: (\d+ events read|not readable)/.test(s),
-    );
+    // The history (readable by the dashboard identity) is in, the seal checked against it.
+    const first = await waitForScreen('the history read', (s) => /history: 2 events read/.test(s));
+    expect(first).toMatch(/^registry\s+running\s+4242\s/m);
+    expect(first).toMatch(/Last seal: +seq 1-1 \(1 events\), head [0-9a-f]{16}…, .*chain verified/);
 
     // A new event, signed and published by the registry's own identity.
     const fresh = started('registry', 51_515);
@@ -176,6 +196,12 @@ describe('secai watch', () => {
     expect(afterForgery).toMatch(/^registry\s+running\s+51515\s/m);
     expect(afterForgery).not.toMatch(/^registry\s+running\s+1\s/m);
     expect(afterForgery).toMatch(/1 REFUSED/);
+
+    // A narrower terminal: redrawn at once with the panels stacked under the services.
+    tmux('resize-window', '-t', SESSION, '-x', '100', '-y', '45');
+    await waitForScreen('the stacked layout after the resize', (s) =>
+      /^OPEN INCIDENTS \(0\)/m.test(s),
+    );
 
     tmux('send-keys', '-t', SESSION, 'q');
     const after = await waitForScreen('the watch to quit', (s) => s.includes('watch exited'));

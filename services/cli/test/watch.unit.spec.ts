@@ -8,6 +8,7 @@ import {
   foldVerified,
   initialWatchState,
   openIncidentsBySeverity,
+  withSealCheck,
   type WatchState,
 } from '../src/watch/fold.js';
 import {
@@ -17,6 +18,8 @@ import {
   type WatchMeta,
 } from '../src/watch/render.js';
 import { throttle } from '../src/watch/screen.js';
+import { SealChecker } from '../src/watch/seals.js';
+import { GENESIS_HEAD, chainLink, entryDigest } from '@secai/projections';
 import { ansi, cut, fit, plain, safe, type Line } from '../src/watch/text.js';
 
 // `secai watch`'s pure parts: the fold (verified events in, overview out; refused envelopes
@@ -172,6 +175,38 @@ describe('watch fold', () => {
     const frame = text(renderFrame(s, meta, NOW, { width: 160, height: 50 }));
     expect(frame).toMatch(/model_file\s+recovery_required \(2 violations\)/);
     expect(frame).toContain('seq 101-200 (100 events)');
+  });
+
+  it("a seal's head is checked against the chain recomputed from the entries read", () => {
+    const bytes = [1, 2, 3].map((i) => new TextEncoder().encode(`entry ${i}`));
+    let head = GENESIS_HEAD;
+    const heads = bytes.map((b, i) => (head = chainLink(head, i + 1, b)));
+    const checker = new SealChecker();
+    bytes.forEach((b, i) => checker.add(i + 1, entryDigest(b)));
+    expect(checker.check({ toSeq: 2, head: heads[1]! })).toBe('chain-verified');
+    expect(checker.check({ toSeq: 3, head: heads[1]! })).toBe('chain-mismatch');
+    // Heads before the last seal checked are forgotten; the rest of the chain still holds.
+    expect(checker.check({ toSeq: 1, head: heads[0]! })).toBe('not-checked');
+
+    // A history that does not start at 1 cannot be chained from the genesis head.
+    const trimmed = new SealChecker();
+    trimmed.add(5, entryDigest(bytes[0]!));
+    expect(trimmed.check({ toSeq: 5, head: heads[0]! })).toBe('not-checked');
+
+    const seal = ev(
+      'audit.checkpoint.sealed',
+      'audit/chain',
+      { fromSeq: 1, toSeq: 2, count: 2, head: heads[1], previousHead: GENESIS_HEAD },
+      'incident-recorder',
+    );
+    const s = withSealCheck(fold([seal]), 2, 'chain-verified');
+    expect(text(renderFrame(s, meta, NOW, { width: 200, height: 50 }))).toMatch(
+      /Last seal: +seq 1-2 \(2 events\), head [0-9a-f]{16}…, .*chain verified/,
+    );
+    const bad = withSealCheck(fold([seal]), 2, 'chain-mismatch');
+    expect(text(renderFrame(bad, meta, NOW, { width: 200, height: 50 }))).toContain(
+      'HEAD DOES NOT MATCH THE STORED CHAIN',
+    );
   });
 
   it('keeps the newest RECENT_LIMIT rows, oldest first', () => {

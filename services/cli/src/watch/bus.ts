@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import {
   EVENT_SUBJECT_PREFIX,
@@ -26,6 +25,7 @@ import {
   streamBounds,
   type NatsConnection,
 } from '@secai/streams';
+import { entryDigest } from '@secai/projections';
 import { CliError } from '../errors.js';
 import {
   errnoCause,
@@ -253,7 +253,7 @@ const HISTORY_PROBE_MS = 5_000;
 
 export interface HistoryProgress {
   total: number;
-  onEntry(v: Verdict, digest: string): void;
+  onEntry(v: Verdict, seq: number, digest: Buffer): void;
   onProgress(read: number): void;
 }
 
@@ -284,6 +284,7 @@ export async function readVerifiedHistory(
     })) {
       progress.onEntry(
         verdictOf(e.bytes, conn.trust, { seq: e.seq, natsSubject: e.subject, typeHeader: e.type }),
+        e.seq,
         digestOf(e.bytes),
       );
       if (++read % 500 === 0) progress.onProgress(read);
@@ -306,7 +307,7 @@ function reasonOf(err: unknown): string {
   return text.slice(0, 120);
 }
 
-/** A short digest of stored bytes, to recognise an event that came both live and from history. */
-export function digestOf(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('base64');
+/** SHA-256 of stored bytes (the chain's entry digest), to chain them and to recognise an event that came both live and from history. */
+export function digestOf(bytes: Uint8Array): Buffer {
+  return entryDigest(bytes);
 }

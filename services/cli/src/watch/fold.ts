@@ -13,6 +13,7 @@ import {
   type RegistryManifestDocument,
   type ServiceStatusDocument,
 } from '@secai/projections';
+import type { SealCheck } from './seals.js';
 
 /**
  * What `secai watch` shows, as a pure fold over verified events (and refused envelopes, which
@@ -65,6 +66,8 @@ export interface SealSummary {
   count: number;
   head: string;
   time: string;
+  /** Whether the watch recomputed the same head from the entries it read (`SealChecker`). */
+  check: SealCheck;
 }
 
 /** One line of the event pane. A refused row carries only what the envelope claims. */
@@ -147,9 +150,16 @@ export function foldVerified(
         count: d.count,
         head: d.head,
         time: event.time,
+        check: 'not-checked',
       };
   }
   return next;
+}
+
+/** The chain's verdict on the seal ending at `toSeq`, if it is still the last one shown. */
+export function withSealCheck(state: WatchState, toSeq: number, check: SealCheck): WatchState {
+  if (state.lastSeal?.toSeq !== toSeq) return state;
+  return { ...state, lastSeal: { ...state.lastSeal, check } };
 }
 
 /** One refused envelope: a line in the pane and a count, nothing else. */

@@ -17,6 +17,8 @@ export interface WatchMeta {
   bus: 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
   history: HistoryStatus;
   trust: { source: 'kv' | 'state-dir'; rootKeyid: string };
+  /** A live screen (keys work) rather than one printed frame. */
+  interactive?: boolean;
 }
 
 export type HistoryStatus =
@@ -80,7 +82,9 @@ function titleLine(meta: WatchMeta, now: Date): Line {
     { text: ' SecAI watch ', style: 'inverse' },
     { text: `  appliance ${safe(meta.appliance)}  bus ${safe(meta.natsUrl)} ` },
     { text: meta.bus.toUpperCase(), style: bus },
-    { text: `  ${now.toISOString().slice(0, 19).replace('T', ' ')}Z  (q quits)` },
+    {
+      text: `  ${now.toISOString().slice(0, 19).replace('T', ' ')}Z${meta.interactive ? '  (q quits)' : ''}`,
+    },
   ];
 }
 
@@ -143,11 +147,18 @@ function sealLine(seal: SealSummary | null, now: Date): Line {
       { text: 'Last seal:   ', style: 'bold' },
       { text: 'none seen yet', style: 'yellow' },
     ];
+  const check: Span =
+    seal.check === 'chain-verified'
+      ? { text: 'chain verified', style: 'green' }
+      : seal.check === 'chain-mismatch'
+        ? { text: 'HEAD DOES NOT MATCH THE STORED CHAIN', style: 'red' }
+        : { text: 'head not checked here (secai events verify checks it)', style: 'dim' };
   return [
     { text: 'Last seal:   ', style: 'bold' },
     {
-      text: `seq ${seal.fromSeq}-${seal.toSeq} (${seal.count} events), head ${safe(seal.head).slice(0, 16)}…, ${timeOf(seal.time)} (${ago(seal.time, now)})`,
+      text: `seq ${seal.fromSeq}-${seal.toSeq} (${seal.count} events), head ${safe(seal.head).slice(0, 16)}…, ${timeOf(seal.time)} (${ago(seal.time, now)}), `,
     },
+    check,
   ];
 }
 
@@ -181,7 +192,7 @@ function statusLine(state: WatchState, meta: WatchMeta): Line {
     { text: ' | ' },
     { text: h.text, ...(h.style ? { style: h.style } : {}) },
     {
-      text: ` | trust: root ${meta.trust.rootKeyid.slice(0, 12)}…, bundle from ${meta.trust.source === 'kv' ? 'the bus (live)' : 'the state dir'}`,
+      text: ` | trust: root ${safe(meta.trust.rootKeyid).slice(0, 8)}…, bundle ${meta.trust.source === 'kv' ? 'live from the bus' : 'from the state dir'}`,
     },
   ];
 }

@@ -10,7 +10,14 @@ import {
   type LiveMessage,
   type Verdict,
 } from './bus.js';
-import { foldRefused, foldVerified, initialWatchState, type WatchState } from './fold.js';
+import {
+  foldRefused,
+  foldVerified,
+  initialWatchState,
+  withSealCheck,
+  type WatchState,
+} from './fold.js';
+import { SealChecker } from './seals.js';
 import { renderFrame, type WatchMeta } from './render.js';
 import { Screen, throttle, wantsColor } from './screen.js';
 import { plain } from './text.js';
@@ -86,20 +93,26 @@ export class Watch {
   async readHistory(): Promise<void> {
     let read = 0;
     let refused = 0;
+    const seals = new SealChecker();
     try {
       await readVerifiedHistory(this.conn, (total) => {
         this.setMeta({ history: { status: 'reading', read: 0, total } });
         return {
           total,
-          onEntry: (v, digest) => {
+          onEntry: (v, seq, digest) => {
             read++;
             if (!v.ok) refused++;
-            this.#overlap.add(digest);
+            seals.add(seq, digest);
+            this.#overlap.add(digest.toString('base64'));
             if (this.#overlap.size > OVERLAP_DIGESTS) {
               const oldest = this.#overlap.values().next();
               if (!oldest.done) this.#overlap.delete(oldest.value);
             }
             this.#fold(v);
+            if (v.ok && v.event.type === 'audit.checkpoint.sealed') {
+              const seal = v.event.data as { toSeq: number; head: string };
+              this.state = withSealCheck(this.state, seal.toSeq, seals.check(seal));
+            }
           },
           onProgress: (n) => this.setMeta({ history: { status: 'reading', read: n, total } }),
         };
@@ -115,7 +128,8 @@ export class Watch {
   #flush(): void {
     const waiting = this.#waiting ?? [];
     this.#waiting = null;
-    for (const m of waiting) if (!this.#overlap.has(digestOf(m.bytes))) this.live(m);
+    for (const m of waiting)
+      if (!this.#overlap.has(digestOf(m.bytes).toString('base64'))) this.live(m);
     this.#overlap.clear();
     this.onChange();
   }
@@ -148,6 +162,7 @@ export async function watchCommand(
         out(plain(line).trimEnd());
       return;
     }
+    watch.setMeta({ interactive: true });
     await runScreen(watch, watch.readHistory());
     await trust.catch(() => undefined);
   } finally {
