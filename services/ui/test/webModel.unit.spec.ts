@@ -177,7 +177,7 @@ describe('incidents', () => {
     const view = foldAll(foldIncidents, initialIncidents(), [
       seen('incident.opened', 'incident-recorder', `incident/${INCIDENT}`),
       seen('incident.containment.failed', 'incident-recorder', `incident/${INCIDENT}`, {
-        ...fixture('incident.containment.failed'),
+        ...fixture<Record<string, unknown>>('incident.containment.failed'),
         incidentId: INCIDENT,
       }),
     ]);

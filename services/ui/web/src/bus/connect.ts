@@ -20,20 +20,42 @@ async function trustOf(creds: BusCredentials) {
   return loadWebTrustStore(creds.trustBundle, { now: new Date(), rootKeyid: creds.rootKeyid });
 }
 
+const RELOAD_TRIES = 10;
+const RELOAD_PAUSE_MS = 300;
+
+/**
+ * The bundle once it shows the change the event announced (the KV bucket the UI service follows
+ * may lag the event a little): a revoked keyid has its revocation, an issued one its certificate.
+ */
+async function trustReflecting(type: string, data: unknown) {
+  const keyid = (data as { keyid?: string }).keyid;
+  let trust = await trustOf(await api.bus());
+  for (let i = 1; i < RELOAD_TRIES && keyid !== undefined; i++) {
+    const shown =
+      type === 'identity.revoked'
+        ? trust.revocation(keyid) !== undefined
+        : type === 'identity.issued'
+          ? trust.lookup(keyid) !== undefined
+          : true;
+    if (shown) break;
+    await new Promise((resolve) => setTimeout(resolve, RELOAD_PAUSE_MS));
+    trust = await trustOf(await api.bus());
+  }
+  return trust;
+}
+
 export async function connectBus(store: LiveStore): Promise<BusHandle> {
   store.setPhase('connecting', 'asking the UI service for the dashboard credentials');
   const creds = await api.bus();
   store.setPhase('connecting', 'checking the trust bundle against the pinned root');
   store.setTrust(await trustOf(creds));
   // A certificate issued or revoked: take the new bundle before the next envelope is verified.
-  store.onIdentityEvent = () => {
-    void api
-      .bus()
-      .then(trustOf)
-      .then((trust) => store.setTrust(trust))
-      .catch((err: unknown) =>
-        store.setPhase('error', `trust bundle reload failed: ${String(err)}`),
-      );
+  store.onIdentityEvent = async (e) => {
+    try {
+      store.setTrust(await trustReflecting(e.event.type, e.event.data));
+    } catch (err) {
+      store.setPhase('error', `trust bundle reload failed: ${String(err)}`);
+    }
   };
 
   store.setPhase('connecting', `connecting to ${creds.websocketUrl}`);
@@ -48,8 +70,10 @@ export async function connectBus(store: LiveStore): Promise<BusHandle> {
   try {
     const jsm = await jetstreamManager(nc, { checkAPI: false });
     const { state } = await jsm.streams.info(creds.stream);
-    const startSeq = Math.max(state.first_seq, state.last_seq - REPLAY_CAP + 1, 1);
-    store.setReplayRange(state.first_seq, startSeq, state.last_seq);
+    // An empty stream says first_seq 0: the first entry to come is still #1.
+    const firstSeq = Math.max(state.first_seq, 1);
+    const startSeq = Math.max(firstSeq, state.last_seq - REPLAY_CAP + 1);
+    store.setReplayRange(firstSeq, startSeq, state.last_seq);
     store.setPhase(
       state.last_seq >= startSeq ? 'replaying' : 'live',
       state.last_seq >= startSeq ? `reading ${state.last_seq - startSeq + 1} stored entries` : '',

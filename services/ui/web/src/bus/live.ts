@@ -68,6 +68,11 @@ export interface StoredMessage {
 
 type Listener = (snapshot: LiveSnapshot) => void;
 
+// The browser's frame clock; absent where the store runs outside a page (unit tests in Node).
+const nextFrame = (
+  globalThis as { requestAnimationFrame?: (callback: () => void) => number }
+).requestAnimationFrame?.bind(globalThis);
+
 export class LiveStore {
   #trust: WebTrustStore | null = null;
   #dashboard = initialDashboard();
@@ -85,8 +90,13 @@ export class LiveStore {
   #version = 0;
   #scheduled = false;
   #snapshot: LiveSnapshot | null = null;
-  /** Called with each verified event that changes who may sign (so the trust can be reloaded). */
-  onIdentityEvent: ((e: LiveEvent) => void) | null = null;
+  /**
+   * Called with each live (not replayed) event that changes who may sign; the next envelope is
+   * verified only once it settles, so one signed after a revocation meets the new trust. Replayed
+   * ones need nothing: the bundle fetched at connect is newer than all of them, and revocation
+   * is by stream sequence.
+   */
+  onIdentityEvent: ((e: LiveEvent) => Promise<void>) | null = null;
 
   setTrust(trust: WebTrustStore): void {
     this.#trust = trust;
@@ -133,7 +143,9 @@ export class LiveStore {
       if (this.#events.length > MAX_EVENTS)
         this.#events.splice(0, this.#events.length - MAX_EVENTS);
       if (event.type === 'audit.checkpoint.sealed') await this.#checkSeal(seen);
-      if (event.type.startsWith('identity.')) this.onIdentityEvent?.(seen);
+      if (event.type.startsWith('identity.') && this.#phase === 'live') {
+        await this.onIdentityEvent?.(seen);
+      }
     } else {
       this.#refused.push({
         seq,
@@ -199,7 +211,7 @@ export class LiveStore {
       const snapshot = this.snapshot();
       for (const listener of this.#listeners) listener(snapshot);
     };
-    if (typeof requestAnimationFrame === 'function') requestAnimationFrame(flush);
+    if (nextFrame) nextFrame(flush);
     else setTimeout(flush, 16);
   }
 }

@@ -35,7 +35,14 @@ export function Plot({
       title,
       width: Math.max(320, el.clientWidth || 640),
       height,
-      scales: { x: { time } },
+      scales: {
+        // One point alone would stretch the axis over years: give it a few minutes around it.
+        x: {
+          time,
+          range: (_u, min, max) =>
+            min === max ? (time ? [min - 300, max + 60] : [min - 0.5, max + 0.5]) : [min, max],
+        },
+      },
       series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2 }))],
       axes: [xLabels ? { values: (_u, splits) => splits.map((v) => xLabels[v] ?? '') } : {}, {}],
     };
