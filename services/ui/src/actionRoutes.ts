@@ -1,9 +1,20 @@
 import type { FastifyInstance } from 'fastify';
+import { UiError } from './errors.js';
 import type { HttpDeps } from './http.js';
-import { DigestParams, ImportBody, IncidentParams, NoteBody, ReasonBody } from './schemas.js';
+import type { WhatIfFile } from './operatorActions.js';
+import {
+  DigestParams,
+  ImportBody,
+  IncidentParams,
+  NoteBody,
+  ReasonBody,
+  WHAT_IF_BODY_LIMIT,
+  WhatIfBody,
+} from './schemas.js';
 
 // What a logged-in operator reads and does through the UI: the bus credentials for the page,
-// the operator actions (signed commands naming the operator) and the incident export.
+// the operator actions (signed commands naming the operator), the policy what-if and the
+// incident export.
 
 const session = { auth: 'session' } as const;
 const command = { auth: 'session', needsBus: true } as const;
@@ -56,6 +67,24 @@ export function actionRoutes(app: FastifyInstance, deps: HttpDeps): void {
         ),
     );
   }
+
+  app.post<{ Body: WhatIfBody }>(
+    '/api/policy/what-if',
+    { config: command, bodyLimit: WHAT_IF_BODY_LIMIT, schema: { body: WhatIfBody } },
+    async (request, reply) => {
+      const { policy, decisionIds } = request.body;
+      const files = Object.entries(policy).map(([name, text]) => ({
+        name: name as WhatIfFile,
+        text,
+      }));
+      const recorded = decisionIds
+        ? await deps.decisions.named(decisionIds)
+        : await deps.decisions.latest();
+      if (recorded.length === 0)
+        throw new UiError('TARGET_UNKNOWN', 'no recorded decisions to try the policy on');
+      return reply.send(await deps.actions.whatIf(files, recorded));
+    },
+  );
 
   app.get<{ Params: IncidentParams }>(
     '/api/incidents/:id/export',

@@ -13,6 +13,7 @@ import type { BusSource } from './busCredentials.js';
 import { UiError } from './errors.js';
 import type { ExportDownload } from './incidentExport.js';
 import type { OperatorActions } from './operatorActions.js';
+import type { RecordedDecision } from './recordedDecisions.js';
 import { injectNonce, isPagePath } from './pageRules.js';
 import { actionRoutes } from './actionRoutes.js';
 import { authRoutes } from './authRoutes.js';
@@ -54,6 +55,11 @@ export interface HttpDeps {
   busWatch: Pick<BusWatch, 'connected' | 'health'>;
   actions: OperatorActions;
   exportIncident: (id: string) => Promise<ExportDownload>;
+  /** Recorded decisions for a what-if, read and verified from the stream. */
+  decisions: {
+    named(ids: readonly string[]): Promise<RecordedDecision[]>;
+    latest(): Promise<RecordedDecision[]>;
+  };
   web: WebBundle;
   secureCookies: boolean;
   /** Host names the UI answers to besides the loopback ones. */

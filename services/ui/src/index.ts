@@ -70,3 +70,12 @@ export {
 } from './operatorActions.js';
 export { fetchIncidentExport, type ExportDeps, type ExportDownload } from './incidentExport.js';
 export { UiError, ERROR_STATUS, UI_ERROR_CODES, type UiErrorCode } from './errors.js';
+export {
+  recordedDecisions,
+  latestDecisions,
+  parseDecisionId,
+  MAX_WHAT_IF_DECISIONS,
+  type RecordedDecision,
+  type DecisionSource,
+} from './recordedDecisions.js';
+export type { WhatIfFile } from './operatorActions.js';

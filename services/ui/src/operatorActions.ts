@@ -9,6 +9,9 @@ import {
 } from '@secai/contracts';
 import { StreamError, sendCommand, type NatsConnection } from '@secai/streams';
 import { UiError } from './errors.js';
+import type { RecordedDecision } from './recordedDecisions.js';
+
+export type WhatIfFile = 'policy.yaml' | 'agent.yaml' | 'mcp.yaml';
 
 // Operator actions: each is the owning service's signed command, sent as the `ui` identity and
 // naming the logged-in operator, so the handler's event puts it in the history. Where a command
@@ -75,6 +78,35 @@ export class OperatorActions {
       step === 'resolve' ? 'incident-recorder.resolve' : 'incident-recorder.acknowledge';
     const reply = await this.#send(command, { incidentId, operator, note });
     return { incidentId, state: reply.state };
+  }
+
+  /**
+   * `policy-engine.what_if`: what a candidate policy (file texts) decides for recorded decisions,
+   * beside what was recorded. Nothing is recorded; the live policy is untouched.
+   */
+  async whatIf(files: { name: WhatIfFile; text: string }[], recorded: readonly RecordedDecision[]) {
+    const reply = await this.#send('policy-engine.what_if', {
+      files,
+      decisions: recorded.map((d) => ({ decisionId: d.decisionId, input: d.input })),
+    });
+    const byId = new Map(reply.results.map((r) => [r.decisionId, r]));
+    return {
+      policyDigest: reply.policyDigest,
+      results: recorded.map((d) => {
+        const candidate = byId.get(d.decisionId);
+        return {
+          decisionId: d.decisionId,
+          recorded: { decision: d.decision, ruleId: d.ruleId },
+          candidate: candidate
+            ? { decision: candidate.decision, ruleId: candidate.ruleId, reason: candidate.reason }
+            : null,
+          changed:
+            candidate === undefined ||
+            candidate.decision !== d.decision ||
+            candidate.ruleId !== d.ruleId,
+        };
+      }),
+    };
   }
 
   /** Sends `command` and returns its answer; a refusal or a failure to reach it throws `UiError`. */

@@ -68,3 +68,31 @@ export const IncidentParams = Type.Object(
   closed,
 );
 export type IncidentParams = Static<typeof IncidentParams>;
+
+/** Three policy files of at most 128 KiB each, and the JSON around them. */
+export const WHAT_IF_BODY_LIMIT = 3 * 131_072 + 16 * 1024;
+
+const PolicyText = Type.String({ maxLength: 131_072 });
+export const WhatIfBody = Type.Object(
+  {
+    /** The candidate policy: file name → YAML text (policy.yaml and agent.yaml; mcp.yaml optional). */
+    policy: Type.Object(
+      {
+        'policy.yaml': Type.Optional(PolicyText),
+        'agent.yaml': Type.Optional(PolicyText),
+        'mcp.yaml': Type.Optional(PolicyText),
+      },
+      { additionalProperties: false, minProperties: 1 },
+    ),
+    /** Recorded decisions to try it on; absent: the latest 100. */
+    decisionIds: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 160 }), {
+        minItems: 1,
+        maxItems: 100,
+        uniqueItems: true,
+      }),
+    ),
+  },
+  closed,
+);
+export type WhatIfBody = Static<typeof WhatIfBody>;

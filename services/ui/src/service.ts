@@ -1,5 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { watchBus, type EventStore, type Logger, type NatsConnection } from '@secai/streams';
+import {
+  watchBus,
+  type EventStore,
+  type JetStreamClient,
+  type JetStreamManager,
+  type Logger,
+  type NatsConnection,
+} from '@secai/streams';
 import type { TrustBundle, TrustStore } from '@secai/contracts';
 import { Auth } from './auth.js';
 import { AuthStore } from './authStore.js';
@@ -8,6 +15,7 @@ import { buildHttp } from './http.js';
 import { fetchIncidentExport } from './incidentExport.js';
 import { DEFAULT_SCRYPT, Kdf, type ScryptParams } from './kdf.js';
 import { OperatorActions } from './operatorActions.js';
+import { latestDecisions, recordedDecisions } from './recordedDecisions.js';
 import { DEFAULT_SESSION_LIMITS, type SessionLimits } from './sessionRules.js';
 import { SessionTable } from './sessions.js';
 import { DEFAULT_THROTTLE_RULES, LoginThrottle, type ThrottleRules } from './throttle.js';
@@ -15,6 +23,8 @@ import { WebBundle } from './webBundle.js';
 
 export interface UiConnection {
   nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
   /** Signs as `ui`; its trust cache follows the trust bundle in KV. */
   store: EventStore;
 }
@@ -95,6 +105,10 @@ export async function startUi(conn: UiConnection, options: StartUiOptions): Prom
         },
         id,
       ),
+    decisions: {
+      named: (ids) => recordedDecisions({ js: conn.js, jsm: conn.jsm, trust }, ids),
+      latest: () => latestDecisions({ js: conn.js, jsm: conn.jsm, trust }),
+    },
     web: new WebBundle(options.webDist),
     secureCookies: options.secureCookies ?? false,
     allowedHosts: options.allowedHosts ?? [],

@@ -8,7 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import type { EventData } from '@secai/contracts';
 import { startRecorder, stateOf, type RunningRecorder } from '@secai/incident-recorder';
+import {
+  DEFAULT_POLICY_DIR,
+  PolicyEngine,
+  PolicyHost,
+  groupCommitRecorder,
+  serveCommands as serveEngineCommands,
+} from '@secai/policy-engine';
 import { verifyBundle } from '@secai/projections';
+import { PolicyClient, type Subscription } from '@secai/streams';
 import {
   fakeContainmentTarget,
   startTestAppliance,
@@ -36,6 +44,7 @@ let dist: string;
 let ui: RunningUi;
 let recorder: RunningRecorder;
 let vault: FakeTarget;
+let engineSubs: Subscription[] = [];
 let port: number;
 const clock = { now: Date.parse('2026-12-01T10:00:00Z') };
 const logLines: string[] = [];
@@ -170,6 +179,24 @@ beforeAll(async () => {
   });
   const recorderUrl = await recorder.http.listen({ host: '127.0.0.1', port: 0 });
   vault = fakeContainmentTarget(await app.client('appliance'), 'appliance.relock_vault', app.pki);
+  // The real policy engine with the shipped policy, for the what-if.
+  const engineSide = await app.client('policy-engine');
+  const engine = new PolicyEngine();
+  const host = new PolicyHost(
+    engine,
+    engineSide.store,
+    DEFAULT_POLICY_DIR,
+    pino({ level: 'silent' }),
+  );
+  if (!(await host.reload('startup')).ok) throw new Error('the shipped policy was refused');
+  engineSubs = serveEngineCommands(engineSide.nc, {
+    engine,
+    host,
+    recorder: groupCommitRecorder(engineSide.js, engineSide.store.signer),
+    signer: engineSide.store.signer,
+    trust: engineSide.store.trust,
+    log: pino({ level: 'silent' }),
+  });
   ui = await startUi(await app.client('ui', { liveTrust: true }), {
     stateDir,
     rootKeyid: app.pki.trust.rootKeyid,
@@ -192,6 +219,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await ui?.stop();
+  for (const sub of engineSubs) sub.unsubscribe();
   vault?.stop();
   await recorder?.stop();
   await app?.cleanup();
@@ -328,6 +356,7 @@ describe('login and sessions', () => {
     ['POST', '/api/incidents/INC-1/acknowledge', { note: '' }],
     ['POST', '/api/incidents/INC-1/resolve', { note: '' }],
     ['GET', '/api/incidents/INC-1/export'],
+    ['POST', '/api/policy/what-if', { policy: { 'policy.yaml': 'x' } }],
     ['POST', '/api/auth/logout', {}],
     ['POST', '/api/auth/change', { current: PASSPHRASE, next: 'a brand new passphrase' }],
   ];
@@ -729,6 +758,94 @@ describe('operator actions', () => {
       ),
       413,
       'REQUEST_TOO_LARGE',
+    );
+  });
+});
+
+describe('policy what-if', () => {
+  const file = (name: 'policy.yaml' | 'agent.yaml') =>
+    readFile(join(DEFAULT_POLICY_DIR, name), 'utf8');
+
+  it('tries a candidate policy on recorded decisions read from the stream, beside what was recorded', async () => {
+    const gate = await app.client('tool-firewall');
+    const client = new PolicyClient(gate.nc, app.pki.signerFor('tool-firewall'), app.pki.trust);
+    const allowed = await client.decide({
+      domain: 'tool_access',
+      subject: 'filesystem.read',
+      params: { path: '/vault/user_docs/b.txt' },
+    });
+    const decisionId = allowed.decisionId!;
+    const policy = await file('policy.yaml');
+    const agent = await file('agent.yaml');
+    const s = await login();
+    const same = await call(
+      'POST',
+      '/api/policy/what-if',
+      as(s, {
+        body: { policy: { 'policy.yaml': policy, 'agent.yaml': agent }, decisionIds: [decisionId] },
+      }),
+    );
+    expect(same.status, same.text).toBe(200);
+    expect(same.json.results).toEqual([
+      {
+        decisionId,
+        recorded: { decision: 'allow', ruleId: 'tools.allow.filesystem.read' },
+        candidate: expect.objectContaining({
+          decision: 'allow',
+          ruleId: 'tools.allow.filesystem.read',
+        }) as object,
+        changed: false,
+      },
+    ]);
+    const narrowed = policy.replace(
+      'paths_allowlist: [/vault/user_docs/**]\n',
+      'paths_allowlist: [/vault/user_docs/public/**]\n',
+    );
+    expect(narrowed).not.toBe(policy);
+    const changed = await call(
+      'POST',
+      '/api/policy/what-if',
+      as(s, { body: { policy: { 'policy.yaml': narrowed, 'agent.yaml': agent } } }),
+    );
+    expect(changed.status, changed.text).toBe(200);
+    // Without ids: the latest decisions, this one among them.
+    expect(changed.json.results).toContainEqual(
+      expect.objectContaining({
+        decisionId,
+        candidate: expect.objectContaining({ decision: 'deny' }) as object,
+        changed: true,
+      }),
+    );
+    const bad = await call(
+      'POST',
+      '/api/policy/what-if',
+      as(s, {
+        body: {
+          policy: { 'policy.yaml': 'tools: [', 'agent.yaml': agent },
+          decisionIds: [decisionId],
+        },
+      }),
+    );
+    expectProblem(bad, 409, 'COMMAND_REFUSED');
+    expect(bad.json.detail).toContain('POLICY_INVALID');
+    const unknown = '01900000-0000-7000-8000-000000000000';
+    expectProblem(
+      await call(
+        'POST',
+        '/api/policy/what-if',
+        as(s, { body: { policy: { 'policy.yaml': policy }, decisionIds: [unknown] } }),
+      ),
+      404,
+      'TARGET_UNKNOWN',
+    );
+    expectProblem(
+      await call(
+        'POST',
+        '/api/policy/what-if',
+        as(s, { body: { policy: { 'policy.yaml': policy }, decisionIds: ['nope'] } }),
+      ),
+      400,
+      'REQUEST_INVALID',
     );
   });
 });
