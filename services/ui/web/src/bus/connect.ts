@@ -11,6 +11,8 @@ import { REPLAY_CAP, type LiveStore } from './live.js';
 setSchemaValidators(validators);
 
 const TYPE_HEADER = 'Secai-Type';
+/** Envelopes being verified at once before the reader waits for the folds to catch up. */
+const MAX_IN_FLIGHT = 256;
 
 export interface BusHandle {
   close(): Promise<void>;
@@ -83,19 +85,35 @@ export async function connectBus(store: LiveStore): Promise<BusHandle> {
       opt_start_seq: startSeq,
     });
     const messages = await consumer.consume({ max_messages: 512 });
+    const failed = (err: unknown) => {
+      if (!closing) store.setPhase('error', `the event stream stopped: ${String(err)}`);
+    };
+    // Signatures are checked several at a time (WebCrypto works off the main thread); the
+    // results are folded strictly in stream order by one chain of commits.
+    let committed: Promise<void> = Promise.resolve();
+    let pending = 0;
     const loop = (async () => {
       for await (const m of messages) {
-        await store.ingest({
+        const typeHeader = m.headers?.get(TYPE_HEADER);
+        const prepared = store.prepare({
           subject: m.subject,
           seq: m.seq,
           data: m.data,
-          ...(m.headers?.get(TYPE_HEADER) ? { typeHeader: m.headers.get(TYPE_HEADER) } : {}),
+          ...(typeHeader ? { typeHeader } : {}),
         });
+        prepared.catch(() => undefined); // reported where it is committed
+        pending += 1;
+        committed = committed
+          .then(() => prepared)
+          .then((p) => store.commit(p))
+          .finally(() => {
+            pending -= 1;
+          });
+        committed.catch(failed);
+        if (pending >= MAX_IN_FLIGHT) await committed;
       }
     })();
-    loop.catch((err: unknown) => {
-      if (!closing) store.setPhase('error', `the event stream stopped: ${String(err)}`);
-    });
+    loop.catch(failed);
     void nc.closed().then((err) => {
       if (!closing)
         store.setPhase('closed', err ? `connection closed: ${err.message}` : 'connection closed');

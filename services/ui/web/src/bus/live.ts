@@ -6,6 +6,7 @@ import {
   verdictOf,
   type CloudEvent,
   type DsseEnvelope,
+  type Verdict,
   type WebTrustStore,
 } from '@secai/contracts/web';
 import {
@@ -66,6 +67,14 @@ export interface StoredMessage {
   typeHeader?: string;
 }
 
+/** A message with its digest and verdict, ready to be folded in stream order. */
+export interface Prepared {
+  message: StoredMessage;
+  digest: Uint8Array;
+  verdict: Verdict;
+  trust: WebTrustStore;
+}
+
 type Listener = (snapshot: LiveSnapshot) => void;
 
 // The browser's frame clock; absent where the store runs outside a page (unit tests in Node).
@@ -117,17 +126,36 @@ export class LiveStore {
 
   /** Verifies and folds one stored message (call in stream order, one at a time). */
   async ingest(message: StoredMessage): Promise<void> {
+    await this.commit(await this.prepare(message));
+  }
+
+  /**
+   * The costly, order-free part of taking a message in: its chain digest and its verdict (the
+   * signature through WebCrypto). Several may run at once; `commit` them in stream order.
+   */
+  async prepare(message: StoredMessage): Promise<Prepared> {
     const trust = this.#trust;
     if (trust === null)
       throw new Error('no trust store: the page verifies nothing without the root');
+    const [digest, verdict] = await Promise.all([
+      entryDigestWeb(message.data),
+      verdictOf(message.data, trust, {
+        natsSubject: message.subject,
+        streamSeq: message.seq,
+        ...(message.typeHeader !== undefined ? { typeHeader: message.typeHeader } : {}),
+      }),
+    ]);
+    return { message, digest, verdict, trust };
+  }
+
+  /** Folds (or refuses) one prepared message; call in stream order, one at a time. */
+  async commit(prepared: Prepared): Promise<void> {
+    // Verified under a trust that has since changed (a live revocation): verify again.
+    const p = prepared.trust === this.#trust ? prepared : await this.prepare(prepared.message);
+    const { message, digest, verdict } = p;
     const { subject, seq, data } = message;
-    this.#chain.add(seq, await entryDigestWeb(data));
+    this.#chain.add(seq, digest);
     this.#lastSeq = seq;
-    const verdict = await verdictOf(data, trust, {
-      natsSubject: subject,
-      streamSeq: seq,
-      ...(message.typeHeader !== undefined ? { typeHeader: message.typeHeader } : {}),
-    });
     if (verdict.ok) {
       const { event, envelope, signer } = verdict.event;
       const seen: LiveEvent = {
@@ -140,8 +168,9 @@ export class LiveStore {
       };
       this.#dashboard = foldDashboard(this.#dashboard, seen);
       this.#events.push(seen);
-      if (this.#events.length > MAX_EVENTS)
+      if (this.#events.length > MAX_EVENTS) {
         this.#events.splice(0, this.#events.length - MAX_EVENTS);
+      }
       if (event.type === 'audit.checkpoint.sealed') await this.#checkSeal(seen);
       if (event.type.startsWith('identity.') && this.#phase === 'live') {
         await this.onIdentityEvent?.(seen);
@@ -156,8 +185,9 @@ export class LiveStore {
         size: data.length,
         claimed: claimedEvent(data),
       });
-      if (this.#refused.length > MAX_REFUSED)
+      if (this.#refused.length > MAX_REFUSED) {
         this.#refused.splice(0, this.#refused.length - MAX_REFUSED);
+      }
     }
     if (this.#phase === 'replaying' && this.#replayTo !== null && seq >= this.#replayTo) {
       this.#phase = 'live';

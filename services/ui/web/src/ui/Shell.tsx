@@ -1,3 +1,4 @@
+import { useEffect } from 'preact/hooks';
 import { api } from '../api.js';
 import { REPLAY_CAP, type LiveSnapshot } from '../bus/live.js';
 import { ChangePassphrase } from './Auth.js';
@@ -15,9 +16,26 @@ export interface ShellProps {
   onLoggedOut: (notice: string) => void;
 }
 
+/** How often the shell asks whether its session still stands (the answer does not extend it). */
+const SESSION_CHECK_MS = 30_000;
+
 export function Shell({ operator, onLoggedOut }: ShellProps) {
   const live = useLive();
   const page = pageOf(usePath());
+
+  // The bus keeps flowing without a request to the service, so the shell asks: once the session
+  // has expired or ended (logout elsewhere, a passphrase change) the page stops showing the bus.
+  useEffect(() => {
+    const timer = setInterval(() => {
+      api
+        .status()
+        .then((status) => {
+          if (!status.authenticated) onLoggedOut('Your session ended; log in again.');
+        })
+        .catch(() => undefined);
+    }, SESSION_CHECK_MS);
+    return () => clearInterval(timer);
+  }, [onLoggedOut]);
 
   const logout = async () => {
     try {
