@@ -151,7 +151,7 @@ describe('secai watch', () => {
     expect(r.stdout).not.toContain('\x1b');
   });
 
-  it('under tmux: shows the services, a new signed event, and a forged one as REFUSED; q quits', async () => {
+  it('under tmux: the services and the checked seal, a new signed event, a forged one as REFUSED, a resize, a reconnect; q quits', async () => {
     const command = `'${process.execPath}' '${BIN}' watch --state-dir '${stateDir}'; echo "watch exited $?"; sleep 600`;
     tmux('new-session', '-d', '-s', SESSION, '-x', '160', '-y', '50', command);
 
@@ -201,6 +201,17 @@ describe('secai watch', () => {
     tmux('resize-window', '-t', SESSION, '-x', '100', '-y', '45');
     await waitForScreen('the stacked layout after the resize', (s) =>
       /^OPEN INCIDENTS \(0\)/m.test(s),
+    );
+
+    // The bus goes away and comes back: the header says so, and the history is read again, so
+    // the live lines of before now carry their stream sequences (the forged one too).
+    await app.nats.server.stop();
+    await waitForScreen('RECONNECTING in the header', (s) => s.includes('RECONNECTING'));
+    await app.nats.restart();
+    await waitForScreen(
+      'the history read again after the reconnect',
+      (s) =>
+        /^\d\d:\d\d:\d\d\s+\d+\s+REFUSED SIGNATURE_INVALID/m.test(s) && s.includes(' CONNECTED '),
     );
 
     tmux('send-keys', '-t', SESSION, 'q');

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import {
   HistoryUnavailable,
   digestOf,
@@ -53,7 +54,7 @@ export class Watch {
 
   constructor(private readonly conn: DashboardConnection) {
     this.meta = {
-      appliance: conn.stateDir,
+      appliance: `${hostname()}:${conn.stateDir}`,
       natsUrl: conn.natsUrl,
       bus: 'connected',
       history: { status: 'pending' },
@@ -61,11 +62,11 @@ export class Watch {
     };
   }
 
-  #fold(v: Verdict): void {
-    this.state = v.ok ? foldVerified(this.state, v) : foldRefused(this.state, v);
+  #fold(state: WatchState, v: Verdict): WatchState {
     // A revocation is persisted to the state dir before it is published: pick it up.
     if (v.ok && v.event.type === 'identity.revoked')
       void this.conn.reloadStateDirTrust().catch(() => undefined);
+    return v.ok ? foldVerified(state, v) : foldRefused(state, v);
   }
 
   live(m: LiveMessage): void {
@@ -74,7 +75,8 @@ export class Watch {
       this.#waiting.push(m);
       return;
     }
-    this.#fold(
+    this.state = this.#fold(
+      this.state,
       verdictOf(m.bytes, this.conn.trust, {
         seq: null,
         natsSubject: m.subject,
@@ -89,8 +91,16 @@ export class Watch {
     this.onChange();
   }
 
-  /** Reads and folds the stored history (if `dashboard` may), then the live messages held meanwhile. */
+  /**
+   * Reads and folds the whole stored history (if `dashboard` may) into a fresh state, which
+   * replaces the shown one when complete; then the live messages held meanwhile. Called at start
+   * and after a reconnect (live events of the outage would otherwise be missing).
+   */
   async readHistory(): Promise<void> {
+    if (this.#reading) return;
+    this.#reading = true;
+    this.#waiting ??= [];
+    let state = initialWatchState();
     let read = 0;
     let refused = 0;
     const seals = new SealChecker();
@@ -108,21 +118,31 @@ export class Watch {
               const oldest = this.#overlap.values().next();
               if (!oldest.done) this.#overlap.delete(oldest.value);
             }
-            this.#fold(v);
+            state = this.#fold(state, v);
             if (v.ok && v.event.type === 'audit.checkpoint.sealed') {
               const seal = v.event.data as { toSeq: number; head: string };
-              this.state = withSealCheck(this.state, seal.toSeq, seals.check(seal));
+              state = withSealCheck(state, seal.toSeq, seals.check(seal));
             }
           },
           onProgress: (n) => this.setMeta({ history: { status: 'reading', read: n, total } }),
         };
       });
+      this.state = state;
       this.meta = { ...this.meta, history: { status: 'done', read, refused } };
     } catch (err) {
       if (!(err instanceof HistoryUnavailable)) throw err;
       this.meta = { ...this.meta, history: { status: 'unavailable', reason: err.message } };
+    } finally {
+      this.#reading = false;
+      this.#flush();
     }
-    this.#flush();
+  }
+
+  #reading = false;
+
+  /** After a reconnect: read the history again where it could be read before. */
+  reconnected(): void {
+    if (this.meta.history.status === 'done') void this.readHistory().catch(() => undefined);
   }
 
   #flush(): void {
@@ -148,7 +168,11 @@ export async function watchCommand(
   const watch = new Watch(conn);
   const live = subscribeLive(conn, (m) => watch.live(m));
   try {
-    followBusState(conn.nc, (bus) => watch.setMeta({ bus }));
+    followBusState(conn.nc, (bus) => {
+      const wasDown = watch.meta.bus !== 'connected';
+      watch.setMeta({ bus });
+      if (bus === 'connected' && wasDown) watch.reconnected();
+    });
     const trust = conn.followTrust().then((onBus) => {
       if (onBus) watch.setMeta({ trust: { source: conn.trust.source, rootKeyid: conn.rootKeyid } });
     });
