@@ -52,18 +52,6 @@ export default tseslint.config(
   },
   // Vite's config runs in Node at build time and belongs to no type-checked program.
   { files: ['services/ui/web/vite.config.ts'], ...tseslint.configs.disableTypeChecked },
-  {
-    // The dashboard page (services/ui/web): browser code with a program of its own (DOM lib,
-    // JSX for Preact, no Node types). Its Vite config runs in Node at build time, untyped here.
-    files: ['services/ui/web/**/*.ts', 'services/ui/web/**/*.tsx'],
-    languageOptions: {
-      parserOptions: {
-        project: './services/ui/web/tsconfig.json',
-        tsconfigRootDir: import.meta.dirname,
-      },
-    },
-  },
-  { files: ['services/ui/web/vite.config.ts'], ...tseslint.configs.disableTypeChecked },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   { files: ['**/*.js', '**/*.mjs'], languageOptions: { globals: globals.node } },
   {
