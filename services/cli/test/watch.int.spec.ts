@@ -45,7 +45,7 @@ async function waitForScreen(what: string, test: (text: string) => boolean): Pro
         last = screen();
         return test(last);
       },
-      45_000,
+      60_000,
       what,
     );
   } catch (err) {
@@ -219,5 +219,5 @@ describe('secai watch', () => {
     expect(after).toContain('watch exited 0');
     // The alternate screen is left: the frame is gone from the main screen.
     expect(after).not.toContain('SERVICES');
-  });
+  }, 300_000); // several waits for the screen, each bounded; generous for a loaded machine
 });
