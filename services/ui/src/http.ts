@@ -139,7 +139,7 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
         new UiError('HOST_REFUSED', 'this service answers only to its own host names'),
       );
     const changesState = refreshesSession(request.method);
-    if (changesState && !sameOrigin(request)) {
+    if (changesState && !sameOrigin(request, deps.secureCookies)) {
       return problem(
         reply,
         new UiError('ORIGIN_REFUSED', 'a state change must come from this origin'),
@@ -258,12 +258,15 @@ async function sendPage(request: FastifyRequest, reply: FastifyReply, web: WebBu
  * (scheme and port included), and a browser's `Sec-Fetch-Site` must not say another site sent
  * it. A client that sends neither (curl, the CLI) is not a browser page of another origin.
  */
-export function sameOrigin(request: FastifyRequest): boolean {
+export function sameOrigin(request: FastifyRequest, behindTls = false): boolean {
   const site = request.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
   const origin = request.headers.origin;
   if (origin === undefined) return true;
-  return origin === `${request.protocol}://${request.headers.host ?? ''}`;
+  const host = request.headers.host ?? '';
+  // Behind a TLS proxy (Secure cookies configured) the page's origin is https while this
+  // socket is plain http.
+  return origin === `${request.protocol}://${host}` || (behindTls && origin === `https://${host}`);
 }
 
 export function cookieOptions(request: FastifyRequest, secure: boolean) {
