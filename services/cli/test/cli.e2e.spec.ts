@@ -102,6 +102,7 @@ describe('secai boot', () => {
         state: 'running',
         port: 8496 + PORT_OFFSET,
       }),
+      expect.objectContaining({ name: 'ui', state: 'running', port: 8480 + PORT_OFFSET }),
     ]);
   });
 
