@@ -27,6 +27,8 @@ export interface BusSourceOptions {
   rootKeyid: string;
   /** The current trust bundle (the service's trust cache follows the KV bucket). */
   trustBundle: () => TrustBundle;
+  /** What boot put in the environment (`SECAI_NATS_WEBSOCKET_URL`), when runtime.json says nothing. */
+  fallbackWebsocketUrl?: string | null;
   now?: () => number;
 }
 
@@ -46,7 +48,7 @@ export class BusSource {
     const now = (this.#options.now ?? Date.now)();
     if (this.#cached && now - this.#cached.at < RUNTIME_CACHE_MS) return this.#cached.url;
     const info = (await readRuntimeInfo(this.#options.stateDir)) as Record<string, unknown> | null;
-    const raw = info?.natsWebsocketUrl;
+    const raw = info?.natsWebsocketUrl ?? this.#options.fallbackWebsocketUrl;
     const url = typeof raw === 'string' && WEBSOCKET_URL.test(raw) ? raw.replace(/\/$/, '') : null;
     this.#cached = { at: now, url };
     return url;

@@ -17,6 +17,8 @@ export interface UiConfig {
   allowedHosts: readonly string[];
   /** The incident recorder's gateway (for the export); null: the port boot recorded. */
   recorderUrl: string | null;
+  /** The bus's websocket as boot passed it; runtime.json is read first (it may change). */
+  websocketUrl: string | null;
   sessions: SessionLimits;
 }
 
@@ -42,6 +44,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<UiConfig> {
       maxLength: 256,
       expected: 'http(s)://host:port',
     }),
+    SECAI_NATS_WEBSOCKET_URL: envString({
+      pattern: /^wss?:\/\/[A-Za-z0-9.[\]:-]+\/?$/,
+      maxLength: 256,
+      expected: 'ws(s)://host:port',
+    }),
     SECAI_UI_SESSION_IDLE_SECONDS: envInteger({
       min: 60,
       max: 24 * 3600,
@@ -61,6 +68,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Readonly<UiConfig> {
     secureCookies: v.SECAI_UI_SECURE_COOKIES,
     allowedHosts: Object.freeze(v.SECAI_UI_ALLOWED_HOSTS?.split(',') ?? []),
     recorderUrl: v.SECAI_INCIDENT_RECORDER_URL?.replace(/\/+$/, '') ?? null,
+    websocketUrl: v.SECAI_NATS_WEBSOCKET_URL ?? null,
     sessions: Object.freeze({
       idleSeconds: v.SECAI_UI_SESSION_IDLE_SECONDS,
       absoluteSeconds: v.SECAI_UI_SESSION_ABSOLUTE_SECONDS,

@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     secureCookies: config.secureCookies,
     allowedHosts: config.allowedHosts,
     recorderUrl: config.recorderUrl,
+    websocketUrl: config.websocketUrl,
     sessions: config.sessions,
     log,
   });

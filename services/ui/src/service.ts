@@ -39,6 +39,8 @@ export interface StartUiOptions {
   secureCookies?: boolean;
   allowedHosts?: readonly string[];
   recorderUrl?: string | null;
+  /** The websocket URL boot passed in the environment, when runtime.json names none. */
+  websocketUrl?: string | null;
   sessions?: SessionLimits;
   throttle?: ThrottleRules;
   /** Tests only: cheaper scrypt parameters (the stored record names what it was made with). */
@@ -87,6 +89,7 @@ export async function startUi(conn: UiConnection, options: StartUiOptions): Prom
       stateDir: options.stateDir,
       rootKeyid: options.rootKeyid,
       trustBundle: () => trust.bundle!,
+      fallbackWebsocketUrl: options.websocketUrl ?? null,
       now,
     }),
     busWatch,
