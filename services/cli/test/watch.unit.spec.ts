@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { signEvent, type CloudEvent } from '@secai/contracts';
 import { createTestPki } from '@secai/contracts/testing';
-import { verdictOf } from '../src/watch/bus.js';
+import { verdictOf } from '../src/watch/verdict.js';
 import {
   RECENT_LIMIT,
   foldRefused,

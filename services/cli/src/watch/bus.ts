@@ -1,14 +1,8 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import {
   EVENT_SUBJECT_PREFIX,
-  EnvelopeError,
-  decodePayload,
   loadTrustBundle,
   loadTrustStore,
-  parseEnvelope,
-  verifyEnvelope,
-  type CloudEvent,
-  type EnvelopeClaims,
   type Revocation,
   type TrustStore,
   type TrustedKey,
@@ -27,6 +21,7 @@ import {
 } from '@secai/streams';
 import { entryDigest } from '@secai/projections';
 import { CliError } from '../errors.js';
+import { verdictOf, type Verdict } from './verdict.js';
 import {
   errnoCause,
   fsFailureCode,
@@ -37,18 +32,6 @@ import {
 
 /** The read-only identity the watch connects as (ui-contract §B). */
 export const DASHBOARD_USER = 'dashboard';
-
-/** What arrived, verified or refused, as the fold takes it. */
-export type Verdict =
-  | { ok: true; seq: number | null; event: CloudEvent }
-  | {
-      ok: false;
-      seq: number | null;
-      code: string;
-      natsSubject: string;
-      receivedAt: string;
-      claims: EnvelopeClaims;
-    };
 
 /**
  * The trust the watch verifies with: the state dir's bundle (checked against the pinned root) at
@@ -68,43 +51,6 @@ class WatchTrust implements TrustStore {
   }
 }
 
-/** Checks one envelope exactly as the live consumers do; a refusal keeps only its claims. */
-export function verdictOf(
-  bytes: Uint8Array,
-  trust: TrustStore,
-  at: { seq: number | null; natsSubject: string; typeHeader?: string | undefined },
-  now: () => Date = () => new Date(),
-): Verdict {
-  try {
-    const { event } = verifyEnvelope(bytes, trust, {
-      natsSubject: at.natsSubject,
-      ...(at.seq !== null ? { streamSeq: at.seq } : {}),
-      ...(at.typeHeader ? { typeHeader: at.typeHeader } : {}),
-    });
-    return { ok: true, seq: at.seq, event };
-  } catch (err) {
-    const code = err instanceof EnvelopeError ? err.code : 'ENVELOPE_MALFORMED';
-    let claims: EnvelopeClaims = err instanceof EnvelopeError ? { ...err.claims } : {};
-    if (claims.type === undefined) {
-      // Refused before the payload was read (unknown key, bad signature): say what it claims.
-      try {
-        const e = decodePayload(parseEnvelope(bytes));
-        claims = { ...claims, type: e.type, subject: e.subject, source: e.source, id: e.id };
-      } catch {
-        // Not even an envelope: nothing to claim.
-      }
-    }
-    return {
-      ok: false,
-      seq: at.seq,
-      code,
-      natsSubject: at.natsSubject,
-      receivedAt: now().toISOString(),
-      claims,
-    };
-  }
-}
-
 /** The watch's connection: the bus as `dashboard`, and the trust it verifies with. */
 export class DashboardConnection {
   #cache: TrustCache | undefined;
@@ -121,6 +67,7 @@ export class DashboardConnection {
    * the state dir's bundle in force, when the dashboard identity may not read the bucket.
    */
   async followTrust(): Promise<boolean> {
+    if (this.#cache) return true;
     try {
       this.#cache = await TrustCache.open(this.nc, this.rootKeyid);
       this.trust.current = this.#cache;
@@ -172,33 +119,65 @@ export async function openDashboard(options: {
     );
   let user;
   let rootKeyid: string;
-  let initial: TrustStore;
+  let initial: TrustStore | undefined;
+  let initialFailure: unknown;
   try {
     user = await loadNatsUser(stateDir, DASHBOARD_USER);
     rootKeyid = await pinnedRootKeyid(stateDir);
+  } catch (cause) {
+    throw stateDirCause(stateDir, cause);
+  }
+  try {
     initial = await trustFromStateDir(stateDir, rootKeyid);
   } catch (cause) {
-    const errno = errnoCause(cause);
-    if (errno && fsFailureCode(errno.code) !== null) throw stateDirFailure(stateDir, errno);
-    throw cause;
+    // The bus's copy may still be readable: tried below, before giving up.
+    initialFailure = cause;
   }
   let nc: NatsConnection;
   try {
     nc = await connectAs({ url: natsUrl, user, name: 'secai-watch' });
   } catch (cause) {
+    if (isAuthorizationFailure(cause))
+      throw new CliError(
+        'BUS_REFUSED',
+        `the bus at ${natsUrl} refused the ${DASHBOARD_USER} credentials of ${stateDir} (a bus of another appliance?)`,
+        { cause },
+      );
     throw new CliError(
       'NOT_RUNNING',
       `cannot reach the appliance bus at ${natsUrl} as ${DASHBOARD_USER}: is secai boot running?`,
       { cause },
     );
   }
-  return new DashboardConnection(
+  const conn = new DashboardConnection(
     stateDir,
     natsUrl,
     nc,
     rootKeyid,
-    new WatchTrust(initial, 'state-dir'),
+    new WatchTrust(initial ?? EMPTY_TRUST, initial ? 'state-dir' : 'kv'),
   );
+  if (!initial && !(await conn.followTrust())) {
+    await conn.close();
+    throw stateDirCause(stateDir, initialFailure);
+  }
+  return conn;
+}
+
+/** Trusts nothing: never in force, only a placeholder until the bus's bundle replaces it. */
+const EMPTY_TRUST: TrustStore = { lookup: () => undefined, revocation: () => undefined };
+
+/** A state dir file that could not be read, said as what it is (`STATE_DIR_*`), else as it came. */
+function stateDirCause(stateDir: string, cause: unknown): Error {
+  const errno = errnoCause(cause);
+  if (errno && fsFailureCode(errno.code) !== null) return stateDirFailure(stateDir, errno);
+  return cause instanceof Error ? cause : new Error(String(cause));
+}
+
+/** A nats.js authorization failure anywhere in a cause chain (by name, as context.ts does). */
+function isAuthorizationFailure(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 6; e = e.cause, depth++)
+    if (e.name === 'AuthorizationError' || /authorization violation/i.test(e.message)) return true;
+  return false;
 }
 
 /** One message of the live subscription, as it came. */

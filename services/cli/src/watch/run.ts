@@ -6,11 +6,10 @@ import {
   openDashboard,
   readVerifiedHistory,
   subscribeLive,
-  verdictOf,
   type DashboardConnection,
   type LiveMessage,
-  type Verdict,
 } from './bus.js';
+import { verdictOf, type Verdict } from './verdict.js';
 import {
   foldRefused,
   foldVerified,
