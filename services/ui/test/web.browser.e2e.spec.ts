@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,14 @@ import { fileURLToPath } from 'node:url';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { signEvent, type DraftEvent } from '@secai/contracts';
 import { createRogueSigner } from '@secai/contracts/testing';
-import { startTestAppliance, type TestAppliance } from '@secai/streams/testing';
+import { startRecorder, type RunningRecorder } from '@secai/incident-recorder';
+import { verifyBundle } from '@secai/projections';
+import {
+  fakeContainmentTarget,
+  startTestAppliance,
+  type FakeTarget,
+  type TestAppliance,
+} from '@secai/streams/testing';
 import { pino } from 'pino';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
@@ -26,6 +34,8 @@ const WEB_CONFIG = fileURLToPath(new URL('../web/vite.config.ts', import.meta.ur
 let app: TestAppliance;
 let dir: string;
 let ui: RunningUi;
+let recorder: RunningRecorder;
+let vault: FakeTarget;
 let browser: Browser;
 let page: Page;
 let base: string;
@@ -79,12 +89,21 @@ beforeAll(async () => {
       },
     }),
   );
+  // The real recorder: it opens incidents, answers the page's acknowledge/resolve commands,
+  // seals the chain (often, so the page has seals to recompute) and serves the export.
+  recorder = await startRecorder(await app.client('incident-recorder'), {
+    policyDir: join(dir, 'policy'),
+    seal: { everyEvents: 5, everyMs: 300 },
+    log: pino({ level: 'silent' }),
+  });
+  const recorderUrl = await recorder.http.listen({ host: '127.0.0.1', port: 0 });
+  vault = fakeContainmentTarget(await app.client('appliance'), 'appliance.relock_vault', app.pki);
   ui = await startUi(await app.client('ui', { liveTrust: true }), {
     stateDir,
     rootKeyid: app.pki.trust.rootKeyid,
     webDist,
     log,
-    recorderUrl: null,
+    recorderUrl,
     scrypt: { N: 2 ** 14, r: 8, p: 1, keyLength: 64 },
   });
   await ui.http.listen({ host: '127.0.0.1', port: 0 });
@@ -102,6 +121,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await ui?.stop();
+  vault?.stop();
+  await recorder?.stop();
   await app?.cleanup();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
@@ -171,6 +192,127 @@ describe('the dashboard in Chromium', () => {
       await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
     }
     expect(pageErrors).toEqual([]);
+  });
+
+  it('shows an incident on the board live; resolving it from the page lands in its timeline; its export downloads and verifies', async () => {
+    await page.getByTestId('nav-incidents').click();
+    const monitor = await app.client('integrity-monitor');
+    await monitor.store.append(
+      [
+        {
+          type: 'integrity.violation.detected',
+          aggregateId: 'service_binary',
+          data: {
+            pathClass: 'service_binary',
+            path: '/usr/libexec/secai/registry',
+            kind: 'modified',
+            expected: `sha256:${'0'.repeat(64)}`,
+            actual: `sha256:${'1'.repeat(64)}`,
+            severity: 'critical',
+          },
+        },
+      ],
+      { expectedSequence: 'any' },
+    );
+    const card = page.locator('[data-testid="incident-card"][data-class="integrity_violation"]');
+    await card.waitFor();
+    const id = (await card.getAttribute('data-incident-id'))!;
+    expect(await card.getAttribute('data-severity')).toBe('critical');
+    await card.getByTestId('incident-open').click();
+    const detail = page.getByTestId('incident-detail');
+    await detail.locator('[data-testid="timeline-entry"][data-phase="outcome"]').waitFor();
+
+    // The recovery ceremony needs a fresh attestation before the incident may be resolved.
+    const attestor = await app.client('runtime-attestor');
+    await attestor.store.append(
+      [
+        {
+          type: 'attestation.verified',
+          aggregateId: 'appliance',
+          data: {
+            host: 'appliance',
+            mode: 'software',
+            nonce: randomBytes(32).toString('hex'),
+            requestedBy: null,
+            quoteDigest: null,
+            pcrDigest: null,
+            deploymentDigest: null,
+            bundleDigest: `sha256:${'2'.repeat(64)}`,
+            checks: {
+              secureBoot: false,
+              tpmAvailable: false,
+              quoteVerified: false,
+              measurementsVerified: true,
+              deploymentVerified: true,
+              releaseBaselineVerified: true,
+            },
+            evidenceVerified: false,
+            policySatisfied: true,
+          },
+        },
+      ],
+      { expectedSequence: 'any' },
+    );
+    await page.getByTestId('incident-note').fill('binary restored');
+    await page.getByTestId('incident-resolve').click();
+    await detail.locator('[data-testid="timeline-entry"][data-phase="ceremony"]').waitFor();
+    expect(
+      await detail.locator('[data-testid="timeline-entry"][data-phase="ceremony"]').textContent(),
+    ).toContain('resolved by alice');
+    // Resolved, then acknowledged: released.
+    await page.getByTestId('incident-ack').click();
+    await detail
+      .locator('[data-testid="timeline-entry"][data-phase="ceremony"]', {
+        hasText: 'acknowledged by alice',
+      })
+      .waitFor();
+    await page
+      .locator(
+        `[data-testid="incident-card"][data-incident-id="${id}"][data-status="acknowledged"]`,
+      )
+      .waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, 'incident.png'), fullPage: true });
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId('incident-export').click(),
+    ]);
+    const file = join(dir, `${id}.jsonl`);
+    await download.saveAs(file);
+    const report = await verifyBundle(file, { expectedRootKeyid: app.pki.trust.rootKeyid });
+    expect(report.failures).toEqual([]);
+    await Promise.all([monitor.nc.close(), attestor.nc.close()]);
+  });
+
+  it("recomputes the recorder's seals over the entries on screen, and they match", async () => {
+    await page.getByTestId('nav-overview').click();
+    const coverage = page.getByTestId('chain-coverage');
+    // Page-side code is given as text: this file is compiled without the DOM's types.
+    await page.waitForFunction(
+      `/covered by seals recomputed here/.test(document.querySelector('[data-testid="chain-coverage"]')?.textContent ?? '')`,
+    );
+    expect(await coverage.getAttribute('data-mismatch')).toBe('false');
+  });
+
+  it('does not run a script injected into the page (CSP without unsafe-inline)', async () => {
+    const ran = await page.evaluate<{ directive: string; injected: boolean }>(`(async () => {
+      const violation = new Promise((resolve) =>
+        document.addEventListener('securitypolicyviolation', (e) => resolve(e.violatedDirective), { once: true }),
+      );
+      const script = document.createElement('script');
+      script.textContent = 'window.__injected = true;';
+      document.body.appendChild(script);
+      const directive = await violation;
+      return { directive, injected: window.__injected === true };
+    })()`);
+    expect(ran.injected).toBe(false);
+    expect(ran.directive).toMatch(/^script-src/);
+    // The violation is reported on the console; nothing else may be.
+    pageErrors.splice(
+      0,
+      pageErrors.length,
+      ...pageErrors.filter((e) => !e.includes('Content Security Policy')),
+    );
   });
 
   it('after logout, five wrong passphrases lock the login out', async () => {

@@ -173,6 +173,20 @@ describe('incidents', () => {
     expect(last?.summary).toContain('alice');
   });
 
+  it('when acknowledged after it was resolved, it is released (final) and stays off the board', () => {
+    const view = foldAll(foldIncidents, initialIncidents(), [
+      ...lifecycle(),
+      seen('incident.resolved', 'incident-recorder', `incident/${INCIDENT}`),
+      seen('incident.acknowledged', 'incident-recorder', `incident/${INCIDENT}`),
+    ]);
+    expect(view[INCIDENT]?.status).toBe('acknowledged');
+    expect(incidentBoard(view).openCount).toBe(0);
+    expect(view[INCIDENT]?.timeline.slice(-2).map((t) => t.type)).toEqual([
+      'incident.resolved',
+      'incident.acknowledged',
+    ]);
+  });
+
   it('given containment that failed, the incident says so', () => {
     const view = foldAll(foldIncidents, initialIncidents(), [
       seen('incident.opened', 'incident-recorder', `incident/${INCIDENT}`),

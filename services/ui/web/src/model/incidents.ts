@@ -2,7 +2,9 @@ import type { EventData } from './catalogue.js';
 import { own, type Seen } from './types.js';
 
 // Incidents: a board (open ones by severity) and each incident's timeline in the order a person
-// reads it: observation → classification → containment actions → outcome → ceremony.
+// reads it: observation → classification → containment actions → outcome → ceremony. The
+// recorder's lifecycle: open → contained | containment_failed → resolved → acknowledged (final).
+// Resolved and acknowledged incidents leave the board.
 
 export type Severity = EventData<'incident.opened'>['severity'];
 export const SEVERITIES_HIGH_FIRST: readonly Severity[] = ['critical', 'high', 'medium', 'low'];
@@ -133,7 +135,8 @@ export function foldIncidents(view: IncidentsView, e: Seen): IncidentsView {
     case 'incident.resolved': {
       const d = data as EventData<'incident.acknowledged'>;
       const resolved = type === 'incident.resolved';
-      if (resolved || incident.status !== 'resolved') {
+      // The recorder's order: resolved, then acknowledged (the release, final).
+      if (!resolved || incident.status !== 'acknowledged') {
         incident.status = resolved ? 'resolved' : 'acknowledged';
       }
       const reattest = d.ceremony.reattestRequired
@@ -153,7 +156,8 @@ export function foldIncidents(view: IncidentsView, e: Seen): IncidentsView {
   return { ...view, [id]: incident };
 }
 
-function isClosed(status: IncidentStatus): boolean {
+/** Resolved or acknowledged: off the board. */
+export function isClosed(status: IncidentStatus): boolean {
   return status === 'acknowledged' || status === 'resolved';
 }
 
@@ -176,25 +180,26 @@ function blank(id: string, time: string): Incident {
 export interface IncidentBoard {
   /** Unresolved incidents by severity, highest first; those of unknown severity last. */
   columns: { severity: Severity | 'unknown'; incidents: Incident[] }[];
+  /** Resolved or acknowledged, newest first. */
   resolved: Incident[];
   openCount: number;
 }
 
 export function incidentBoard(view: IncidentsView): IncidentBoard {
   const all = Object.values(view).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
-  const open = all.filter((i) => i.status !== 'resolved');
+  const open = all.filter((i) => !isClosed(i.status));
   const columns = [...SEVERITIES_HIGH_FIRST, 'unknown' as const].map((severity) => ({
     severity,
     incidents: open.filter((i) => (i.severity ?? 'unknown') === severity),
   }));
-  return { columns, resolved: all.filter((i) => i.status === 'resolved'), openCount: open.length };
+  return { columns, resolved: all.filter((i) => isClosed(i.status)), openCount: open.length };
 }
 
 /** Open incidents counted per severity (the overview's line). */
 export function openBySeverity(view: IncidentsView): Record<Severity | 'unknown', number> {
   const counts = { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 };
   for (const i of Object.values(view)) {
-    if (i.status !== 'resolved') counts[i.severity ?? 'unknown'] += 1;
+    if (!isClosed(i.status)) counts[i.severity ?? 'unknown'] += 1;
   }
   return counts;
 }

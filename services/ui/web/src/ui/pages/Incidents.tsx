@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, incidentExportUrl } from '../../api.js';
 import type { LiveSnapshot } from '../../bus/live.js';
-import { incidentBoard, type Incident } from '../../model/incidents.js';
+import { incidentBoard, isClosed, type Incident } from '../../model/incidents.js';
 import { problemText } from '../Auth.js';
 import { when } from '../format.js';
 
@@ -36,7 +36,7 @@ export function Incidents({ live }: { live: LiveSnapshot }) {
       ) : (
         <p>Pick an incident for its timeline.</p>
       )}
-      <h2>Resolved ({board.resolved.length})</h2>
+      <h2>Resolved and acknowledged ({board.resolved.length})</h2>
       {board.resolved.map((i) => (
         <IncidentCard key={i.id} incident={i} select={() => setSelected(i.id)} />
       ))}
@@ -51,6 +51,7 @@ function IncidentCard({ incident, select }: { incident: Incident; select: () => 
       data-testid="incident-card"
       data-incident-id={incident.id}
       data-severity={incident.severity ?? 'unknown'}
+      data-class={incident.class ?? 'unknown'}
       data-status={incident.status}
     >
       <h3>{incident.class ?? 'incident (opened before this window)'}</h3>
@@ -99,6 +100,10 @@ function IncidentDetail({ incident }: { incident: Incident }) {
           </li>
         ))}
       </ol>
+      <p>
+        Resolve once the recovery ceremony is done (the recorder says what is missing); acknowledge
+        a resolved incident to release it.
+      </p>
       <form class="inline-form" onSubmit={(e) => e.preventDefault()}>
         <label>
           Note
@@ -112,7 +117,7 @@ function IncidentDetail({ incident }: { incident: Incident }) {
         <button
           type="button"
           data-testid="incident-ack"
-          disabled={incident.status === 'resolved'}
+          disabled={incident.status !== 'resolved'}
           onClick={() => void step('acknowledge')}
         >
           Acknowledge
@@ -120,7 +125,7 @@ function IncidentDetail({ incident }: { incident: Incident }) {
         <button
           type="button"
           data-testid="incident-resolve"
-          disabled={incident.status === 'resolved'}
+          disabled={isClosed(incident.status)}
           onClick={() => void step('resolve')}
         >
           Resolve
