@@ -17,6 +17,7 @@ import { integrityBench, integrityRows } from './integrity.js';
 import { inferenceBench, inferenceRows } from './inference.js';
 import { toolFirewallBench, toolFirewallRows } from './toolFirewall.js';
 import { mcpFirewallBench, mcpFirewallRows } from './mcpFirewall.js';
+import { dashboardBench, dashboardRows } from './dashboard.js';
 import {
   eventsVerify,
   eventsVerifyRange,
@@ -69,11 +70,12 @@ const SECTION_NAMES = [
   'inference',
   'tools',
   'mcp',
+  'dashboard',
 ] as const;
 type Section = (typeof SECTION_NAMES)[number];
 /**
  * BENCH_SECTIONS (default: all): a comma-separated subset of policy (f), quarantine (g),
- * events (a)–(e), supply (h), enforcement (i), inference (j), tools (k), mcp (l).
+ * events (a)–(e), supply (h), enforcement (i), inference (j), tools (k), mcp (l), dashboard (m).
  */
 const SECTIONS = sections(process.env.BENCH_SECTIONS);
 const RESULTS = fileURLToPath(new URL('../results/latest.json', import.meta.url));
@@ -278,6 +280,18 @@ async function main(): Promise<void> {
     });
     Object.assign(json, { mcp });
     rows.push(...mcpFirewallRows(mcp));
+  }
+
+  if (SECTIONS.has('dashboard')) {
+    log('dashboard: a recorded burst and single events into the page in headless Chromium');
+    const dashboard = await dashboardBench({
+      burst: positiveInt('BENCH_DASHBOARD_BURST', 5000),
+      rounds: positiveInt('BENCH_DASHBOARD_ROUNDS', 3),
+      latencyEvents: positiveInt('BENCH_DASHBOARD_LATENCY_EVENTS', 200),
+      log,
+    });
+    Object.assign(json, { dashboard });
+    rows.push(...dashboardRows(dashboard));
   }
 
   const seconds = secondsSince(started);
