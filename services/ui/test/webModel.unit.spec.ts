@@ -30,6 +30,7 @@ import { availableCount, foldModels, initialModels, modelRows } from '../web/src
 import { foldQuarantine, initialQuarantine, runsByState } from '../web/src/model/quarantine.js';
 import { foldServices, initialServices, serviceRows } from '../web/src/model/services.js';
 import { foldDashboard, initialDashboard } from '../web/src/model/dashboard.js';
+import { foldPolicy, initialPolicy, policyFilesOf } from '../web/src/model/policy.js';
 import { T0, fixture, foldAll, seen } from './webFixtures.js';
 
 const ARTIFACT = '3f2a9c' + 'e'.repeat(58);
@@ -313,6 +314,32 @@ describe('decisions', () => {
     expect(why.rule).toBe(data.evidence.ruleId);
     expect(why.policyDigest).toBe(data.evidence.policyDigest);
     expect(why.matched).toHaveLength(data.evidence.trace.filter((t) => t.matched).length);
+  });
+});
+
+describe('the active policy', () => {
+  it('given a load, holds its digest and documents, and gives them back as the what-if files', () => {
+    const view = foldPolicy(
+      initialPolicy(),
+      seen('policy.loaded', 'policy-engine', 'policy/active'),
+    );
+    const loaded = fixture<{ digest: string; documents: string }>('policy.loaded');
+    expect(view.active?.digest).toBe(loaded.digest);
+    const files = policyFilesOf(view.active);
+    expect(Object.keys(files)).toEqual(['policy.yaml', 'agent.yaml']);
+    const documents = JSON.parse(loaded.documents) as Record<string, unknown>;
+    expect(JSON.parse(files['policy.yaml']!)).toEqual(documents['policy']);
+  });
+
+  it('when a later load is refused, the active policy stays and the refusal is shown', () => {
+    const view = foldAll(foldPolicy, initialPolicy(), [
+      seen('policy.loaded', 'policy-engine', 'policy/active'),
+      seen('policy.load.failed', 'policy-engine', 'policy/active'),
+    ]);
+    expect(view.active).not.toBeNull();
+    expect(view.lastFailure?.errors).toEqual(
+      fixture<{ errors: unknown[] }>('policy.load.failed').errors,
+    );
   });
 });
 

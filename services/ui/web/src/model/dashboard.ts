@@ -4,6 +4,7 @@ import { foldIncidents, initialIncidents, type IncidentsView } from './incidents
 import { foldIntegrity, initialIntegrity, type IntegrityView } from './integrity.js';
 import { foldMetrics, initialMetrics, type MetricsView } from './metrics.js';
 import { foldModels, initialModels, type ModelsView } from './models.js';
+import { foldPolicy, initialPolicy, type PolicyView } from './policy.js';
 import { foldQuarantine, initialQuarantine, type QuarantineView } from './quarantine.js';
 import { foldServices, initialServices, type ServicesView } from './services.js';
 import { dataOf, type Seen } from './types.js';
@@ -18,6 +19,7 @@ export interface Dashboard {
   quarantine: QuarantineView;
   models: ModelsView;
   decisions: DecisionsView;
+  policy: PolicyView;
   metrics: MetricsView;
   /** The newest `audit.checkpoint.sealed` seen, with its own stream sequence. */
   lastSeal: (SealData & { sealSeq: number; time: string }) | null;
@@ -33,6 +35,7 @@ export function initialDashboard(): Dashboard {
     quarantine: initialQuarantine(),
     models: initialModels(),
     decisions: initialDecisions(),
+    policy: initialPolicy(),
     metrics: initialMetrics(),
     lastSeal: null,
     verifiedCount: 0,
@@ -50,6 +53,7 @@ export function foldDashboard(d: Dashboard, e: Seen): Dashboard {
     quarantine: foldQuarantine(d.quarantine, e),
     models: foldModels(d.models, e),
     decisions: foldDecisions(d.decisions, e),
+    policy: foldPolicy(d.policy, e),
     metrics: foldMetrics(d.metrics, e),
     lastSeal:
       seal && (d.lastSeal === null || seal.toSeq > d.lastSeal.toSeq)

@@ -8,6 +8,7 @@ import {
   type DecisionVerdict,
 } from '../../model/decisions.js';
 import { decisionsPerMinute } from '../../model/metrics.js';
+import { policyFilesOf, type ActivePolicy } from '../../model/policy.js';
 import { problemText } from '../Auth.js';
 import { shortDigest, when } from '../format.js';
 import { Plot } from '../Plot.js';
@@ -39,6 +40,16 @@ export function Decisions({ live }: { live: LiveSnapshot }) {
   return (
     <section>
       <h1>Decisions</h1>
+      <p data-testid="active-policy">
+        {live.dashboard.policy.active
+          ? `Active policy ${shortDigest(live.dashboard.policy.active.digest, 16)}, version ${live.dashboard.policy.active.version}, loaded ${when(live.dashboard.policy.active.loadedAt)} (${live.dashboard.policy.active.trigger}).`
+          : 'No policy load in the entries on screen.'}
+        {live.dashboard.policy.lastFailure
+          ? ` A later load was REFUSED (${when(live.dashboard.policy.lastFailure.at)}): ${live.dashboard.policy.lastFailure.errors
+              .map((e) => `${e.file} ${e.keyPath}: ${e.message}`)
+              .join('; ')}; the active policy stays.`
+          : ''}
+      </p>
       <p data-testid="decision-counts">
         In the window: {decisions.counts.allow} allowed, {decisions.counts.deny} denied,{' '}
         {decisions.counts.ask} asked.
@@ -149,7 +160,7 @@ export function Decisions({ live }: { live: LiveSnapshot }) {
           ))}
         </tbody>
       </table>
-      <WhatIf selected={chosen} />
+      <WhatIf selected={chosen} active={live.dashboard.policy.active} />
     </section>
   );
 }
@@ -189,56 +200,128 @@ function Why({ row }: { row: DecisionRow }) {
   );
 }
 
-function WhatIf({ selected }: { selected: DecisionRow | null }) {
-  const [fileName, setFileName] = useState('policy.yaml');
-  const [yaml, setYaml] = useState('');
-  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
+interface WhatIfAnswer {
+  policyDigest: string;
+  results: {
+    decisionId: string;
+    recorded: { decision: string; ruleId: string };
+    candidate: { decision: string; ruleId: string; reason: string } | null;
+    changed: boolean;
+  }[];
+}
+
+const POLICY_FILES = ['policy.yaml', 'agent.yaml', 'mcp.yaml'] as const;
+
+function WhatIf({
+  selected,
+  active,
+}: {
+  selected: DecisionRow | null;
+  active: ActivePolicy | null;
+}) {
+  const [files, setFiles] = useState<Record<string, string>>({});
+  const [answer, setAnswer] = useState<WhatIfAnswer | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
   const submit = async (e: Event) => {
     e.preventDefault();
+    setBusy(true);
+    setError(null);
+    setAnswer(null);
     try {
-      const answer = await api.whatIf({ [fileName]: yaml }, selected ? [selected.decisionId] : []);
-      setResult({ ok: true, text: JSON.stringify(answer, null, 2) });
+      const policy = Object.fromEntries(
+        Object.entries(files).filter(([, text]) => text.trim() !== ''),
+      );
+      const result = await api.whatIf(policy, selected ? [selected.decisionId] : []);
+      setAnswer(result as WhatIfAnswer);
     } catch (err) {
-      setResult({
-        ok: false,
-        text:
-          err instanceof ApiError && err.status === 501
-            ? 'The appliance does not offer what-if yet (501 Not Implemented).'
-            : problemText(err),
-      });
+      setError(
+        err instanceof ApiError && err.status === 501
+          ? 'The appliance does not offer what-if yet (501 Not Implemented).'
+          : problemText(err),
+      );
+    } finally {
+      setBusy(false);
     }
   };
   return (
     <form data-testid="whatif-form" class="inline-form" onSubmit={(e) => void submit(e)}>
       <h2>What if the policy said…</h2>
       <p>
-        Re-decides {selected ? `decision ${selected.decisionId}` : 'the recorded decisions'} against
-        an edited policy file; nothing is changed on the appliance.
+        Re-decides{' '}
+        {selected ? `decision ${selected.decisionId}` : 'the latest 100 recorded decisions'} against
+        an edited policy (policy.yaml and agent.yaml, mcp.yaml optional); nothing changes on the
+        appliance.
+        {active
+          ? ` The active policy is ${shortDigest(active.digest, 16)} (version ${active.version}).`
+          : ''}
       </p>
-      <label>
-        File
-        <input
-          data-testid="whatif-file"
-          value={fileName}
-          onInput={(e) => setFileName(e.currentTarget.value)}
-        />
-      </label>
-      <label class="wide">
-        Edited YAML
-        <textarea
-          data-testid="whatif-policy"
-          rows={10}
-          value={yaml}
-          onInput={(e) => setYaml(e.currentTarget.value)}
-        />
-      </label>
-      <button data-testid="whatif-submit" type="submit">
+      <button
+        type="button"
+        data-testid="whatif-from-active"
+        disabled={!active?.documents}
+        onClick={() => setFiles(policyFilesOf(active))}
+      >
+        Start from the active policy
+      </button>
+      {POLICY_FILES.map((name) => (
+        <label key={name} class="wide">
+          {name}
+          <textarea
+            data-testid={`whatif-${name.replace('.yaml', '')}`}
+            rows={8}
+            value={files[name] ?? ''}
+            onInput={(e) => setFiles({ ...files, [name]: e.currentTarget.value })}
+          />
+        </label>
+      ))}
+      <button data-testid="whatif-submit" type="submit" disabled={busy}>
         Try it
       </button>
-      {result ? (
-        <pre data-testid="whatif-result" class={result.ok ? undefined : 'error'}>
-          {result.text}
-        </pre>
+      {error ? (
+        <p data-testid="whatif-result" class="error">
+          {error}
+        </p>
+      ) : null}
+      {answer ? (
+        <div data-testid="whatif-result">
+          <p>
+            Under policy <code>{shortDigest(answer.policyDigest, 16)}</code>:{' '}
+            {answer.results.filter((r) => r.changed).length} of {answer.results.length} decision(s)
+            would change.
+          </p>
+          <table>
+            <thead>
+              <tr>
+                <th>Decision</th>
+                <th>Recorded</th>
+                <th>With the edit</th>
+              </tr>
+            </thead>
+            <tbody>
+              {answer.results.map((r) => (
+                <tr key={r.decisionId} data-testid="whatif-row" data-changed={String(r.changed)}>
+                  <td>{r.decisionId}</td>
+                  <td>
+                    <span class={`state-${r.recorded.decision}`}>{r.recorded.decision}</span> (
+                    {r.recorded.ruleId})
+                  </td>
+                  <td>
+                    {r.candidate ? (
+                      <>
+                        <span class={`state-${r.candidate.decision}`}>{r.candidate.decision}</span>{' '}
+                        ({r.candidate.ruleId}): {r.candidate.reason}
+                      </>
+                    ) : (
+                      'no answer for this decision'
+                    )}
+                    {r.changed ? <strong> — changed</strong> : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       ) : null}
     </form>
   );
