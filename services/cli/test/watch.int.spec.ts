@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveTrustBundle, signEvent } from '@secai/contracts';
-import { EVENTS_STREAM, TYPE_HEADER, headers } from '@secai/streams';
+import { EVENTS_STREAM, KV_BUCKETS, TYPE_HEADER, headers } from '@secai/streams';
 import { GENESIS_HEAD, chainLink } from '@secai/projections';
 import {
   startTestAppliance,
@@ -162,6 +162,11 @@ describe('secai watch', () => {
     // The history (readable by the dashboard identity) is in, the seal checked against it.
     const first = await waitForScreen('the history read', (s) => /history: 2 events read/.test(s));
     expect(first).toMatch(/^registry\s+running\s+4242\s/m);
+    // It reads with pull consumers only: a push consumer of `dashboard` (a KV watch, say) is
+    // what the appliance's consumer warden removes and reports as a bus violation.
+    for (const stream of [EVENTS_STREAM, `KV_${KV_BUCKETS.trust}`])
+      for await (const c of app.admin.jsm.consumers.list(stream))
+        expect(c.config.deliver_subject, `${stream} ${c.name}`).toBeUndefined();
     expect(first).toMatch(/Last seal: +seq 1-1 \(1 events\), head [0-9a-f]{16}…, .*chain verified/);
 
     // A new event, signed and published by the registry's own identity.

@@ -251,8 +251,22 @@ describe('watch attestation line', () => {
       result('attestation.degraded', 'software', { reasons: ['software_mode: no TPM'] }),
     ]).attestation;
     const devLine = describeAttestation(dev);
-    expect(devLine.text).toMatch(/^UNATTESTED \(software mode, development mode/);
+    expect(devLine.text).toMatch(/^UNATTESTED \(development mode, host host\): no TPM/);
     expect(devLine.style).toBe('red');
+    // What the attestor records on a host without a TPM (as `secai boot` reads it): a failed
+    // software run whose only reasons are software mode's own is development mode, not a failure.
+    const undeclared = fold([
+      result('attestation.failed', 'software', {
+        reasons: ['software_mode: no TPM', 'mode_insufficient: policy requires evaluation'],
+      }),
+    ]).attestation;
+    expect(describeAttestation(undeclared).text).toMatch(/^UNATTESTED \(development mode/);
+    const other = fold([
+      result('attestation.failed', 'software', { reasons: ['quote_invalid: bad quote'] }),
+    ]).attestation;
+    expect(describeAttestation(other).text).toMatch(
+      /^UNATTESTED \(software mode, host host\): no TPM, nothing is measured; quote_invalid: bad quote/,
+    );
     const failed = fold([result('attestation.failed', 'hardware', { reasons: ['quote: bad'] })]);
     expect(describeAttestation(failed.attestation).text).toMatch(
       /^ATTESTATION FAILED \(hardware mode.*quote: bad/,
@@ -292,7 +306,7 @@ describe('watch render', () => {
     expect(wide.some((l) => l.startsWith('SERVICES') && l.includes('OPEN INCIDENTS (0)'))).toBe(
       true,
     );
-    expect(wide.some((l) => /^gpu-integrity-watch\s+unknown/.test(l))).toBe(true);
+    expect(wide.some((l) => /^gpu-integrity-watch\s+not seen/.test(l))).toBe(true);
     const narrow = renderFrame(busy, meta, NOW, { width: 100, height: 80 }).map(plain);
     expect(narrow.some((l) => l.startsWith('OPEN INCIDENTS (0)'))).toBe(true);
   });

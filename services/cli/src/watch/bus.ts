@@ -4,6 +4,7 @@ import {
   loadTrustBundle,
   loadTrustStore,
   type Revocation,
+  type TrustBundle,
   type TrustStore,
   type TrustedKey,
 } from '@secai/contracts';
@@ -11,7 +12,8 @@ import {
   EVENTS_STREAM,
   StreamError,
   TYPE_HEADER,
-  TrustCache,
+  KV_BUCKETS,
+  TRUST_KEY,
   connectAs,
   loadNatsUser,
   pinnedRootKeyid,
@@ -53,7 +55,6 @@ class WatchTrust implements TrustStore {
 
 /** The watch's connection: the bus as `dashboard`, and the trust it verifies with. */
 export class DashboardConnection {
-  #cache: TrustCache | undefined;
   constructor(
     readonly stateDir: string,
     readonly natsUrl: string,
@@ -63,31 +64,48 @@ export class DashboardConnection {
   ) {}
 
   /**
-   * Follows the trust bundle on the bus (KV) instead of the state dir's copy; false, leaving
-   * the state dir's bundle in force, when the dashboard identity may not read the bucket.
+   * Takes the trust bundle from the bus (the trust KV's last value, by a direct message get:
+   * no watch, whose push consumer the appliance's consumer warden removes and reports for
+   * `dashboard`) instead of the state dir's copy; false, leaving the trust in force, when the
+   * identity may not read it. Called at start, before each history read and after a verified
+   * `identity.revoked` (the appliance updates the bucket before it records the revocation).
    */
-  async followTrust(): Promise<boolean> {
-    if (this.#cache) return true;
+  async refreshTrust(): Promise<boolean> {
     try {
-      this.#cache = await TrustCache.open(this.nc, this.rootKeyid);
-      this.trust.current = this.#cache;
+      this.trust.current = await trustFromBus(this.nc, this.rootKeyid);
       this.trust.source = 'kv';
       return true;
     } catch {
+      if (this.trust.source === 'state-dir')
+        this.trust.current = await trustFromStateDir(this.stateDir, this.rootKeyid).catch(
+          () => this.trust.current,
+        );
       return false;
     }
   }
 
-  /** Reloads the state dir's bundle (after a verified `identity.revoked`), unless on KV. */
-  async reloadStateDirTrust(): Promise<void> {
-    if (this.trust.source !== 'state-dir') return;
-    this.trust.current = await trustFromStateDir(this.stateDir, this.rootKeyid);
-  }
-
   async close(): Promise<void> {
-    this.#cache?.close();
     await this.nc.close().catch(() => undefined);
   }
+}
+
+const decoder = new TextDecoder();
+
+/** The trust bundle the appliance published in KV, checked against the pinned root. */
+async function trustFromBus(nc: NatsConnection, rootKeyid: string): Promise<TrustStore> {
+  const jsm = await jetstreamManager(nc, { timeout: HISTORY_PROBE_MS });
+  const entry = await jsm.streams.getMessage(`KV_${KV_BUCKETS.trust}`, {
+    last_by_subj: `$KV.${KV_BUCKETS.trust}.${TRUST_KEY}`,
+  });
+  if (!entry) throw new StreamError('TRUST_UNAVAILABLE', 'no trust bundle is published yet');
+  const bundle = JSON.parse(decoder.decode(entry.data)) as TrustBundle;
+  const store = await loadTrustStore(bundle, { now: new Date() });
+  if (store.rootKeyid !== rootKeyid)
+    throw new StreamError(
+      'TRUST_UNAVAILABLE',
+      `the bus's trust bundle has root ${store.rootKeyid}, not the pinned root ${rootKeyid}`,
+    );
+  return store;
 }
 
 async function trustFromStateDir(stateDir: string, rootKeyid: string): Promise<TrustStore> {
@@ -156,7 +174,7 @@ export async function openDashboard(options: {
     rootKeyid,
     new WatchTrust(initial ?? EMPTY_TRUST, initial ? 'state-dir' : 'kv'),
   );
-  if (!initial && !(await conn.followTrust())) {
+  if (!initial && !(await conn.refreshTrust())) {
     await conn.close();
     throw stateDirCause(stateDir, initialFailure);
   }

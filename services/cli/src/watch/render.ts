@@ -7,7 +7,7 @@ import {
   type SealSummary,
   type WatchState,
 } from './fold.js';
-import { fit, padLine, safe, type Line, type Span, type Style } from './text.js';
+import { col, padLine, safe, type Line, type Span, type Style } from './text.js';
 
 /** What the watch knows about its own connection, beside what the events say. */
 export interface WatchMeta {
@@ -88,6 +88,9 @@ function titleLine(meta: WatchMeta, now: Date): Line {
   ];
 }
 
+/** The reason codes a software-mode run gives by itself (the runtime attestor's). */
+const DEVELOPMENT_REASONS = new Set(['software_mode', 'mode_insufficient']);
+
 /** The attestation in one plain sentence; anything short of attested says UNATTESTED or FAILED. */
 export function describeAttestation(a: AttestationSummary | null): { text: string; style: Style } {
   if (a === null)
@@ -97,13 +100,18 @@ export function describeAttestation(a: AttestationSummary | null): { text: strin
     };
   const host = safe(a.host);
   const reasons = a.reasons.length > 0 ? `: ${a.reasons.map(safe).join('; ')}` : '';
-  if (a.verdict === 'failed')
-    return { text: `ATTESTATION FAILED (${a.mode} mode, host ${host})${reasons}`, style: 'red' };
-  if (a.mode === 'software')
+  if (a.mode === 'software') {
+    // As `secai boot` says it: development mode is the chosen state of a host without a TPM
+    // (declared, or a run whose only reasons are those of software mode), not a failure.
+    const other = a.reasons.filter((r) => !DEVELOPMENT_REASONS.has(r.slice(0, r.indexOf(':'))));
+    const development = a.development || (a.reasons.length > 0 && other.length === 0);
     return {
-      text: `UNATTESTED (software mode${a.development ? ', development mode' : ''}, host ${host}): no TPM, nothing is measured`,
+      text: `UNATTESTED (${development ? 'development mode' : 'software mode'}, host ${host}): no TPM, nothing is measured${other.length > 0 ? `; ${other.map(safe).join('; ')}` : ''}`,
       style: 'red',
     };
+  }
+  if (a.verdict === 'failed')
+    return { text: `ATTESTATION FAILED (${a.mode} mode, host ${host})${reasons}`, style: 'red' };
   if (a.verdict === 'degraded')
     return {
       text: `ATTESTATION DEGRADED (${a.mode} mode, host ${host})${reasons}`,
@@ -218,7 +226,7 @@ function servicesPanel(state: WatchState): Line[] {
     [{ text: 'SERVICES', style: 'bold' }],
     [
       {
-        text: `${fit('SERVICE', 20)}${fit('STATE', 9)}${fit('PID', 8)}${fit('LAST EVENT', 26)}AT`,
+        text: `${col('SERVICE', 20)}${col('STATE', 9)}${col('PID', 8)}${col('LAST EVENT', 27)}AT`,
         style: 'dim',
       },
     ],
@@ -227,13 +235,14 @@ function servicesPanel(state: WatchState): Line[] {
     const entry = Object.hasOwn(state.services.services, name)
       ? state.services.services[name]
       : undefined;
-    const status = entry?.status ?? 'unknown';
-    const style = STATE_STYLE[status];
+    // `unknown` is the projection's word for a service it has heard of but not seen start.
+    const status = entry?.status ?? 'not seen';
+    const style = entry ? STATE_STYLE[entry.status] : 'dim';
     lines.push([
-      { text: fit(safe(name), 20) },
-      { text: fit(status, 9), ...(style ? { style } : {}) },
-      { text: fit(entry?.pid !== undefined ? String(entry.pid) : '-', 8) },
-      { text: fit(entry ? safe(entry.lastType) : '-', 26) },
+      { text: col(safe(name), 20) },
+      { text: col(status, 9), ...(style ? { style } : {}) },
+      { text: col(entry?.pid !== undefined ? String(entry.pid) : '-', 8) },
+      { text: col(entry ? safe(entry.lastType) : '-', 27) },
       { text: entry ? timeOf(entry.lastTime) : '-' },
     ]);
   }
@@ -273,7 +282,7 @@ function integrityPanel(state: WatchState): Line[] {
   for (const pathClass of PATH_CLASSES) {
     const s = Object.hasOwn(state.integrity, pathClass) ? state.integrity[pathClass] : undefined;
     lines.push([
-      { text: fit(pathClass, 17) },
+      { text: col(pathClass, 17) },
       s
         ? {
             text: `${s.state}${s.violationCount > 0 ? ` (${s.violationCount} violations)` : ''}`,
@@ -293,7 +302,7 @@ function modelsPanel(state: WatchState): Line[] {
   if (available.length === 0) lines.push([{ text: 'none', style: 'dim' }]);
   for (const m of available.slice(0, MODELS_SHOWN))
     lines.push([
-      { text: `${fit(safe(m.name), 24)} ${safe(m.digest).slice(0, 19)}…  ${safe(m.format)}` },
+      { text: `${col(safe(m.name), 24)} ${safe(m.digest).slice(0, 19)}…  ${safe(m.format)}` },
     ]);
   if (available.length > MODELS_SHOWN)
     lines.push([{ text: `… and ${available.length - MODELS_SHOWN} more`, style: 'dim' }]);
@@ -306,12 +315,12 @@ function timeOf(time: string): string {
   return m ? m[1]! : safe(time).slice(0, 8);
 }
 
-const COLUMNS = { time: 10, seq: 8, verdict: 27, type: 34, subject: 40 };
+const COLUMNS = { time: 10, seq: 8, verdict: 28, type: 34, subject: 40 };
 
 function eventsPane(recent: readonly EventRow[], rows: number, width: number): Line[] {
   const header: Line = [
     {
-      text: `${fit('TIME', COLUMNS.time)}${fit('SEQ', COLUMNS.seq)}${fit('VERDICT', COLUMNS.verdict)}${fit('TYPE', COLUMNS.type)}${fit('SUBJECT', COLUMNS.subject)}EMITTER`,
+      text: `${col('TIME', COLUMNS.time)}${col('SEQ', COLUMNS.seq)}${col('VERDICT', COLUMNS.verdict)}${col('TYPE', COLUMNS.type)}${col('SUBJECT', COLUMNS.subject)}EMITTER`,
       style: 'dim',
     },
   ];
@@ -323,14 +332,14 @@ function eventsPane(recent: readonly EventRow[], rows: number, width: number): L
 
 /** One event row. A refused one shows its code and, plainly marked, what it claims. */
 export function eventLine(row: EventRow): Line {
-  const seq = fit(row.seq === null ? '-' : String(row.seq), COLUMNS.seq);
+  const seq = col(row.seq === null ? '-' : String(row.seq), COLUMNS.seq);
   if (row.verdict === 'VERIFIED')
     return [
-      { text: fit(timeOf(row.time), COLUMNS.time) },
+      { text: col(timeOf(row.time), COLUMNS.time) },
       { text: seq },
-      { text: fit('VERIFIED', COLUMNS.verdict), style: 'green' },
-      { text: fit(safe(row.type), COLUMNS.type) },
-      { text: fit(safe(row.subject), COLUMNS.subject) },
+      { text: col('VERIFIED', COLUMNS.verdict), style: 'green' },
+      { text: col(safe(row.type), COLUMNS.type) },
+      { text: col(safe(row.subject), COLUMNS.subject) },
       { text: safe(row.emitter) },
     ];
   const c = row.claims;
@@ -341,9 +350,9 @@ export function eventLine(row: EventRow): Line {
     c.keyid !== undefined ? `keyid ${safe(c.keyid).slice(0, 12)}…` : null,
   ].filter((x): x is string => x !== null);
   return [
-    { text: fit(timeOf(row.receivedAt), COLUMNS.time) },
+    { text: col(timeOf(row.receivedAt), COLUMNS.time) },
     { text: seq },
-    { text: fit(`REFUSED ${safe(row.code)}`, COLUMNS.verdict), style: 'red' },
+    { text: col(`REFUSED ${safe(row.code)}`, COLUMNS.verdict), style: 'red' },
     {
       text: `on ${safe(row.natsSubject)}; unverified claims: ${claims.length > 0 ? claims.join(', ') : 'none readable'}`,
       style: 'dim',

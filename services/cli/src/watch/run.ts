@@ -62,9 +62,9 @@ export class Watch {
   }
 
   #fold(state: WatchState, v: Verdict): WatchState {
-    // A revocation is persisted to the state dir before it is published: pick it up.
+    // The appliance updates the trust bundle before it records a revocation: take the new one.
     if (v.ok && v.event.type === 'identity.revoked')
-      void this.conn.reloadStateDirTrust().catch(() => undefined);
+      void this.conn.refreshTrust().then(() => this.#trustShown());
     return v.ok ? foldVerified(state, v) : foldRefused(state, v);
   }
 
@@ -104,6 +104,9 @@ export class Watch {
     let refused = 0;
     const seals = new SealChecker();
     try {
+      // A revocation made while the watch was away must be in force before the history is read.
+      await this.conn.refreshTrust();
+      this.#trustShown();
       await readVerifiedHistory(this.conn, (total) => {
         this.setMeta({ history: { status: 'reading', read: 0, total } });
         return {
@@ -139,6 +142,10 @@ export class Watch {
 
   #reading = false;
 
+  #trustShown(): void {
+    this.setMeta({ trust: { source: this.conn.trust.source, rootKeyid: this.conn.rootKeyid } });
+  }
+
   /** After a reconnect: read the history again where it could be read before. */
   reconnected(): void {
     if (this.meta.history.status === 'done') void this.readHistory().catch(() => undefined);
@@ -172,11 +179,8 @@ export async function watchCommand(
       watch.setMeta({ bus });
       if (bus === 'connected' && wasDown) watch.reconnected();
     });
-    const trust = conn.followTrust().then((onBus) => {
-      if (onBus) watch.setMeta({ trust: { source: conn.trust.source, rootKeyid: conn.rootKeyid } });
-    });
     if (options.once) {
-      await Promise.all([watch.readHistory(), trust]);
+      await watch.readHistory();
       const size = {
         width: process.stdout.columns || 160,
         height: process.stdout.rows || 50,
@@ -187,7 +191,6 @@ export async function watchCommand(
     }
     watch.setMeta({ interactive: true });
     await runScreen(watch, watch.readHistory());
-    await trust.catch(() => undefined);
   } finally {
     live.stop();
     await conn.close();

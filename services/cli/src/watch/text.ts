@@ -34,6 +34,11 @@ export function fit(value: string, n: number): string {
   return v + ' '.repeat(Math.max(0, n - width(v)));
 }
 
+/** A table cell of `n` columns: the value cut to `n - 1`, then at least one space. */
+export function col(value: string, n: number): string {
+  return `${fit(value, n - 1)} `;
+}
+
 /** Styles the renderer may ask for; the screen decides whether they become ANSI colours. */
 export type Style = 'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'inverse';
 
