@@ -18,16 +18,20 @@ const RESOLVED_VALIDATORS_ID = `\0${VALIDATORS_ID}`;
  * default export maps each event type to its validate function.
  */
 function secaiValidators(): Plugin {
+  // Hook filters: the bundler calls these for the one module only, not for every file it loads.
   return {
     name: 'secai-validators',
-    resolveId(source) {
-      return source === VALIDATORS_ID ? RESOLVED_VALIDATORS_ID : null;
+    resolveId: {
+      filter: { id: new RegExp(`^${VALIDATORS_ID}$`) },
+      handler: () => RESOLVED_VALIDATORS_ID,
     },
-    async load(id) {
-      if (id !== RESOLVED_VALIDATORS_ID) return null;
-      // Runs in Node at build time: the compiled contracts (dist), built before the bundle.
-      const { standaloneValidatorsSource } = await import('@secai/contracts/standalone');
-      return standaloneValidatorsSource();
+    load: {
+      filter: { id: new RegExp(`^\\0${VALIDATORS_ID}$`) },
+      async handler() {
+        // Runs in Node at build time: the compiled contracts (dist), built before the bundle.
+        const { standaloneValidatorsSource } = await import('@secai/contracts/standalone');
+        return standaloneValidatorsSource();
+      },
     },
   };
 }
@@ -59,5 +63,7 @@ export default defineConfig({
     // One file on purpose (served from loopback, cached under /assets/); most of it is the
     // generated schema validators of the whole event catalogue (~0.9 MB).
     chunkSizeWarningLimit: 2048,
+    // Compiling the schemas takes a few seconds in the validators plugin; that is expected.
+    rolldownOptions: { checks: { bundlerTimings: false } },
   },
 });
