@@ -151,6 +151,13 @@ describe('secai watch', () => {
     expect(r.stdout).not.toContain('\x1b');
   });
 
+  it('says NOT_RUNNING (exit 2) for a state dir with no appliance, and starts no screen', async () => {
+    const r = await run(['watch', '--state-dir', join(stateDir, 'no-such-dir')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^secai: NOT_RUNNING: .*the directory does not exist/);
+    expect(r.stdout).toBe('');
+  });
+
   it('under tmux: the services and the checked seal, a new signed event, a forged one as REFUSED, a resize, a reconnect; q quits', async () => {
     const command = `'${process.execPath}' '${BIN}' watch --state-dir '${stateDir}'; echo "watch exited $?"; sleep 600`;
     tmux('new-session', '-d', '-s', SESSION, '-x', '160', '-y', '50', command);

@@ -133,7 +133,9 @@ export async function openDashboard(options: {
   if (!natsUrl)
     throw new CliError(
       'NOT_RUNNING',
-      `no appliance is running with state dir ${stateDir} (no run/runtime.json; start it with: secai boot --state-dir ${stateDir}, or pass --nats-url)`,
+      present
+        ? `no appliance is running with state dir ${stateDir}: no run/runtime.json (secai boot writes it while it runs; start it with: secai boot --state-dir ${stateDir}, or pass --nats-url)`
+        : `no appliance is running with state dir ${stateDir}: the directory does not exist (start it with: secai boot --state-dir ${stateDir}, or pass --state-dir with the right path)`,
     );
   let user;
   let rootKeyid: string;
