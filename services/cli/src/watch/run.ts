@@ -35,7 +35,7 @@ const REDRAW_MS = 100;
 const TICK_MS = 1_000;
 /** Newest history digests remembered to drop their live copies (see `Watch.#flush`). */
 const OVERLAP_DIGESTS = 4_096;
-/** Live messages kept while the history is read; beyond that the oldest are dropped (counted). */
+/** Live messages kept while the history is read (bounded memory); beyond that the oldest go. */
 const WAITING_LIMIT = 50_000;
 
 /**
