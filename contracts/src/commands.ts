@@ -234,6 +234,8 @@ export const COMMANDS = {
         reason: Type.String({ minLength: 1, maxLength: 512 }),
         /** The incident whose containment asks; absent when an operator asks. */
         incidentId: Type.Optional(SubjectToken(64)),
+        /** The person who asked (the UI names its logged-in operator). */
+        operator: Type.Optional(Operator),
       },
       closed,
     ),
@@ -250,7 +252,12 @@ export const COMMANDS = {
     version: 1,
     callers: ['cli', 'ui'],
     request: Type.Object(
-      { model: Sha256Hex, reason: Type.String({ minLength: 1, maxLength: 512 }) },
+      {
+        model: Sha256Hex,
+        reason: Type.String({ minLength: 1, maxLength: 512 }),
+        /** The person who asked (the UI names its logged-in operator). */
+        operator: Type.Optional(Operator),
+      },
       closed,
     ),
     reply: answer({ removed: Type.Boolean() }),

@@ -154,6 +154,19 @@ export const supplyChainEvents = {
           },
           closed,
         ),
+        /**
+         * Who asked for an import: the service that signed the command and the person it names
+         * (the UI names its logged-in operator). Absent for inbox drops and airlock downloads.
+         */
+        requestedBy: Type.Optional(
+          Type.Object(
+            {
+              service: Type.String({ minLength: 1, maxLength: 64 }),
+              operator: Type.Optional(Operator),
+            },
+            closed,
+          ),
+        ),
       },
       closed,
     ),

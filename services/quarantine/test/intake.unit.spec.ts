@@ -402,6 +402,24 @@ describe('modelAcquiredData', () => {
     expect(modelAcquiredData(s, { via: 'import' }).source).toEqual({ via: 'import' });
   });
 
+  it('names who asked for an import (the signing service and its operator), and refuses a name with control characters', async () => {
+    const { src, q } = await fresh();
+    await writeFile(join(src, 'm.gguf'), 'x');
+    const s = expectSnapshot(await snapshotArtifact(join(src, 'm.gguf'), q));
+    const data = modelAcquiredData(s, {
+      via: 'import',
+      requestedBy: { service: 'ui', operator: 'alice' },
+    });
+    expect(data.requestedBy).toEqual({ service: 'ui', operator: 'alice' });
+    expect(schemaProblems(schema, data)).toEqual([]);
+    expect(() =>
+      modelAcquiredData(s, {
+        via: 'import',
+        requestedBy: { service: 'ui', operator: 'al\u001bice' },
+      }),
+    ).toThrow(ValidationError);
+  });
+
   it('includes fileCount for a directory', async () => {
     const { src, q } = await fresh();
     await diffusersDir(join(src, 'sd'));

@@ -84,7 +84,7 @@ async function outcome(artifact: string, timeoutMs = 120_000): Promise<CloudEven
 /** Imports through the signed command, as `secai model import` does; resolves with the artifact id. */
 async function importPath(
   path: string,
-  extra: { name?: string; url?: string } = {},
+  extra: { name?: string; url?: string; operator?: string } = {},
 ): Promise<string> {
   const requestId = crypto.randomUUID();
   const messages: Record<string, unknown>[] = [];
@@ -129,9 +129,17 @@ describe('a GGUF model through all its stages', () => {
   beforeAll(async () => {
     const path = await source('tiny.gguf');
     await writeTinyLlamaGguf(path, { seed: 3, contextLength: 2048 });
-    artifact = await importPath(path, { name: 'Tiny Llama' });
+    artifact = await importPath(path, { name: 'Tiny Llama', operator: 'alice' });
     history = await outcome(artifact);
   }, 180_000);
+
+  it('names who asked for the import: the signing service and the operator it names', () => {
+    const acquired = history.find((e) => e.type === 'model.acquired')!;
+    expect((acquired.data as EventData<'model.acquired'>).requestedBy).toEqual({
+      service: 'cli',
+      operator: 'alice',
+    });
+  });
 
   it('records acquisition, start, six stages, completion and promotion, in order', () => {
     expect(history.map((e) => e.type)).toEqual([

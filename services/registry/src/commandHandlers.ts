@@ -61,10 +61,19 @@ function triggerOf(caller: string): Trigger {
   return caller === 'inference' ? 'pre_load' : 'request';
 }
 
-function causeOf(caller: string, incidentId: string | undefined): RemovalCause {
-  return incidentId !== undefined
-    ? { kind: 'incident', incidentId }
-    : { kind: 'operator', operator: caller };
+/**
+ * Who took the model out of service: the incident, else the person the signing service names
+ * (recorded with that service: "alice (via ui)"), else the service itself (the console's CLI).
+ */
+export function causeOf(
+  caller: string,
+  incidentId: string | undefined,
+  operator?: string,
+): RemovalCause {
+  if (incidentId !== undefined) return { kind: 'incident', incidentId };
+  if (operator === undefined) return { kind: 'operator', operator: caller };
+  const suffix = ` (via ${caller})`;
+  return { kind: 'operator', operator: `${operator.slice(0, 256 - suffix.length)}${suffix}` };
 }
 
 const unknownModel = (model: string) =>
@@ -120,7 +129,7 @@ export function serveCommands(nc: NatsConnection, deps: CommandDeps): ServedComm
     command: 'registry.quarantine_model',
     handle: async (request, ctx): Promise<CommandReply<'registry.quarantine_model'>> => {
       const outcome = await deps.registry.contain(request.model, {
-        cause: causeOf(ctx.caller, request.incidentId),
+        cause: causeOf(ctx.caller, request.incidentId, request.operator),
         reason: request.reason,
         causationId: ctx.requestId,
         correlationId: ctx.correlationId,
@@ -140,7 +149,7 @@ export function serveCommands(nc: NatsConnection, deps: CommandDeps): ServedComm
     command: 'registry.remove',
     handle: async (request, ctx): Promise<CommandReply<'registry.remove'>> => {
       const outcome = await deps.registry.remove(request.model, {
-        cause: causeOf(ctx.caller, undefined),
+        cause: causeOf(ctx.caller, undefined, request.operator),
         reason: request.reason,
         causationId: ctx.requestId,
         correlationId: ctx.correlationId,

@@ -64,7 +64,6 @@ export {
   OperatorActions,
   ACTION_TIMEOUT_MS,
   failureOf,
-  reasonWithOperator,
   refusalOf,
   type ActionDeps,
 } from './operatorActions.js';

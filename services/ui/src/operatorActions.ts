@@ -30,10 +30,6 @@ export interface ActionDeps {
 /** How long an action waits for its handler (a resolve may wait on a fresh attestation). */
 export const ACTION_TIMEOUT_MS = 60_000;
 
-export function reasonWithOperator(reason: string, operator: string): string {
-  return `${reason} (operator ${operator}, via the UI)`;
-}
-
 export class OperatorActions {
   readonly #deps: ActionDeps;
 
@@ -55,7 +51,8 @@ export class OperatorActions {
   async contain(operator: string, digest: string, reason: string) {
     const reply = await this.#send('registry.quarantine_model', {
       model: digest,
-      reason: reasonWithOperator(reason, operator),
+      reason,
+      operator,
     });
     return { containedPath: reply.containedPath, alreadyContained: reply.alreadyContained };
   }
@@ -63,7 +60,8 @@ export class OperatorActions {
   async remove(operator: string, digest: string, reason: string) {
     const reply = await this.#send('registry.remove', {
       model: digest,
-      reason: reasonWithOperator(reason, operator),
+      reason,
+      operator,
     });
     return { removed: reply.removed };
   }

@@ -15,6 +15,8 @@ export interface AcquisitionSource {
   readonly revision?: string;
   /** The human name given at import. */
   readonly displayName?: string;
+  /** The service that signed the import command and the person it names. */
+  readonly requestedBy?: { readonly service: string; readonly operator?: string };
 }
 
 export type ModelAcquiredData = EventData<'model.acquired'>;
@@ -39,6 +41,7 @@ export function modelAcquiredData(
     digest: snapshot.digest,
     ...(snapshot.kind === 'directory' ? { fileCount: snapshot.fileCount } : {}),
     source: src,
+    ...(source.requestedBy !== undefined ? { requestedBy: { ...source.requestedBy } } : {}),
   };
   const problems = schemaProblems(supplyChainEvents['model.acquired'].schema, data);
   if (problems.length > 0)

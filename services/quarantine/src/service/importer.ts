@@ -23,6 +23,8 @@ export interface ImportJob {
   url?: string;
   revision?: string;
   signaturePath?: string;
+  /** Who asked (imports only): the command's signer and the operator it names. */
+  requestedBy?: AcquisitionSource['requestedBy'];
   /**
    * The service may consume the source: only the inbox's claim. A user's `secai model import
    * PATH` keeps the user's file (it is copied); a claimed inbox drop is moved into custody by
@@ -111,6 +113,7 @@ export class Importer {
         ...(job.url !== undefined ? { url: job.url } : {}),
         ...(job.revision !== undefined ? { revision: job.revision } : {}),
         ...(job.displayName !== undefined ? { displayName: job.displayName } : {}),
+        ...(job.requestedBy !== undefined ? { requestedBy: job.requestedBy } : {}),
       });
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;

@@ -193,6 +193,10 @@ export async function startQuarantine(
             ...(req.url !== undefined ? { url: req.url } : {}),
             ...(req.revision !== undefined ? { revision: req.revision } : {}),
             ...(req.signaturePath !== undefined ? { signaturePath: req.signaturePath } : {}),
+            requestedBy: {
+              service: ctx.caller,
+              ...(req.operator !== undefined ? { operator: req.operator } : {}),
+            },
           },
           {
             onPlanned: planned,
