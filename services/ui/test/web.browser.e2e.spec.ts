@@ -20,6 +20,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUi, type RunningUi } from '../src/index.js';
+import { fixture } from './webFixtures.js';
 
 // The page in headless Chromium against the real UI service over a real nats-server with its
 // websocket listener (issue 14 §4, a first slice): first-boot setup, login, the live overview,
@@ -176,6 +177,34 @@ describe('the dashboard in Chromium', () => {
     expect(
       await page.locator('[data-testid="service-row"][data-service="quarantine"]').count(),
     ).toBe(0);
+  });
+
+  it('shows a quarantine run whose stages appear as they pass or fail, and plots their times', async () => {
+    await page.getByTestId('nav-quarantine').click();
+    const quarantine = await app.client('quarantine');
+    const artifact = 'ab'.repeat(32);
+    const append = (type: string, data: unknown) =>
+      quarantine.store.append([{ type, aggregateId: artifact, data } as never], {
+        expectedSequence: 'any',
+      });
+    await append('quarantine.started', fixture('quarantine.started'));
+    const run = page.locator(`[data-testid="run-card"][data-artifact="${artifact}"]`);
+    await run
+      .locator('[data-testid="stage-row"][data-stage="format_gate"][data-status="pending"]')
+      .waitFor();
+    await append('quarantine.stage.passed', fixture('quarantine.stage.passed'));
+    await run
+      .locator('[data-testid="stage-row"][data-stage="format_gate"][data-status="passed"]')
+      .waitFor();
+    const failed = fixture<{ stage: string }>('quarantine.stage.failed');
+    await append('quarantine.stage.failed', failed);
+    await run
+      .locator(`[data-testid="stage-row"][data-stage="${failed.stage}"][data-status="failed"]`)
+      .waitFor();
+    expect(await run.getAttribute('data-status')).toBe('failed');
+    await page.locator('[data-testid="stage-time-row"][data-stage="format_gate"]').waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, 'quarantine-run.png'), fullPage: true });
+    await quarantine.nc.close();
   });
 
   it('renders every page; nothing on them broke the CSP or threw', async () => {

@@ -12,6 +12,8 @@ export interface PlotProps {
   /** x values are epoch seconds (true) or plain numbers (stage index). */
   time?: boolean;
   xLabels?: string[];
+  /** Draw bars (one group per x) instead of lines. */
+  bars?: boolean;
   height?: number;
 }
 
@@ -22,11 +24,12 @@ export function Plot({
   data,
   time = true,
   xLabels,
+  bars = false,
   height = 220,
 }: PlotProps) {
   const host = useRef<HTMLDivElement>(null);
   const chart = useRef<uPlot | null>(null);
-  const shape = `${series.map((s) => s.label).join('|')}|${time}`;
+  const shape = `${series.map((s) => s.label).join('|')}|${time}|${bars}|${xLabels?.join('|') ?? ''}`;
 
   useEffect(() => {
     const el = host.current;
@@ -36,15 +39,36 @@ export function Plot({
       width: Math.max(320, el.clientWidth || 640),
       height,
       scales: {
-        // One point alone would stretch the axis over years: give it a few minutes around it.
+        // Numbered slots (bars) get half a slot either side; a time axis with one point alone
+        // would stretch over years, so it gets a few minutes around it.
         x: {
           time,
           range: (_u, min, max) =>
-            min === max ? (time ? [min - 300, max + 60] : [min - 0.5, max + 0.5]) : [min, max],
+            !time ? [min - 0.5, max + 0.5] : min === max ? [min - 300, max + 60] : [min, max],
         },
       },
-      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2 }))],
-      axes: [xLabels ? { values: (_u, splits) => splits.map((v) => xLabels[v] ?? '') } : {}, {}],
+      series: [
+        {},
+        ...series.map((s, i) => ({
+          label: s.label,
+          stroke: s.stroke,
+          width: bars ? 1 : 2,
+          ...(bars
+            ? {
+                fill: s.stroke,
+                // Side by side within each x: each series takes its share of the slot.
+                paths: uPlot.paths.bars!({
+                  size: [0.8 / series.length, 60],
+                  align: series.length === 1 ? 0 : i === 0 ? -1 : 1,
+                }),
+              }
+            : {}),
+        })),
+      ],
+      axes: [
+        xLabels ? { values: (_u, splits) => splits.map((v) => xLabels[v] ?? '') } : {},
+        { size: 70 },
+      ],
     };
     chart.current = new uPlot(options, data as uPlot.AlignedData, el);
     const resize = () => chart.current?.setSize({ width: Math.max(320, el.clientWidth), height });

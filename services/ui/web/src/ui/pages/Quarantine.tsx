@@ -33,6 +33,7 @@ export function Quarantine({ live }: { live: LiveSnapshot }) {
         testId="plot-stage-times"
         title="Quarantine stage times (ms): mean and max"
         time={false}
+        bars
         xLabels={times.map((t) => t.stage)}
         series={[
           { label: 'mean ms', stroke: '#1f77b4' },
