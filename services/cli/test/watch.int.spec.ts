@@ -26,7 +26,11 @@ const SOCKET = `secai-watch-${process.pid}`;
 const SESSION = 'watch';
 
 function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+  // Its socket in the test's temp dir, removed with it (not left in /tmp/tmux-<uid>).
+  return execFileSync('tmux', ['-L', SOCKET, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, TMUX_TMPDIR: stateDir },
+  });
 }
 
 function screen(): string {
