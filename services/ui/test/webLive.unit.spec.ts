@@ -148,6 +148,39 @@ describe('the live store', () => {
     expect(snap.coverage.say).toContain('CHAIN MISMATCH');
   });
 
+  it('keeps entry digests one checked seal back, not for every entry ever read', async () => {
+    const store = await storeWithTrust();
+    const builder = new ChainBuilder();
+    const heads: string[] = [];
+    for (let seq = 1; seq <= 6; seq++) {
+      const entry = startedMessage(seq, 'quarantine');
+      await store.ingest(entry);
+      heads[seq] = builder.append(seq, entry.data);
+    }
+    const seal = (fromSeq: number, toSeq: number, previousHead: string, seq: number) => {
+      const { bytes } = signEvent(
+        {
+          type: 'audit.checkpoint.sealed',
+          aggregateId: 'chain',
+          data: { fromSeq, toSeq, count: toSeq - fromSeq + 1, head: heads[toSeq]!, previousHead },
+        },
+        pki.signerFor('incident-recorder'),
+        { now },
+      );
+      return stored(seq, bytes, 'secai.evt.audit.chain', 'audit.checkpoint.sealed');
+    };
+    // Seals over 1–2 and 3–4 (the seal events themselves, at 7 and 8, are chained after 6).
+    await store.ingest(seal(1, 2, '0'.repeat(64), 7));
+    await store.ingest(seal(3, 4, heads[2]!, 8));
+    // 1–2 is two checked seals back now: a seal over it again can no longer be recomputed.
+    await store.ingest(seal(1, 2, '0'.repeat(64), 9));
+    expect(store.snapshot().seals.map((s) => s.status)).toEqual([
+      'matches',
+      'matches',
+      'not_on_screen',
+    ]);
+  });
+
   it('cannot check a seal whose range began before the window, and says so', async () => {
     const store = await storeWithTrust();
     await store.ingest(startedMessage(10, 'quarantine'));

@@ -97,6 +97,7 @@ export class LiveStore {
   #replayTo: number | null = null;
   #lastSeq: number | null = null;
   #version = 0;
+  #matchedTo: number | null = null;
   #scheduled = false;
   #snapshot: LiveSnapshot | null = null;
   /**
@@ -204,6 +205,12 @@ export class LiveStore {
       { entryDigest: entryDigestWeb, linkHead: linkHeadWeb },
     );
     this.#seals.push(check);
+    // Digests are kept through one checked seal back: enough to check the next seal, and a
+    // second seal over the newest range, without one digest per entry ever read.
+    if (check.status === 'matches') {
+      if (this.#matchedTo !== null) this.#chain.forgetThrough(this.#matchedTo);
+      this.#matchedTo = check.toSeq;
+    }
   }
 
   subscribe(listener: Listener): () => void {

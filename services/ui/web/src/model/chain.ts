@@ -41,6 +41,13 @@ export class ChainWindow {
     if (this.#last === null || seq > this.#last) this.#last = seq;
   }
 
+  /** Drops the digests up to `seq` (a page left open for days must not keep them all). */
+  forgetThrough(seq: number): void {
+    for (const key of this.#digests.keys()) {
+      if (key <= seq) this.#digests.delete(key);
+    }
+  }
+
   digestAt(seq: number): Uint8Array | undefined {
     return this.#digests.get(seq);
   }
@@ -110,7 +117,7 @@ export function coverageOf(
       checkedTo: null,
       unsealed: 0,
       mismatch,
-      say: 'No entries on screen yet.',
+      say: 'No entries read yet.',
     };
   }
   // The newest unbroken run of recomputed seals (each starting where the previous ended).
@@ -128,7 +135,7 @@ export function coverageOf(
   }
   const sealedTo = lastSeal?.toSeq ?? 0;
   const unsealed = Math.max(0, lastSeq - Math.max(sealedTo, firstSeq - 1));
-  const range = `Entries on screen: ${firstSeq}–${lastSeq}.`;
+  const range = `Entries read by this page: ${firstSeq}–${lastSeq}.`;
   const notYet = `${unsealed} entr${unsealed === 1 ? 'y is' : 'ies are'} not sealed yet`;
   let say: string;
   if (mismatch) {
