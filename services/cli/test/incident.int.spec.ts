@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import {
   waitFor,
   type FakeTarget,
   type TestAppliance,
+  recordFreshAttestation,
 } from '@secai/streams/testing';
 import {
   incidentExport,
@@ -118,36 +119,7 @@ describe('secai incident', () => {
     await expect(incidentStep(ctx, 'acknowledge', id, { operator: 'alice' }, out)).rejects.toThrow(
       /not_resolved/,
     );
-    const attestor = await app.client('runtime-attestor');
-    await attestor.store.append(
-      [
-        {
-          type: 'attestation.verified',
-          aggregateId: 'appliance',
-          data: {
-            host: 'appliance',
-            mode: 'software',
-            nonce: randomBytes(32).toString('hex'),
-            requestedBy: null,
-            quoteDigest: null,
-            pcrDigest: null,
-            deploymentDigest: null,
-            bundleDigest: `sha256:${'2'.repeat(64)}`,
-            checks: {
-              secureBoot: false,
-              tpmAvailable: false,
-              quoteVerified: false,
-              measurementsVerified: true,
-              deploymentVerified: true,
-              releaseBaselineVerified: true,
-            },
-            evidenceVerified: false,
-            policySatisfied: true,
-          },
-        },
-      ],
-      { expectedSequence: 'any' },
-    );
+    await recordFreshAttestation(app);
     lines.length = 0;
     await incidentStep(ctx, 'resolve', id, { operator: 'alice', note: 'binary restored' }, out);
     await incidentStep(ctx, 'acknowledge', id, { operator: 'bob', json: true }, out);

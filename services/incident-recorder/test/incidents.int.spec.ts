@@ -23,6 +23,7 @@ import {
   type FakeTarget,
   type ServiceClient,
   type TestAppliance,
+  recordFreshAttestation,
 } from '@secai/streams/testing';
 import { removeTree, startRegistry, type RunningRegistry } from '@secai/registry';
 import { stateOf, startRecorder, type RunningRecorder } from '../src/index.js';
@@ -168,38 +169,8 @@ async function step(
 }
 
 /** An `attestation.verified` recorded by the runtime attestor identity. */
-async function attested(): Promise<string> {
-  const attestor = await app.client('runtime-attestor');
-  const { ids } = await attestor.store.append(
-    [
-      {
-        type: 'attestation.verified',
-        aggregateId: 'appliance',
-        data: {
-          host: 'appliance',
-          mode: 'software',
-          nonce: randomBytes(32).toString('hex'),
-          requestedBy: null,
-          quoteDigest: null,
-          pcrDigest: null,
-          deploymentDigest: null,
-          bundleDigest: `sha256:${'2'.repeat(64)}`,
-          checks: {
-            secureBoot: false,
-            tpmAvailable: false,
-            quoteVerified: false,
-            measurementsVerified: true,
-            deploymentVerified: true,
-            releaseBaselineVerified: true,
-          },
-          evidenceVerified: false,
-          policySatisfied: true,
-        },
-      },
-    ],
-    { expectedSequence: 'any' },
-  );
-  return ids[0]!;
+function attested(): Promise<string> {
+  return recordFreshAttestation(app);
 }
 
 const token = (service: string) =>
@@ -470,7 +441,8 @@ describe('the gateway (HTTP)', () => {
         await recorder.http.inject({
           method: 'GET',
           url: `/api/v1/incidents/${containedId}/export`,
-          headers: { authorization: token('ui') },
+          // The forensic scope is the CLI's and the UI's (it relays the bundle to an operator).
+          headers: { authorization: token('appliance') },
         })
       ).statusCode,
     ).toBe(403);

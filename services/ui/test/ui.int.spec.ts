@@ -23,6 +23,7 @@ import {
   waitFor,
   type FakeTarget,
   type TestAppliance,
+  recordFreshAttestation,
 } from '@secai/streams/testing';
 import { DEFAULT_THROTTLE_RULES, startUi, type RunningUi } from '../src/index.js';
 
@@ -631,36 +632,7 @@ describe('operator actions', () => {
   }
 
   async function attested(): Promise<void> {
-    const attestor = await app.client('runtime-attestor');
-    await attestor.store.append(
-      [
-        {
-          type: 'attestation.verified',
-          aggregateId: 'appliance',
-          data: {
-            host: 'appliance',
-            mode: 'software',
-            nonce: randomBytes(32).toString('hex'),
-            requestedBy: null,
-            quoteDigest: null,
-            pcrDigest: null,
-            deploymentDigest: null,
-            bundleDigest: `sha256:${'2'.repeat(64)}`,
-            checks: {
-              secureBoot: false,
-              tpmAvailable: false,
-              quoteVerified: false,
-              measurementsVerified: true,
-              deploymentVerified: true,
-              releaseBaselineVerified: true,
-            },
-            evidenceVerified: false,
-            policySatisfied: true,
-          },
-        },
-      ],
-      { expectedSequence: 'any' },
-    );
+    await recordFreshAttestation(app);
   }
 
   it('resolve and acknowledge are commands signed as ui; the recorder answers and its events name the operator', async () => {

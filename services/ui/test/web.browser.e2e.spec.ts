@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import {
   startTestAppliance,
   type FakeTarget,
   type TestAppliance,
+  recordFreshAttestation,
 } from '@secai/streams/testing';
 import { pino } from 'pino';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -252,36 +252,7 @@ describe('the dashboard in Chromium', () => {
     await detail.locator('[data-testid="timeline-entry"][data-phase="outcome"]').waitFor();
 
     // The recovery ceremony needs a fresh attestation before the incident may be resolved.
-    const attestor = await app.client('runtime-attestor');
-    await attestor.store.append(
-      [
-        {
-          type: 'attestation.verified',
-          aggregateId: 'appliance',
-          data: {
-            host: 'appliance',
-            mode: 'software',
-            nonce: randomBytes(32).toString('hex'),
-            requestedBy: null,
-            quoteDigest: null,
-            pcrDigest: null,
-            deploymentDigest: null,
-            bundleDigest: `sha256:${'2'.repeat(64)}`,
-            checks: {
-              secureBoot: false,
-              tpmAvailable: false,
-              quoteVerified: false,
-              measurementsVerified: true,
-              deploymentVerified: true,
-              releaseBaselineVerified: true,
-            },
-            evidenceVerified: false,
-            policySatisfied: true,
-          },
-        },
-      ],
-      { expectedSequence: 'any' },
-    );
+    await recordFreshAttestation(app);
     await page.getByTestId('incident-note').fill('binary restored');
     await page.getByTestId('incident-resolve').click();
     await detail.locator('[data-testid="timeline-entry"][data-phase="ceremony"]').waitFor();
@@ -310,7 +281,7 @@ describe('the dashboard in Chromium', () => {
     await download.saveAs(file);
     const report = await verifyBundle(file, { expectedRootKeyid: app.pki.trust.rootKeyid });
     expect(report.failures).toEqual([]);
-    await Promise.all([monitor.nc.close(), attestor.nc.close()]);
+    await monitor.nc.close();
   });
 
   it("recomputes the recorder's seals over the entries on screen, and they match", async () => {

@@ -176,3 +176,4 @@ export async function waitFor(
   }
 }
 export * from './containment.js';
+export * from './attestation.js';
