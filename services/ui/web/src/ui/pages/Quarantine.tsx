@@ -41,7 +41,7 @@ export function Quarantine({ live }: { live: LiveSnapshot }) {
         ]}
         data={plotData}
       />
-      <table>
+      <table class="stage-table">
         <thead>
           <tr>
             <th>Stage</th>
@@ -92,14 +92,17 @@ function ImportForm() {
       <h2>Import a model</h2>
       <p>
         A file or directory on the appliance; the quarantine reads it, the same as `secai model
-        import`.
+        import`. The dashboard imports only from the appliance's import staging folder,{' '}
+        <code>&lt;state dir&gt;/import-staging/</code> (<code>/var/lib/secai/import-staging/</code>{' '}
+        when the appliance runs as root): copy the model there first. On the console, `secai model
+        import` takes any path.
       </p>
       <label>
         Path on the appliance
         <input
           data-testid="import-path"
           required
-          placeholder="/var/lib/secai/import/model.gguf"
+          placeholder="/var/lib/secai/import-staging/model.gguf"
           value={path}
           onInput={(e) => setPath(e.currentTarget.value)}
         />
