@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { ApiError, api, setCsrfToken } from '../api.js';
+import { TextField } from './TextField.js';
 
 // First boot (the setup code printed by the appliance, the operator's name, a passphrase) and
 // login. A lockout (429) says how long to wait.
@@ -44,52 +45,44 @@ export function Setup({ onDone }: { onDone: () => void }) {
         name as operator, and the passphrase that will guard this dashboard.
       </p>
       <form data-testid="setup-form" onSubmit={(e) => void submit(e)}>
-        <label>
-          Setup code
-          <input
-            data-testid="setup-code"
-            name="setupCode"
-            autocomplete="off"
-            required
-            value={setupCode}
-            onInput={(e) => setSetupCode(e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          Operator name
-          <input
-            data-testid="setup-operator"
-            name="operator"
-            autocomplete="username"
-            required
-            value={operator}
-            onInput={(e) => setOperator(e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          Passphrase
-          <input
-            data-testid="setup-passphrase"
-            name="passphrase"
-            type="password"
-            autocomplete="new-password"
-            required
-            value={passphrase}
-            onInput={(e) => setPassphrase(e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          Passphrase again
-          <input
-            data-testid="setup-passphrase-repeat"
-            name="repeat"
-            type="password"
-            autocomplete="new-password"
-            required
-            value={repeat}
-            onInput={(e) => setRepeat(e.currentTarget.value)}
-          />
-        </label>
+        <TextField
+          label="Setup code"
+          testId="setup-code"
+          name="setupCode"
+          autocomplete="off"
+          required
+          value={setupCode}
+          onValue={setSetupCode}
+        />
+        <TextField
+          label="Operator name"
+          testId="setup-operator"
+          name="operator"
+          autocomplete="username"
+          required
+          value={operator}
+          onValue={setOperator}
+        />
+        <TextField
+          label="Passphrase"
+          testId="setup-passphrase"
+          name="passphrase"
+          type="password"
+          autocomplete="new-password"
+          required
+          value={passphrase}
+          onValue={setPassphrase}
+        />
+        <TextField
+          label="Passphrase again"
+          testId="setup-passphrase-repeat"
+          name="repeat"
+          type="password"
+          autocomplete="new-password"
+          required
+          value={repeat}
+          onValue={setRepeat}
+        />
         <button data-testid="setup-submit" type="submit" disabled={busy}>
           Set the passphrase
         </button>
@@ -143,18 +136,16 @@ export function Login({
       <h1>SecAI appliance</h1>
       {notice ? <p class="notice">{notice}</p> : null}
       <form data-testid="login-form" onSubmit={(e) => void submit(e)}>
-        <label>
-          Passphrase
-          <input
-            data-testid="login-passphrase"
-            name="passphrase"
-            type="password"
-            autocomplete="current-password"
-            required
-            value={passphrase}
-            onInput={(e) => setPassphrase(e.currentTarget.value)}
-          />
-        </label>
+        <TextField
+          label="Passphrase"
+          testId="login-passphrase"
+          name="passphrase"
+          type="password"
+          autocomplete="current-password"
+          required
+          value={passphrase}
+          onValue={setPassphrase}
+        />
         <button data-testid="login-submit" type="submit" disabled={busy}>
           Log in
         </button>
@@ -198,39 +189,33 @@ export function ChangePassphrase({ onChanged }: { onChanged: () => void }) {
     <form data-testid="change-form" onSubmit={(e) => void submit(e)}>
       <h2>Change the passphrase</h2>
       <p>Changing it ends every session, this one included.</p>
-      <label>
-        Current passphrase
-        <input
-          data-testid="change-current"
-          type="password"
-          autocomplete="current-password"
-          required
-          value={current}
-          onInput={(e) => setCurrent(e.currentTarget.value)}
-        />
-      </label>
-      <label>
-        New passphrase
-        <input
-          data-testid="change-next"
-          type="password"
-          autocomplete="new-password"
-          required
-          value={next}
-          onInput={(e) => setNext(e.currentTarget.value)}
-        />
-      </label>
-      <label>
-        New passphrase again
-        <input
-          data-testid="change-repeat"
-          type="password"
-          autocomplete="new-password"
-          required
-          value={repeat}
-          onInput={(e) => setRepeat(e.currentTarget.value)}
-        />
-      </label>
+      <TextField
+        label="Current passphrase"
+        testId="change-current"
+        type="password"
+        autocomplete="current-password"
+        required
+        value={current}
+        onValue={setCurrent}
+      />
+      <TextField
+        label="New passphrase"
+        testId="change-next"
+        type="password"
+        autocomplete="new-password"
+        required
+        value={next}
+        onValue={setNext}
+      />
+      <TextField
+        label="New passphrase again"
+        testId="change-repeat"
+        type="password"
+        autocomplete="new-password"
+        required
+        value={repeat}
+        onValue={setRepeat}
+      />
       <button data-testid="change-submit" type="submit">
         Change
       </button>

@@ -5,6 +5,7 @@ import { filterEvents, refusedByCode, type EventFilter } from '../../model/event
 import { serviceOfSource } from '../../model/types.js';
 import { when } from '../format.js';
 import { Plot } from '../Plot.js';
+import { TextField } from '../TextField.js';
 
 const ZONE_COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#9467bd', '#d62728', '#8c564b', '#7f7f7f'];
 const SHOWN = 300;
@@ -72,43 +73,35 @@ export function Events({ live }: { live: LiveSnapshot }) {
 
       <h2>Verified events</h2>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Type
-          <input
-            data-testid="filter-type"
-            placeholder="incident. or quarantine.*"
-            value={type}
-            onInput={(e) => setType(e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          Aggregate
-          <input
-            data-testid="filter-aggregate"
-            placeholder="model or model/<id>"
-            value={aggregate}
-            onInput={(e) => setAggregate(e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          Emitter
-          <input
-            data-testid="filter-emitter"
-            placeholder="registry"
-            value={emitter}
-            onInput={(e) => setEmitter(e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          Last minutes
-          <input
-            data-testid="filter-since"
-            type="number"
-            min="0"
-            value={sinceMinutes}
-            onInput={(e) => setSinceMinutes(e.currentTarget.value)}
-          />
-        </label>
+        <TextField
+          label="Type"
+          testId="filter-type"
+          placeholder="incident. or quarantine.*"
+          value={type}
+          onValue={setType}
+        />
+        <TextField
+          label="Aggregate"
+          testId="filter-aggregate"
+          placeholder="model or model/<id>"
+          value={aggregate}
+          onValue={setAggregate}
+        />
+        <TextField
+          label="Emitter"
+          testId="filter-emitter"
+          placeholder="registry"
+          value={emitter}
+          onValue={setEmitter}
+        />
+        <TextField
+          label="Last minutes"
+          testId="filter-since"
+          type="number"
+          min="0"
+          value={sinceMinutes}
+          onValue={setSinceMinutes}
+        />
       </form>
       <p>
         Showing the newest {rows.length} matching of {live.events.length} verified events in the
