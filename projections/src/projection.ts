@@ -1,24 +1,7 @@
-import { BaseError, canonicalJson, type CloudEvent } from '@secai/contracts';
+import { BaseError, canonicalJson } from '@secai/contracts';
+import type { ProjectedEvent, Projection } from './projectionTypes.js';
 
-/** One event as a projection sees it: already verified, with its stream sequence. */
-export interface ProjectedEvent {
-  seq: number;
-  event: CloudEvent;
-}
-
-/**
- * A read model as a pure fold over the stream (emmett projections): `evolve` takes the current
- * document and one event and returns the next document, without touching its input and without
- * I/O, so a rebuild from the stream gives the same document as the live one.
- */
-export interface Projection<Doc> {
-  name: string;
-  /** Event types `evolve` is called for; `'all'` sees every event. */
-  canHandle: readonly string[] | 'all';
-  initialState(): Doc;
-  /** Pure: returns a new document (or `doc` itself when nothing changes), never mutates `doc`. */
-  evolve(doc: Doc, e: ProjectedEvent): Doc;
-}
+export type { ProjectedEvent, Projection } from './projectionTypes.js';
 
 /** What is persisted to resume a projection without replaying the whole stream. */
 export interface ProjectionCheckpoint<Doc> {

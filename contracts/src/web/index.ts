@@ -38,6 +38,7 @@ export type {
 export type { Revocation } from '../envelope/revocation.js';
 export type { TrustBundle, TrustBundleCertificate } from '../identity/bundle.js';
 export { MAX_ENVELOPE_BYTES, PAYLOAD_TYPE } from '../envelope/types.js';
+export { SERVICES, serviceOfSource, type ServiceName } from '../services.js';
 // For reading verified events on the page: the catalogue's types and the decision records reader
 // (both node-free).
 export type { EventData, EventType } from '../events/index.js';

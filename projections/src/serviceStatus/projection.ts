@@ -1,5 +1,6 @@
-import { serviceOfSource } from '@secai/contracts';
-import type { ProjectedEvent, Projection } from '../projection.js';
+// Node-free (the dashboard's page folds it too): the contracts' browser-safe entry only.
+import { serviceOfSource } from '@secai/contracts/web';
+import type { ProjectedEvent, Projection } from '../projectionTypes.js';
 
 export type ServiceRunState = 'running' | 'stopped' | 'failed' | 'unknown';
 

@@ -91,7 +91,7 @@ describe('the live store', () => {
     await store.ingest(stored(3, tampered, 'secai.evt.service.registry', 'service.started'));
 
     const snap = store.snapshot();
-    expect(Object.keys(snap.dashboard.services)).toEqual(['quarantine']);
+    expect(Object.keys(snap.dashboard.services.services)).toEqual(['quarantine']);
     expect(snap.dashboard.verifiedCount).toBe(1);
     expect(snap.events.map((e) => e.seq)).toEqual([1]);
     expect(snap.refused.map((r) => [r.seq, r.code])).toEqual([

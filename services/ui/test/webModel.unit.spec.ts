@@ -58,7 +58,7 @@ describe('services (the service-status rules)', () => {
     const started = seen('service.started', 'registry', 'service/registry');
     const stored = seen('model.stored', 'registry', `model/${ARTIFACT}`);
     const view = foldAll(foldServices, initialServices(), [started, stored]);
-    expect(view['registry']).toMatchObject({
+    expect(view.services['registry']).toMatchObject({
       status: 'running',
       pid: fixture<{ pid: number }>('service.started').pid,
       lastType: 'model.stored',
@@ -406,7 +406,7 @@ describe('the live list and the whole dashboard', () => {
       seen('audit.checkpoint.sealed', 'incident-recorder', 'audit/chain'),
     ]);
     expect(d.verifiedCount).toBe(2);
-    expect(d.services['incident-recorder']?.status).toBe('running');
+    expect(d.services.services['incident-recorder']?.status).toBe('running');
     expect(d.lastSeal).toMatchObject({
       toSeq: fixture<{ toSeq: number }>('audit.checkpoint.sealed').toSeq,
     });
