@@ -50,9 +50,7 @@ export function dataOf<T extends EventType>(e: Seen, type: T): EventData<T> | nu
 }
 
 /** `secai://quarantine` → `quarantine`, or null when the source is not the appliance's. */
-export function serviceOfSource(source: string): string | null {
-  return source.startsWith('secai://') ? source.slice('secai://'.length) : null;
-}
+export { serviceOfSource } from '@secai/contracts/web';
 
 /** `model/abc` → `{ type: 'model', id: 'abc' }`. */
 export function aggregateOf(subject: string): { type: string; id: string } {
