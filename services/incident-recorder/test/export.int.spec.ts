@@ -101,7 +101,13 @@ describe('incident export over a range holding forged entries', () => {
     ]);
     expect(report.header.fromSeq).toBeLessThan(empty);
     expect(report.lastSeq).toBe(report.header.toSeq);
-    expect(report.unsealedTail).toBeNull();
+    // The seal covers the forged entries and the incident. What other consumers append while the
+    // seal is being taken (their refusals of the forged entries, say) can land between the
+    // seal's range and the seal event itself, and is then the bundle's unsealed tail: it failed
+    // once so on a loaded machine. Only entries after the forged ones may be in it.
+    if (report.unsealedTail !== null) {
+      expect(report.unsealedTail.fromSeq).toBeGreaterThan(newline);
+    }
 
     // The refused entries are chained like every other: removing one is detected.
     const lines = (await readFile(file, 'utf8')).split('\n');
